@@ -92,3 +92,237 @@ class Timeline:
     def to_json(self) -> dict[str, Any]:
         return {"program": self.program, "duration": round(self.duration_ms / 1000, 3),
                 "events": [e.to_json() for e in self.events]}
+
+
+# --- the compiler -------------------------------------------------------------------------
+
+from math import ceil  # noqa: E402  (kept next to the code that uses it)
+import re  # noqa: E402
+
+from .phrases import phrase_table, say_number  # noqa: E402
+from .program import TEMPO_PHASES, Exercise  # noqa: E402
+
+_TEMPO_WORDS = ("lower", "bottom_hold", "squeeze", "top_hold")
+_WORD_RE = re.compile(r"[\w']+")
+_PAUSE_RE = re.compile(r"[.,;:!?]")
+END_WORD_GAP_MS = 1000  # room for "release"/"relax" before the rest's first cue
+COUNTDOWN = (3, 2, 1)
+
+
+def estimate_speech_ms(text: str, rate_wpm: int) -> int:
+    """How long ``text`` takes to say at ``rate_wpm``: words at the rate plus a pause per comma
+    or full stop. A pure estimate (the real clip length is checked by `coach check`)."""
+    words = len(_WORD_RE.findall(text))
+    pauses = len(_PAUSE_RE.findall(text.rstrip(".!?")))
+    return ceil(words * 60_000 / rate_wpm + pauses * 250)
+
+
+def _whole_seconds_up(ms: int) -> int:
+    return -(-ms // 1000) * 1000
+
+
+def _seconds_text(ms: int) -> str:
+    s = ms / 1000
+    return str(int(s)) if s == int(s) else f"{s:g}"
+
+
+def _tempo_spoken(code: str) -> str:
+    return " ".join(code)
+
+
+def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, str]) -> str:
+    """The set-start announcement: exercise, set X of Y, side, what to do, the focus cue."""
+    parts = [ex.name]
+    if ex.sets > 1:
+        parts.append(words["set_of"].format(n=set_no, total=ex.sets))
+    if side is not None:
+        parts.append(words[side])
+    if ex.kind == "tempo":
+        assert ex.tempo is not None and ex.reps is not None
+        parts.append(words["reps"].format(n=ex.reps) + ", "
+                     + words["tempo"].format(code=_tempo_spoken(ex.tempo.code)))
+    elif ex.kind == "cadence":
+        assert ex.cadence_ms is not None and ex.reps is not None
+        parts.append(words["reps"].format(n=ex.reps) + ", "
+                     + words["cadence"].format(seconds=_seconds_text(ex.cadence_ms)))
+    elif ex.kind == "hold":
+        assert ex.hold_ms is not None
+        parts.append(words["hold_for"].format(seconds=_seconds_text(ex.hold_ms)))
+    else:
+        parts.append(words["poses"].format(n=len(ex.poses)))
+    if ex.eyes_closed:
+        parts.append(words["eyes_closed"])
+    if ex.focus:
+        parts.append(words["focus"].format(text=ex.focus.strip().rstrip(".")))
+    return ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
+
+
+class _Builder:
+    """Accumulates events for one exercise/set/side context."""
+
+    def __init__(self, language: str) -> None:
+        self.events: list[tuple[int, int, int, Event]] = []
+        self.language = language
+        self.ex = ""
+        self.ei = 0
+        self.set = 1
+        self.side: str | None = None
+
+    def _add(self, ev: Event) -> None:
+        # Phases sort before cues at the same time; otherwise insertion order is kept.
+        self.events.append((ev.t_ms, 1 if isinstance(ev, Cue) else 0, len(self.events), ev))
+
+    def cue(self, t: int, text: str, phrase: str, kind: str = "speech") -> None:
+        self._add(Cue(t, text, phrase, self.ex, self.ei, self.set, self.side, kind))
+
+    def phase(self, t: int, duration: int, phase: str, rep: int | None = None,
+              pose: str | None = None) -> None:
+        if duration > 0:
+            self._add(Phase(t, duration, phase, self.ex, self.ei, self.set, rep, self.side, pose))
+
+    def countdown(self, end: int, room: int, start: int) -> None:
+        """3, 2, 1 on the last three whole seconds before ``end``, never earlier than
+        ``start + room`` (room: time kept clear for the words said at ``start``)."""
+        for k in COUNTDOWN:
+            t = end - k * 1000
+            if t >= start + room:
+                self.cue(t, say_number(k, self.language), "numbers")
+
+
+def _work_tempo(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tuple[int, bool]:
+    assert ex.tempo is not None and ex.reps is not None
+    phases = ex.tempo.phases_ms
+    first = next(i for i, d in enumerate(phases) if d > 0)
+    for rep in range(1, ex.reps + 1):
+        for i, d in enumerate(phases):
+            if d == 0:
+                continue
+            b.phase(t, d, TEMPO_PHASES[i], rep=rep)
+            phrase = "explode" if ex.tempo.explosive[i] else _TEMPO_WORDS[i]
+            text = words[phrase]
+            if i == first and ex.reps > 1 and rep > 1:
+                prefix = words["last_rep"] if rep == ex.reps else say_number(rep, b.language)
+                text = f"{prefix}, {text}"
+            b.cue(t, text, phrase)
+            seconds = d // 1000
+            if d >= 2000:
+                for k in range(1, seconds):
+                    b.cue(t + k * 1000, say_number(seconds - k, b.language), "numbers")
+            t += d
+    return t, False
+
+
+def _counted(rep: int, reps: int) -> bool:
+    return rep <= 10 or rep % 5 == 0 or rep > reps - 5
+
+
+def _work_cadence(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tuple[int, bool]:
+    assert ex.cadence_ms is not None and ex.reps is not None
+    for rep in range(1, ex.reps + 1):
+        b.phase(t, ex.cadence_ms, "rep", rep=rep)
+        if ex.reps >= 15 and rep == ex.reps - 4:
+            b.cue(t, words["last_reps"].format(n=5), "last_reps")
+        elif _counted(rep, ex.reps):
+            b.cue(t, say_number(rep, b.language), "numbers")
+        else:
+            b.cue(t, "tick", "tick", kind="tick")
+        t += ex.cadence_ms
+    return t, False
+
+
+def _work_hold(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tuple[int, bool]:
+    assert ex.hold_ms is not None
+    h = ex.hold_ms
+    b.phase(t, h, "hold")
+    b.cue(t, words["hold"], "hold")
+    if h >= 30_000:
+        b.cue(t + (h // 2000) * 1000, words["halfway"], "halfway")
+    if h >= 15_000:
+        b.cue(t + h - 10_000, words["seconds_left"].format(n=say_number(10, b.language)),
+              "seconds_left")
+    b.countdown(t + h, 1000, t)
+    b.cue(t + h, words["release"], "release")
+    return t + h, True
+
+
+def _work_poses(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tuple[int, bool]:
+    for j, pose in enumerate(ex.poses):
+        b.phase(t, pose.hold_ms, "pose", pose=pose.name)
+        text = pose.name
+        if ex.eyes_closed and j == 0:
+            text = f"{pose.name}. {words['eyes_closed']}"
+        b.cue(t, text, "pose")
+        b.countdown(t + pose.hold_ms, 2000, t)
+        t += pose.hold_ms
+    b.cue(t, words["relax"], "relax")
+    return t, True
+
+
+_WORK = {"tempo": _work_tempo, "cadence": _work_cadence, "hold": _work_hold, "poses": _work_poses}
+
+
+def compile_program(program: Program) -> Timeline:
+    """Turn a validated program into its timeline: every phase and every cue, in order."""
+    b = _Builder(program.language)
+    rate = program.voice.rate
+    spans: list[tuple[str, int, int, int, int, int]] = []
+    t = 0
+    ended_with_word = False
+    n_ex = len(program.exercises)
+    for ei, ex in enumerate(program.exercises):
+        words = phrase_table(program.language, program.words, ex.words)
+        b.ex, b.ei = ex.name, ei
+        for set_no in range(1, ex.sets + 1):
+            b.set = set_no
+            b.side = ex.sides[0]
+            set_start = t
+            text = announce_text(ex, set_no, b.side, words)
+            a = ex.announce_ms
+            if a is None:
+                a = _whole_seconds_up(estimate_speech_ms(text, rate) + 500)
+            b.phase(t, a, "announce")
+            b.cue(t, text, "announce")
+            t += a
+            b.phase(t, ex.lead_in_ms, "lead_in")
+            b.countdown(t + ex.lead_in_ms, 0, t)
+            t += ex.lead_in_ms
+            for side_i, side in enumerate(ex.sides):
+                if side_i > 0:
+                    b.side = side
+                    b.phase(t, ex.switch_ms, "switch")
+                    switch_text = f"{words['switch_sides']}. {words[side]}" if side else words["switch_sides"]
+                    # After an end word ("release"), the switch words wait for it to finish.
+                    at = t + (END_WORD_GAP_MS if ended_with_word and ex.switch_ms > END_WORD_GAP_MS else 0)
+                    b.cue(at, switch_text, "switch_sides")
+                    b.countdown(t + ex.switch_ms, at - t + 1000, t)
+                    t += ex.switch_ms
+                t, ended_with_word = _WORK[ex.kind](b, ex, t, words)
+            work_end = t
+            b.side = None
+            last = ei == n_ex - 1 and set_no == ex.sets
+            gap = END_WORD_GAP_MS if ended_with_word else 0
+            if not last and ex.rest_ms > 0:
+                r = ex.rest_ms
+                b.phase(t, r, "rest")
+                if r > gap:
+                    b.cue(t + gap, words["rest"].format(seconds=_seconds_text(r)), "rest")
+                nxt = program.exercises[ei + 1] if set_no == ex.sets else None
+                if nxt is not None and r >= 30_000:
+                    b.cue(t + r - 20_000, words["next"].format(exercise=nxt.name), "next")
+                if r >= 20_000:
+                    b.cue(t + r - 10_000,
+                          words["seconds_left"].format(n=say_number(10, program.language)),
+                          "seconds_left")
+                t += r
+            spans.append((ex.name, ei, set_no, ex.sets, set_start, work_end))
+    words = phrase_table(program.language, program.words)
+    b.ex, b.side = program.exercises[-1].name, None
+    done_at = t + (END_WORD_GAP_MS if ended_with_word else 0)
+    b.cue(done_at, words["done"], "done")
+    duration = _whole_seconds_up(done_at + estimate_speech_ms(words["done"], rate) + 500)
+    b.events.sort(key=lambda e: e[:3])
+    starts = [s[4] for s in spans[1:]] + [duration]
+    sets = tuple(SetSpan(name, ei, n, total, start, wend, end)
+                 for (name, ei, n, total, start, wend), end in zip(spans, starts))
+    return Timeline(program.name, duration, tuple(e[3] for e in b.events), program.voice,
+                    program.language, sets)
