@@ -256,3 +256,17 @@ def test_plan_json_contract():
         assert e["t"] == round(e["t"], 3)
     assert any(e.get("pose") == "side chest" for e in doc["events"])
     assert doc["duration"] == tl.duration_ms / 1000
+
+
+def test_find_overlaps_reports_once_with_count_and_fitting_rate():
+    from coach.timeline import find_overlaps
+    ex = Exercise("E", "tempo", reps=4, tempo=tempo("2020"), announce_ms=3000)
+    tl = compile_program(prog(ex, voice=VoiceSettings(rate=170)))
+    lengths = {c.text: 300 for c in tl.cues}
+    assert find_overlaps(tl, lengths) == []
+    lengths["squeeze"] = 1250  # "squeeze" at the phase start, "1" one second later
+    found = find_overlaps(tl, lengths)
+    assert len(found) == 1
+    o = found[0]
+    assert o.cue.text == "squeeze" and o.next.text == "1" and o.count == 4
+    assert o.fit_rate == 220  # 170 * 1.25 = 212.5 -> rounded up to 10 wpm

@@ -1,0 +1,248 @@
+"""The `coach` command line: check, plan, render, run, devices, voices, and the daemon verbs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import CoachError, Diagnostic
+
+log = logging.getLogger("coach")
+
+
+def fmt_time(ms: int) -> str:
+    s, ms = divmod(ms, 1000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return f"{h}:{m:02d}:{s:02d}.{ms:03d}" if h else f"{m}:{s:02d}.{ms:03d}"
+
+
+def fmt_duration(ms: int) -> str:
+    s = round(ms / 1000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _load(path: str):
+    from .program import load_program
+    from .timeline import compile_program
+    program = load_program(path)
+    return program, compile_program(program)
+
+
+def _progress(label: str):
+    from .voice import terminal_progress
+    return terminal_progress(label)
+
+
+def _clip_warnings(program, timeline, clips_ms) -> list[Diagnostic]:
+    from .timeline import find_overlaps
+    out = []
+    for ov in find_overlaps(timeline, clips_ms):
+        ex = program.exercises[ov.cue.exercise_index]
+        msg = (f'cue "{ov.cue.text}" at {fmt_time(ov.cue.t_ms)} lasts {ov.clip_ms / 1000:.2f} s and '
+               f'overlaps the next cue "{ov.next.text}" at {fmt_time(ov.next.t_ms)} by '
+               f"{(ov.clip_ms - (ov.next.t_ms - ov.cue.t_ms)) / 1000:.2f} s")
+        if ov.count > 1:
+            msg += f" ({ov.count} times)"
+        if ov.fit_rate is not None:
+            msg += f"; voice rate {ov.fit_rate} would fit"
+        else:
+            msg += "; shorten the words or lengthen the phase"
+        out.append(Diagnostic(program.path, ex.line, 1, msg, "warning"))
+    return out
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            program, timeline = _load(path)
+        except CoachError as e:
+            print(e, file=sys.stderr)
+            status = 2
+            continue
+        warnings: list[Diagnostic] = []
+        if not args.no_voice:
+            from .voice import prepare_timeline
+            clips = prepare_timeline(timeline, progress=_progress(f"voice {Path(path).name}"))
+            rate = 48000
+            clips_ms = {k: len(v) * 1000 // rate for k, v in clips.items()}
+            warnings = _clip_warnings(program, timeline, clips_ms)
+        for w in warnings:
+            print(w, file=sys.stderr)
+        print(f"{path}: ok: {program.name!r}, {len(program.exercises)} exercises, "
+              f"{sum(e.sets for e in program.exercises)} sets, {fmt_duration(timeline.duration_ms)}"
+              + (f", {len(warnings)} warnings" if warnings else ""))
+    return status
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    program, timeline = _load(args.file)
+    if args.json:
+        json.dump(timeline.to_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    from .timeline import Cue
+    print(f"{program.name} ({program.path})")
+    print(f"{'time':>10}  {'phase':<13} text")
+    pending_phase = None
+    for e in timeline.events:
+        if isinstance(e, Cue):
+            label = ""
+            if pending_phase is not None and pending_phase.t_ms == e.t_ms:
+                label = _phase_label(pending_phase)
+                pending_phase = None
+            elif pending_phase is not None:
+                print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+                pending_phase = None
+            text = f"({e.text})" if e.kind == "tick" else e.text
+            print(f"{fmt_time(e.t_ms):>10}  {label:<13} {text}")
+        else:
+            if pending_phase is not None:
+                print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+            pending_phase = e
+    if pending_phase is not None:
+        print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+    print(f"total {fmt_duration(timeline.duration_ms)} ({timeline.duration_ms / 1000:g} s), "
+          f"{len(timeline.cues)} cues")
+    return 0
+
+
+def _phase_label(p) -> str:
+    label = p.phase
+    if p.rep is not None:
+        label += f" r{p.rep}"
+    return label
+
+
+def _make_mixer(path: str, rate: int, metronome: bool):
+    from .mixer import Mixer
+    from .voice import prepare_timeline, tick_clip
+    program, timeline = _load(path)
+    clips = prepare_timeline(timeline, rate=rate, progress=_progress("voice"))
+    return program, timeline, Mixer(timeline, clips, rate=rate, metronome=metronome,
+                                    tick=tick_clip(rate))
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .wavout import render_to_wav
+    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
+    out = Path(args.output)
+    try:
+        render_to_wav(mixer, out, progress=_progress("render"))
+    except OSError as e:
+        raise CoachError.at(str(out), 0, 0, f"cannot write the WAV file: {e.strerror or e}")
+    print(f"{out}: {fmt_duration(timeline.duration_ms)} of {program.name!r} at {args.rate} Hz")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .sinks import NoOutputDevice, Player
+    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
+    device = _device_arg(args.device)
+    player = Player(device=device, rate=args.rate)
+    try:
+        print(f"playing {program.name!r} ({fmt_duration(timeline.duration_ms)}); Ctrl-C stops",
+              file=sys.stderr)
+        player.play(mixer)
+        while not player.wait(0.5):
+            pass
+    except NoOutputDevice as e:
+        print(f"coach: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+    finally:
+        player.stop()
+    if player.underflows:
+        log.warning("%d output underflows: try a larger --blocksize or a quieter machine",
+                    player.underflows)
+    return 0
+
+
+def _device_arg(value: str | None):
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from .sinks import list_devices
+    devices = list_devices()
+    if not devices:
+        print("no output devices (coach render FILE -o out.wav still works)", file=sys.stderr)
+        return 1
+    for d in devices:
+        mark = "*" if d.get("is_default") else " "
+        print(f"{mark} {d['index']:>3}  {d['name']}  ({d['channels']} ch, {d['samplerate']:g} Hz)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="coach", description="Voice-guided audio coaching for "
+                                "mind-muscle training: tempo reps, holds, high reps, posing.")
+    p.add_argument("--version", action="version", version=f"coach {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="validate program files (and that every cue fits its time)")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--no-voice", action="store_true",
+                   help="only validate; do not synthesize clips to check their lengths")
+    c.set_defaults(func=cmd_check)
+
+    c = sub.add_parser("plan", help="print the timeline: time, phase, words")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
+    c.set_defaults(func=cmd_plan)
+
+    c = sub.add_parser("render", help="render the whole session to a WAV file")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("-o", "--output", required=True, metavar="OUT.wav")
+    c.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
+    c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
+    c.set_defaults(func=cmd_render)
+
+    c = sub.add_parser("run", help="play a session now, in real time")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--device", metavar="NAME|INDEX", help="output device (see coach devices)")
+    c.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
+    c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
+    c.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("devices", help="list audio output devices")
+    c.set_defaults(func=cmd_devices)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="coach: %(levelname)s: %(message)s" if sys.stderr.isatty()
+                        else "%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except CoachError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `coach plan x | head` closes the pipe early: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
