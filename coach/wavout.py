@@ -1,0 +1,54 @@
+"""Rendering a mixer to a 16-bit PCM mono WAV file, streamed block by block.
+
+Never holds the whole session in memory: one block of audio at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import wave
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def to_int16(block: np.ndarray) -> np.ndarray:
+    """Float samples to 16-bit PCM: clamp to [-1, 1], scale by 32767, round to nearest."""
+    # float64 so the scaling itself adds no rounding error before the one rounding to int16.
+    return np.rint(np.clip(block.astype(np.float64), -1.0, 1.0) * 32767.0).astype("<i2")
+
+
+def render_to_wav(mixer, path: str | os.PathLike, block_frames: int = 48000,
+                  progress: Callable[[int, int], None] | None = None) -> None:
+    """Write all ``mixer.total_frames`` frames to ``path`` as 16-bit mono PCM at ``mixer.rate``.
+
+    ``progress(done_frames, total_frames)`` is called after each block. The file is written
+    under a temporary name and renamed at the end, so a failure never leaves a truncated WAV.
+    """
+    if block_frames <= 0:
+        raise ValueError(f"block_frames must be > 0, got {block_frames}")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    total = mixer.total_frames
+    try:
+        with wave.open(str(tmp), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(mixer.rate)
+            w.setnframes(total)  # known up front: the header is never rewritten
+            done = 0
+            while done < total:
+                n = min(block_frames, total - done)
+                w.writeframesraw(to_int16(mixer.render(done, n)).tobytes())
+                done += n
+                if progress is not None:
+                    progress(done, total)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("wrote %s: %d frames at %d Hz", path, total, mixer.rate)
