@@ -1,0 +1,404 @@
+"""SQLite log of sessions and sets (what was trained, when, how it ended); finds a session a crash
+left running so the daemon can resume it. History must never stop the player: on a locked or
+unusable database it logs a warning and its calls become no-ops."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SESSION_STATUSES = ("running", "completed", "stopped", "interrupted")
+SET_STATUSES = ("running", "completed", "skipped", "interrupted")
+DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach history`) only reads briefly
+
+# Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
+_MIGRATIONS = [
+    """
+    CREATE TABLE sessions (
+        id           INTEGER PRIMARY KEY,
+        program      TEXT NOT NULL,
+        program_path TEXT NOT NULL,
+        started_at   TEXT NOT NULL,
+        ended_at     TEXT,
+        status       TEXT NOT NULL DEFAULT 'running'
+                     CHECK (status IN ('running', 'completed', 'stopped', 'interrupted')),
+        position_ms  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sets (
+        id             INTEGER PRIMARY KEY,
+        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        exercise       TEXT NOT NULL,
+        exercise_index INTEGER NOT NULL,
+        set_no         INTEGER NOT NULL,
+        sets           INTEGER NOT NULL,
+        side           TEXT,
+        started_at     TEXT NOT NULL,
+        ended_at       TEXT,
+        status         TEXT NOT NULL DEFAULT 'running'
+                       CHECK (status IN ('running', 'completed', 'skipped', 'interrupted')),
+        start_ms       INTEGER NOT NULL
+    );
+    CREATE INDEX sets_by_session ON sets(session_id, id);
+    CREATE INDEX sessions_by_status ON sessions(status);
+    """,
+]
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    id: int
+    session_id: int
+    exercise: str
+    exercise_index: int  # 0-based, as in the timeline
+    set_no: int  # 1-based
+    sets: int
+    side: str | None  # "left", "right" or None
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    start_ms: int  # the set's start in the session timeline (ms)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    program: str
+    program_path: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    position_ms: int
+    sets: list[SetRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InterruptedSession:
+    """A session a crash left "running". ``set`` is its last running set, or None when the crash
+    came between sets (then resume from ``position_ms``)."""
+
+    session_id: int
+    program: str
+    program_path: str
+    started_at: datetime
+    position_ms: int
+    set: SetRecord | None
+
+    @property
+    def exercise_index(self) -> int | None:
+        return self.set.exercise_index if self.set else None
+
+    @property
+    def set_no(self) -> int | None:
+        return self.set.set_no if self.set else None
+
+    @property
+    def start_ms(self) -> int | None:
+        return self.set.start_ms if self.set else None
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_data_dir("coach")) / "history.sqlite3"
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or (
+        "file is not a database" in str(exc) or "malformed" in str(exc)
+    )
+
+
+def _ts(now: datetime) -> str:
+    return now.isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+class History:
+    """The history database. Thread-safe (one connection behind a lock); every write is its own
+    committed transaction, so a kill -9 loses nothing already written."""
+
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
+        self.path = Path(path) if path is not None else default_path()
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self.disabled_reason: str | None = None
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corrupt(exc):
+                self._disable(exc)
+                return
+            self._move_aside(exc)
+            try:
+                self._conn = self._open()
+            except sqlite3.Error as exc2:
+                self._disable(exc2)
+        except OSError as exc:  # unwritable data dir: the player still plays
+            self._disable(exc)
+
+    @property
+    def enabled(self) -> bool:
+        return self._conn is not None
+
+    # -- opening ---------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit, each statement commits on its own (no forgotten
+        # commit can leave a write in limbo). check_same_thread=False: the daemon's scheduler,
+        # control-socket and player threads all log; self._lock serialises them.
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            # Reading the header is what detects a corrupt file ("file is not a database").
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"could not switch to WAL (journal_mode={mode})")
+            # WAL + synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before
+            # execute() returns, so killing the process loses nothing; only a power cut can drop
+            # the last commits, and even then the database stays consistent. FULL would fsync
+            # each position update, wearing a Pi's SD card for little gain.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]  # small DB: cheap
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+            if version > SCHEMA_VERSION:
+                raise sqlite3.OperationalError(
+                    f"schema version {version} is newer than this coach ({SCHEMA_VERSION})"
+                )
+            if version < SCHEMA_VERSION:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql in _MIGRATIONS[version:]:
+                        for stmt in sql.split(";"):
+                            if stmt.strip():
+                                conn.execute(stmt)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, exc: Exception) -> None:
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+            n += 1
+        self.path.rename(target)
+        # A -wal/-shm left beside it belongs to the corrupt file; never replay it into the new one.
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.rename(target.with_name(target.name + suffix))
+        logger.warning(
+            "history database %s is corrupt (%s); moved it to %s and started a new one",
+            self.path, exc, target,
+        )
+
+    def _disable(self, exc: Exception) -> None:
+        self.disabled_reason = str(exc)
+        logger.warning(
+            "history database %s unusable (%s); not recording history this session",
+            self.path, exc,
+        )
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+    # -- plumbing: every call goes through here, so no sqlite error ever reaches the player --
+    def _write(self, sql: str, args: tuple = ()) -> int | None:
+        with self._lock:
+            if self._conn is None:
+                return None
+            try:
+                return self._conn.execute(sql, args).lastrowid
+            except sqlite3.Error as exc:
+                self._disable(exc)
+                return None
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            if self._conn is None:
+                return []
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                self._disable(exc)
+                return []
+
+    # -- API ---------------------------------------------------------------------------------
+    def start_session(self, program: str, program_path: str, now: datetime) -> int:
+        """Record a new running session; returns its id (0 when history is disabled).
+
+        A session still "running" from before (a crash nobody resumed) is marked interrupted:
+        only one session plays at a time."""
+        with self._lock:
+            if self._conn is None:
+                return 0
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.execute(
+                        "UPDATE sets SET status='interrupted', ended_at=? WHERE status='running'",
+                        (_ts(now),),
+                    )
+                    self._conn.execute(
+                        "UPDATE sessions SET status='interrupted', ended_at=? "
+                        "WHERE status='running'",
+                        (_ts(now),),
+                    )
+                    sid = self._conn.execute(
+                        "INSERT INTO sessions(program, program_path, started_at, status) "
+                        "VALUES (?, ?, ?, 'running')",
+                        (program, program_path, _ts(now)),
+                    ).lastrowid
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                return int(sid)
+            except sqlite3.Error as exc:
+                self._disable(exc)
+                return 0
+
+    def start_set(
+        self,
+        session_id: int,
+        exercise: str,
+        exercise_index: int,
+        set_no: int,
+        sets: int,
+        side: str | None,
+        start_ms: int,
+        now: datetime,
+    ) -> int:
+        """Record a set that starts now at ``start_ms`` in the timeline; returns its id (0 when
+        disabled). Also moves the session's position to ``start_ms``."""
+        sid = self._write(
+            "INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, "
+            "started_at, status, start_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms),
+        )
+        if sid is None:
+            return 0
+        self._write("UPDATE sessions SET position_ms=? WHERE id=?", (start_ms, session_id))
+        return int(sid)
+
+    def end_set(self, set_id: int, status: str, now: datetime) -> None:
+        if status not in SET_STATUSES or status == "running":
+            raise ValueError(f"bad set status {status!r}")
+        self._write("UPDATE sets SET status=?, ended_at=? WHERE id=?", (status, _ts(now), set_id))
+
+    def update_position(self, session_id: int, position_ms: int) -> None:
+        self._write("UPDATE sessions SET position_ms=? WHERE id=?", (position_ms, session_id))
+
+    def end_session(self, session_id: int, status: str, now: datetime) -> None:
+        """Close a session; a set still running in it is closed as interrupted."""
+        if status not in SESSION_STATUSES or status == "running":
+            raise ValueError(f"bad session status {status!r}")
+        self._write(
+            "UPDATE sets SET status='interrupted', ended_at=? "
+            "WHERE session_id=? AND status='running'",
+            (_ts(now), session_id),
+        )
+        self._write(
+            "UPDATE sessions SET status=?, ended_at=? WHERE id=?", (status, _ts(now), session_id)
+        )
+
+    def mark_interrupted(self, session_id: int, now: datetime) -> None:
+        self.end_session(session_id, "interrupted", now)
+
+    def interrupted(self) -> InterruptedSession | None:
+        """The latest session left "running" (by a crash), with its last running set."""
+        rows = self._read(
+            "SELECT id, program, program_path, started_at, position_ms FROM sessions "
+            "WHERE status='running' ORDER BY id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        sid, program, program_path, started_at, position_ms = rows[0]
+        sets = self._read(
+            f"SELECT {_SET_COLS} FROM sets WHERE session_id=? AND status='running' "
+            "ORDER BY id DESC LIMIT 1",
+            (sid,),
+        )
+        return InterruptedSession(
+            session_id=sid,
+            program=program,
+            program_path=program_path,
+            started_at=_dt(started_at),
+            position_ms=position_ms,
+            set=_set_record(sets[0]) if sets else None,
+        )
+
+    def recent(self, limit: int = 10) -> list[SessionRecord]:
+        """The latest ``limit`` sessions, newest first, each with its sets in order."""
+        rows = self._read(
+            "SELECT id, program, program_path, started_at, ended_at, status, position_ms "
+            "FROM sessions ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        out = []
+        for sid, program, path, started, ended, status, pos in rows:
+            sets = self._read(
+                f"SELECT {_SET_COLS} FROM sets WHERE session_id=? ORDER BY id", (sid,)
+            )
+            out.append(
+                SessionRecord(
+                    sid, program, path, _dt(started), _dt(ended), status, pos,
+                    [_set_record(r) for r in sets],
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except sqlite3.Error as exc:
+                    logger.warning("closing history database %s: %s", self.path, exc)
+                self._conn = None
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_SET_COLS = (
+    "id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at, "
+    "status, start_ms"
+)
+
+
+def _set_record(row: tuple) -> SetRecord:
+    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms) = row
+    return SetRecord(
+        sid, session_id, exercise, idx, set_no, sets, side, _dt(started), _dt(ended), status,
+        start_ms,
+    )

@@ -1,0 +1,217 @@
+"""History on real SQLite files: round trip, kill -9 mid-session, corrupt and locked databases."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from coach.history import History
+
+ROOT = Path(__file__).resolve().parent.parent
+
+T0 = datetime(2024, 3, 4, 7, 0, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    h = History(db)
+    s1 = h.start_session("Upper A", "/p/upper.yaml", at(0))
+    a = h.start_set(s1, "Lat pulldown", 0, 1, 3, None, 5000, at(5))
+    h.end_set(a, "completed", at(60))
+    b = h.start_set(s1, "Split squat", 1, 1, 2, "left", 90000, at(90))
+    h.end_set(b, "skipped", at(95))
+    h.update_position(s1, 123456)
+    h.end_session(s1, "completed", at(100))
+    s2 = h.start_session("Lower B", "/p/lower.yaml", at(1000))
+    h.end_session(s2, "stopped", at(1010))
+    h.close()
+
+    h = History(db)  # a new process would see exactly this
+    sessions = h.recent()
+    assert [s.id for s in sessions] == [s2, s1]  # newest first
+    first = sessions[1]
+    assert (first.program, first.program_path, first.status) == ("Upper A", "/p/upper.yaml", "completed")
+    assert (first.started_at, first.ended_at, first.position_ms) == (at(0), at(100), 123456)
+    assert [(x.exercise, x.exercise_index, x.set_no, x.sets, x.side, x.status, x.start_ms)
+            for x in first.sets] == [
+        ("Lat pulldown", 0, 1, 3, None, "completed", 5000),
+        ("Split squat", 1, 1, 2, "left", "skipped", 90000),
+    ]
+    assert first.sets[0].started_at == at(5) and first.sets[0].ended_at == at(60)
+    assert sessions[0].status == "stopped" and sessions[0].sets == []
+    assert h.interrupted() is None
+    assert len(h.recent(limit=1)) == 1
+    h.close()
+
+
+def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    History(db).close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+
+def test_default_path_is_user_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    h = History()
+    assert h.path == tmp_path / "data" / "coach" / "history.sqlite3"
+    assert h.path.exists()
+    h.close()
+
+
+def test_stopping_closes_running_set_and_new_session_closes_stale_one(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.sqlite3")
+    s1 = h.start_session("A", "a.yaml", at(0))
+    h.start_set(s1, "Row", 0, 1, 3, None, 0, at(1))
+    assert h.interrupted() is not None
+    s2 = h.start_session("B", "b.yaml", at(50))  # s1 was never ended: a crash nobody resumed
+    got = h.interrupted()
+    assert got is not None and got.session_id == s2 and got.set is None
+    old = [s for s in h.recent() if s.id == s1][0]
+    assert old.status == "interrupted" and old.sets[0].status == "interrupted"
+    x = h.start_set(s2, "Curl", 0, 1, 1, None, 7000, at(51))
+    h.end_session(s2, "stopped", at(60))
+    new = [s for s in h.recent() if s.id == s2][0]
+    assert new.sets[0].id == x and new.sets[0].status == "interrupted"
+    assert h.interrupted() is None
+    with pytest.raises(ValueError):
+        h.end_session(s2, "running", at(61))
+    h.close()
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import datetime, timezone
+    from coach.history import History
+    h = History(sys.argv[1])
+    now = datetime.now(timezone.utc)
+    s = h.start_session("Upper A", "/p/upper.yaml", now)
+    a = h.start_set(s, "Lat pulldown", 0, 1, 3, None, 5000, now)
+    h.end_set(a, "completed", now)
+    h.start_set(s, "Lat pulldown", 0, 2, 3, None, 95000, now)
+    pos = 95000
+    while True:  # the player updating its position until it is killed
+        pos += 10
+        h.update_position(s, pos)
+        print(pos, flush=True)
+    """
+)
+
+
+def test_kill_9_mid_session_is_found_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        printed = [int(proc.stdout.readline()) for _ in range(200)]  # 200 commits done
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert Path(str(db) + "-wal").exists()  # killed with its WAL never checkpointed away
+
+    h = History(db)
+    got = h.interrupted()
+    assert got is not None
+    assert (got.program, got.program_path) == ("Upper A", "/p/upper.yaml")
+    assert (got.exercise_index, got.set_no, got.start_ms) == (0, 2, 95000)
+    assert got.set.exercise == "Lat pulldown" and got.set.status == "running"
+    # Every position printed (printed only after its commit) survived the kill.
+    assert got.position_ms >= printed[-1]
+    h.mark_interrupted(got.session_id, at(0))
+    assert h.interrupted() is None
+    s = h.recent()[0]
+    assert s.status == "interrupted" and [x.status for x in s.sets] == ["completed", "interrupted"]
+    h.close()
+
+
+def test_corrupt_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "history.sqlite3"
+    junk = b"this is not sqlite at all\n" * 200
+    db.write_bytes(junk)
+    with caplog.at_level(logging.WARNING, logger="coach.history"):
+        h = History(db)
+    assert h.enabled
+    aside = list(tmp_path.glob("history.sqlite3.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == junk
+    assert any("corrupt" in r.getMessage() for r in caplog.records)
+    sid = h.start_session("A", "a.yaml", at(0))  # the fresh database works
+    assert [s.id for s in h.recent()] == [sid]
+    h.close()
+
+
+def test_damaged_pages_are_moved_aside(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    h = History(db)
+    s = h.start_session("A", "a.yaml", at(0))
+    for i in range(300):
+        h.start_set(s, "Row" * 50, i, 1, 1, None, i, at(i))
+    h.close()
+    data = bytearray(db.read_bytes())
+    assert len(data) > 4 * 4096
+    data[2 * 4096 : 4 * 4096] = b"\xa5" * (2 * 4096)  # scribble over b-tree pages, keep the header
+    db.write_bytes(bytes(data))
+    h = History(db)
+    assert h.enabled and h.recent() == []
+    assert len(list(tmp_path.glob("history.sqlite3.corrupt-*"))) == 1
+    h.close()
+
+
+def test_locked_database_does_not_raise(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "h.sqlite3"
+    h = History(db, busy_timeout=0.2)
+    sid = h.start_session("A", "a.yaml", at(0))
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
+    try:
+        with caplog.at_level(logging.WARNING, logger="coach.history"):
+            set_id = h.start_set(sid, "Row", 0, 1, 3, None, 0, at(1))  # must not raise
+            h.end_set(set_id, "completed", at(2))
+            h.update_position(sid, 99)
+            h.end_session(sid, "completed", at(3))
+            assert h.start_session("B", "b.yaml", at(4)) == 0
+            assert h.recent() == [] and h.interrupted() is None
+        assert not h.enabled
+        assert any("not recording history" in r.getMessage() for r in caplog.records)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    h.close()
+    # Nothing half-written: the session that started before the lock is still intact.
+    h = History(db)
+    assert [(s.id, s.status, s.sets) for s in h.recent()] == [(sid, "running", [])]
+    h.close()
+
+
+def test_database_locked_before_open(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "h.sqlite3"
+    other = sqlite3.connect(db, isolation_level=None)  # rollback journal: locks readers out too
+    other.execute("CREATE TABLE t(x)")
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("INSERT INTO t VALUES (1)")
+    try:
+        with caplog.at_level(logging.WARNING, logger="coach.history"):
+            h = History(db, busy_timeout=0.2)
+        assert not h.enabled
+        assert h.start_session("A", "a.yaml", at(0)) == 0
+        h.close()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not list(tmp_path.glob("*.corrupt-*"))  # locked is not corrupt
