@@ -169,6 +169,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_program() -> Path:
+    """The shipped demo: programs/demo.yaml beside the package (a clone) or in the cwd."""
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        p = base / "programs" / "demo.yaml"
+        if p.is_file():
+            return p
+    raise CoachError.at("programs/demo.yaml", 0, 0, "the demo program is not here; "
+                        "run coach from a clone of the repository or give a FILE")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Play the demo; where there is no output device, render it to a WAV and say where."""
+    from .sinks import NoOutputDevice, list_devices
+    path = str(args.file or demo_program())
+    try:
+        has_output = bool(list_devices())
+    except NoOutputDevice:
+        has_output = False
+    if has_output:
+        args.file, args.device, args.rate, args.metronome = path, args.device, 48000, False
+        status = cmd_run(args)
+        if status != 1:
+            return status
+    out = Path(args.output)
+    print(f"coach: no sound device here; rendering the demo to {out} instead", file=sys.stderr)
+    ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False)
+    return cmd_render(ns)
+
+
 def _device_arg(value: str | None):
     if value is None:
         return None
@@ -218,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
     c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
     c.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("demo", help="play the demo program (renders a WAV with no sound device)")
+    c.add_argument("file", nargs="?", metavar="FILE", help="default: programs/demo.yaml")
+    c.add_argument("--device", metavar="NAME|INDEX")
+    c.add_argument("-o", "--output", default="coach-demo.wav",
+                   help="where the WAV goes when there is no sound device")
+    c.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("devices", help="list audio output devices")
     c.set_defaults(func=cmd_devices)

@@ -13,7 +13,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "lower", "bottom_hold", "squeeze", "top_hold", "explode", "go", "rest", "next", "set_of",
     "last_rep", "last_reps", "hold", "halfway", "seconds_left", "release", "relax",
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
-    "poses", "focus", "done", "resuming", "numbers",
+    "poses", "focus", "done", "resuming", "extended", "numbers",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -29,6 +29,7 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "hold_for": ("seconds",),
     "poses": ("n",),
     "focus": ("text",),
+    "extended": ("seconds",),
 }
 
 EN: Mapping[str, str] = {
@@ -60,6 +61,7 @@ EN: Mapping[str, str] = {
     "focus": "focus: {text}",
     "done": "session complete. Well done.",
     "resuming": "resuming",
+    "extended": "{seconds} more seconds",
     # "numbers" is not a template: numbers are spoken by the voice from digits unless a pack
     # gives words for them (see NUMBERS).
     "numbers": "",

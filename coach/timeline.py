@@ -365,3 +365,22 @@ def find_overlaps(timeline: Timeline, clip_ms: dict[str, int] | Any) -> list[Ove
         need = ceil(rate * length / gap / 10) * 10
         found[key] = Overlap(c, nxt, length, 1, need if need <= 400 else None)
     return list(found.values())
+
+
+def locate(timeline: Timeline, t_ms: int) -> tuple[int | None, Phase | None]:
+    """Where ``t_ms`` falls: the index into ``timeline.sets`` and the phase playing then
+    (None between phases or past the end)."""
+    idx = None
+    for i, s in enumerate(timeline.sets):
+        if s.start_ms <= t_ms < s.end_ms:
+            idx = i
+            break
+    if idx is None and timeline.sets and t_ms >= timeline.sets[-1].start_ms:
+        idx = len(timeline.sets) - 1
+    phase = None
+    for p in timeline.phases:
+        if p.t_ms > t_ms:
+            break
+        if p.t_ms <= t_ms < p.end_ms:
+            phase = p
+    return idx, phase
