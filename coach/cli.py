@@ -216,6 +216,129 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the daemon and its verbs ---------------------------------------------------------------
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from .config import load_config, programs_dir
+    from .daemon import run_daemon
+    config = load_config(args.config)
+    pdir = programs_dir(config, args.programs)
+    if not pdir.is_dir():
+        try:
+            pdir.mkdir(parents=True, exist_ok=True)
+            log.info("created the programs directory %s (copy programs from programs/)", pdir)
+        except OSError as e:
+            raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
+                                f"{e.strerror or e}")
+    buttons = []
+    if config.media_keys:
+        from .buttons import MediaKeys
+        buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
+    if config.gpio_pin is not None:
+        from .buttons import GpioButton
+        buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
+    return run_daemon(pdir, resume=args.resume, device=_device_arg(args.device) or config.device,
+                      tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
+                      rate=config.rate, buttons=buttons)
+
+
+def _request(req: dict, timeout: float = 10.0) -> dict:
+    from .control import request
+    try:
+        return request(req, timeout=timeout)
+    except ConnectionError as e:
+        raise SystemExit(f"coach: {e}") from None
+
+
+def _print_status(st: dict) -> None:
+    if st.get("state") == "idle":
+        line = "idle"
+        if st.get("next"):
+            line += f"; next scheduled: {st['next']}"
+        print(line)
+        if st.get("interrupted"):
+            i = st["interrupted"]
+            print(f"interrupted session: {i['program']} (set {i.get('set')}); {i.get('hint')}")
+        return
+    where = f"{st.get('exercise')}, set {st.get('set')} of {st.get('sets')}"
+    if st.get("side"):
+        where += f", {st['side']} side"
+    phase = st.get("phase") or ""
+    if st.get("rep"):
+        phase += f", rep {st['rep']}"
+    pos = int(st.get("position") or 0) * 1000
+    print(f"{st['state']}: {st.get('program')} at {fmt_duration(pos)}"
+          f" of {fmt_duration(int((st.get('duration') or 0) * 1000))}")
+    print(f"  {where}{': ' + phase if phase else ''}")
+    if st.get("next"):
+        print(f"  next: {st['next']}")
+
+
+def cmd_verb(args: argparse.Namespace) -> int:
+    req: dict = {"cmd": args.command}
+    timeout = 10.0
+    if args.command == "start":
+        req["program"] = args.program
+        req["force"] = args.force
+        if args.program.endswith((".yaml", ".yml")) and Path(args.program).exists():
+            req["program"] = str(Path(args.program).resolve())
+        timeout = 120.0  # a cold voice cache synthesizes every phrase first
+    if args.command == "resume":
+        timeout = 60.0
+    reply = _request(req, timeout)
+    if not reply.get("ok"):
+        print(f"coach: {reply.get('error')}", file=sys.stderr)
+        return 1
+    if getattr(args, "json", False):
+        json.dump(reply, sys.stdout)
+        sys.stdout.write("\n")
+    elif args.command == "reload":
+        print(f"{len(reply.get('programs', []))} programs; changed: "
+              f"{', '.join(reply.get('changed') or []) or 'none'}")
+        for stem, err in (reply.get("errors") or {}).items():
+            print(err, file=sys.stderr)
+    elif "state" in reply:
+        _print_status(reply)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .history import History
+    h = History()
+    sessions = h.recent(args.limit)
+    h.close()
+    if args.json:
+        def conv(o):
+            return o.isoformat() if hasattr(o, "isoformat") else str(o)
+        from dataclasses import asdict
+        json.dump([asdict(s) for s in sessions], sys.stdout, default=conv)
+        sys.stdout.write("\n")
+        return 0
+    if not sessions:
+        print("no sessions yet")
+    for s in sessions:
+        when = s.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        done = sum(1 for x in s.sets if x.status == "completed")
+        print(f"{when}  {s.program}  {s.status}  {done}/{len(s.sets)} sets  "
+              f"{fmt_duration(s.position_ms)}")
+        for x in s.sets:
+            side = f" ({x.side})" if x.side else ""
+            print(f"    {x.exercise} set {x.set_no} of {x.sets}{side}: {x.status}")
+    return 0
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from .service import install_service
+    import shutil
+    coach_bin = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "coach" else None
+    if coach_bin is None or not coach_bin.exists():
+        found = shutil.which("coach")
+        coach_bin = Path(found).resolve() if found else Path(sys.executable).parent / "coach"
+    path, text = install_service(coach_bin)
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="coach", description="Voice-guided audio coaching for "
                                 "mind-muscle training: tempo reps, holds, high reps, posing.")
@@ -254,6 +377,39 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", default="coach-demo.wav",
                    help="where the WAV goes when there is no sound device")
     c.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("daemon", help="run the headless daemon (schedules, control socket)")
+    c.add_argument("--programs", metavar="DIR", help="programs directory (or $COACH_PROGRAMS)")
+    c.add_argument("--config", metavar="FILE", help="default: $XDG_CONFIG_HOME/coach/config.yaml")
+    c.add_argument("--device", metavar="NAME|INDEX", help="output device")
+    c.add_argument("--resume", action="store_true",
+                   help="restart an interrupted session at the start of its interrupted set")
+    c.set_defaults(func=cmd_daemon)
+
+    c = sub.add_parser("status", help="what the daemon is doing")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_verb)
+    c = sub.add_parser("start", help="start a program (a name in the programs dir, or a file)")
+    c.add_argument("program", metavar="PROGRAM")
+    c.add_argument("--force", action="store_true", help="stop the running session first")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_verb)
+    for verb, text in (("pause", "pause the session"), ("resume", "resume where it paused"),
+                       ("skip", "to the next set or rest"),
+                       ("back", "to the start of this set (or the previous, within 3 s)"),
+                       ("extend", "add 30 s to this rest"), ("stop", "stop the session"),
+                       ("reload", "re-read the programs directory")):
+        c = sub.add_parser(verb, help=text)
+        c.add_argument("--json", action="store_true")
+        c.set_defaults(func=cmd_verb)
+
+    c = sub.add_parser("history", help="recent sessions and their sets")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("-n", "--limit", type=int, default=10)
+    c.set_defaults(func=cmd_history)
+
+    c = sub.add_parser("install-service", help="install the systemd user unit for the daemon")
+    c.set_defaults(func=cmd_install_service)
 
     c = sub.add_parser("devices", help="list audio output devices")
     c.set_defaults(func=cmd_devices)

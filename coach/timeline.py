@@ -202,7 +202,8 @@ def _work_tempo(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tup
             text = words[phrase]
             if i == first and ex.reps > 1 and rep > 1:
                 prefix = words["last_rep"] if rep == ex.reps else say_number(rep, b.language)
-                text = f"{prefix}, {text}"
+                # No comma: espeak pauses ~0.25 s at one, and the clip must end inside 1 s.
+                text = f"{prefix} {text}"
             b.cue(t, text, phrase)
             seconds = d // 1000
             if d >= 2000:

@@ -47,8 +47,8 @@ def test_tempo_set_structure_and_words():
     assert [(t, x) for t, x in said if 13000 < t < 17000] == [(14000, "3"), (15000, "2"), (16000, "1")]
     assert (17000, "squeeze") in said
     # rep 2 carries its number, the last rep "last one"
-    assert (21000, "2, lower") in said
-    assert (29000, "last one, lower") in said
+    assert (21000, "2 lower") in said
+    assert (29000, "last one lower") in said
     assert "Feel the lats" in said[0][1] and said[0][0] == 0
 
 

@@ -1,0 +1,115 @@
+"""The daemon's settings: `$XDG_CONFIG_HOME/coach/config.yaml`, validated like programs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from .errors import CoachError
+from .yamlnodes import NodeReader, compose
+
+KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "media_keys", "gpio")
+GPIO_KEYS = ("pin", "hold")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None = None  # the file it came from, if any
+    programs: Path | None = None  # None: the default programs dir
+    device: str | int | None = None
+    timezone: str | None = None
+    misfire_grace_s: int = 600
+    rate: int = 48000
+    media_keys: bool | str = False  # True: any device with media keys; str: a device name/path
+    gpio_pin: int | None = None
+    gpio_hold_ms: int = 1000  # holding the button this long is `skip`
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir("coach"))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.yaml"
+
+
+def programs_dir(config: Config, override: str | None = None) -> Path:
+    """--programs, else $COACH_PROGRAMS, else the config's `programs`, else the XDG default."""
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get("COACH_PROGRAMS"):
+        return Path(os.environ["COACH_PROGRAMS"]).expanduser()
+    if config.programs is not None:
+        return config.programs
+    return config_dir() / "programs"
+
+
+def parse_config(text: str, path: str) -> Config:
+    """Pure: config text in, Config out; every mistake at once as a CoachError."""
+    root = compose(text, path)
+    if root is None:
+        return Config(path=path)
+    r = NodeReader(path)
+    items = r.mapping(root, "the config")
+    values: dict = {"path": path}
+    if items is not None:
+        found = r.known_keys(items, KEYS, "in the config")
+        if "programs" in found and (v := r.text(found["programs"], "programs")) is not None:
+            p = Path(v).expanduser()
+            values["programs"] = p if p.is_absolute() else Path(path).parent / p
+        if "device" in found and (v := r.text(found["device"], "device")) is not None:
+            values["device"] = int(v) if v.isdigit() else v
+        if "timezone" in found and (v := r.text(found["timezone"], "timezone")) is not None:
+            try:
+                from zoneinfo import ZoneInfo
+                ZoneInfo(v)
+                values["timezone"] = v
+            except Exception:
+                r.error(found["timezone"], f'timezone "{v}" is not a known time zone '
+                                           '(like Europe/Berlin or UTC)')
+        if "misfire_grace" in found:
+            v = r.duration_ms(found["misfire_grace"], "misfire_grace", 0, 24 * 3600_000)
+            if v is not None:
+                values["misfire_grace_s"] = v // 1000
+        if "rate" in found:
+            v = r.integer(found["rate"], "rate", 8000, 192000)
+            if v is not None:
+                values["rate"] = v
+        if "media_keys" in found:
+            node = found["media_keys"]
+            raw = getattr(node, "value", None)
+            if isinstance(raw, str) and raw.strip().lower() in ("true", "false", "yes", "no",
+                                                                "on", "off"):
+                values["media_keys"] = r.boolean(node, "media_keys")
+            elif (v := r.text(node, "media_keys")) is not None:
+                values["media_keys"] = v
+        if "gpio" in found:
+            g = r.mapping(found["gpio"], "gpio")
+            if g is not None:
+                gf = r.known_keys(g, GPIO_KEYS, "in gpio")
+                if "pin" in gf and (v := r.integer(gf["pin"], "gpio.pin", 0, 27)) is not None:
+                    values["gpio_pin"] = v
+                if "hold" in gf:
+                    v = r.duration_ms(gf["hold"], "gpio.hold", 200, 10_000)
+                    if v is not None:
+                        values["gpio_hold_ms"] = v
+    r.raise_if_any()
+    return Config(**values)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The config file, or the defaults when there is none (a missing default file is fine,
+    a missing file named on the command line is not)."""
+    from .program import read_program_text
+    explicit = path is not None
+    p = Path(path) if explicit else default_config_path()
+    if not explicit and not p.exists():
+        return Config()
+    try:
+        text = read_program_text(p)
+    except CoachError:
+        raise
+    return parse_config(text, str(p))
