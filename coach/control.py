@@ -1,0 +1,368 @@
+"""The daemon's control socket: one JSON object per line each way over a Unix stream socket,
+only for the daemon's own uid (SO_PEERCRED). Server (threaded) and client."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import selectors
+import socket
+import stat
+import struct
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from coach.errors import CoachError, Diagnostic
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE = 64 * 1024  # bytes in one request line, newline excluded
+MAX_REPLY = 64 * 1024 * 1024  # the client's bound on a reply (a long history listing)
+# The commands of the contract in DESIGN.md; the daemon may pass its own set.
+COMMANDS = frozenset(
+    {"status", "start", "pause", "resume", "skip", "back", "extend", "stop", "reload", "history"}
+)
+_UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
+_SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
+
+
+class DaemonAlreadyRunning(CoachError):
+    """Another coach daemon holds this control socket."""
+
+
+def socket_path() -> Path:
+    """$XDG_RUNTIME_DIR/coach/control.sock, or /tmp/coach-$UID/control.sock without it."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "coach" / "control.sock"
+    return Path(f"/tmp/coach-{os.getuid()}") / "control.sock"
+
+
+def _error(path: Path, message: str) -> CoachError:
+    return CoachError(Diagnostic(str(path), 0, 0, message))
+
+
+def _encode(reply: dict) -> bytes:
+    # json.dumps escapes newlines inside strings, so a reply is always exactly one line.
+    return json.dumps(reply).encode() + b"\n"
+
+
+class ControlServer:
+    """Serves the control socket from background threads (one per connection).
+
+    ``handler(request) -> reply`` is called for each valid request, one call at a time (the
+    daemon's state needs no extra lock for it). The server adds ``"ok": True`` to a reply that
+    lacks "ok"; a CoachError raised by the handler becomes ``{"ok": false, "error": str(e)}``,
+    any other exception ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
+
+    def __init__(
+        self,
+        path: Path,
+        handler: Callable[[dict], dict],
+        *,
+        commands: Iterable[str] = COMMANDS,
+        idle_timeout: float = 300.0,
+        max_clients: int = 64,
+    ):
+        self.path = Path(path)
+        self.handler = handler
+        self.commands = frozenset(commands)
+        self.idle_timeout = idle_timeout
+        self._slots = threading.BoundedSemaphore(max_clients)
+        self._handler_lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._lock_fd: int | None = None
+        self._inode: tuple[int, int] | None = None
+        self._wake_r, self._wake_w = -1, -1
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Bind the socket (dir 0700, socket 0600) and serve in the background.
+
+        Raises DaemonAlreadyRunning when another daemon holds or answers on the socket; a stale
+        socket file (nothing answers) is replaced."""
+        if len(os.fsencode(self.path)) > _SUN_PATH_MAX:
+            raise _error(self.path, f"socket path longer than {_SUN_PATH_MAX} bytes")
+        self._make_dir()
+        self._take_lock()
+        try:
+            self._remove_stale()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            try:
+                sock.bind(str(self.path))
+                # The 0700 directory already keeps others out; 0600 says so on the socket too.
+                os.chmod(self.path, 0o600)
+                st = os.lstat(self.path)
+                self._inode = (st.st_dev, st.st_ino)
+                sock.listen(64)
+                sock.setblocking(False)
+            except BaseException:
+                sock.close()
+                raise
+        except BaseException:
+            self._release_lock()
+            raise
+        self._listener = sock
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._closing.clear()
+        self._thread = threading.Thread(target=self._accept_loop, name="coach-control", daemon=True)
+        self._thread.start()
+        logger.info("control socket listening at %s", self.path)
+
+    def close(self) -> None:
+        """Stop serving, drop open connections and remove the socket file."""
+        if self._listener is None:
+            return
+        self._closing.set()
+        os.write(self._wake_w, b"x")
+        if self._thread is not None:
+            self._thread.join(5)
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes its thread's recv()
+            except OSError:
+                pass
+        self._listener.close()
+        self._listener = None
+        try:  # only our own socket: a successor daemon may already have bound a new one
+            st = os.lstat(self.path)
+            if (st.st_dev, st.st_ino) == self._inode:
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._release_lock()
+
+    def __enter__(self) -> "ControlServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _make_dir(self) -> None:
+        d = self.path.parent
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(d)
+        # /tmp/coach-$UID may have been planted by someone else: never use a dir we don't own.
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise _error(d, "socket directory is not a directory owned by this user")
+        os.chmod(d, 0o700)
+
+    def _take_lock(self) -> None:
+        # An flock held for the server's life makes "is another daemon starting or running?"
+        # race-free; the lock file is never deleted (deleting it would reopen that race).
+        lock = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DaemonAlreadyRunning(
+                Diagnostic(str(self.path), 0, 0, "coach daemon already running")
+            ) from None
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the fd releases the flock
+            self._lock_fd = None
+
+    def _remove_stale(self) -> None:
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(st.st_mode):
+            raise _error(self.path, "exists and is not a socket; not replacing it")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(self.path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            logger.info("removing stale control socket %s", self.path)
+            os.unlink(self.path)
+            return
+        finally:
+            probe.close()
+        # Something answers although nobody holds our lock: an older daemon, or another program.
+        raise DaemonAlreadyRunning(
+            Diagnostic(str(self.path), 0, 0, "coach daemon already running (it answers on this socket)")
+        )
+
+    # -- serving -----------------------------------------------------------------------------
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self._listener, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._closing.is_set():
+                for key, _ in sel.select():
+                    if key.fileobj is not self._listener:
+                        continue
+                    try:
+                        conn, _ = self._listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError as exc:  # EMFILE and friends: keep serving the others
+                        logger.warning("control socket accept failed: %s", exc)
+                        continue
+                    conn.setblocking(True)
+                    if not self._slots.acquire(blocking=False):
+                        # No drain here: the accept loop must not wait on a client.
+                        conn.settimeout(0.1)
+                        try:
+                            conn.sendall(_encode({"ok": False, "error": "too many connections"}))
+                        except OSError:
+                            pass
+                        conn.close()
+                        continue
+                    with self._conns_lock:
+                        self._conns.add(conn)
+                    threading.Thread(
+                        target=self._serve, args=(conn,), name="coach-control-conn", daemon=True
+                    ).start()
+        finally:
+            sel.close()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(self.idle_timeout)
+            pid, uid, _gid = _UCRED.unpack(
+                conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+            )
+            if uid != os.getuid():
+                logger.warning("control socket: refused pid %d (uid %d)", pid, uid)
+                self._refuse(conn, "permission denied")
+                return
+            buf = b""
+            while True:
+                nl = buf.find(b"\n")
+                if nl < 0:
+                    if len(buf) > MAX_LINE:
+                        self._refuse(conn, "request too long")
+                        return
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        if buf:
+                            logger.debug("control socket: client left mid-line (%d bytes)", len(buf))
+                        return
+                    buf += chunk
+                    continue
+                line, buf = buf[:nl], buf[nl + 1 :]
+                if len(line) > MAX_LINE:
+                    self._refuse(conn, "request too long")
+                    return
+                conn.sendall(_encode(self._reply(line)))
+        except (OSError, TimeoutError) as exc:  # client vanished or idled out: its problem only
+            logger.debug("control connection ended: %s", exc)
+        finally:
+            with self._conns_lock:
+                self._conns.discard(conn)
+            conn.close()
+            self._slots.release()
+
+    def _refuse(self, conn: socket.socket, error: str) -> None:
+        """Answer once and hang up. Unread input is drained first, since closing a Unix socket
+        with unread data resets it and the client might lose our answer."""
+        try:
+            conn.sendall(_encode({"ok": False, "error": error}))
+            conn.shutdown(socket.SHUT_WR)
+            conn.settimeout(1.0)
+            drained = 0
+            while drained < 4 * MAX_LINE:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
+
+    def _reply(self, line: bytes) -> dict:
+        try:
+            req = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return {"ok": False, "error": f"malformed JSON: {exc}"}
+        if not isinstance(req, dict):
+            return {"ok": False, "error": "request must be a JSON object"}
+        cmd = req.get("cmd")
+        if not isinstance(cmd, str):
+            return {"ok": False, "error": 'request has no "cmd" string'}
+        if cmd not in self.commands:
+            return {"ok": False, "error": f"unknown command {cmd!r}"}
+        try:
+            with self._handler_lock:
+                reply = self.handler(req)
+            if not isinstance(reply, dict):
+                raise TypeError(f"handler returned {type(reply).__name__}, not dict")
+            reply = {"ok": True, **reply} if "ok" not in reply else reply
+            json.dumps(reply)  # unserialisable replies are the handler's bug, reported as such
+            return reply
+        except CoachError as exc:
+            return {"ok": False, "error": str(exc)}
+        except Exception as exc:
+            logger.exception("control handler failed on %r", cmd)
+            return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+
+
+def request(cmd: dict, path: Path | None = None, timeout: float = 5.0) -> dict:
+    """Send one request to the daemon and return its reply.
+
+    Raises ConnectionError (with a message fit for the user) when the daemon can't be reached
+    or doesn't answer within ``timeout`` seconds."""
+    path = Path(path) if path is not None else socket_path()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    try:
+        try:
+            sock.connect(str(path))
+        except FileNotFoundError:
+            raise ConnectionError(f"coach daemon is not running (no socket at {path})") from None
+        except ConnectionRefusedError:
+            raise ConnectionError(
+                f"coach daemon is not running (nothing answers at {path})"
+            ) from None
+        except PermissionError:
+            raise ConnectionError(f"cannot reach the coach daemon at {path}: permission denied") from None
+        except TimeoutError:
+            raise ConnectionError(f"coach daemon at {path} did not accept within {timeout:g} s") from None
+        try:
+            sock.sendall(json.dumps(cmd).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the daemon refused and hung up; its answer may still be waiting to be read
+        buf = b""
+        while b"\n" not in buf:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                raise ConnectionError(f"coach daemon did not answer within {timeout:g} s") from None
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise ConnectionError("coach daemon closed the connection without answering")
+            buf += chunk
+            if len(buf) > MAX_REPLY:
+                raise ConnectionError("coach daemon's reply is too long")
+    finally:
+        sock.close()
+    try:
+        reply = json.loads(buf[: buf.index(b"\n")])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConnectionError(f"coach daemon sent a malformed reply: {exc}") from None
+    if not isinstance(reply, dict):
+        raise ConnectionError("coach daemon sent a reply that is not a JSON object")
+    return reply
+
+
+__all__ = ["COMMANDS", "MAX_LINE", "ControlServer", "DaemonAlreadyRunning", "request", "socket_path"]
