@@ -117,3 +117,18 @@ def test_render_onsets_within_5ms_of_plan(tmp_path):
     found = onsets_near(x, rate, planned)
     err_ms = np.abs(np.array(found) - np.array(planned)) * 1000 / rate
     assert err_ms.max() <= 5.0, [(p / rate, e) for p, e in zip(planned, err_ms) if e > 5]
+
+
+def test_check_warns_when_a_real_clip_overlaps_the_next_cue(tmp_path):
+    p = tmp_path / "long.yaml"
+    p.write_text("program: Long words\nexercises:\n  - name: Row\n    reps: 2\n    tempo: \"2020\"\n"
+                 "    words: {lower: \"lower the weight slowly and with full control\"}\n")
+    r = coach("check", str(p))
+    assert r.returncode == 0, r.stderr  # warnings do not change the exit status
+    warn = [line for line in r.stderr.splitlines() if ": warning: " in line]
+    assert warn and warn[0].startswith(f"{p}:3:")
+    assert 'cue "lower the weight slowly and with full control"' in warn[0]
+    assert 'overlaps the next cue "1"' in warn[0] and "lasts 2." in warn[0]
+    assert "shorten the words" in warn[0]  # no rate up to 400 wpm makes 2.4 s fit in 1 s
+    assert len(warn) == 2 and 'cue "last one lower the weight' in warn[1]
+    assert "2 warnings" in r.stdout
