@@ -359,9 +359,11 @@ class Daemon:
                                                  "path": str(v.path), "error": v.error}
                                              for k, v in sorted(self.programs.items())}}
         if s is None:
-            if cmd in ("pause", "resume", "skip", "back", "extend", "stop"):
+            if cmd in ("pause", "resume", "skip", "back", "extend", "stop", "toggle"):
                 return {"ok": False, "error": "no session is running"}
             return {"ok": False, "error": f"unknown command {cmd!r}"}
+        if cmd == "toggle":  # a headset's play/pause key
+            cmd = "resume" if s.player.state == "paused" else "pause"
         if cmd == "pause":
             if s.player.state != "paused":
                 s.player.pause()
@@ -443,7 +445,7 @@ class Daemon:
         if self.history is not None:
             self.history.mark_interrupted(i.session_id, now())
         self.interrupted = None
-        at = i.start_ms or 0
+        at = i.start_ms if i.start_ms is not None else i.position_ms
         log.info("resuming interrupted session %s at %.1f s", i.program, at / 1000)
         with self.lock:
             return self.start(name, at_ms=at)
@@ -488,8 +490,9 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                 log.error("resume failed: %s", reply.get("error"))
         else:
             i = d.interrupted
-            log.warning("session %r was interrupted at %s set %s; `coach daemon --resume` "
-                        "restarts it there", i.program, i.exercise, i.set_no)
+            where = f"{i.set.exercise} set {i.set_no}" if i.set else f"{i.position_ms / 1000:.0f} s"
+            log.warning("session %r was interrupted at %s; `coach daemon --resume` restarts "
+                        "it there", i.program, where)
     sdnotify.ready()
     sdnotify.status(f"{len(d.programs)} programs, socket {server.path}")
     log.info("coach daemon ready: %d programs, socket %s", len(d.programs), server.path)
