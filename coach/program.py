@@ -5,8 +5,22 @@ Only ``load_program`` touches the file system; ``parse_program`` takes the text.
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+import re
+import stat
+import string
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import CoachError
+from .phrases import PACKS, PHRASE_IDS, PLACEHOLDERS
+from .yamlnodes import NodeReader, compose, describe, did_you_mean, is_null, quote
+
+logger = logging.getLogger(__name__)
 
 TEMPO_PHASES = ("eccentric", "bottom_pause", "concentric", "top_pause")
 EXPLOSIVE_MS = 1000  # an "X" in a tempo is a 1 s phase spoken "explode"
@@ -75,3 +89,442 @@ class Program:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     words: Mapping[str, str] = field(default_factory=dict)  # program-level overrides
     path: str = "<program>"
+
+# ---- loading and validation --------------------------------------------------------------
+
+MAX_PROGRAM_BYTES = 1 << 20  # 1 MiB: far beyond any real program; refuse before reading it all
+
+TOP_KEYS = ("program", "schedule", "language", "voice", "defaults", "words", "exercises")
+EXERCISE_KEYS = ("name", "focus", "sets", "reps", "tempo", "cadence", "hold", "poses",
+                 "eyes_closed", "sides", "rest", "lead_in", "switch", "announce", "words")
+POSE_KEYS = ("name", "hold")
+VOICE_KEYS = ("engine", "voice", "model", "rate", "volume")
+DEFAULT_KEYS = ("rest", "lead_in", "switch", "announce", "sets")
+ENGINES = ("espeak", "piper")
+PAUSE_KEYS = ("rest", "lead_in", "switch", "announce")
+
+SETS_RANGE = (1, 20)
+REPS_RANGE = (1, 200)
+CADENCE_RANGE_MS = (500, 10_000)
+HOLD_RANGE_MS = (1_000, 600_000)
+PAUSE_RANGE_MS = (0, 900_000)  # rest, lead_in, switch, announce
+RATE_RANGE = (80, 400)
+VOLUME_RANGE = (0.0, 1.0)
+BUILTIN_PAUSES_MS: Mapping[str, int | None] = {
+    "rest": 60_000, "lead_in": 5_000, "switch": 5_000, "announce": None}
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_GROUPS = {"daily": tuple(range(7)), "weekdays": tuple(range(5)), "weekends": (5, 6)}
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_tempo(text: str) -> Tempo:
+    """'4040', '4-0-4-0', '31X0' (x in any case) -> Tempo. ValueError carries the message."""
+    written = text.strip()
+    code = written.replace("-", "").upper()
+    if len(code) != 4 or any(c not in "0123456789X" for c in code):
+        raise ValueError(f"tempo needs 4 symbols of 0-9 or X, got {quote(written)}")
+    phases = tuple(EXPLOSIVE_MS if c == "X" else int(c) * 1000 for c in code)
+    if not any(phases):
+        raise ValueError(f"tempo {quote(written)} has no movement: at least one phase must be "
+                         "longer than 0 s")
+    return Tempo(code, phases, tuple(c == "X" for c in code))  # type: ignore[arg-type]
+
+
+_DAY_ABBREVIATIONS = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+
+
+def _day(token: str) -> int:
+    if token in DAY_NAMES:
+        return DAY_NAMES.index(token)
+    if token in _DAY_ABBREVIATIONS:
+        return _DAY_ABBREVIATIONS[token]
+    if token in _FULL_DAY_NAMES:
+        return _FULL_DAY_NAMES.index(token)
+    choices = DAY_NAMES + tuple(_DAY_GROUPS)
+    raise ValueError(f'unknown day "{token}" in schedule; use daily, weekdays, weekends, '
+                     f"mon..sun or a range like mon-fri{did_you_mean(token, choices)}")
+
+
+def parse_schedule(text: str) -> Schedule:
+    """'mon,wed,fri 07:00', 'daily 6:30', 'mon-fri 18:00' -> Schedule. ValueError carries the message."""
+    written = text.strip()
+    parts = written.rsplit(None, 1)
+    if len(parts) != 2:
+        raise ValueError(f'schedule must be "DAYS HH:MM" like "mon,wed,fri 07:00", '
+                         f"got {quote(written)}")
+    days_text, time_text = parts
+    m = _TIME.match(time_text)
+    if not m or int(m[1]) > 23 or int(m[2]) > 59:
+        raise ValueError(f"schedule time must be HH:MM between 00:00 and 23:59, "
+                         f"got {quote(time_text)}")
+    days: set[int] = set()
+    for token in re.split(r"\s*,\s*", days_text.strip().lower()):
+        if token in _DAY_GROUPS:
+            days.update(_DAY_GROUPS[token])
+        elif "-" in token:
+            a, _, b = (s.strip() for s in token.partition("-"))
+            start, end = _day(a), _day(b)
+            # A range may wrap round the week end: fri-mon is fri, sat, sun, mon.
+            days.update((start + i) % 7 for i in range((end - start) % 7 + 1))
+        else:
+            days.add(_day(token))
+    return Schedule(written, tuple(sorted(days)), int(m[1]), int(m[2]))
+
+
+def _template_problem(phrase_id: str, text: str) -> str | None:
+    """Why ``text`` cannot replace phrase ``phrase_id`` (None when it can)."""
+    label = f"words.{phrase_id}"
+    fields = PLACEHOLDERS.get(phrase_id, ())
+    takes = ", ".join("{" + f + "}" for f in fields) if fields else "no {fields}"
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as e:
+        return f"{label} is not a valid template ({e}); write {{{{ or }}}} for a literal brace"
+    used: set[str] = set()
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        # Only bare known fields: "{n.__class__}", "{0}" or "{n:>9}" could fail or leak later.
+        if name not in fields or spec or conversion:
+            written = "{" + name + (f"!{conversion}" if conversion else "") + \
+                (f":{spec}" if spec else "") + "}"
+            return f'{label}: field {written} is not allowed; "{phrase_id}" takes {takes}'
+        used.add(name)
+    missing = [f for f in fields if f not in used]
+    if missing:
+        return f"{label} must keep {takes}; missing " + ", ".join("{" + f + "}" for f in missing)
+    return None
+
+
+def _misspelt(items: list[tuple[str, Node, Node]], allowed: tuple[str, ...]) -> set[str]:
+    """Allowed keys that an unknown key of ``items`` looks like a typo of ("tmepo" -> tempo).
+
+    Their absence was already explained by "did you mean"; saying "needs tempo" too is noise.
+    """
+    out: set[str] = set()
+    for key, _, _ in items:
+        if key not in allowed:
+            out.update(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6))
+    return out
+
+
+class _Walker:
+    """One pass over a program's nodes; mistakes are collected in ``r``."""
+
+    def __init__(self, path: str):
+        self.r = NodeReader(path)
+
+    def words(self, node: Node, where_text: str) -> dict[str, str]:
+        r = self.r
+        out: dict[str, str] = {}
+        items = r.mapping(node, "words")
+        if items is None:
+            return out
+        ids = [p for p in PHRASE_IDS if p != "numbers"]
+        for key, knode, vnode in items:
+            if key == "numbers":
+                r.error(knode, '"numbers" cannot be changed in words (numbers are spoken by '
+                               "the voice or the language pack)")
+                continue
+            if key not in ids:
+                r.error(knode, f'unknown phrase id "{key}" in words {where_text}'
+                               f"{did_you_mean(key, ids)}")
+                continue
+            text = r.text(vnode, f"words.{key}")
+            if text is None:
+                continue
+            problem = _template_problem(key, text)
+            if problem:
+                r.error(vnode, problem)
+            else:
+                out[key] = text
+        return out
+
+    def schedules(self, node: Node) -> tuple[Schedule, ...]:
+        r = self.r
+        nodes = [node]
+        if isinstance(node, SequenceNode):
+            nodes = r.sequence(node, "schedule") or []
+        out = []
+        for n in nodes:
+            written = r.text(n, "schedule")
+            if written is None:
+                continue
+            try:
+                out.append(parse_schedule(written))
+            except ValueError as e:
+                r.error(n, str(e))
+        return tuple(out)
+
+    def voice(self, node: Node) -> VoiceSettings:
+        r = self.r
+        items = r.mapping(node, "voice")
+        if items is None:
+            return VoiceSettings()
+        keys = r.known_keys(items, VOICE_KEYS, "in voice")
+        kw: dict = {}
+        if "engine" in keys:
+            kw["engine"] = r.choice(keys["engine"], "voice.engine", ENGINES)
+        for k in ("voice", "model"):
+            if k in keys:
+                kw[k] = r.text(keys[k], f"voice.{k}")
+        if "rate" in keys:
+            kw["rate"] = r.integer(keys["rate"], "voice.rate", *RATE_RANGE)
+        if "volume" in keys:
+            kw["volume"] = r.number(keys["volume"], "voice.volume", *VOLUME_RANGE)
+        return VoiceSettings(**{k: v for k, v in kw.items() if v is not None})
+
+    def defaults(self, node: Node) -> dict[str, int | None]:
+        r = self.r
+        out: dict[str, int | None] = dict(BUILTIN_PAUSES_MS)
+        out["sets"] = 1
+        items = r.mapping(node, "defaults")
+        if items is None:
+            return out
+        keys = r.known_keys(items, DEFAULT_KEYS, "in defaults")
+        if "sets" in keys:
+            sets = r.integer(keys["sets"], "defaults.sets", *SETS_RANGE)
+            if sets is not None:
+                out["sets"] = sets
+        for k in PAUSE_KEYS:
+            if k in keys:
+                ms = r.duration_ms(keys[k], f"defaults.{k}", *PAUSE_RANGE_MS)
+                if ms is not None:
+                    out[k] = ms
+        return out
+
+    def poses(self, node: Node, label: str, hold_ms: int | None,
+              hold_given: bool) -> tuple[Pose, ...]:
+        """``hold_ms``: the exercise's hold (None when absent or bad, ``hold_given`` tells)."""
+        r = self.r
+        out = []
+        for j, pn in enumerate(r.sequence(node, "poses") or [], 1):
+            name: str | None = None
+            hold = hold_ms
+            has_hold = hold_given  # a bad hold was reported already: no "needs a hold" too
+            typo = False
+            if isinstance(pn, ScalarNode):
+                name = r.text(pn, f"pose {j} name")
+            elif isinstance(pn, MappingNode):
+                pose_label = f"pose {j} of {label}"
+                items = r.mapping(pn, pose_label) or []
+                keys = r.known_keys(items, POSE_KEYS, f"in {pose_label}")
+                typos = _misspelt(items, POSE_KEYS)
+                typo = "hold" in typos
+                if "name" in keys:
+                    name = r.text(keys["name"], "pose name")
+                elif "name" not in typos:
+                    r.error(pn, f"{pose_label} needs a name")
+                if "hold" in keys:
+                    hold = r.duration_ms(keys["hold"], "hold", *HOLD_RANGE_MS)
+                    has_hold = True
+            else:
+                r.error(pn, f"pose {j} must be a name or {{name: ..., hold: ...}}, "
+                            f"got {describe(pn)}")
+                continue
+            if not has_hold and not typo:
+                shown = f' "{name}"' if name else ""
+                r.error(pn, f"pose {j}{shown} needs a hold: give the pose "
+                            "{name: ..., hold: 10s} or give the exercise a hold")
+            if name is not None and hold is not None:
+                out.append(Pose(name, hold))
+        return tuple(out)
+
+    def exercise(self, node: Node, index: int, dflt: Mapping[str, int | None]) -> Exercise | None:
+        r = self.r
+        label = f"exercise {index}"
+        before = len(r.diagnostics)
+        items = r.mapping(node, label)
+        if items is None:
+            return None
+        keys = r.known_keys(items, EXERCISE_KEYS, f"in {label}")
+        typos = _misspelt(items, EXERCISE_KEYS)
+        kw: dict = {"line": node.start_mark.line + 1}
+
+        if "name" in keys:
+            kw["name"] = r.text(keys["name"], "name")
+        elif "name" not in typos:
+            r.error(node, f"{label} needs a name")
+        if "focus" in keys:
+            kw["focus"] = r.text(keys["focus"], "focus")
+        kw["sets"] = (r.integer(keys["sets"], "sets", *SETS_RANGE) if "sets" in keys
+                      else dflt["sets"])
+        if "reps" in keys:
+            kw["reps"] = r.integer(keys["reps"], "reps", *REPS_RANGE)
+        if "tempo" in keys:
+            written = r.text(keys["tempo"], "tempo")
+            if written is not None:
+                try:
+                    kw["tempo"] = parse_tempo(written)
+                except ValueError as e:
+                    r.error(keys["tempo"], str(e))
+        if "cadence" in keys:
+            kw["cadence_ms"] = r.duration_ms(keys["cadence"], "cadence", *CADENCE_RANGE_MS)
+        if "hold" in keys:
+            kw["hold_ms"] = r.duration_ms(keys["hold"], "hold", *HOLD_RANGE_MS)
+        if "eyes_closed" in keys:
+            kw["eyes_closed"] = r.boolean(keys["eyes_closed"], "eyes_closed")
+        if "sides" in keys:
+            sides = keys["sides"]
+            if isinstance(sides, ScalarNode) and sides.value.strip() == "both":
+                kw["sides"] = ("left", "right")
+            else:
+                r.error(sides, f'sides must be "both" (every set left, then right), '
+                               f"got {describe(sides)}")
+        for k in PAUSE_KEYS:
+            kw[f"{k}_ms"] = (r.duration_ms(keys[k], k, *PAUSE_RANGE_MS) if k in keys
+                             else dflt[k])
+        if "words" in keys:
+            kw["words"] = self.words(keys["words"], f"of {label}")
+
+        kind_typo = bool(typos & {"tempo", "cadence", "hold", "poses", "reps"})
+        kind = self.kind(node, label, keys, quiet=kind_typo)
+        kw["kind"] = kind
+        if "poses" in keys:
+            kw["poses"] = self.poses(keys["poses"], label, kw.get("hold_ms"), "hold" in keys)
+        if len(r.diagnostics) > before or kind is None:
+            return None
+        return Exercise(**kw)
+
+    def kind(self, node: Node, label: str, keys: Mapping[str, Node],
+             quiet: bool = False) -> Kind | None:
+        """Which kind the present keys say; a key counts even when its value is bad.
+
+        ``quiet``: a near-miss key was already reported; stay silent about what it would fix.
+        """
+        r = self.r
+        kinds = [k for k in ("tempo", "cadence", "poses") if k in keys]
+        if "hold" in keys and "poses" not in keys:
+            kinds.append("hold")
+        if len(kinds) > 1:
+            first, second = sorted(kinds, key=lambda k: keys[k].start_mark.index)[:2]
+            r.error(keys[second], f"{first} and {second} cannot be used together; an exercise "
+                                  "is one of tempo or cadence (with reps), hold, or poses")
+            return None
+        if not kinds:
+            if quiet:
+                return None
+            if "reps" in keys:
+                r.error(keys["reps"], "reps needs tempo or cadence (how each rep is paced)")
+            else:
+                r.error(node, f"{label} needs one of tempo or cadence (with reps), hold, "
+                              "or poses")
+            return None
+        kind = kinds[0]
+        if kind in ("tempo", "cadence") and "reps" not in keys and not quiet:
+            r.error(node, f"{kind} needs reps (how many reps per set) in {label}")
+            return None
+        if kind in ("hold", "poses") and "reps" in keys:
+            r.error(keys["reps"], f"reps cannot be used with {kind}; reps go with tempo "
+                                  "or cadence")
+            return None
+        return kind  # type: ignore[return-value]
+
+    def program(self, root: Node) -> Program | None:
+        r = self.r
+        items = r.mapping(root, "a program")
+        if items is None:
+            return None
+        keys = r.known_keys(items, TOP_KEYS, "at the top level")
+        typos = _misspelt(items, TOP_KEYS)
+        kw: dict = {"path": r.path}
+        if "program" in keys:
+            kw["name"] = r.text(keys["program"], "program")
+        elif "program" not in typos:
+            r.error(root, "the program needs a name: add `program: NAME`")
+        if "schedule" in keys:
+            kw["schedules"] = self.schedules(keys["schedule"])
+        if "language" in keys:
+            lang = r.text(keys["language"], "language")
+            if lang is not None and lang not in PACKS:
+                r.error(keys["language"], f'language "{lang}" is not available; available: '
+                                          + ", ".join(sorted(PACKS))
+                                          + did_you_mean(lang, PACKS))
+            elif lang is not None:
+                kw["language"] = lang
+        if "voice" in keys:
+            kw["voice"] = self.voice(keys["voice"])
+        if "words" in keys:
+            kw["words"] = self.words(keys["words"], "at the top level")
+        dflt = self.defaults(keys["defaults"]) if "defaults" in keys else self.defaults_builtin()
+        exercises = []
+        if "exercises" in keys:
+            for i, en in enumerate(r.sequence(keys["exercises"], "exercises") or [], 1):
+                exercises.append(self.exercise(en, i, dflt))
+        elif "exercises" not in typos:
+            r.error(root, "the program needs exercises: add `exercises:` with a list of them")
+        if r.diagnostics:
+            return None
+        return Program(exercises=tuple(exercises), **kw)  # type: ignore[arg-type]
+
+    @staticmethod
+    def defaults_builtin() -> dict[str, int | None]:
+        return {**BUILTIN_PAUSES_MS, "sets": 1}
+
+
+def parse_program(text: str, path: str = "<program>") -> Program:
+    """Validate a program's YAML text. Pure. Raises CoachError with every mistake at once."""
+    path = str(path)
+    root = compose(text, path)
+    if root is None or (is_null(root) and root.value in ("", "~")):
+        raise CoachError.at(path, 1, 1, "the program is empty: it needs `program:` and "
+                                        "`exercises:`")
+    walker = _Walker(path)
+    program = walker.program(root)
+    walker.r.raise_if_any()
+    assert program is not None  # no diagnostics means every part was built
+    return program
+
+
+def load_program(path: str | os.PathLike) -> Program:
+    """Read and validate a program file; every problem is a CoachError, never a traceback."""
+    return parse_program(read_program_text(path), _path_name(path))
+
+
+def _path_name(path: str | os.PathLike) -> str:
+    name = os.fspath(path)
+    return name.decode(errors="replace") if isinstance(name, bytes) else name
+
+
+def read_program_text(path: str | os.PathLike) -> str:
+    """A user's YAML file as text (programs, config.yaml): one-line CoachError (line 0) when it
+    is missing, a directory, unreadable, over 1 MiB, binary, not UTF-8 or empty."""
+    name = _path_name(path)
+
+    def fail(message: str) -> CoachError:
+        return CoachError.at(name, 0, 0, message)
+
+    try:
+        # stat first: opening a FIFO or device to find out what it is could block.
+        st = os.stat(name)
+        if stat.S_ISDIR(st.st_mode):
+            raise fail("is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise fail("is not a regular file")
+        if st.st_size > MAX_PROGRAM_BYTES:
+            raise fail(f"is too large ({st.st_size} bytes; at most 1 MiB)")
+        with open(name, "rb") as f:
+            data = f.read(MAX_PROGRAM_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except NotADirectoryError:
+        raise fail("no such file (a parent in the path is not a directory)") from None
+    except PermissionError:
+        raise fail("permission denied: cannot read this file") from None
+    except OSError as e:
+        raise fail(f"cannot read: {e.strerror or e}") from None
+    if len(data) > MAX_PROGRAM_BYTES:  # grew while we read it
+        raise fail("is too large (at most 1 MiB)")
+    if b"\0" in data:
+        raise fail("is a binary file, not YAML text (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise fail(f"is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                   "save it as UTF-8") from None
+    if not text.strip():
+        raise fail("is empty")
+    logger.debug("read %s (%d bytes)", name, len(data))
+    return text
