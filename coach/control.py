@@ -12,6 +12,7 @@ import socket
 import stat
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -65,7 +66,7 @@ class ControlServer:
         *,
         commands: Iterable[str] = COMMANDS,
         idle_timeout: float = 300.0,
-        max_clients: int = 64,
+        max_clients: int = 128,
     ):
         self.path = Path(path)
         self.handler = handler
@@ -101,7 +102,7 @@ class ControlServer:
                 os.chmod(self.path, 0o600)
                 st = os.lstat(self.path)
                 self._inode = (st.st_dev, st.st_ino)
-                sock.listen(64)
+                sock.listen(128)
                 sock.setblocking(False)
             except BaseException:
                 sock.close()
@@ -316,27 +317,46 @@ class ControlServer:
             return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
 
 
+def _connect(path: Path, timeout: float) -> socket.socket:
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+            return sock
+        except BlockingIOError:
+            # A Unix socket with a full listen backlog fails at once with EAGAIN rather than
+            # waiting (the daemon is busy accepting others): retry until the deadline.
+            sock.close()
+            if time.monotonic() >= deadline:
+                raise ConnectionError(f"coach daemon at {path} is too busy to accept") from None
+            time.sleep(0.01)
+        except FileNotFoundError:
+            sock.close()
+            raise ConnectionError(f"coach daemon is not running (no socket at {path})") from None
+        except ConnectionRefusedError:
+            sock.close()
+            raise ConnectionError(f"coach daemon is not running (nothing answers at {path})") from None
+        except PermissionError:
+            sock.close()
+            raise ConnectionError(f"cannot reach the coach daemon at {path}: permission denied") from None
+        except TimeoutError:
+            sock.close()
+            raise ConnectionError(f"coach daemon at {path} did not accept within {timeout:g} s") from None
+        except BaseException:
+            sock.close()
+            raise
+
+
 def request(cmd: dict, path: Path | None = None, timeout: float = 5.0) -> dict:
     """Send one request to the daemon and return its reply.
 
     Raises ConnectionError (with a message fit for the user) when the daemon can't be reached
     or doesn't answer within ``timeout`` seconds."""
     path = Path(path) if path is not None else socket_path()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.settimeout(timeout)
+    sock = _connect(path, timeout)
     try:
-        try:
-            sock.connect(str(path))
-        except FileNotFoundError:
-            raise ConnectionError(f"coach daemon is not running (no socket at {path})") from None
-        except ConnectionRefusedError:
-            raise ConnectionError(
-                f"coach daemon is not running (nothing answers at {path})"
-            ) from None
-        except PermissionError:
-            raise ConnectionError(f"cannot reach the coach daemon at {path}: permission denied") from None
-        except TimeoutError:
-            raise ConnectionError(f"coach daemon at {path} did not accept within {timeout:g} s") from None
         try:
             sock.sendall(json.dumps(cmd).encode() + b"\n")
         except (BrokenPipeError, ConnectionResetError):

@@ -12,6 +12,11 @@ from pathlib import Path
 import pytest
 
 from coach import sdnotify
+from coach.errors import CoachError
+from coach.service import (
+    UNIT_TEMPLATE, default_unit_dir, install_service, next_steps, render_unit,
+)
+from conftest import need
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,3 +88,86 @@ def test_watchdog_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
     monkeypatch.setenv("WATCHDOG_USEC", "0")
     assert sdnotify.watchdog_interval() is None
+
+
+# -- the unit -------------------------------------------------------------------------------
+
+SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
+
+
+def verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    need(os.path.exists(SYSTEMD_ANALYZE), "systemd-analyze (Debian package systemd)")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime))
+    return subprocess.run(
+        [SYSTEMD_ANALYZE, "--user", "verify", str(unit)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def venv_coach() -> Path:
+    # The venv's coach script when the package is installed, else its python: an executable
+    # that exists, which is what systemd-analyze checks of ExecStart.
+    coach = Path(sys.executable).with_name("coach")
+    return coach if coach.exists() else Path(sys.executable)
+
+
+def test_repo_unit_is_the_template() -> None:
+    assert (ROOT / "systemd" / "coach.service").read_text() == UNIT_TEMPLATE
+
+
+def test_installed_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    unit = install_service(venv_coach(), tmp_path / "units")
+    assert unit == tmp_path / "units" / "coach.service"
+    text = unit.read_text()
+    exec_lines = [ln for ln in text.splitlines() if ln.startswith("ExecStart=")]
+    assert exec_lines == [f"ExecStart={venv_coach().absolute()} daemon"]
+    out = verify(unit, tmp_path)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
+    for line in ["Type=notify", "NotifyAccess=main", "WatchdogSec=30", "Restart=on-failure",
+                 "RestartSec=5", "Environment=PYTHONUNBUFFERED=1", "NoNewPrivileges=yes",
+                 "WantedBy=default.target"]:
+        assert line in text.splitlines()
+
+
+def test_verify_catches_a_missing_binary(tmp_path: Path) -> None:
+    # The check above can fail: the same unit whose binary has gone is rejected.
+    fake = tmp_path / "bin" / "coach"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    unit = install_service(fake, tmp_path / "units")
+    assert verify(unit, tmp_path).returncode == 0
+    fake.unlink()
+    out = verify(unit, tmp_path)
+    assert out.returncode != 0 and "is not executable" in out.stderr
+
+
+def test_awkward_install_path_is_escaped(tmp_path: Path) -> None:
+    fake = tmp_path / "my venv 100%" / "bin" / "coach"  # a space and a specifier character
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    unit = install_service(fake, tmp_path / "units")
+    assert f'ExecStart="{str(fake).replace("%", "%%")}" daemon' in unit.read_text()
+    out = verify(unit, tmp_path)  # systemd found the binary: quoting and escaping are right
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_install_refuses_a_missing_binary(tmp_path: Path) -> None:
+    with pytest.raises(CoachError, match="not an executable file"):
+        install_service(tmp_path / "nope" / "coach", tmp_path / "units")
+    assert not (tmp_path / "units").exists()
+
+
+def test_default_unit_dir_and_next_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    assert default_unit_dir() == tmp_path / "cfg" / "systemd" / "user"
+    unit = install_service(venv_coach())
+    assert unit == tmp_path / "cfg" / "systemd" / "user" / "coach.service"
+    assert unit.read_text() == render_unit(venv_coach().absolute())
+    text = next_steps(unit)
+    assert str(unit) in text
+    assert "systemctl --user daemon-reload && systemctl --user enable --now coach" in text
+    assert "sudo loginctl enable-linger $USER" in text
