@@ -139,10 +139,10 @@ class History:
             if not _is_corrupt(exc):
                 self._disable(exc)
                 return
-            self._move_aside(exc)
             try:
+                self._move_aside(exc)
                 self._conn = self._open()
-            except sqlite3.Error as exc2:
+            except (sqlite3.Error, OSError) as exc2:
                 self._disable(exc2)
         except OSError as exc:  # unwritable data dir: the player still plays
             self._disable(exc)

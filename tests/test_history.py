@@ -215,3 +215,35 @@ def test_database_locked_before_open(tmp_path: Path, caplog: pytest.LogCaptureFi
         other.execute("ROLLBACK")
         other.close()
     assert not list(tmp_path.glob("*.corrupt-*"))  # locked is not corrupt
+
+
+def test_unusable_location_disables_history(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data dir should be")
+    h = History(blocker / "coach" / "history.sqlite3")  # mkdir fails: must not raise
+    assert not h.enabled and h.disabled_reason
+    assert h.start_session("A", "a.yaml", at(0)) == 0
+    h.end_session(0, "completed", at(1))
+    assert h.recent() == [] and h.interrupted() is None
+    h.close()
+
+
+def test_writes_from_several_threads(tmp_path: Path) -> None:
+    import threading
+
+    h = History(tmp_path / "h.sqlite3")
+    sid = h.start_session("A", "a.yaml", at(0))
+
+    def worker(k: int) -> None:
+        for i in range(50):
+            x = h.start_set(sid, f"ex{k}", k, i + 1, 50, None, i, at(i))
+            h.end_set(x, "completed", at(i + 1))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sets = h.recent()[0].sets
+    assert len(sets) == 200 and all(x.status == "completed" for x in sets)
+    h.close()
