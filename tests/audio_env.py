@@ -342,7 +342,9 @@ def _driver(spec: dict[str, Any]) -> dict[str, Any]:
                 player.stop()
             else:
                 raise ValueError(f"unknown step {op!r}")
-            entry.update(position=player.position, state=player.state)
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            entry.update(position=player.position, state=player.state,
+                         cpu_s=(ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime))
             log.append(entry)
     except NoOutputDevice as e:
         return {"error": "NoOutputDevice", "message": str(e), "log": log}

@@ -85,7 +85,8 @@ def test_clicks_land_exactly_with_preroll_and_nothing_dropped(alsa_file):
     assert np.array_equal(rec[lead:lead + len(sig)], sig)
     assert not rec[lead + len(sig):].any()
     assert (detect_onsets(rec) - lead).tolist() == src["onsets"]
-    assert r["log"][-1] == {"op": "wait", "ok": True, "position": len(sig), "state": "idle"}
+    last = r["log"][-1]
+    assert (last["op"], last["ok"], last["position"], last["state"]) == ("wait", True, len(sig), "idle")
     assert r["on_end"] and r["underflows"] == 0
 
 
@@ -171,6 +172,17 @@ def test_stop_ends_cleanly(alsa_file):
     assert r["log"][2]["state"] == "idle" and r["log"][3]["ok"] is True
     assert not r["on_end"]  # stop is not the end of the source
     assert "Traceback" not in r["stderr"]
+
+
+def test_source_at_another_rate_is_resampled_in_step(alsa_file):
+    plan = plan_onsets(20, rate=24000)
+    src = {"seconds": 20, "rate": 24000, "onsets": plan, "bed": 0.0}
+    r = run_driver(alsa_file.env, {"source": src, "player": WHOLE, "steps": [["play"], ["wait", 60]]})
+    assert r["stream_rate"] == RATE and r["log"][-1]["position"] == 20 * 24000
+    found = detect_onsets(alsa_file.read())
+    want = 2 * (np.array(plan) - plan[0])
+    assert len(found) == len(plan)
+    assert np.abs((found - found[0]) - want).max() <= 2
 
 
 def test_no_output_device_is_one_clear_message(tmp_path):
