@@ -22,9 +22,11 @@ logger = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024  # bytes in one request line, newline excluded
 MAX_REPLY = 64 * 1024 * 1024  # the client's bound on a reply (a long history listing)
-# The commands of the contract in DESIGN.md; the daemon may pass its own set.
+# The commands of the contract in DESIGN.md plus the daemon's extras (ping, programs, and toggle
+# for a headset's play/pause key); the daemon may pass its own set.
 COMMANDS = frozenset(
-    {"status", "start", "pause", "resume", "skip", "back", "extend", "stop", "reload", "history"}
+    {"status", "start", "pause", "resume", "skip", "back", "extend", "stop", "reload", "history",
+     "ping", "programs", "toggle"}
 )
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 _SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux

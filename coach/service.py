@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from coach.errors import CoachError, Diagnostic
 
@@ -101,10 +102,15 @@ def render_unit(coach_bin: Path) -> str:
     return UNIT_TEMPLATE.replace(PLACEHOLDER_EXEC + "\n", line + "\n")
 
 
-def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Path:
+class Installed(NamedTuple):
+    path: Path  # the unit file written
+    text: str  # what to run next, for the CLI to print (next_steps(path))
+
+
+def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Installed:
     """Write coach.service into ``unit_dir`` (default ~/.config/systemd/user) with ExecStart at
-    ``coach_bin``; returns the unit's path. Raises CoachError if coach_bin is not an executable
-    file (the unit would fail at every start)."""
+    ``coach_bin``; returns (unit path, next-steps text). Raises CoachError if coach_bin is not an
+    executable file (the unit would fail at every start)."""
     coach_bin = Path(coach_bin).absolute()
     if not coach_bin.is_file() or not os.access(coach_bin, os.X_OK):
         raise CoachError(Diagnostic(str(coach_bin), 0, 0, "not an executable file; cannot point the service at it"))
@@ -122,7 +128,7 @@ def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     logger.info("wrote %s (ExecStart=%s daemon)", target, coach_bin)
-    return target
+    return Installed(target, next_steps(target))
 
 
 def next_steps(unit_path: Path) -> str:

@@ -118,8 +118,9 @@ def test_repo_unit_is_the_template() -> None:
 
 
 def test_installed_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
-    unit = install_service(venv_coach(), tmp_path / "units")
+    unit, text = install_service(venv_coach(), tmp_path / "units")
     assert unit == tmp_path / "units" / "coach.service"
+    assert "systemctl --user daemon-reload && systemctl --user enable --now coach" in text
     text = unit.read_text()
     exec_lines = [ln for ln in text.splitlines() if ln.startswith("ExecStart=")]
     assert exec_lines == [f"ExecStart={venv_coach().absolute()} daemon"]
@@ -137,7 +138,7 @@ def test_verify_catches_a_missing_binary(tmp_path: Path) -> None:
     fake.parent.mkdir()
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
-    unit = install_service(fake, tmp_path / "units")
+    unit = install_service(fake, tmp_path / "units").path
     assert verify(unit, tmp_path).returncode == 0
     fake.unlink()
     out = verify(unit, tmp_path)
@@ -149,7 +150,7 @@ def test_awkward_install_path_is_escaped(tmp_path: Path) -> None:
     fake.parent.mkdir(parents=True)
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
-    unit = install_service(fake, tmp_path / "units")
+    unit = install_service(fake, tmp_path / "units").path
     assert f'ExecStart="{str(fake).replace("%", "%%")}" daemon' in unit.read_text()
     out = verify(unit, tmp_path)  # systemd found the binary: quoting and escaping are right
     assert (out.returncode, out.stderr) == (0, "")
@@ -164,7 +165,7 @@ def test_install_refuses_a_missing_binary(tmp_path: Path) -> None:
 def test_default_unit_dir_and_next_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     assert default_unit_dir() == tmp_path / "cfg" / "systemd" / "user"
-    unit = install_service(venv_coach())
+    unit = install_service(venv_coach()).path
     assert unit == tmp_path / "cfg" / "systemd" / "user" / "coach.service"
     assert unit.read_text() == render_unit(venv_coach().absolute())
     text = next_steps(unit)
