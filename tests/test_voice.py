@@ -148,6 +148,23 @@ def test_half_volume_is_6db_quieter(espeak, tmp_path):
     assert loudness_db(full, RATE) - loudness_db(half, RATE) == pytest.approx(6.02, abs=0.5)
 
 
+def test_settings_apply_to_every_utterance(espeak, tmp_path):
+    # espeak-ng applies property changes on its own thread: without waiting for it, about a
+    # third of the utterances came out at the previous utterance's rate. Alternate settings
+    # and texts on the one shared engine and check each clip is what was asked for.
+    lengths: dict[tuple[str, int], list[int]] = {}
+    for i in range(8):
+        for text, wpm in (("lower", 120), ("lower", 300), ("Lat pulldown. Set 1 of 3", 170)):
+            v = voice(tmp_path, f"c{i}-{wpm}-{len(text)}", rate=wpm)
+            lengths.setdefault((text, wpm), []).append(v.prepare([text])[text].samples.size)
+    slow, fast = lengths[("lower", 120)], lengths[("lower", 300)]
+    long = lengths[("Lat pulldown. Set 1 of 3", 170)]
+    assert min(slow) > 1.5 * max(fast), lengths
+    assert min(long) > 2 * max(slow), lengths
+    for sizes in lengths.values():
+        assert max(sizes) - min(sizes) < 0.05 * min(sizes), lengths
+
+
 def test_peaks_are_limited_never_clipped():
     # A click train has a crest factor far above speech: normalising its RMS to -20 dBFS would
     # put the peaks above full scale, so the gain must come down instead.
