@@ -143,7 +143,7 @@ def _day(token: str) -> int:
     if token in _FULL_DAY_NAMES:
         return _FULL_DAY_NAMES.index(token)
     choices = DAY_NAMES + tuple(_DAY_GROUPS)
-    raise ValueError(f'unknown day "{token}" in schedule; use daily, weekdays, weekends, '
+    raise ValueError(f"unknown day {quote(token)} in schedule; use daily, weekdays, weekends, "
                      f"mon..sun or a range like mon-fri{did_you_mean(token, choices)}")
 
 
@@ -190,7 +190,8 @@ def _template_problem(phrase_id: str, text: str) -> str | None:
         if name not in fields or spec or conversion:
             written = "{" + name + (f"!{conversion}" if conversion else "") + \
                 (f":{spec}" if spec else "") + "}"
-            return f'{label}: field {written} is not allowed; "{phrase_id}" takes {takes}'
+            # user text: quote() keeps it on one line (a field name may hold a line break)
+            return f'{label}: field {quote(written)[1:-1]} is not allowed; "{phrase_id}" takes {takes}'
         used.add(name)
     missing = [f for f in fields if f not in used]
     if missing:
@@ -229,7 +230,7 @@ class _Walker:
                                "the voice or the language pack)")
                 continue
             if key not in ids:
-                r.error(knode, f'unknown phrase id "{key}" in words {where_text}'
+                r.error(knode, f"unknown phrase id {quote(key)} in words {where_text}"
                                f"{did_you_mean(key, ids)}")
                 continue
             text = r.text(vnode, f"words.{key}")
@@ -325,7 +326,7 @@ class _Walker:
                             f"got {describe(pn)}")
                 continue
             if not has_hold and not typo:
-                shown = f' "{name}"' if name else ""
+                shown = f" {quote(name)}" if name else ""
                 r.error(pn, f"pose {j}{shown} needs a hold: give the pose "
                             "{name: ..., hold: 10s} or give the exercise a hold")
             if name is not None and hold is not None:
@@ -439,7 +440,7 @@ class _Walker:
         if "language" in keys:
             lang = r.text(keys["language"], "language")
             if lang is not None and lang not in PACKS:
-                r.error(keys["language"], f'language "{lang}" is not available; available: '
+                r.error(keys["language"], f"language {quote(lang)} is not available; available: "
                                           + ", ".join(sorted(PACKS))
                                           + did_you_mean(lang, PACKS))
             elif lang is not None:
@@ -468,7 +469,7 @@ def parse_program(text: str, path: str = "<program>") -> Program:
     """Validate a program's YAML text. Pure. Raises CoachError with every mistake at once."""
     path = str(path)
     root = compose(text, path)
-    if root is None or (is_null(root) and root.value in ("", "~")):
+    if root is None or is_null(root):
         raise CoachError.at(path, 1, 1, "the program is empty: it needs `program:` and "
                                         "`exercises:`")
     walker = _Walker(path)

@@ -71,7 +71,11 @@ def quote(text: str, limit: int = 40) -> str:
     """A value as shown in a message: double-quoted, escaped, shortened."""
     if len(text) > limit:
         text = text[: limit - 3] + "..."
-    return json.dumps(text, ensure_ascii=False)
+    # json escapes \n, \r and control characters; these also break lines in some viewers.
+    return json.dumps(text, ensure_ascii=False).translate(_LINE_SEPARATORS)
+
+
+_LINE_SEPARATORS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def is_null(node: Node) -> bool:
@@ -84,7 +88,7 @@ def describe(node: Node) -> str:
         return "a list"
     if isinstance(node, MappingNode):
         return "a mapping"
-    if is_null(node) and node.value in ("", "~"):
+    if is_null(node):  # empty, ~ or null: YAML's "no value"
         return "nothing"
     return quote(node.value)
 
@@ -329,7 +333,7 @@ class NodeReader:
             key = knode.value
             if key in out:
                 first = out[key][1].start_mark.line + 1
-                self.error(knode, f'duplicate key "{key}" in {what} (first at line {first})')
+                self.error(knode, f"duplicate key {quote(key)} in {what} (first at line {first})")
                 continue
             out[key] = (key, knode, vnode)
         for k, item in merged.items():
@@ -358,7 +362,7 @@ class NodeReader:
             if key in allowed:
                 found[key] = vnode
             else:
-                self.error(knode, f'unknown key "{key}" {where_text}{did_you_mean(key, allowed)}')
+                self.error(knode, f"unknown key {quote(key)} {where_text}{did_you_mean(key, allowed)}")
         return found
 
     def sequence(self, node: Node, field: str, *, non_empty: bool = True) -> list[Node] | None:
@@ -383,7 +387,7 @@ class NodeReader:
         if raw is None:
             return None
         value = raw.strip()
-        if not value or (is_null(node) and raw in ("", "~")):
+        if not value or is_null(node):
             self.error(node, f"{field} must not be empty")
             return None
         return value
