@@ -89,6 +89,7 @@ class Player:
         self.latency = latency
         self.ahead_ms = ahead_ms  # how far the feeder renders ahead of the callback
         self.on_end: Callable[[], None] | None = None
+        self.error: Exception | None = None  # set when the source failed to render mid-play
         self.stream_rate = rate
         self.channels = 1
         self._stream: Any = None
@@ -152,6 +153,7 @@ class Player:
         preroll = self.preroll_ms * self.stream_rate // 1000
         with self._cond:
             self._source = source
+            self.error = None
         self._restart(start_frame, ("play", preroll))
         self._state = "playing"
 
@@ -348,7 +350,16 @@ class Player:
                 self._finish()
                 continue
             source, gen, first, n, resampler = job
-            chunk = self._render(source, first, n, resampler)
+            try:
+                chunk = self._render(source, first, n, resampler)
+            except Exception as e:  # a broken source must end playback, not hang wait()
+                logger.exception("rendering frames %d..%d failed", first, first + n)
+                with self._cond:
+                    if gen == self._gen:
+                        self.error, self._source, self._state = e, None, "idle"
+                        self._chunks.clear()
+                        self._done.set()
+                continue
             with self._cond:
                 if gen != self._gen:
                     continue  # flushed while rendering

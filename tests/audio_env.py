@@ -58,7 +58,11 @@ class ClickSource:
             sig[t:t + m] = click[:m]
         self.signal = sig
 
+    fail_at: int | None = None  # render raises once asked for this frame (a broken mixer)
+
     def render(self, first_frame: int, n_frames: int) -> np.ndarray:
+        if self.fail_at is not None and first_frame + n_frames > self.fail_at:
+            raise RuntimeError(f"test source fails at frame {self.fail_at}")
         out = np.zeros(n_frames, dtype=np.float32)
         lo, hi = max(0, first_frame), min(self.total_frames, first_frame + n_frames)
         if hi > lo:
@@ -309,6 +313,7 @@ def _driver(spec: dict[str, Any]) -> dict[str, Any]:
     rate = src.get("rate", RATE)
     total = int(src.get("seconds", 1) * rate)
     source = ClickSource(total, src.get("onsets", []), rate=rate, bed=src.get("bed", 0.0))
+    source.fail_at = src.get("fail_at")
     player = Player(**spec.get("player", {}))
     ended = threading.Event()
     player.on_end = ended.set
@@ -353,6 +358,7 @@ def _driver(spec: dict[str, Any]) -> dict[str, Any]:
         player.stop()
     return {"log": log, "underflows": player.underflows, "on_end": ended.is_set(),
             "cpu_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
+            "player_error": repr(player.error) if player.error else None,
             "stream_rate": player.stream_rate, "channels": player.channels,
             "latency_frames": player._latency_frames, "total_frames": total}
 

@@ -174,6 +174,16 @@ def test_stop_ends_cleanly(alsa_file):
     assert "Traceback" not in r["stderr"]
 
 
+def test_a_source_that_fails_mid_play_ends_playback_instead_of_hanging(alsa_file):
+    src = {**_source(10), "fail_at": 3 * RATE}
+    r = run_driver(alsa_file.env, {"source": src, "steps": [["play"], ["wait", 30]]})
+    assert r["log"][-1]["ok"] and r["log"][-1]["state"] == "idle"
+    assert "test source fails at frame" in r["player_error"] and not r["on_end"]
+    heard = alsa_file.read()
+    heard = heard[heard != 0]
+    assert 0 < len(heard) <= 3 * RATE and np.array_equal(heard, _signal(src)[:len(heard)])
+
+
 def test_source_at_another_rate_is_resampled_in_step(alsa_file):
     plan = plan_onsets(20, rate=24000)
     src = {"seconds": 20, "rate": 24000, "onsets": plan, "bed": 0.0}
@@ -201,9 +211,12 @@ def test_real_time_onsets_within_10ms_no_drift(pulse):
     plan = plan_onsets(20)
     cap = pulse.capture()
     r = run_driver(pulse.env, {"source": _source(20, plan, bed=0.0),
-                               "steps": [["play"], ["wait", 60]]})
+                               "steps": [["devices"], ["play"], ["wait", 60]]})
     rec = cap.stop()
     assert r["log"][-1]["ok"] and r["on_end"]
+    devices = r["log"][0]["devices"]
+    assert [d["name"] for d in devices if d["is_default"]] == ["default"]
+    assert all(d["channels"] > 0 and d["default_samplerate"] > 0 for d in devices)
     found = detect_onsets(rec)
     e = onset_errors(found, plan)
     assert e["errors_ms"] is not None, (found.tolist(), plan)
