@@ -237,7 +237,7 @@ class Daemon:
         player.play(mixer, start_frame=start_frame)
         log.info("session: %s from %.3f s", program.name, at_ms / 1000)
         self._track(s, at_ms)
-        return {"ok": True, "program": program.name, "position": at_ms / 1000}
+        return self.status()
 
     def stop_session(self, status: str) -> None:
         s = self.session
@@ -462,14 +462,15 @@ class Daemon:
 
 def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | None = None,
                history_path: Path | None = None, device=None, tz: str | None = None,
-               misfire_grace_s: int = 600, buttons: list | None = None) -> int:
+               misfire_grace_s: int = 600, rate: int = 48000,
+               buttons: list | None = None) -> int:
     """The `coach daemon` main loop."""
     from . import sdnotify
     from .control import ControlServer, socket_path as default_socket
     from .history import History
 
     history = History(history_path)
-    d = Daemon(programs_dir, history=history, device=device, tz=tz,
+    d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s)
     d.scan()
     server = ControlServer(socket_path or default_socket(), d.handle)

@@ -407,8 +407,9 @@ class Player:
             if op == "play":
                 self._cb_silence = cmd[1]
                 self._cb_paused = False
-                self._cb_insert = None
                 cmd = cmd[1:]
+            # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
+            self._cb_insert = None
             self._cb_gen, self._cb_src_pos, self._cb_floor = cmd[1], cmd[2], cmd[2]
             self._cb_chunk, self._cb_off, self._cb_end_at = cmd[3], 0, -1
 

@@ -1,0 +1,301 @@
+"""The daemon end to end: a real `coach daemon` process, a real PulseAudio null sink, the real
+control socket driven through the `coach` CLI, real SQLite history, systemd notify messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from audio_env import PulseServer, need_pulse
+
+pytestmark = pytest.mark.slow
+
+PROGRAM = """\
+program: {name}
+{schedule}defaults: {{rest: 10s, lead_in: 3s, announce: 3s}}
+exercises:
+  - name: Row
+    focus: Elbows back.
+    sets: 2
+    reps: 3
+    tempo: "2020"
+  - name: Plank
+    hold: 20s
+"""
+# Row set 1: announce 0-3, lead-in 3-6, work 6-18, rest 18-28; set 2 starts at 28 s.
+
+
+def write_program(path: Path, name: str = "Row day", schedule: str = "") -> None:
+    path.write_text(PROGRAM.format(name=name, schedule=f'schedule: "{schedule}"\n' if schedule else ""))
+
+
+class Daemon:
+    def __init__(self, tmp: Path, server: PulseServer, cache: Path, extra_env: dict | None = None,
+                 prefix: list[str] | None = None, args: list[str] | None = None):
+        self.tmp = tmp
+        self.programs = tmp / "programs"
+        self.programs.mkdir(exist_ok=True)
+        self.env = dict(server.env)
+        # The daemon's own runtime dir (its socket), in a world-traversable place so that a
+        # test can reach it as another uid; PulseAudio is found by its address instead.
+        self.runtime = Path(tempfile.mkdtemp(prefix="coach-run-", dir="/tmp"))
+        self.runtime.chmod(0o700)
+        self.env.update(XDG_RUNTIME_DIR=str(self.runtime),
+                        PULSE_SERVER=f"unix:{server.runtime}/pulse/native")
+        self.env.update(XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
+                        XDG_CACHE_HOME=str(cache), TZ="UTC", PYTHONUNBUFFERED="1")
+        self.env.pop("COACH_PROGRAMS", None)
+        self.env.update(extra_env or {})
+        self.prefix = prefix or []
+        self.args = args or []
+        self.proc: subprocess.Popen | None = None
+        self.log = tmp / "daemon.log"
+
+    def start(self, *more: str) -> "Daemon":
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [*self.prefix, sys.executable, "-m", "coach.cli", "-v", "daemon", "--programs",
+             str(self.programs), *self.args, *more],
+            cwd=ROOT, env=self.env, stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            r = self.cli("status", "--json", check=False)
+            if r.returncode == 0:
+                return self
+            assert self.proc.poll() is None, self.log.read_text()
+            time.sleep(0.2)
+        raise AssertionError("daemon did not answer within 30 s:\n" + self.log.read_text())
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120):
+        r = subprocess.run([sys.executable, "-m", "coach.cli", *args], cwd=ROOT, env=self.env,
+                           capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, f"coach {' '.join(args)}: {r.stdout}{r.stderr}"
+        return r
+
+    def status(self) -> dict:
+        return json.loads(self.cli("status", "--json").stdout)
+
+    def wait_for(self, pred, timeout: float = 30, what: str = "") -> dict:
+        deadline = time.monotonic() + timeout
+        st = {}
+        while time.monotonic() < deadline:
+            st = self.status()
+            if pred(st):
+                return st
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}: last status {st}\n"
+                             + self.log.read_text()[-3000:])
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    need_pulse()
+    with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def daemon(tmp_path, pulse, cache):
+    d = Daemon(tmp_path, pulse, cache)
+    yield d
+    d.cleanup()
+
+
+def test_start_pause_resume_skip_back_stop(daemon):
+    write_program(daemon.programs / "row.yaml")
+    daemon.start()
+    assert daemon.status()["state"] == "idle"
+    r = daemon.cli("start", "row")
+    assert "playing" in r.stdout
+    st = daemon.wait_for(lambda s: s["position"] > 0.5, what="playback")
+    assert (st["state"], st["program"], st["exercise"], st["set"], st["sets"]) == \
+        ("playing", "Row day", "Row", 1, 2)
+    assert st["phase"] == "announce" and st["next"] == "Row, set 2 of 2"
+
+    daemon.cli("pause")
+    p1 = daemon.status()
+    time.sleep(1.5)
+    p2 = daemon.status()
+    assert p1["state"] == p2["state"] == "paused"
+    assert p2["position"] == p1["position"], "position must freeze while paused"
+
+    daemon.cli("resume")  # "resuming. Row, set 1 of 2. 3, 2, 1", then the paused frame
+    st = daemon.status()
+    assert st["state"] == "playing" and st["position"] == pytest.approx(p2["position"], abs=0.3)
+    daemon.wait_for(lambda s: s["position"] > p2["position"] + 0.5, timeout=20, what="resume")
+
+    st = json.loads(daemon.cli("skip", "--json").stdout)  # set 1 work -> its rest
+    assert st["phase"] == "rest" and st["position"] == pytest.approx(18.0, abs=0.2)
+    st = json.loads(daemon.cli("extend", "--json").stdout)
+    assert st["phase"] == "rest"
+    st = json.loads(daemon.cli("skip", "--json").stdout)  # rest -> set 2
+    assert (st["set"], st["phase"]) == (2, "announce") and st["position"] == pytest.approx(28, abs=0.2)
+    st = json.loads(daemon.cli("back", "--json").stdout)  # within 3 s of set 2: to set 1
+    assert st["set"] == 1 and st["position"] == pytest.approx(0, abs=0.2)
+    st = json.loads(daemon.cli("skip", "--json").stdout)
+    assert st["position"] == pytest.approx(18, abs=0.2), st
+    st = json.loads(daemon.cli("skip", "--json").stdout)
+    assert st["position"] == pytest.approx(28, abs=0.2), st
+    time.sleep(3.5)
+    st = json.loads(daemon.cli("back", "--json").stdout)  # past 3 s: start of this set
+    assert st["set"] == 2 and st["position"] == pytest.approx(28, abs=0.2)
+
+    r = daemon.cli("start", "row", check=False)
+    assert r.returncode == 1 and "running" in r.stderr
+    daemon.cli("stop")
+    assert daemon.status()["state"] == "idle"
+    r = daemon.cli("pause", check=False)
+    assert r.returncode == 1 and "no session" in r.stderr
+
+    hist = json.loads(daemon.cli("history", "--json").stdout)
+    assert hist[0]["program"] == "Row day" and hist[0]["status"] == "stopped"
+    statuses = [(s["set_no"], s["status"]) for s in hist[0]["sets"]]
+    assert ("1", "skipped") not in statuses and statuses[0] == (1, "completed")
+
+
+def test_garbage_on_the_socket_leaves_the_daemon_serving(daemon):
+    write_program(daemon.programs / "row.yaml")
+    daemon.start()
+    path = Path(daemon.env["XDG_RUNTIME_DIR"]) / "coach" / "control.sock"
+    for payload in (b"not json\n", b"[1,2]\n", b'{"cmd": "fly"}\n', b"x" * (70 * 1024) + b"\n",
+                    b'{"cmd": "sta'):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(str(path))
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            data = s.recv(65536)
+            if data:
+                assert json.loads(data.splitlines()[0])["ok"] is False
+    assert daemon.status()["state"] == "idle"
+    assert daemon.proc.poll() is None
+
+
+def test_stranger_uid_is_refused_by_the_daemon(daemon):
+    write_program(daemon.programs / "row.yaml")
+    daemon.start()
+    runtime = Path(daemon.env["XDG_RUNTIME_DIR"])
+    sock = runtime / "coach" / "control.sock"
+    # Loosen the file modes so that the filesystem does not refuse first: the daemon's own
+    # SO_PEERCRED check must.
+    os.chmod(runtime, 0o755)
+    os.chmod(sock.parent, 0o755)
+    os.chmod(sock, 0o666)
+    code = ("import json,socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+            "s.sendall(b'{\"cmd\": \"status\"}\\n'); print(s.makefile().readline())")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        sys.executable, "-c", code, str(sock)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"ok": False, "error": "permission denied"}
+    assert daemon.status()["state"] == "idle"
+
+
+def test_reload_edit_and_broken_edit_keeps_last_good(daemon):
+    prog = daemon.programs / "row.yaml"
+    write_program(prog, name="Row day")
+    daemon.start()
+    write_program(prog, name="Row day v2")
+    r = json.loads(daemon.cli("reload", "--json").stdout)
+    assert "row" in r["changed"] and not r["errors"]
+    prog.write_text(prog.read_text().replace('tempo: "2020"', 'tempo: "20201"'))
+    r = json.loads(daemon.cli("reload", "--json").stdout)
+    assert 'tempo needs 4 symbols' in r["errors"]["row"]
+    assert f"{prog}:8:12: error:" in daemon.log.read_text()
+    daemon.cli("start", "row")
+    st = daemon.wait_for(lambda s: s["state"] == "playing", what="start")
+    assert st["program"] == "Row day v2", "the last good version keeps working"
+    daemon.cli("stop")
+
+
+def test_kill_9_then_resume_at_the_interrupted_set(daemon):
+    write_program(daemon.programs / "row.yaml")
+    daemon.start()
+    daemon.cli("start", "row")
+    daemon.cli("skip")
+    daemon.cli("skip")  # set 2 of Row, from 28 s
+    daemon.wait_for(lambda s: s["set"] == 2 and s["position"] > 29.5, what="set 2 playing")
+    daemon.stop(signal.SIGKILL)
+
+    daemon.start()
+    st = daemon.status()
+    assert st["state"] == "idle" and st["interrupted"]["set"] == 2
+    daemon.stop()
+
+    daemon.start("--resume")
+    st = daemon.wait_for(lambda s: s["state"] == "playing", what="resumed")
+    assert (st["exercise"], st["set"]) == ("Row", 2)
+    assert 28 <= st["position"] < 31
+    hist = json.loads(daemon.cli("history", "--json").stdout)
+    old = [h for h in hist if h["status"] == "interrupted"]
+    assert old and any(s["set_no"] == 2 and s["status"] == "interrupted" for s in old[0]["sets"])
+    assert [s["set_no"] for s in old[0]["sets"]][:2] == [1, 2]
+    daemon.cli("stop")
+
+
+def test_schedule_starts_a_session_by_itself(tmp_path, pulse, cache):
+    # The daemon's clock starts 5 s before 07:00 (faketime), the program is scheduled at 07:00.
+    d = Daemon(tmp_path, pulse, cache, prefix=["faketime", "-f", "@2026-11-25 06:59:55"],
+               extra_env={"FAKETIME_DONT_FAKE_MONOTONIC": "1"})
+    write_program(d.programs / "morning.yaml", name="Morning", schedule="daily 07:00")
+    try:
+        d.start()
+        st = d.status()
+        assert st["state"] == "idle" and st["next"].startswith("morning at 2026-11-25T07:00")
+        st = d.wait_for(lambda s: s["state"] == "playing", timeout=30, what="scheduled start")
+        assert st["program"] == "Morning"
+    finally:
+        d.cleanup()
+
+
+def test_ready_and_watchdog_reach_notify_socket(tmp_path, pulse, cache):
+    addr = str(tmp_path / "notify.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(addr)
+    rx.settimeout(30)
+    d = Daemon(tmp_path, pulse, cache, extra_env={"NOTIFY_SOCKET": addr, "WATCHDOG_USEC": "1000000"})
+    try:
+        d.start()
+        got: list[str] = []
+        deadline = time.monotonic() + 20
+        while not ({"READY=1", "WATCHDOG=1"} <= set(got)) and time.monotonic() < deadline:
+            got += rx.recv(4096).decode().splitlines()
+        assert "READY=1" in got and "WATCHDOG=1" in got
+        assert got.index("READY=1") < got.index("WATCHDOG=1")
+    finally:
+        d.cleanup()
+        rx.close()
