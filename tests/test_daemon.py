@@ -268,16 +268,21 @@ def test_kill_9_then_resume_at_the_interrupted_set(daemon):
 
 
 def test_schedule_starts_a_session_by_itself(tmp_path, pulse, cache):
-    # The daemon's clock starts 5 s before 07:00 (faketime), the program is scheduled at 07:00.
-    d = Daemon(tmp_path, pulse, cache, prefix=["faketime", "-f", "@2026-11-25 06:59:55"],
-               extra_env={"FAKETIME_DONT_FAKE_MONOTONIC": "1"})
-    write_program(d.programs / "morning.yaml", name="Morning", schedule="daily 07:00")
+    # Real wall clock (espeak-ng under libfaketime failed intermittently): the program is
+    # scheduled for the next whole minute, at least 8 s away, and must start by itself.
+    from datetime import datetime, timedelta, timezone
+    now = datetime.now(timezone.utc)
+    at = (now + timedelta(seconds=8 + 59)).replace(second=0, microsecond=0)
+    d = Daemon(tmp_path, pulse, cache)
+    write_program(d.programs / "morning.yaml", name="Morning", schedule=f"daily {at:%H:%M}")
     try:
         d.start()
         st = d.status()
-        assert st["state"] == "idle" and st["next"].startswith("morning at 2026-11-25T07:00")
-        st = d.wait_for(lambda s: s["state"] == "playing", timeout=30, what="scheduled start")
+        assert st["state"] == "idle" and st["next"] == f"morning at {at.isoformat(timespec='minutes')}"
+        wait = (at - datetime.now(timezone.utc)).total_seconds()
+        st = d.wait_for(lambda s: s["state"] == "playing", timeout=wait + 15, what="scheduled start")
         assert st["program"] == "Morning"
+        assert datetime.now(timezone.utc) >= at
     finally:
         d.cleanup()
 
