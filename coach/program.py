@@ -17,7 +17,7 @@ from typing import Literal, Mapping
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import CoachError
-from .phrases import PACKS, PHRASE_IDS, PLACEHOLDERS
+from .phrases import PACKS, PHRASE_IDS, PLACEHOLDERS, missing_phrases
 from .yamlnodes import NodeReader, compose, describe, did_you_mean, is_null, quote
 
 logger = logging.getLogger(__name__)
@@ -443,6 +443,10 @@ class _Walker:
                 r.error(keys["language"], f"language {quote(lang)} is not available; available: "
                                           + ", ".join(sorted(PACKS))
                                           + did_you_mean(lang, PACKS))
+            elif lang is not None and missing_phrases(lang):
+                # A gap in a shipped pack is an error, never a silent English word.
+                r.error(keys["language"], f"language {quote(lang)} pack lacks phrases: "
+                                          + ", ".join(missing_phrases(lang)))
             elif lang is not None:
                 kw["language"] = lang
         if "voice" in keys:

@@ -99,7 +99,7 @@ class Timeline:
 from math import ceil  # noqa: E402  (kept next to the code that uses it)
 import re  # noqa: E402
 
-from .phrases import phrase_table, say_number  # noqa: E402
+from .phrases import fill, phrase_table, say_number  # noqa: E402
 from .program import TEMPO_PHASES, Exercise  # noqa: E402
 
 _TEMPO_WORDS = ("lower", "bottom_hold", "squeeze", "top_hold")
@@ -121,39 +121,42 @@ def _whole_seconds_up(ms: int) -> int:
     return -(-ms // 1000) * 1000
 
 
-def _seconds_text(ms: int) -> str:
-    s = ms / 1000
-    return str(int(s)) if s == int(s) else f"{s:g}"
+def _seconds(ms: int) -> int | float:
+    """Whole seconds as an int (spoken "90"), else a float (spoken "1.5")."""
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
 
-def _tempo_spoken(code: str) -> str:
-    return " ".join(code)
+def _tempo_spoken(code: str, language: str = "en") -> str:
+    # Digit by digit in the pack's language ("4 0 4 0", "vier null vier null"); X as written.
+    return " ".join(say_number(int(c), language) if c.isdigit() else c for c in code)
 
 
-def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, str]) -> str:
+def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, str],
+                  language: str = "en") -> str:
     """The set-start announcement: exercise, set X of Y, side, what to do, the focus cue."""
+    lang = language
     parts = [ex.name]
     if ex.sets > 1:
-        parts.append(words["set_of"].format(n=set_no, total=ex.sets))
+        parts.append(fill(words, "set_of", lang, n=set_no, total=ex.sets))
     if side is not None:
         parts.append(words[side])
     if ex.kind == "tempo":
         assert ex.tempo is not None and ex.reps is not None
-        parts.append(words["reps"].format(n=ex.reps) + ", "
-                     + words["tempo"].format(code=_tempo_spoken(ex.tempo.code)))
+        parts.append(fill(words, "reps", lang, n=ex.reps) + ", "
+                     + fill(words, "tempo", lang, code=_tempo_spoken(ex.tempo.code, lang)))
     elif ex.kind == "cadence":
         assert ex.cadence_ms is not None and ex.reps is not None
-        parts.append(words["reps"].format(n=ex.reps) + ", "
-                     + words["cadence"].format(seconds=_seconds_text(ex.cadence_ms)))
+        parts.append(fill(words, "reps", lang, n=ex.reps) + ", "
+                     + fill(words, "cadence", lang, seconds=_seconds(ex.cadence_ms)))
     elif ex.kind == "hold":
         assert ex.hold_ms is not None
-        parts.append(words["hold_for"].format(seconds=_seconds_text(ex.hold_ms)))
+        parts.append(fill(words, "hold_for", lang, seconds=_seconds(ex.hold_ms)))
     else:
-        parts.append(words["poses"].format(n=len(ex.poses)))
+        parts.append(fill(words, "poses", lang, n=len(ex.poses)))
     if ex.eyes_closed:
         parts.append(words["eyes_closed"])
     if ex.focus:
-        parts.append(words["focus"].format(text=ex.focus.strip().rstrip(".")))
+        parts.append(fill(words, "focus", lang, text=ex.focus.strip().rstrip(".")))
     return ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
 
 
@@ -222,7 +225,7 @@ def _work_cadence(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> t
     for rep in range(1, ex.reps + 1):
         b.phase(t, ex.cadence_ms, "rep", rep=rep)
         if ex.reps >= 15 and rep == ex.reps - 4:
-            b.cue(t, words["last_reps"].format(n=5), "last_reps")
+            b.cue(t, fill(words, "last_reps", b.language, n=5), "last_reps")
         elif _counted(rep, ex.reps):
             b.cue(t, say_number(rep, b.language), "numbers")
         else:
@@ -239,8 +242,7 @@ def _work_hold(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tupl
     if h >= 30_000:
         b.cue(t + (h // 2000) * 1000, words["halfway"], "halfway")
     if h >= 15_000:
-        b.cue(t + h - 10_000, words["seconds_left"].format(n=say_number(10, b.language)),
-              "seconds_left")
+        b.cue(t + h - 10_000, fill(words, "seconds_left", b.language, n=10), "seconds_left")
     b.countdown(t + h, 1000, t)
     b.cue(t + h, words["release"], "release")
     return t + h, True
@@ -277,7 +279,7 @@ def compile_program(program: Program) -> Timeline:
             b.set = set_no
             b.side = ex.sides[0]
             set_start = t
-            text = announce_text(ex, set_no, b.side, words)
+            text = announce_text(ex, set_no, b.side, words, program.language)
             a = ex.announce_ms
             if a is None:
                 a = _whole_seconds_up(estimate_speech_ms(text, rate) + 500)
@@ -306,13 +308,14 @@ def compile_program(program: Program) -> Timeline:
                 r = ex.rest_ms
                 b.phase(t, r, "rest")
                 if r > gap:
-                    b.cue(t + gap, words["rest"].format(seconds=_seconds_text(r)), "rest")
+                    b.cue(t + gap, fill(words, "rest", program.language, seconds=_seconds(r)),
+                          "rest")
                 nxt = program.exercises[ei + 1] if set_no == ex.sets else None
                 if nxt is not None and r >= 30_000:
-                    b.cue(t + r - 20_000, words["next"].format(exercise=nxt.name), "next")
+                    b.cue(t + r - 20_000, fill(words, "next", program.language,
+                                               exercise=nxt.name), "next")
                 if r >= 20_000:
-                    b.cue(t + r - 10_000,
-                          words["seconds_left"].format(n=say_number(10, program.language)),
+                    b.cue(t + r - 10_000, fill(words, "seconds_left", program.language, n=10),
                           "seconds_left")
                 t += r
             spans.append((ex.name, ei, set_no, ex.sets, set_start, work_end))

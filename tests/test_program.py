@@ -400,8 +400,8 @@ BAD = [
      "program must not be empty"),
     ("top unknown key", "program: P\nexercizes:\n  - name: A\n    hold: 1s\n", 2, 1,
      'unknown key "exercizes" at the top level (did you mean "exercises"?)'),
-    ("language", "language: fr\n" + E + "    hold: 1s\n", 1, 11,
-     'language "fr" is not available; available: en'),
+    ("language", "language: xx\n" + E + "    hold: 1s\n", 1, 11,
+     'language "xx" is not available; available: de, en, es, fr'),
     ("schedule day", "schedule: wen 07:00\n" + E + "    hold: 1s\n", 1, 11,
      'unknown day "wen" in schedule; use daily, weekdays, weekends, mon..sun or a range like '
      'mon-fri (did you mean "wed"?)'),
