@@ -192,7 +192,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         status = cmd_run(args)
         if status != 1:
             return status
-    out = Path(args.output)
+    out = Path(args.output).resolve()
     print(f"coach: no sound device here; rendering the demo to {out} instead", file=sys.stderr)
     ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False)
     return cmd_render(ns)
@@ -214,6 +214,56 @@ def cmd_devices(args: argparse.Namespace) -> int:
         mark = "*" if d.get("is_default") else " "
         print(f"{mark} {d['index']:>3}  {d['name']}  ({d['channels']} ch, {d['samplerate']:g} Hz)")
     return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    """What can speak here: espeak-ng voices by language, installed Piper models, and for each
+    program file given, the engine and voice/model it would use (after any fallback)."""
+    from .program import load_program
+    from .voice import (PIPER_INSTALL, Voice, VoiceUnavailable, espeak_voices, piper_models,
+                        piper_problem, piper_voices_dir)
+    try:
+        espeak = espeak_voices()
+        print(f"espeak-ng voices ({len(espeak)}; voice: {{engine: espeak, voice: ID}}):")
+    except VoiceUnavailable as e:
+        espeak = []
+        print(f"espeak-ng: unavailable ({e})")
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for vid, name, lang in espeak:
+        groups.setdefault(lang.split("-")[0] or "?", []).append((vid, name))
+    for lang in sorted(groups):
+        for i, (vid, name) in enumerate(sorted(groups[lang])):
+            print(f"  {lang if i == 0 else '':<6} {vid:<24} {name}")
+    print(f"Piper models (voice: {{engine: piper, model: NAME or PATH}}; "
+          f"more go in {piper_voices_dir()}):")
+    problem = piper_problem()
+    if problem:
+        print(f"  Piper itself: {problem}")
+    models = piper_models()
+    for m in models:
+        note = f"  [unusable: {m.problem}]" if m.problem else ""
+        print(f"  {m.name:<24} {m.language or '?':<6} {m.path}{note}")
+    if not models:
+        print(f"  none ({PIPER_INSTALL} installs en_US-joe-medium)")
+    status = 0
+    if args.files:
+        print("Programs:")
+    for path in args.files:
+        try:
+            program = load_program(path)
+            # require_real=False: report what would speak, even where CI would refuse a fallback.
+            v = Voice(program.voice, program.language, require_real=False)
+        except (CoachError, VoiceUnavailable) as e:
+            print(e, file=sys.stderr)
+            status = 2
+            continue
+        s = program.voice
+        what = f"{v.engine} {v.model}" + (f" ({v.model_path})" if v.model_path else "")
+        line = f"  {path}: {what}, {s.rate} wpm, volume {s.volume:g}"
+        if v.fallback_reason:
+            line += f"; instead of {s.engine}: {v.fallback_reason}"
+        print(line)
+    return status
 
 
 # --- the daemon and its verbs ---------------------------------------------------------------
@@ -413,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("devices", help="list audio output devices")
     c.set_defaults(func=cmd_devices)
+
+    c = sub.add_parser("voices", help="list espeak-ng voices and Piper models (and what each "
+                       "program FILE would use)")
+    c.add_argument("files", nargs="*", metavar="FILE")
+    c.set_defaults(func=cmd_voices)
     return p
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import CoachError
-from .phrases import phrase_table, say_number
+from .phrases import fill, phrase_table, say_number
 from .program import Program, load_program
 from .timeline import Cue, Timeline, compile_program, locate
 
@@ -384,7 +384,7 @@ class Daemon:
             if phase is None or phase.phase != "rest":
                 return {"ok": False, "error": "extend works during a rest"}
             words = phrase_table(s.timeline.language, s.program.words)
-            insert = self._spoken(s, [(0, words["extended"].format(seconds=EXTEND_MS // 1000))],
+            insert = self._spoken(s, [(0, fill(words, "extended", s.timeline.language, seconds=EXTEND_MS // 1000))],
                                   EXTEND_MS)
             paused = s.player.state == "paused"
             if not paused:
@@ -426,7 +426,7 @@ class Daemon:
         text = words["resuming"]
         if idx is not None:
             span = s.timeline.sets[idx]
-            text += f". {span.exercise}, " + words["set_of"].format(n=span.set, total=span.sets)
+            text += f". {span.exercise}, " + fill(words, "set_of", s.timeline.language, n=span.set, total=span.sets)
         from .timeline import estimate_speech_ms
         lead = -(-(estimate_speech_ms(text, s.timeline.voice.rate) + 300) // 1000) * 1000
         lang = s.timeline.language
