@@ -8,7 +8,6 @@ from pathlib import Path
 
 import platformdirs
 
-from .errors import CoachError
 from .yamlnodes import NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "media_keys", "gpio")
@@ -108,8 +107,5 @@ def load_config(path: str | Path | None = None) -> Config:
     p = Path(path) if explicit else default_config_path()
     if not explicit and not p.exists():
         return Config()
-    try:
-        text = read_program_text(p)
-    except CoachError:
-        raise
-    return parse_config(text, str(p))
+    # An empty config.yaml (all defaults) is fine; an empty program is not.
+    return parse_config(read_program_text(p, allow_empty=True), str(p))

@@ -493,7 +493,7 @@ def _path_name(path: str | os.PathLike) -> str:
     return name.decode(errors="replace") if isinstance(name, bytes) else name
 
 
-def read_program_text(path: str | os.PathLike) -> str:
+def read_program_text(path: str | os.PathLike, allow_empty: bool = False) -> str:
     """A user's YAML file as text (programs, config.yaml): one-line CoachError (line 0) when it
     is missing, a directory, unreadable, over 1 MiB, binary, not UTF-8 or empty."""
     name = _path_name(path)
@@ -529,7 +529,7 @@ def read_program_text(path: str | os.PathLike) -> str:
     except UnicodeDecodeError as e:
         raise fail(f"is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
                    "save it as UTF-8") from None
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise fail("is empty")
     logger.debug("read %s (%d bytes)", name, len(data))
     return text

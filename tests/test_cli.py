@@ -132,3 +132,11 @@ def test_check_warns_when_a_real_clip_overlaps_the_next_cue(tmp_path):
     assert "shorten the words" in warn[0]  # no rate up to 400 wpm makes 2.4 s fit in 1 s
     assert len(warn) == 2 and 'cue "last one lower the weight' in warn[1]
     assert "2 warnings" in r.stdout
+
+
+def test_daemon_with_a_broken_config_exits_2_with_the_line(tmp_path):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("rate: fast\n")
+    r = coach("daemon", "--config", str(cfg), "--programs", str(tmp_path))
+    assert r.returncode == 2 and r.stderr.startswith(f"{cfg}:1:7: error: rate")
+    assert "Traceback" not in r.stderr
