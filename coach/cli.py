@@ -378,14 +378,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_install_service(args: argparse.Namespace) -> int:
-    from .service import install_service
-    import shutil
-    coach_bin = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "coach" else None
-    if coach_bin is None or not coach_bin.exists():
-        found = shutil.which("coach")
-        coach_bin = Path(found).resolve() if found else Path(sys.executable).parent / "coach"
-    path, text = install_service(coach_bin)
-    print(text)
+    from .service import default_coach_bin, install_service
+    installed = install_service(default_coach_bin())
+    print(installed.text)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import wave
@@ -140,3 +141,22 @@ def test_daemon_with_a_broken_config_exits_2_with_the_line(tmp_path):
     r = coach("daemon", "--config", str(cfg), "--programs", str(tmp_path))
     assert r.returncode == 2 and r.stderr.startswith(f"{cfg}:1:7: error: rate")
     assert "Traceback" not in r.stderr
+
+
+def test_install_service_writes_a_unit_systemd_accepts(tmp_path):
+    import shutil
+    from conftest import need
+    need(shutil.which("systemd-analyze") is not None, "systemd-analyze (Debian: systemd)")
+    coach_bin = Path(sys.executable).with_name("coach")
+    need(coach_bin.exists(), f"{coach_bin} (run ./setup.sh --test)")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_RUNTIME_DIR=str(runtime))
+    r = subprocess.run([str(coach_bin), "install-service"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    unit = tmp_path / "cfg" / "systemd" / "user" / "coach.service"
+    assert unit.is_file() and f"ExecStart={coach_bin} daemon" in unit.read_text()
+    assert "loginctl enable-linger" in r.stdout and "systemctl --user" in r.stdout
+    v = subprocess.run(["systemd-analyze", "--user", "verify", str(unit)], env=env,
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr

@@ -242,6 +242,41 @@ def test_reload_edit_and_broken_edit_keeps_last_good(daemon):
     daemon.cli("stop")
 
 
+def test_edited_file_is_picked_up_without_reload(daemon):
+    from coach.control import request
+    prog = daemon.programs / "row.yaml"
+    write_program(prog, name="Row day")
+    daemon.start()
+    sock = daemon.runtime / "coach" / "control.sock"
+    write_program(prog, name="Row day v3")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        names = request({"cmd": "programs"}, path=sock)["programs"]
+        if names["row"]["name"] == "Row day v3":
+            break
+        time.sleep(0.2)
+    assert names["row"]["name"] == "Row day v3"
+    (daemon.programs / "new.yaml").write_text(prog.read_text().replace("Row day v3", "New"))
+    time.sleep(3)
+    assert "new" in request({"cmd": "programs"}, path=sock)["programs"]
+
+
+def test_media_keys_and_gpio_configured_without_hardware_are_one_line_each(daemon):
+    cfg = daemon.tmp / "config" / "coach"
+    cfg.mkdir(parents=True)
+    (cfg / "config.yaml").write_text("media_keys: true\ngpio: {pin: 17}\n")
+    write_program(daemon.programs / "row.yaml")
+    daemon.start()
+    time.sleep(2.5)  # a rescan of input devices
+    assert daemon.status()["state"] == "idle"
+    log = daemon.log.read_text()
+    assert "Traceback" not in log
+    media = [line for line in log.splitlines() if "coach.buttons" in line and "input" in line]
+    gpio = [line for line in log.splitlines() if "coach.buttons" in line and "GPIO" in line]
+    assert len(media) == 1, media
+    assert len(gpio) == 1, gpio
+
+
 def test_kill_9_then_resume_at_the_interrupted_set(daemon):
     write_program(daemon.programs / "row.yaml")
     daemon.start()
