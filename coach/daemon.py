@@ -26,6 +26,7 @@ TICK_S = 0.1  # main loop period: history bookkeeping, end of session, watchdog
 RESCAN_S = 2.0  # how often the programs directory is looked at for changes
 BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
 EXTEND_MS = 30_000
+RECONNECT_S = 2.0  # how often a lost audio output is tried again
 
 
 @dataclass
@@ -53,6 +54,19 @@ class Session:
     set_reached_work_end: bool = False
     started: float = field(default_factory=time.monotonic)
     last_position_saved: float = 0.0
+    lost_at_ms: int | None = None  # the audio output died here; the session waits to resume
+    next_retry: float = 0.0
+
+
+def cue_start_at_or_before(timeline: Timeline, t_ms: int) -> int:
+    """The start of the cue playing (or last played) at ``t_ms``: where a cut-off session goes
+    on, so that no word is lost."""
+    best = 0
+    for c in timeline.cues:
+        if c.t_ms > t_ms:
+            break
+        best = c.t_ms
+    return best
 
 
 def now() -> datetime:
@@ -216,7 +230,11 @@ class Daemon:
 
     def position_ms(self) -> int:
         s = self.session
-        return self.frame_ms(s.player.position) if s else 0
+        if s is None:
+            return 0
+        if s.lost_at_ms is not None:
+            return s.lost_at_ms
+        return self.frame_ms(s.player.position)
 
     def start(self, name: str, force: bool = False, at_ms: int = 0,
               resume_of: int | None = None) -> dict:
@@ -286,6 +304,9 @@ class Daemon:
             s = self.session
             if s is None:
                 return
+            if s.player.lost.is_set():
+                self._recover(s)
+                return
             if s.player.state == "idle" or s.player.position >= s.mixer.total_frames:
                 if s.player.wait(0):
                     self.stop_session("completed")
@@ -296,6 +317,34 @@ class Daemon:
                     time.monotonic() - s.last_position_saved > 1.0:
                 self.history.update_position(s.session_id, pos)
                 s.last_position_saved = time.monotonic()
+
+    def _recover(self, s: Session, now_: float | None = None) -> None:
+        """The audio output died (server restarted, headset gone): hold the session where it
+        was, try a new stream every RECONNECT_S, and go on from the cue that was cut."""
+        t = time.monotonic() if now_ is None else now_
+        if s.lost_at_ms is None:
+            s.lost_at_ms = self.frame_ms(s.player.position)
+            s.next_retry = t + RECONNECT_S
+            log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
+                        "%g s", s.lost_at_ms / 1000, s.program.name, RECONNECT_S)
+            if self.history is not None and s.session_id is not None:
+                self.history.update_position(s.session_id, s.lost_at_ms)
+            s.player.stop()
+            return
+        if t < s.next_retry:
+            return
+        s.next_retry = t + RECONNECT_S
+        target = cue_start_at_or_before(s.timeline, s.lost_at_ms)
+        player = self._player_factory()
+        try:
+            player.play(s.mixer, start_frame=target * self.rate // 1000,
+                        insert=self._resume_insert(s, target))
+        except Exception as e:  # NoOutputDevice, PortAudioError: still gone
+            log.debug("audio output still unavailable: %s", e)
+            player.stop()
+            return
+        log.info("audio output back: resuming %s at %.1f s", s.program.name, target / 1000)
+        s.player, s.lost_at_ms = player, None
 
     # --- control --------------------------------------------------------------------------
 
@@ -314,7 +363,10 @@ class Daemon:
             return out
         pos = self.position_ms()
         idx, phase = locate(s.timeline, pos)
-        out.update(state=s.player.state, program=s.program.name, position=round(pos / 1000, 3),
+        state = "paused" if s.lost_at_ms is not None else s.player.state
+        if s.lost_at_ms is not None:
+            out["reason"] = "audio output lost; retrying"
+        out.update(state=state, program=s.program.name, position=round(pos / 1000, 3),
                    duration=round(s.timeline.duration_ms / 1000, 3))
         if idx is not None:
             span = s.timeline.sets[idx]
@@ -362,6 +414,11 @@ class Daemon:
             if cmd in ("pause", "resume", "skip", "back", "extend", "stop", "toggle"):
                 return {"ok": False, "error": "no session is running"}
             return {"ok": False, "error": f"unknown command {cmd!r}"}
+        if s.lost_at_ms is not None and cmd in ("pause", "resume", "toggle", "extend"):
+            if cmd in ("resume", "toggle"):
+                s.next_retry = 0.0  # try the output again now
+                self._recover(s)
+            return self.status()
         if cmd == "toggle":  # a headset's play/pause key
             cmd = "resume" if s.player.state == "paused" else "pause"
         if cmd == "pause":
@@ -415,12 +472,15 @@ class Daemon:
 
     def _seek(self, s: Session, target_ms: int, why: str) -> dict:
         target_ms = min(target_ms, s.timeline.duration_ms)
-        s.player.seek(target_ms * self.rate // 1000)
+        if s.lost_at_ms is not None:
+            s.lost_at_ms = target_ms  # where the session goes on once the output is back
+        else:
+            s.player.seek(target_ms * self.rate // 1000)
         self._track(s, target_ms, why)
         return self.status()
 
-    def _resume_insert(self, s: Session):
-        pos = self.position_ms()
+    def _resume_insert(self, s: Session, pos: int | None = None):
+        pos = self.position_ms() if pos is None else pos
         idx, _ = locate(s.timeline, pos)
         words = phrase_table(s.timeline.language, s.program.words)
         text = words["resuming"]

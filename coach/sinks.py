@@ -5,6 +5,7 @@ A feeder thread renders a few blocks ahead; the PortAudio callback only copies t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -90,6 +91,9 @@ class Player:
         self.ahead_ms = ahead_ms  # how far the feeder renders ahead of the callback
         self.on_end: Callable[[], None] | None = None
         self.error: Exception | None = None  # set when the source failed to render mid-play
+        # Set when the stream died under us (audio server gone, device unplugged): position
+        # freezes at the last frame handed out; the owner decides how to recover.
+        self.lost = threading.Event()
         self.stream_rate = rate
         self.channels = 1
         self._stream: Any = None
@@ -147,14 +151,18 @@ class Player:
             return self._cb_src_pos
         return max(self._cb_src_pos - self._latency_frames, self._cb_floor)
 
-    def play(self, source: Source, start_frame: int = 0) -> None:
-        """Open the stream if needed, play preroll silence, then ``source`` from ``start_frame``."""
+    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None:
+        """Open the stream if needed, play preroll silence, then ``insert`` (if any, at the
+        source's rate: "resuming... 3, 2, 1"), then ``source`` from ``start_frame``."""
         self._open()
         preroll = self.preroll_ms * self.stream_rate // 1000
+        data = None
+        if insert is not None and len(insert):
+            data = self._to_stream(np.asarray(insert, dtype=np.float32).reshape(-1), source.rate)
         with self._cond:
             self._source = source
             self.error = None
-        self._restart(start_frame, ("play", preroll))
+        self._restart(start_frame, ("play", preroll, data))
         self._state = "playing"
 
     def pause(self) -> None:
@@ -196,9 +204,10 @@ class Player:
             feeder.join()
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
+            # A stream whose server died raises on abort/close: stopping must still succeed.
+            with contextlib.suppress(Exception):
                 stream.abort()  # drop what is queued: stop means silence now
-            finally:
+            with contextlib.suppress(Exception):
                 stream.close()
         self._log_underflows()
         self._state = "idle"
@@ -237,7 +246,8 @@ class Player:
         try:
             stream = sd.OutputStream(device=device, samplerate=rate, channels=channels,
                                      dtype="float32", blocksize=self.blocksize,
-                                     latency=self.latency, callback=self._callback)
+                                     latency=self.latency, callback=self._callback,
+                                     finished_callback=self._on_finished)
         except sd.PortAudioError as e:
             raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); {RENDER_HINT}") from None
         self.channels, self.stream_rate = channels, rate
@@ -247,10 +257,20 @@ class Player:
         with self._cond:
             self._closing = False
         self._cb_gen, self._cb_chunk, self._cb_paused = self._gen, None, False
+        self.lost.clear()
         self._stream = stream
         stream.start()
         self._feeder = threading.Thread(target=self._feed_loop, name="coach-feeder", daemon=True)
         self._feeder.start()
+
+    def _on_finished(self) -> None:
+        # PortAudio calls this when the stream stops: after our own stop()/abort(), or when the
+        # host API gave up (PulseAudio went away, the headset disconnected).
+        with self._cond:
+            closing = self._closing
+        if not closing:
+            logger.warning("audio output lost at source frame %d", self._cb_src_pos)
+            self.lost.set()
 
     def _settings(self, sd: Any, device: Any, info: dict) -> tuple[int, int]:
         """Mono at the asked rate if the device takes it; else stereo and/or its own rate."""
@@ -403,13 +423,14 @@ class Player:
             self._cb_paused = False
             self._cb_insert, self._cb_ins_off = cmd[1], 0
             self._cb_floor = self._cb_src_pos
-        else:  # ("play", preroll, gen, frame, chunk) or ("seek", gen, frame, chunk)
+        else:  # ("play", preroll, insert, gen, frame, chunk) or ("seek", gen, frame, chunk)
+            insert = None
             if op == "play":
-                self._cb_silence = cmd[1]
+                self._cb_silence, insert = cmd[1], cmd[2]
                 self._cb_paused = False
-                cmd = cmd[1:]
+                cmd = cmd[2:]
             # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
-            self._cb_insert = None
+            self._cb_insert, self._cb_ins_off = insert, 0
             self._cb_gen, self._cb_src_pos, self._cb_floor = cmd[1], cmd[2], cmd[2]
             self._cb_chunk, self._cb_off, self._cb_end_at = cmd[3], 0, -1
 

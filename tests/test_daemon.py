@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -339,3 +340,39 @@ def test_ready_and_watchdog_reach_notify_socket(tmp_path, pulse, cache):
     finally:
         d.cleanup()
         rx.close()
+
+
+def test_audio_server_goes_away_and_comes_back(tmp_path, cache):
+    # A server of this test's own: it is killed and restarted under the daemon.
+    need_pulse()
+    server = PulseServer(tmp_path / "pulse")
+    server.start()
+    d = Daemon(tmp_path, server, cache)
+    try:
+        write_program(d.programs / "row.yaml")
+        d.start()
+        d.cli("start", "row")
+        st = d.wait_for(lambda s: s["position"] > 7.2 and s["phase"] == "eccentric",
+                        what="set 1 work")
+        server.close()
+        st = d.wait_for(lambda s: s["state"] == "paused", timeout=15, what="pause on loss")
+        assert st["reason"].startswith("audio output lost")
+        lost_at = st["position"]
+        time.sleep(3)
+        assert d.status()["position"] == lost_at  # held while the output is gone
+        assert d.proc.poll() is None
+        server.start()
+        cap = server.capture()
+        st = d.wait_for(lambda s: s["state"] == "playing", timeout=20, what="reconnect")
+        # Resumed at the start of the cue that was cut (cues here come every second).
+        assert lost_at - 1.0 <= st["position"] <= lost_at
+        d.wait_for(lambda s: s["position"] > lost_at + 1.0, timeout=20, what="playing on")
+        x = cap.stop()
+        assert np.abs(x).max() > 0.05, "nothing audible after the server came back"
+        log = d.log.read_text()
+        assert "audio output lost" in log and "audio output back" in log
+        assert "Traceback" not in log
+        d.cli("stop")
+    finally:
+        d.cleanup()
+        server.close()
