@@ -26,7 +26,8 @@ TICK_S = 0.1  # main loop period: history bookkeeping, end of session, watchdog
 RESCAN_S = 2.0  # how often the programs directory is looked at for changes
 BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
 EXTEND_MS = 30_000
-RECONNECT_S = 2.0  # how often a lost audio output is tried again
+RECONNECT_S = 2.0
+CLOCK_STEP_S = 2.0  # a wall-clock jump larger than this between two ticks is a step  # how often a lost audio output is tried again
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.scheduler = None
         self.interrupted = history.interrupted() if history is not None else None
+        self._fired: set[tuple[str, str]] = set()
 
     # --- programs -------------------------------------------------------------------------
 
@@ -186,11 +188,25 @@ class Daemon:
                                              id=f"{stem}#{i}", replace_existing=True)
                 log.info("%s: scheduled %s (next %s)", stem, s.text, job.next_run_time)
 
-    def _scheduled_start(self, stem: str) -> None:
+    def _scheduled_start(self, stem: str, slot: str | None = None) -> None:
+        # The same slot never starts twice, even if the wall clock is stepped back over it.
+        slot = slot or datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+        if (stem, slot) in self._fired:
+            log.warning("schedule: %s at %s already started once; not again", stem, slot)
+            return
+        self._fired.add((stem, slot))
         log.info("schedule: starting %s", stem)
         reply = self.handle({"cmd": "start", "program": stem})
         if not reply.get("ok"):
             log.warning("schedule: %s not started: %s", stem, reply.get("error"))
+
+    def clock_stepped(self, step_s: float) -> None:
+        """The wall clock jumped (NTP on a Pi without RTC). Cues run on the audio clock and do
+        not move; the scheduler, which sleeps until its next wall-clock time, must look again."""
+        log.warning("the wall clock stepped by %+.1f s; sessions play on, schedules re-checked",
+                    step_s)
+        if self.scheduler is not None:
+            self.scheduler.wakeup()
 
     def next_scheduled(self) -> str | None:
         if self.scheduler is None:
@@ -533,15 +549,19 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s)
     d.scan()
+    d.start_scheduler()  # before the socket answers, so `status` shows the next start at once
     server = ControlServer(socket_path or default_socket(), d.handle)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        d.shutdown()
+        raise
 
     def on_signal(signum, frame):
         d.stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    d.start_scheduler()
     for b in buttons or []:
         b.start(d.handle)
     if d.interrupted is not None:
@@ -559,11 +579,18 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     log.info("coach daemon ready: %d programs, socket %s", len(d.programs), server.path)
     wd = sdnotify.watchdog_interval()
     last_scan = last_wd = time.monotonic()
+    last_wall = time.time()
+    last_mono = last_scan
     try:
         while not d.stopping.is_set():
             d.stopping.wait(TICK_S)
             d.tick()
             t = time.monotonic()
+            wall = time.time()
+            step = (wall - last_wall) - (t - last_mono)
+            if abs(step) > CLOCK_STEP_S:
+                d.clock_stepped(step)
+            last_wall, last_mono = wall, t
             if t - last_scan >= RESCAN_S:
                 last_scan = t
                 with d.lock:

@@ -376,3 +376,75 @@ def test_audio_server_goes_away_and_comes_back(tmp_path, cache):
     finally:
         d.cleanup()
         server.close()
+
+
+def _libfaketime() -> str | None:
+    import glob
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    return found[0] if found else None
+
+
+def test_clock_steps_move_neither_cues_nor_schedules(tmp_path, pulse, cache):
+    """NTP steps on a Pi without RTC: libfaketime under the daemon, its offset changed while it
+    runs (FAKETIME_TIMESTAMP_FILE re-read on every call)."""
+    from conftest import need
+    from datetime import datetime, timedelta, timezone
+    lib = _libfaketime()
+    need(lib is not None, "libfaketime (Debian: faketime)")
+    clock = tmp_path / "faketime"
+
+    def set_fake(when: datetime) -> None:
+        offset = (when - datetime.now(timezone.utc)).total_seconds()
+        # espeak-ng's timed waits failed (EINVAL) under the single-threaded libfaketime; the
+        # MT build is used, and the fake clock only ever runs ahead of the real one here.
+        assert offset > 0
+        tmp = clock.with_suffix(".tmp")
+        tmp.write_text(f"{offset:+.3f}s\n")
+        tmp.replace(clock)  # atomic: libfaketime re-reads the file on every call
+
+    # The schedule's slot, two hours ahead of the real clock, on the minute.
+    slot = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    set_fake(slot - timedelta(hours=1, seconds=10))  # the start is an hour away
+    d = Daemon(tmp_path, pulse, cache, extra_env={
+        "LD_PRELOAD": lib, "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_NO_CACHE": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        # espeak-ng's own timed waits fail now and then under libfaketime (EINVAL): tones may
+        # stand in for speech here, this test is about clocks.
+        "COACH_REQUIRE_REAL": "0"})
+    write_program(d.programs / "morning.yaml", name="Morning", schedule=f"daily {slot:%H:%M}")
+    try:
+        d.start()
+        assert d.status()["next"] == f"morning at {slot.isoformat(timespec='minutes')}"
+        # NTP steps the clock forward to 5 s before the slot: the session must start then,
+        # not an hour later when the scheduler's old sleep would have ended.
+        set_fake(slot - timedelta(seconds=5))
+        st = d.wait_for(lambda s: s["state"] == "playing", timeout=20, what="start after a step")
+        assert st["program"] == "Morning"
+        # A step of an hour in the middle of a set: the session plays on where it was (how far
+        # it gets in a given time is not measured here: libfaketime also shifts the timed waits
+        # of the audio client library's threads, which a real NTP step does not).
+        d.wait_for(lambda s: s["position"] > 1.0, what="steady playback")
+        p1 = d.status()["position"]
+        set_fake(slot + timedelta(hours=1))
+        st = d.wait_for(lambda s: s["position"] > p1 + 1.0, what="playing on after the step")
+        assert (st["state"], st["program"], st["set"]) == ("playing", "Morning", 1)
+        d.cli("stop")
+        # Stepped back over the slot again: the same slot must not start a second session.
+        set_fake(slot - timedelta(seconds=5))
+        time.sleep(12)
+        assert d.status()["state"] == "idle"
+        hist = json.loads(d.cli("history", "--json").stdout)
+        assert [h["program"] for h in hist] == ["Morning"]
+        log = d.log.read_text()
+        assert "wall clock stepped" in log and "Traceback" not in log
+    finally:
+        d.cleanup()
+
+
+def test_the_audio_path_never_reads_the_wall_clock():
+    """Cue times come from the sample count alone, so a wall-clock step cannot move a cue: the
+    modules between the program and the sound card never ask for the time of day."""
+    import re
+    for name in ("timeline.py", "mixer.py", "sinks.py", "voice.py", "wavout.py"):
+        text = (ROOT / "coach" / name).read_text()
+        assert not re.search(r"time\.time\(|datetime\.now|datetime\.utcnow|time\.localtime", text), name
