@@ -480,6 +480,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoachError as e:
         print(e, file=sys.stderr)
         return 2
+    except Exception as e:
+        # Missing real parts (no TTS under COACH_REQUIRE_REAL=1, no sound device) are one line.
+        from .sinks import NoOutputDevice
+        from .voice import VoiceUnavailable
+        if isinstance(e, VoiceUnavailable):
+            print(f"coach: voice unavailable: {e}", file=sys.stderr)
+            return 1
+        if isinstance(e, NoOutputDevice):
+            print(f"coach: {e}", file=sys.stderr)
+            return 1
+        raise
     except BrokenPipeError:
         # `coach plan x | head` closes the pipe early: not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

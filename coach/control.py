@@ -297,6 +297,8 @@ class ControlServer:
             req = json.loads(line)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return {"ok": False, "error": f"malformed JSON: {exc}"}
+        except RecursionError:
+            return {"ok": False, "error": "malformed JSON: nested too deeply"}
         if not isinstance(req, dict):
             return {"ok": False, "error": "request must be a JSON object"}
         cmd = req.get("cmd")

@@ -94,6 +94,7 @@ class Daemon:
         self.scheduler = None
         self.interrupted = history.interrupted() if history is not None else None
         self._fired: set[tuple[str, str]] = set()
+        self._dir_error: str | None = None
 
     # --- programs -------------------------------------------------------------------------
 
@@ -105,9 +106,14 @@ class Daemon:
             files = sorted(p for p in self.programs_dir.iterdir()
                            if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
         except OSError as e:
-            log.error("%s: cannot read the programs directory: %s", self.programs_dir,
-                      e.strerror or e)
+            message = f"{self.programs_dir}: cannot read the programs directory: {e.strerror or e}"
+            if message != self._dir_error:  # once, not at every rescan
+                log.error("%s", message)
+                self._dir_error = message
             return changed
+        if self._dir_error is not None:
+            log.info("%s: readable again", self.programs_dir)
+            self._dir_error = None
         seen = set()
         for path in files:
             stem = path.stem
@@ -254,21 +260,26 @@ class Daemon:
 
     def start(self, name: str, force: bool = False, at_ms: int = 0,
               resume_of: int | None = None) -> dict:
-        if self.session is not None:
-            if not force:
-                return {"ok": False, "error": f"a session of {self.session.name!r} is running; "
-                        "stop it first or use --force"}
-            self.stop_session("stopped")
+        if self.session is not None and not force:
+            return {"ok": False, "error": f"a session of {self.session.name!r} is running; "
+                    "stop it first or use --force"}
+        # Everything that can fail comes before the running session is stopped.
         stem, path, program, timeline = self.resolve(name)
         mixer = self._mixer(timeline)
+        if self.session is not None:
+            self.stop_session("stopped")
         player = self._player_factory()
+        try:
+            player.play(mixer, start_frame=at_ms * self.rate // 1000)
+        except Exception as e:  # NoOutputDevice, PortAudioError
+            player.stop()
+            log.error("cannot start %s: %s", program.name, e)
+            return {"ok": False, "error": str(e)}
         session_id = None
         if self.history is not None:
             session_id = self.history.start_session(program.name, str(path), now())
         s = Session(stem, path, program, timeline, mixer, player, session_id)
         self.session = s
-        start_frame = at_ms * self.rate // 1000
-        player.play(mixer, start_frame=start_frame)
         log.info("session: %s from %.3f s", program.name, at_ms / 1000)
         self._track(s, at_ms)
         return self.status()

@@ -520,6 +520,8 @@ def read_program_text(path: str | os.PathLike, allow_empty: bool = False) -> str
         raise fail("permission denied: cannot read this file") from None
     except OSError as e:
         raise fail(f"cannot read: {e.strerror or e}") from None
+    except ValueError:  # a NUL in the path (possible through the control socket)
+        raise fail("is not a valid file path") from None
     if len(data) > MAX_PROGRAM_BYTES:  # grew while we read it
         raise fail("is too large (at most 1 MiB)")
     if b"\0" in data:

@@ -180,9 +180,6 @@ def test_render_without_pyttsx3_uses_tones_and_warns_once(tmp_path):
     assert_tones_at_cues(read_wav(tmp_path / "out.wav"), cues)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: under COACH_REQUIRE_REAL=1 a missing TTS escapes "
-                   "coach/cli.py main() as VoiceUnavailable with a traceback (cli catches only "
-                   "CoachError)")
 def test_render_without_pyttsx3_under_require_real_is_a_one_line_error(tmp_path):
     prog = tmp_path / "p.yaml"
     prog.write_text(SHORT.format(voice=""))
@@ -506,9 +503,6 @@ def test_program_deleted_mid_session_keeps_playing(daemon):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="bug: coach/daemon.py Daemon.start() with force=True "
-                   "stops the running session before resolve() fails, so `coach start --force "
-                   "GONE` ends the session and starts nothing; resolve first, then stop")
 def test_force_start_of_a_deleted_program_keeps_the_running_session(daemon):
     daemon.start()
     daemon.ok("start", "row")
@@ -558,8 +552,6 @@ def test_unreadable_programs_dir_daemon_stays_up_and_answers():
         shutil.rmtree(d.base, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: coach/daemon.py Daemon.scan() logs the unreadable "
-                   "programs directory at ERROR on every rescan (every 2 s), not once")
 def test_unreadable_programs_dir_is_one_error_line():
     d = _nobody_daemon()
     try:
@@ -576,9 +568,6 @@ def test_unreadable_programs_dir_is_one_error_line():
 # -- no sound device ------------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="bug: coach/daemon.py Daemon.start() lets "
-                   "sinks.NoOutputDevice escape: a traceback in the log, 'internal error' to the "
-                   "client, and a phantom session recorded in history as completed at 0 ms")
 def test_start_without_a_sound_device_is_a_clean_refusal(tmp_path, clip_cache):
     need_portaudio()
     broken = AlsaFileEnv(tmp_path / "alsa", broken=True)

@@ -258,9 +258,6 @@ def _one_line_is_answered(daemon, line: bytes) -> None:
     assert "Traceback" not in daemon.text(), daemon.text()[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: coach/control.py ControlServer._reply catches only "
-                   "JSONDecodeError/UnicodeDecodeError from json.loads; nesting >= ~1000 raises "
-                   "RecursionError, which kills the connection thread (traceback, no reply)")
 @pytest.mark.parametrize("line", [b"[" * 5000 + b"]" * 5000,
                                   b'{"cmd": "status", "x": ' + b"[" * 20000 + b"]" * 20000 + b"}"],
                          ids=["array", "in-a-request"])
@@ -268,8 +265,5 @@ def test_deeply_nested_json_is_answered(daemon, line):
     _one_line_is_answered(daemon, line)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: coach/program.py read_program_text lets os.stat's "
-                   "ValueError (NUL byte in the path) escape; the daemon logs a traceback and "
-                   "answers 'internal error'")
 def test_nul_in_a_program_path_is_a_plain_error(daemon):
     _one_line_is_answered(daemon, json.dumps({"cmd": "start", "program": "/tmp/\x00.yaml"}).encode())
