@@ -48,7 +48,8 @@ pip_install() {
   grep -v "^WARNING: Location" "$log" || true; rm -f "$log"
 }
 pip_install --upgrade pip
-if [ "$want_test" = 1 ]; then extras=".[test,buttons,piper]"; else extras="."; fi
+# Media keys and the GPIO button are off unless configured, but cheap to have ready.
+if [ "$want_test" = 1 ]; then extras=".[test,buttons,piper]"; else extras=".[buttons]"; fi
 pip_install -e "$extras"
 .venv/bin/python -c "import coach" || { echo "setup.sh: installing coach into .venv failed" >&2; exit 1; }
 echo "setup.sh: ready (.venv/bin/coach)"

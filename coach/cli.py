@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .sinks import NoOutputDevice, Player
     program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
     device = _device_arg(args.device)
-    player = Player(device=device, rate=args.rate)
+    player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
     try:
         print(f"playing {program.name!r} ({fmt_duration(timeline.duration_ms)}); Ctrl-C stops",
               file=sys.stderr)
@@ -188,7 +188,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except NoOutputDevice:
         has_output = False
     if has_output:
-        args.file, args.device, args.rate, args.metronome = path, args.device, 48000, False
+        args.file, args.rate, args.metronome, args.blocksize = path, 48000, False, 1024
         status = cmd_run(args)
         if status != 1:
             return status
@@ -289,7 +289,8 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
     return run_daemon(pdir, resume=args.resume, device=_device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
-                      rate=config.rate, buttons=buttons)
+                      rate=config.rate, blocksize=config.blocksize,
+                      preroll_ms=config.preroll_ms, buttons=buttons)
 
 
 def _request(req: dict, timeout: float = 10.0) -> dict:
@@ -414,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", metavar="NAME|INDEX", help="output device (see coach devices)")
     c.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
     c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
+    c.add_argument("--blocksize", type=int, default=1024,
+                   help="frames per audio block (default 1024; larger if it stutters)")
     c.set_defaults(func=cmd_run)
 
     c = sub.add_parser("demo", help="play the demo program (renders a WAV with no sound device)")

@@ -10,7 +10,8 @@ import platformdirs
 
 from .yamlnodes import NodeReader, compose
 
-KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "media_keys", "gpio")
+KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
+        "media_keys", "gpio")
 GPIO_KEYS = ("pin", "hold")
 
 
@@ -22,6 +23,8 @@ class Config:
     timezone: str | None = None
     misfire_grace_s: int = 600
     rate: int = 48000
+    blocksize: int = 1024  # frames per audio callback; larger survives a busier Pi
+    preroll_ms: int = 500  # silence before the first cue, so a Bluetooth headset wakes up
     media_keys: bool | str = False  # True: any device with media keys; str: a device name/path
     gpio_pin: int | None = None
     gpio_hold_ms: int = 1000  # holding the button this long is `skip`
@@ -77,6 +80,14 @@ def parse_config(text: str, path: str) -> Config:
             v = r.integer(found["rate"], "rate", 8000, 192000)
             if v is not None:
                 values["rate"] = v
+        if "blocksize" in found:
+            v = r.integer(found["blocksize"], "blocksize", 64, 16384)
+            if v is not None:
+                values["blocksize"] = v
+        if "preroll" in found:
+            v = r.duration_ms(found["preroll"], "preroll", 0, 10_000)
+            if v is not None:
+                values["preroll_ms"] = v
         if "media_keys" in found:
             node = found["media_keys"]
             raw = getattr(node, "value", None)

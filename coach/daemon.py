@@ -78,7 +78,8 @@ class Daemon:
     def __init__(self, programs_dir: Path, *, history=None, device: str | int | None = None,
                  rate: int = 48000, tz: str | None = None, misfire_grace_s: int = 600,
                  player_factory: Callable[[], Any] | None = None,
-                 voice_cache: Path | None = None) -> None:
+                 voice_cache: Path | None = None, blocksize: int = 1024,
+                 preroll_ms: int = 500) -> None:
         self.programs_dir = Path(programs_dir)
         self.history = history
         self.device = device
@@ -86,6 +87,8 @@ class Daemon:
         self.tz = tz
         self.misfire_grace_s = misfire_grace_s
         self.voice_cache = voice_cache
+        self.blocksize = blocksize
+        self.preroll_ms = preroll_ms
         self._player_factory = player_factory or self._default_player
         self.programs: dict[str, Loaded] = {}
         self.session: Session | None = None
@@ -227,7 +230,8 @@ class Daemon:
 
     def _default_player(self):
         from .sinks import Player
-        return Player(device=self.device, rate=self.rate)
+        return Player(device=self.device, rate=self.rate, blocksize=self.blocksize,
+                      preroll_ms=self.preroll_ms)
 
     def _clips(self, timeline: Timeline):
         from .voice import prepare_timeline
@@ -549,8 +553,8 @@ class Daemon:
 
 def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | None = None,
                history_path: Path | None = None, device=None, tz: str | None = None,
-               misfire_grace_s: int = 600, rate: int = 48000,
-               buttons: list | None = None) -> int:
+               misfire_grace_s: int = 600, rate: int = 48000, blocksize: int = 1024,
+               preroll_ms: int = 500, buttons: list | None = None) -> int:
     """The `coach daemon` main loop."""
     from . import sdnotify
     from .control import ControlServer, socket_path as default_socket
@@ -558,7 +562,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
 
     history = History(history_path)
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
-               misfire_grace_s=misfire_grace_s)
+               misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms)
     d.scan()
     d.start_scheduler()  # before the socket answers, so `status` shows the next start at once
     server = ControlServer(socket_path or default_socket(), d.handle)

@@ -13,10 +13,12 @@ from coach.errors import CoachError
 def test_full_config(tmp_path):
     c = parse_config("programs: progs\ndevice: pulse\ntimezone: Europe/Berlin\n"
                      "misfire_grace: 5m\nrate: 44100\nmedia_keys: true\n"
+                     "blocksize: 2048\npreroll: 1s\n"
                      "gpio: {pin: 17, hold: 1.5s}\n", str(tmp_path / "config.yaml"))
     assert c.programs == tmp_path / "progs"  # relative to the config file
     assert (c.device, c.timezone, c.misfire_grace_s, c.rate) == ("pulse", "Europe/Berlin", 300, 44100)
     assert c.media_keys is True and c.gpio_pin == 17 and c.gpio_hold_ms == 1500
+    assert c.blocksize == 2048 and c.preroll_ms == 1000
 
 
 def test_device_index_and_media_key_device_name():
