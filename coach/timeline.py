@@ -6,7 +6,9 @@ nothing drifts over a 2-hour program.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 from .program import Program, VoiceSettings
@@ -81,13 +83,22 @@ class Timeline:
     language: str = "en"
     sets: tuple[SetSpan, ...] = ()
 
-    @property
+    # Computed once per timeline (the daemon asks ten times a second).
+    @cached_property
     def cues(self) -> tuple[Cue, ...]:
         return tuple(e for e in self.events if isinstance(e, Cue))
 
-    @property
+    @cached_property
     def phases(self) -> tuple[Phase, ...]:
         return tuple(e for e in self.events if isinstance(e, Phase))
+
+    @cached_property
+    def _phase_starts(self) -> list[int]:
+        return [p.t_ms for p in self.phases]
+
+    @cached_property
+    def _set_starts(self) -> list[int]:
+        return [s.start_ms for s in self.sets]
 
     def to_json(self) -> dict[str, Any]:
         return {"program": self.program, "duration": round(self.duration_ms / 1000, 3),
@@ -375,16 +386,14 @@ def locate(timeline: Timeline, t_ms: int) -> tuple[int | None, Phase | None]:
     """Where ``t_ms`` falls: the index into ``timeline.sets`` and the phase playing then
     (None between phases or past the end)."""
     idx = None
-    for i, s in enumerate(timeline.sets):
-        if s.start_ms <= t_ms < s.end_ms:
-            idx = i
-            break
-    if idx is None and timeline.sets and t_ms >= timeline.sets[-1].start_ms:
-        idx = len(timeline.sets) - 1
+    i = bisect_right(timeline._set_starts, t_ms) - 1
+    if i >= 0:
+        idx = i  # sets tile the session: past the last set's end is still the last set
     phase = None
-    for p in timeline.phases:
-        if p.t_ms > t_ms:
-            break
+    j = bisect_right(timeline._phase_starts, t_ms) - 1
+    # Phases never overlap, but a zero-gap neighbour may start exactly at t_ms: look back a few.
+    for p in timeline.phases[max(0, j - 2):j + 1][::-1]:
         if p.t_ms <= t_ms < p.end_ms:
             phase = p
+            break
     return idx, phase

@@ -270,3 +270,20 @@ def test_find_overlaps_reports_once_with_count_and_fitting_rate():
     o = found[0]
     assert o.cue.text == "squeeze" and o.next.text == "1" and o.count == 4
     assert o.fit_rate == 220  # 170 * 1.25 = 212.5 -> rounded up to 10 wpm
+
+
+def test_locate_finds_set_and_phase():
+    from coach.timeline import locate
+    ex = Exercise("Row", "tempo", sets=2, reps=2, tempo=tempo("2020"), announce_ms=3000,
+                  lead_in_ms=3000, rest_ms=10_000)
+    tl = compile_program(prog(ex))
+    assert locate(tl, 0)[0] == 0 and locate(tl, 0)[1].phase == "announce"
+    assert locate(tl, 6000)[1].phase == "eccentric" and locate(tl, 6000)[1].rep == 1
+    assert locate(tl, 7999)[1].phase == "eccentric" and locate(tl, 8000)[1].phase == "concentric"
+    r = phases(tl, "rest")[0]
+    assert locate(tl, r.t_ms + 5) == (0, r)
+    assert locate(tl, r.end_ms)[0] == 1
+    assert locate(tl, tl.duration_ms + 10_000)[0] == 1
+    assert locate(tl, tl.duration_ms + 10_000)[1] is None
+    for p in tl.phases:  # every phase is found at its start and just before its end
+        assert locate(tl, p.t_ms)[1] == p and locate(tl, p.end_ms - 1)[1] == p
