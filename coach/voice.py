@@ -70,6 +70,7 @@ class _Espeak:
     thread-safe): every synthesis goes through ``render`` under ``_LOCK``."""
 
     _engines: dict[str, object] = {}  # driver name -> pyttsx3 Engine (strong refs: pyttsx3 keeps weak ones)
+    _warm: set[str] = set()  # drivers whose engine has spoken once
     _LOCK = threading.Lock()
 
     @classmethod
@@ -84,11 +85,21 @@ class _Espeak:
                         eng = pyttsx3.init(driver)
                 except Exception as e:  # ImportError, OSError (no libespeak-ng), RuntimeError...
                     raise VoiceUnavailable(f"pyttsx3 driver {driver!r} unavailable: {e}") from e
-                # A fresh pyttsx3 engine is "busy" until its first runAndWait(), so properties
-                # set before it would be applied inside the loop, racing the synthesis (below).
-                # One throw-away utterance leaves it idle, applying properties at once.
-                cls._render_locked(eng, "ready", None, None)
                 cls._engines[driver] = eng
+            return eng
+
+    @classmethod
+    def _warm_engine(cls, driver: str) -> object:
+        """The engine, ready to synthesize. A fresh pyttsx3 engine is "busy" until its first
+        runAndWait(), so properties set before it would be applied inside the loop, racing the
+        synthesis. One throw-away utterance leaves it idle, applying properties at once. Done on
+        the first synthesis, not at creation: listing voices for a fully cached program then
+        synthesizes nothing at all."""
+        eng = cls.engine(driver)
+        with cls._LOCK:
+            if driver not in cls._warm:
+                cls._render_locked(eng, "ready", None, None)
+                cls._warm.add(driver)
             return eng
 
     @classmethod
@@ -114,7 +125,7 @@ class _Espeak:
 
     @classmethod
     def _render_once(cls, driver: str, text: str, voice: str, rate_wpm: int) -> tuple[np.ndarray, int]:
-        eng = cls.engine(driver)
+        eng = cls._warm_engine(driver)
         with cls._LOCK:
             data, rate = cls._render_locked(eng, text, voice, rate_wpm)
         if rate != ESPEAK_RATE:
@@ -705,8 +716,8 @@ class Voice:
             info = json.loads(meta.read_text("utf-8"))
             with open(npy, "rb") as f:
                 samples = np.load(f, allow_pickle=False)
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return None  # not cached (or no usable cache dir: _store says so, once)
         except (OSError, ValueError, EOFError) as e:  # unreadable or corrupt: make it again
             logger.info("voice: cache entry %s unusable (%s); re-synthesizing", key[:12], e)
             return None

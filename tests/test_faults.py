@@ -262,9 +262,6 @@ def test_render_with_unwritable_cache_still_renders_and_warns_once(make):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: coach/voice.py Voice._load logs 'cache entry ... "
-                   "unusable (Not a directory)' at INFO for every clip when the cache path is "
-                   "under a file; a missing cache dir should be a plain miss")
 def test_cache_inside_a_file_says_so_once(tmp_path):
     prog = tmp_path / "p.yaml"
     prog.write_text(SHORT.format(voice=""))
