@@ -82,13 +82,15 @@ class Player:
     """
 
     def __init__(self, device: str | int | None = None, rate: int = 48000, blocksize: int = 1024,
-                 preroll_ms: int = 500, latency: str | float = "high", ahead_ms: int = 300):
+                 preroll_ms: int = 500, latency: str | float = "high", ahead_ms: int = 1000):
         self.device = device
         self.rate = rate
         self.blocksize = blocksize
         self.preroll_ms = preroll_ms
         self.latency = latency
-        self.ahead_ms = ahead_ms  # how far the feeder renders ahead of the callback
+        # How far the feeder renders ahead of the callback: a second rides out a busy Pi (pause
+        # and seek do not wait for it: pause acts in the callback, seek flushes the queue).
+        self.ahead_ms = ahead_ms
         self.on_end: Callable[[], None] | None = None
         self.error: Exception | None = None  # set when the source failed to render mid-play
         # Set when the stream died under us (audio server gone, device unplugged): position
