@@ -15,7 +15,6 @@ given number of `coach start` / `coach stop` cycles (each through the CLI).
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import statistics
 import subprocess
