@@ -21,6 +21,17 @@ def need(ok: bool, what: str) -> None:
     pytest.skip(f"real part missing: {what}")
 
 
+@pytest.fixture
+def espeak() -> None:
+    """espeak-ng through pyttsx3, the default voice: required under COACH_REQUIRE_REAL=1."""
+    from coach.voice import VoiceUnavailable, espeak_voices
+    try:
+        ok = bool(espeak_voices())
+    except VoiceUnavailable:
+        ok = False
+    need(ok, "espeak-ng through pyttsx3")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # "no tests ran" must never look like success.
     if session.testscollected == 0 and exitstatus == 0:

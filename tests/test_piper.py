@@ -20,7 +20,7 @@ from coach.mixer import Mixer
 from coach.program import VoiceSettings, load_program
 from coach.timeline import compile_program
 from coach.voice import (PIPER_DEFAULT_MODEL, PiperSynth, Voice, VoiceUnavailable,
-                         espeak_voices, piper_models, piper_problem, prepare_timeline,
+                         piper_models, piper_problem, prepare_timeline,
                          resolve_piper_model)
 
 RATE = 48000
@@ -40,16 +40,6 @@ def joe() -> Path:
     return m.path
 
 
-def _espeak_ok() -> bool:
-    try:
-        return bool(espeak_voices())
-    except VoiceUnavailable:
-        return False
-
-
-@pytest.fixture
-def espeak() -> None:
-    need(_espeak_ok(), "espeak-ng through pyttsx3")
 
 
 def piper(tmp_path: Path, name: str = "cache", **settings) -> Voice:

@@ -19,23 +19,13 @@ from conftest import ROOT, need
 from coach.errors import CoachError
 from coach.program import Exercise, Program, VoiceSettings
 from coach.timeline import compile_program
-from coach.voice import (TICK_KEY, Clip, Voice, VoiceUnavailable, clip_key, espeak_voices,
+from coach.voice import (TICK_KEY, Clip, Voice, VoiceUnavailable, clip_key,
                          finish, prepare_timeline, terminal_progress, tick_clip)
 
 RATE = 48000
 PHRASES = ["3", "squeeze", "lower", "Lat pulldown. Set 1 of 3"]
 
 
-def _espeak_ok() -> bool:
-    try:
-        return bool(espeak_voices())
-    except VoiceUnavailable:
-        return False
-
-
-@pytest.fixture
-def espeak() -> None:
-    need(_espeak_ok(), "espeak-ng through pyttsx3")
 
 
 # --- the test's own measurements (independent of voice.py's trimming and gating) -----------
