@@ -154,7 +154,12 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         player.play(mixer)
         while not player.wait(0.5):
-            pass
+            if player.lost.is_set():
+                # `coach daemon` waits for the output to come back; a one-off run says so.
+                pos = player.position * 1000 // mixer.rate
+                print(f"coach: audio output lost at {fmt_time(pos)}; `coach daemon` waits for "
+                      "it to come back and resumes", file=sys.stderr)
+                return 1
     except NoOutputDevice as e:
         print(f"coach: {e}", file=sys.stderr)
         return 1
