@@ -83,3 +83,21 @@ def test_five_minute_program_through_pulseaudio_within_10ms_no_drift(tmp_path):
     late = err_ms[np.array(times) > times[-1] - 60]
     assert abs(np.median(late) - np.median(early)) <= 2.0, (np.median(early), np.median(late))
     assert "underflow" not in run.stderr, run.stderr
+
+
+def test_run_ends_with_one_line_when_the_audio_server_dies(tmp_path):
+    import time
+    need_pulse()
+    demo = ROOT / "programs" / "demo.yaml"
+    with PulseServer(tmp_path / "pulse") as server:
+        env = dict(server.env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+        proc = subprocess.Popen([sys.executable, "-m", "coach.cli", "run", str(demo)], cwd=ROOT,
+                                env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(6)
+        server.close()
+        try:
+            _, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "audio output lost at" in err and "Traceback" not in err
