@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from conftest import ROOT
 from audio_env import PulseServer, need_pulse
+from daemon_env import Coachd
 
 pytestmark = pytest.mark.slow
 
@@ -41,80 +40,21 @@ def write_program(path: Path, name: str = "Row day", schedule: str = "") -> None
     path.write_text(PROGRAM.format(name=name, schedule=f'schedule: "{schedule}"\n' if schedule else ""))
 
 
-class Daemon:
+class Daemon(Coachd):
+    """The daemon against this module's PulseAudio server and shared clip cache; `cli` checks
+    the exit status unless told not to."""
+
     def __init__(self, tmp: Path, server: PulseServer, cache: Path, extra_env: dict | None = None,
                  prefix: list[str] | None = None, args: list[str] | None = None):
+        # PulseAudio is found by its address: the daemon's own runtime dir holds its socket.
+        env = dict(server.env, PULSE_SERVER=f"unix:{server.runtime}/pulse/native",
+                   XDG_CACHE_HOME=str(cache))
+        env.update(extra_env or {})
+        super().__init__(tmp, env, prefix=prefix, args=args)
         self.tmp = tmp
-        self.programs = tmp / "programs"
-        self.programs.mkdir(exist_ok=True)
-        self.env = dict(server.env)
-        # The daemon's own runtime dir (its socket), in a world-traversable place so that a
-        # test can reach it as another uid; PulseAudio is found by its address instead.
-        self.runtime = Path(tempfile.mkdtemp(prefix="coach-run-", dir="/tmp"))
-        self.runtime.chmod(0o700)
-        self.env.update(XDG_RUNTIME_DIR=str(self.runtime),
-                        PULSE_SERVER=f"unix:{server.runtime}/pulse/native")
-        self.env.update(XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
-                        XDG_CACHE_HOME=str(cache), TZ="UTC", PYTHONUNBUFFERED="1")
-        self.env.pop("COACH_PROGRAMS", None)
-        self.env.update(extra_env or {})
-        self.prefix = prefix or []
-        self.args = args or []
-        self.proc: subprocess.Popen | None = None
-        self.log = tmp / "daemon.log"
-
-    def start(self, *more: str) -> "Daemon":
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "coach.cli", "-v", "daemon", "--programs",
-             str(self.programs), *self.args, *more],
-            cwd=ROOT, env=self.env, stdout=self.logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            r = self.cli("status", "--json", check=False)
-            if r.returncode == 0:
-                return self
-            assert self.proc.poll() is None, self.log.read_text()
-            time.sleep(0.2)
-        raise AssertionError("daemon did not answer within 30 s:\n" + self.log.read_text())
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120):
-        r = subprocess.run([sys.executable, "-m", "coach.cli", *args], cwd=ROOT, env=self.env,
-                           capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert r.returncode == 0, f"coach {' '.join(args)}: {r.stdout}{r.stderr}"
-        return r
-
-    def status(self) -> dict:
-        return json.loads(self.cli("status", "--json").stdout)
-
-    def wait_for(self, pred, timeout: float = 30, what: str = "") -> dict:
-        deadline = time.monotonic() + timeout
-        st = {}
-        while time.monotonic() < deadline:
-            st = self.status()
-            if pred(st):
-                return st
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}: last status {st}\n"
-                             + self.log.read_text()[-3000:])
-
-    def stop(self, sig=signal.SIGTERM) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.logf.close()
-        return self.proc.returncode
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.runtime, ignore_errors=True)
+        return super().cli(*args, check=check, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,6 +19,7 @@ import numpy as np
 import pytest
 
 from audio_env import AlsaFileEnv, PulseServer, need_portaudio, need_pulse
+from daemon_env import Coachd
 from conftest import ROOT, need
 
 RATE = 48000
@@ -301,81 +300,7 @@ def test_run_with_disk_full_for_the_cache_still_plays_and_warns_once(tmp_path):
     assert total > 32 * RATE  # the whole 32 s session went through the device
 
 
-# -- a daemon in a real process -------------------------------------------------------------------
-
-class Coachd:
-    """`coach daemon` as a subprocess, driven through the `coach` CLI with the same env/uid."""
-
-    def __init__(self, base: Path, env: dict, programs: Path | None = None,
-                 prefix: list[str] | None = None):
-        self.base = base
-        self.programs = programs or base / "programs"
-        self.programs.mkdir(exist_ok=True)
-        self.runtime = Path(tempfile.mkdtemp(prefix="coach-run-", dir="/tmp"))
-        self.runtime.chmod(0o700)
-        self.env = dict(env, XDG_RUNTIME_DIR=str(self.runtime),
-                        XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"),
-                        TZ="UTC", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
-        self.env.pop("COACH_PROGRAMS", None)
-        self.prefix = prefix or []
-        self.log = base / "daemon.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def db(self) -> Path:
-        return Path(self.env["XDG_DATA_HOME"]) / "coach" / "history.sqlite3"
-
-    def start(self) -> "Coachd":
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "coach.cli", "-v", "daemon", "--programs",
-             str(self.programs)], cwd=ROOT, env=self.env, stdout=self.logf,
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.cli("status", "--json").returncode == 0:
-                return self
-            assert self.proc.poll() is None, self.text()
-            time.sleep(0.2)
-        raise AssertionError("daemon did not answer within 30 s:\n" + self.text())
-
-    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return coach(*args, env=self.env, prefix=self.prefix, timeout=timeout)
-
-    def ok(self, *args: str) -> str:
-        r = self.cli(*args)
-        assert r.returncode == 0, f"coach {' '.join(args)}: {r.stdout}{r.stderr}\n{self.text()[-3000:]}"
-        return r.stdout
-
-    def status(self) -> dict:
-        return json.loads(self.ok("status", "--json"))
-
-    def wait_for(self, pred, timeout: float = 30, what: str = "") -> dict:
-        deadline = time.monotonic() + timeout
-        st: dict = {}
-        while time.monotonic() < deadline:
-            st = self.status()
-            if pred(st):
-                return st
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}: {st}\n{self.text()[-3000:]}")
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
-            self.logf.close()
-        self.proc = None
-        shutil.rmtree(self.runtime, ignore_errors=True)
-
+# -- a daemon in a real process (tests/daemon_env.py) ---------------------------------------------
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
@@ -396,7 +321,7 @@ def daemon(tmp_path, pulse, clip_cache):
     d = Coachd(tmp_path, env)
     (d.programs / "row.yaml").write_text(LONG.format(name="Row day"))
     yield d
-    d.stop()
+    d.cleanup()
 
 
 def assert_clean_log(d: Coachd) -> None:
@@ -545,7 +470,7 @@ def test_unreadable_programs_dir_daemon_stays_up_and_answers():
                               "Permission denied" in ln for ln in errors), errors
         assert "Traceback" not in d.text()
     finally:
-        d.stop()
+        d.cleanup()
         shutil.rmtree(d.base, ignore_errors=True)
 
 
@@ -558,7 +483,7 @@ def test_unreadable_programs_dir_is_one_error_line():
         errors = [ln for ln in d.text().splitlines() if "cannot read the programs" in ln]
         assert len(errors) == 1, errors
     finally:
-        d.stop()
+        d.cleanup()
         shutil.rmtree(d.base, ignore_errors=True)
 
 
@@ -579,4 +504,4 @@ def test_start_without_a_sound_device_is_a_clean_refusal(tmp_path, clip_cache):
         assert json.loads(d.ok("history", "--json")) == [], "nothing was played"
         assert "Traceback" not in d.text(), d.text()[-3000:]
     finally:
-        d.stop()
+        d.cleanup()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from audio_env import AlsaFileEnv
-from test_faults import Coachd
+from daemon_env import Coachd
 
 pytestmark = pytest.mark.slow
 
@@ -142,7 +142,7 @@ def daemon(tmp_path):
     os.mkfifo(d.programs / "fifo.yaml")  # opening it would block: must be refused unread
     d.start()
     yield d
-    d.stop()
+    d.cleanup()
 
 
 def test_fuzz_control_socket(daemon):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import bisect
 import json
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from coach.program import Exercise, Pose, Program, Tempo, VoiceSettings
-from coach.timeline import Cue, Phase, announce_text, compile_program, estimate_speech_ms
+from coach.timeline import Cue, announce_text, compile_program, estimate_speech_ms
 from coach.phrases import phrase_table
 
 TEMPO_PHASES = ("eccentric", "bottom_pause", "concentric", "top_pause")

@@ -1,0 +1,98 @@
+"""`coach daemon` as a real subprocess for the tests: its own XDG dirs and runtime dir (in /tmp,
+reachable by another uid), driven through the real `coach` CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Coachd:
+    """`coach daemon` as a subprocess, driven through the `coach` CLI with the same env/uid."""
+
+    def __init__(self, base: Path, env: dict, programs: Path | None = None,
+                 prefix: list[str] | None = None, args: list[str] | None = None):
+        self.base = base
+        self.programs = programs or base / "programs"
+        self.programs.mkdir(exist_ok=True)
+        self.runtime = Path(tempfile.mkdtemp(prefix="coach-run-", dir="/tmp"))
+        self.runtime.chmod(0o700)
+        self.env = dict(env, XDG_RUNTIME_DIR=str(self.runtime),
+                        XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"),
+                        TZ="UTC", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        self.env.pop("COACH_PROGRAMS", None)
+        self.prefix = prefix or []  # runs the daemon and its clients (setpriv: another uid)
+        self.args = args or []
+        self.log = base / "daemon.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def db(self) -> Path:
+        return Path(self.env["XDG_DATA_HOME"]) / "coach" / "history.sqlite3"
+
+    def start(self, *more: str) -> "Coachd":
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [*self.prefix, sys.executable, "-m", "coach.cli", "-v", "daemon", "--programs",
+             str(self.programs), *self.args, *more], cwd=ROOT, env=self.env, stdout=self.logf,
+            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.cli("status", "--json", check=False).returncode == 0:
+                return self
+            assert self.proc.poll() is None, self.text()
+            time.sleep(0.2)
+        raise AssertionError("daemon did not answer within 30 s:\n" + self.text())
+
+    def cli(self, *args: str, check: bool = False, timeout: float = 120) -> subprocess.CompletedProcess:
+        r = subprocess.run([*self.prefix, sys.executable, "-m", "coach.cli", *args], cwd=ROOT,
+                           env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, f"coach {' '.join(args)}: {r.stdout}{r.stderr}\n{self.text()[-3000:]}"
+        return r
+
+    def ok(self, *args: str) -> str:
+        return self.cli(*args, check=True).stdout
+
+    def status(self) -> dict:
+        return json.loads(self.ok("status", "--json"))
+
+    def wait_for(self, pred, timeout: float = 30, what: str = "") -> dict:
+        deadline = time.monotonic() + timeout
+        st: dict = {}
+        while time.monotonic() < deadline:
+            st = self.status()
+            if pred(st):
+                return st
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}: {st}\n{self.text()[-3000:]}")
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        """End the daemon process (SIGKILL for a crash); the runtime dir stays for a restart."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        rc, self.proc = self.proc.returncode, None
+        return rc
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.runtime, ignore_errors=True)
