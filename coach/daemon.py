@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -98,6 +99,11 @@ class Daemon:
         self.interrupted = history.interrupted() if history is not None else None
         self._fired: set[tuple[str, str]] = set()
         self._dir_error: str | None = None
+        # Programs whose clips are synthesized ahead, so that a start (scheduled, or from a
+        # headset button) plays at once instead of waiting for the voice.
+        self._warm_queue: deque[tuple[str, Timeline]] = deque()
+        self._warm_wake = threading.Event()
+        self._warmer: threading.Thread | None = None
 
     # --- programs -------------------------------------------------------------------------
 
@@ -135,6 +141,8 @@ class Daemon:
                 entry.program, entry.timeline = program, compile_program(program)
                 entry.error = None
                 log.info("%s: loaded %r%s", path, program.name, " (reloaded)" if old else "")
+                self._warm_queue.append((stem, entry.timeline))
+                self._warm_wake.set()
             except CoachError as e:
                 entry.error = str(e)
                 for line in str(e).splitlines():
@@ -541,8 +549,33 @@ class Daemon:
         with self.lock:
             return self.start(name, at_ms=at)
 
+    def start_warming(self) -> None:
+        """One background worker synthesizes every loaded program's clips into the cache."""
+        self._warmer = threading.Thread(target=self._warm_loop, name="coach-voice-warmer",
+                                        daemon=True)
+        self._warmer.start()
+
+    def _warm_loop(self) -> None:
+        while not self.stopping.is_set():
+            # Never while a session plays: synthesis (Piper uses every core) could starve it.
+            if self.session is not None:
+                self._warm_wake.wait(1.0)
+                continue
+            try:
+                stem, timeline = self._warm_queue.popleft()
+            except IndexError:
+                self._warm_wake.wait(1.0)
+                self._warm_wake.clear()
+                continue
+            try:
+                self._clips(timeline)
+                log.debug("%s: voice clips ready", stem)
+            except Exception as e:  # the start will say it again, where someone sees it
+                log.warning("%s: could not prepare the voice clips ahead: %s", stem, e)
+
     def shutdown(self) -> None:
         self.stopping.set()
+        self._warm_wake.set()
         with self.lock:
             if self.session is not None:
                 # A clean stop (SIGTERM) is not a crash: the session is recorded as stopped.
@@ -564,6 +597,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms)
     d.scan()
+    d.start_warming()
     d.start_scheduler()  # before the socket answers, so `status` shows the next start at once
     server = ControlServer(socket_path or default_socket(), d.handle)
     try:

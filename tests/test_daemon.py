@@ -390,3 +390,21 @@ def test_the_audio_path_never_reads_the_wall_clock():
     for name in ("timeline.py", "mixer.py", "sinks.py", "voice.py", "wavout.py"):
         text = (ROOT / "coach" / name).read_text()
         assert not re.search(r"time\.time\(|datetime\.now|datetime\.utcnow|time\.localtime", text), name
+
+
+def test_clips_are_synthesized_ahead_of_any_start(tmp_path, pulse):
+    cold = tmp_path / "cold-cache"
+    d = Daemon(tmp_path, pulse, cold)
+    try:
+        write_program(d.programs / "row.yaml")
+        d.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "row: voice clips ready" not in d.log.read_text():
+            time.sleep(0.2)
+        assert "row: voice clips ready" in d.log.read_text()
+        assert d.status()["state"] == "idle"
+        plan = json.loads(d.cli("plan", "--json", str(d.programs / "row.yaml")).stdout)
+        texts = {e["text"] for e in plan["events"] if e["type"] == "cue" and e["kind"] == "speech"}
+        assert len(list(cold.rglob("*.npy"))) >= len(texts)  # every spoken text, before a start
+    finally:
+        d.cleanup()
