@@ -11,16 +11,10 @@ from typing import Mapping
 import numpy as np
 
 from .program import TEMPO_PHASES
-from .timeline import Cue, Phase, Timeline
+from .timeline import TICK_KEY, Cue, Phase, Timeline, clip_key  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
-TICK_KEY = "\x00tick"  # a NUL can never be in spoken text, so it cannot collide with a phrase
-
-
-def clip_key(cue: Cue) -> str:
-    """The key of a cue's clip: its text for speech, one shared key for every tick."""
-    return TICK_KEY if cue.kind == "tick" else cue.text
 
 
 def default_tick(rate: int = 48000) -> np.ndarray:

@@ -60,6 +60,13 @@ class Phase:
 
 Event = Cue | Phase
 
+TICK_KEY = "\x00tick"  # a NUL can never be in spoken text, so it cannot collide with a phrase
+
+
+def clip_key(cue: Cue) -> str:
+    """The key of a cue's clip: its text for speech, one shared key for every tick."""
+    return TICK_KEY if cue.kind == "tick" else cue.text
+
 
 @dataclass(frozen=True)
 class SetSpan:
@@ -367,8 +374,7 @@ def find_overlaps(timeline: Timeline, clip_ms: dict[str, int] | Any) -> list[Ove
         if j == len(cues):
             continue
         nxt = cues[j]
-        key_text = "\x00tick" if c.kind == "tick" else c.text
-        length = clip_ms.get(key_text)
+        length = clip_ms.get(clip_key(c))
         gap = nxt.t_ms - c.t_ms
         if length is None or length <= gap:
             continue

@@ -24,11 +24,11 @@ import numpy as np
 
 from .errors import CoachError, Diagnostic
 from .program import VoiceSettings
+from .timeline import TICK_KEY, clip_key  # noqa: F401 (clip_key re-exported for callers)
 
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 2  # bump when the clip pipeline changes, so old cache files are not reused
-TICK_KEY = "\x00tick"
 TARGET_RMS_DBFS = -20.0  # loudness of every clip (RMS over its non-silent frames), before volume
 PEAK_LIMIT = 0.99
 TRIM_REL_DB = -40.0  # silence = below this, relative to the clip's own peak
@@ -764,11 +764,6 @@ def tick_clip(rate: int, volume: float = 1.0) -> np.ndarray:
     env = attack * np.exp(-t / 0.003)
     env[-max(1, n // 10):] *= np.linspace(1.0, 0.0, max(1, n // 10))
     return (0.35 * max(0.0, float(volume)) * env * np.sin(2 * np.pi * 2000.0 * t)).astype(np.float32)
-
-
-def clip_key(cue) -> str:
-    """The key of a cue's clip in prepare_timeline's result: its text, or TICK_KEY for a tick."""
-    return TICK_KEY if getattr(cue, "kind", "speech") == "tick" else cue.text
 
 
 def prepare_timeline(timeline, rate: int = 48000, cache_dir: Path | None = None,
