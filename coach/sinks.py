@@ -82,11 +82,15 @@ class Player:
     """
 
     def __init__(self, device: str | int | None = None, rate: int = 48000, blocksize: int = 1024,
-                 preroll_ms: int = 500, latency: str | float = "high", ahead_ms: int = 1000):
+                 preroll_ms: int = 500, latency: str | float = 0.2, ahead_ms: int = 1000):
         self.device = device
         self.rate = rate
         self.blocksize = blocksize
         self.preroll_ms = preroll_ms
+        # 200 ms of device buffer (PortAudio's "high" is ~43 ms on ALSA): a process preempted
+        # for 74 ms on a shared machine underran the stream and shifted every later cue by as
+        # much. Position accounts for it; pause and seek act within it, which a lifter does
+        # not notice (a Bluetooth headset adds as much again).
         self.latency = latency
         # How far the feeder renders ahead of the callback: a second rides out a busy Pi (pause
         # and seek do not wait for it: pause acts in the callback, seek flushes the queue).
