@@ -1,4 +1,4 @@
-"""Real-time timing of coach.sinks.Player: plays clicks through a private PulseAudio null sink,
+"""Real-time timing of coach.audio.player.Player: plays clicks through a private PulseAudio null sink,
 captures them with parec and prints onset error, drift, underflows and the player's CPU cost.
 
     .venv/bin/python bench/bench_onsets.py [--seconds 60] [--blocksize 1024] [--latency high]

@@ -76,7 +76,7 @@ def main() -> int:
     found = np.where(k < loud.size, loud[np.minimum(k, loud.size - 1)], -1)
     err = (found - expected) * 1000 / rate
     underflows = sum(int(w.split()[0]) for w in
-                     (line.split("WARNING coach.sinks: ", 1)[-1] for line in stderr.splitlines()
+                     (line.split("WARNING coach.audio.player: ", 1)[-1] for line in stderr.splitlines()
                       if "output underflow" in line) if w.split()[0].isdigit())
     cpu_per_min = ((last[1] - mark[1]) / ((last[0] - mark[0]) / 60)) if mark and last else float("nan")
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.program import parse_program  # noqa: E402
-from coach.timeline import compile_program  # noqa: E402
+from coach.core.program import parse_program  # noqa: E402
+from coach.core.timeline import compile_program  # noqa: E402
 
 EXERCISES = [
     """  - name: Lat pulldown

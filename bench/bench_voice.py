@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coach.program import Exercise, Pose, Program, Tempo, VoiceSettings  # noqa: E402
-from coach.timeline import compile_program  # noqa: E402
-from coach.voice import Voice, prepare_timeline  # noqa: E402
+from coach.core.program import Exercise, Pose, Program, Tempo, VoiceSettings  # noqa: E402
+from coach.core.timeline import compile_program  # noqa: E402
+from coach.audio.voice import Voice, prepare_timeline  # noqa: E402
 
 PHRASES = ["3", "squeeze", "lower", "two, lower", "Lat pulldown. Set 1 of 3",
            "Lat pulldown. Set 1 of 3. 8 reps, tempo 4 0 4 0. Focus: drive the elbows down"]
@@ -46,7 +46,7 @@ def main() -> None:
             print(f"{text[:40]:40} {1000 * (t1 - t0):7.1f}  {1000 * (t2 - t1):7.1f}  "
                   f"{clip.samples.size / clip.rate:6.2f}")
         if len(sys.argv) > 1:
-            from coach.program import load_program
+            from coach.core.program import load_program
 
             program = load_program(sys.argv[1])
         else:

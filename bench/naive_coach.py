@@ -34,8 +34,8 @@ ESPEAK_RATE = 22050  # pyttsx3's espeak driver writes 22050 Hz mono 16-bit WAVs
 
 def load_cues(path: str):
     """(cues sorted by time, voice settings) of a program file, compiled by coach itself."""
-    from coach.program import load_program
-    from coach.timeline import compile_program
+    from coach.core.program import load_program
+    from coach.core.timeline import compile_program
     program = load_program(path)
     timeline = compile_program(program)
     return list(timeline.cues), timeline.voice
@@ -43,7 +43,7 @@ def load_cues(path: str):
 
 def write_tick_wav(path: Path, rate: int = ESPEAK_RATE) -> None:
     """coach's tick clip as a 16-bit WAV, for aplay."""
-    from coach.voice import tick_clip
+    from coach.audio.voice import tick_clip
     pcm = (np.clip(tick_clip(rate), -1, 1) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -73,7 +73,7 @@ def clip_extents(path: str, threshold_dbfs: float) -> list[dict]:
     """Per cue: where its sound (samples >= threshold) starts and ends in what the baseline plays."""
     cues, voice = load_cues(path)
     clips = synth_clips([c.text for c in cues if c.kind != "tick"], voice)
-    from coach.voice import tick_clip
+    from coach.audio.voice import tick_clip
     tick = tick_clip(ESPEAK_RATE)
     thr = 10 ** (threshold_dbfs / 20)
     out = []

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .errors import CoachError, Diagnostic
+from coach.core.errors import CoachError, Diagnostic
 
 log = logging.getLogger("coach")
 
@@ -31,19 +31,19 @@ def fmt_duration(ms: int) -> str:
 
 
 def _load(path: str):
-    from .program import load_program
-    from .timeline import compile_program
+    from coach.core.program import load_program
+    from coach.core.timeline import compile_program
     program = load_program(path)
     return program, compile_program(program)
 
 
 def _progress(label: str):
-    from .voice import terminal_progress
+    from coach.audio.voice import terminal_progress
     return terminal_progress(label)
 
 
 def _clip_warnings(program, timeline, clips_ms) -> list[Diagnostic]:
-    from .timeline import find_overlaps
+    from coach.core.timeline import find_overlaps
     out = []
     for ov in find_overlaps(timeline, clips_ms):
         ex = program.exercises[ov.cue.exercise_index]
@@ -71,7 +71,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             continue
         warnings: list[Diagnostic] = []
         if not args.no_voice:
-            from .voice import prepare_timeline
+            from coach.audio.voice import prepare_timeline
             clips = prepare_timeline(timeline, progress=_progress(f"voice {Path(path).name}"))
             rate = 48000
             clips_ms = {k: len(v) * 1000 // rate for k, v in clips.items()}
@@ -90,7 +90,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         json.dump(timeline.to_json(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    from .timeline import Cue
+    from coach.core.timeline import Cue
     print(f"{program.name} ({program.path})")
     print(f"{'time':>10}  {'phase':<13} text")
     pending_phase = None
@@ -124,8 +124,8 @@ def _phase_label(p) -> str:
 
 
 def _make_mixer(path: str, rate: int, metronome: bool):
-    from .mixer import Mixer
-    from .voice import prepare_timeline, tick_clip
+    from coach.core.mixer import Mixer
+    from coach.audio.voice import prepare_timeline, tick_clip
     program, timeline = _load(path)
     clips = prepare_timeline(timeline, rate=rate, progress=_progress("voice"))
     return program, timeline, Mixer(timeline, clips, rate=rate, metronome=metronome,
@@ -133,7 +133,7 @@ def _make_mixer(path: str, rate: int, metronome: bool):
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .wavout import render_to_wav
+    from coach.audio.wavout import render_to_wav
     program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
     out = Path(args.output)
     try:
@@ -145,7 +145,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .sinks import NoOutputDevice, Player
+    from coach.audio.player import NoOutputDevice, Player
     program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
     device = _device_arg(args.device)
     player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
@@ -186,7 +186,7 @@ def demo_program() -> Path:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play the demo; where there is no output device, render it to a WAV and say where."""
-    from .sinks import NoOutputDevice, list_devices
+    from coach.audio.player import NoOutputDevice, list_devices
     path = str(args.file or demo_program())
     try:
         has_output = bool(list_devices())
@@ -210,7 +210,7 @@ def _device_arg(value: str | None):
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from .sinks import list_devices
+    from coach.audio.player import list_devices
     devices = list_devices()
     if not devices:
         print("no output devices (coach render FILE -o out.wav still works)", file=sys.stderr)
@@ -224,8 +224,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_voices(args: argparse.Namespace) -> int:
     """What can speak here: espeak-ng voices by language, installed Piper models, and for each
     program file given, the engine and voice/model it would use (after any fallback)."""
-    from .program import load_program
-    from .voice import (PIPER_INSTALL, Voice, VoiceUnavailable, espeak_voices, piper_models,
+    from coach.core.program import load_program
+    from coach.audio.voice import (PIPER_INSTALL, Voice, VoiceUnavailable, espeak_voices, piper_models,
                         piper_problem, piper_voices_dir)
     try:
         espeak = espeak_voices()
@@ -274,8 +274,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
 # --- the daemon and its verbs ---------------------------------------------------------------
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from .config import load_config, programs_dir
-    from .daemon import run_daemon
+    from coach.daemon.config import load_config, programs_dir
+    from coach.daemon.app import run_daemon
     config = load_config(args.config)
     pdir = programs_dir(config, args.programs)
     if not pdir.is_dir():
@@ -287,10 +287,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                                 f"{e.strerror or e}")
     buttons = []
     if config.media_keys:
-        from .buttons import MediaKeys
+        from coach.daemon.buttons import MediaKeys
         buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
     if config.gpio_pin is not None:
-        from .buttons import GpioButton
+        from coach.daemon.buttons import GpioButton
         buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
     return run_daemon(pdir, resume=args.resume, device=_device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
@@ -299,7 +299,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def _request(req: dict, timeout: float = 10.0) -> dict:
-    from .control import request
+    from coach.daemon.control import request
     try:
         return request(req, timeout=timeout)
     except ConnectionError as e:
@@ -359,7 +359,7 @@ def cmd_verb(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from .history import History
+    from coach.daemon.history import History
     h = History()
     sessions = h.recent(args.limit)
     h.close()
@@ -384,7 +384,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_install_service(args: argparse.Namespace) -> int:
-    from .service import default_coach_bin, install_service
+    from coach.daemon.service import default_coach_bin, install_service
     installed = install_service(default_coach_bin())
     print(installed.text)
     return 0
@@ -490,8 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as e:
         # Missing real parts (no TTS under COACH_REQUIRE_REAL=1, no sound device) are one line.
-        from .sinks import NoOutputDevice
-        from .voice import VoiceUnavailable
+        from coach.audio.player import NoOutputDevice
+        from coach.audio.voice import VoiceUnavailable
         if isinstance(e, VoiceUnavailable):
             print(f"coach: voice unavailable: {e}", file=sys.stderr)
             return 1

@@ -307,7 +307,7 @@ def run_driver(env: dict[str, str], spec: dict[str, Any], timeout: float = 120) 
 
 
 def _driver(spec: dict[str, Any]) -> dict[str, Any]:
-    from coach.sinks import NoOutputDevice, Player, list_devices
+    from coach.audio.player import NoOutputDevice, Player, list_devices
 
     src = spec.get("source", {})
     rate = src.get("rate", RATE)

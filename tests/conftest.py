@@ -24,7 +24,7 @@ def need(ok: bool, what: str) -> None:
 @pytest.fixture
 def espeak() -> None:
     """espeak-ng through pyttsx3, the default voice: required under COACH_REQUIRE_REAL=1."""
-    from coach.voice import VoiceUnavailable, espeak_voices
+    from coach.audio.voice import VoiceUnavailable, espeak_voices
     try:
         ok = bool(espeak_voices())
     except VoiceUnavailable:

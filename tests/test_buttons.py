@@ -16,11 +16,11 @@ import evdev
 import pytest
 from evdev import InputEvent, ecodes
 
-from coach.buttons import KEYMAP, GpioButton, MediaKeys
+from coach.daemon.buttons import KEYMAP, GpioButton, MediaKeys
 
 from conftest import ROOT, need
 
-LOGGER = "coach.buttons"
+LOGGER = "coach.daemon.buttons"
 # An exception that kills a reader thread is a failure, not a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
@@ -222,7 +222,7 @@ def test_permission_denied_is_one_clear_line():
         code = (
             "import logging, sys, time\n"
             "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
-            "from coach.buttons import MediaKeys\n"
+            "from coach.daemon.buttons import MediaKeys\n"
             f"mk = MediaKeys(rescan_s=0.01, input_dir={d!r})\n"
             "mk.start(lambda r: {'ok': True})\n"
             "t = time.monotonic() + 20\n"

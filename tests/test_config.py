@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.config import Config, load_config, parse_config, programs_dir
-from coach.errors import CoachError
+from coach.daemon.config import Config, load_config, parse_config, programs_dir
+from coach.core.errors import CoachError
 
 
 def test_full_config(tmp_path):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.control import MAX_LINE, ControlServer, DaemonAlreadyRunning, request, socket_path
-from coach.errors import CoachError
+from coach.daemon.control import MAX_LINE, ControlServer, DaemonAlreadyRunning, request, socket_path
+from coach.core.errors import CoachError
 from conftest import need
 
 

@@ -184,7 +184,7 @@ def test_reload_edit_and_broken_edit_keeps_last_good(daemon):
 
 
 def test_edited_file_is_picked_up_without_reload(daemon):
-    from coach.control import request
+    from coach.daemon.control import request
     prog = daemon.programs / "row.yaml"
     write_program(prog, name="Row day")
     daemon.start()
@@ -212,8 +212,8 @@ def test_media_keys_and_gpio_configured_without_hardware_are_one_line_each(daemo
     assert daemon.status()["state"] == "idle"
     log = daemon.log.read_text()
     assert "Traceback" not in log
-    media = [line for line in log.splitlines() if "coach.buttons" in line and "input" in line]
-    gpio = [line for line in log.splitlines() if "coach.buttons" in line and "GPIO" in line]
+    media = [line for line in log.splitlines() if "coach.daemon.buttons" in line and "input" in line]
+    gpio = [line for line in log.splitlines() if "coach.daemon.buttons" in line and "GPIO" in line]
     assert len(media) == 1, media
     assert len(gpio) == 1, gpio
 

@@ -267,7 +267,7 @@ def test_cache_inside_a_file_says_so_once(tmp_path):
     env, _ = _cache_inside_a_file(tmp_path)
     r = coach("render", str(prog), "-o", str(tmp_path / "out.wav"), env=env)
     assert r.returncode == 0, r.stderr
-    voice = [ln for ln in r.stderr.splitlines() if "coach.voice" in ln or "voice:" in ln]
+    voice = [ln for ln in r.stderr.splitlines() if "coach.audio.voice" in ln or "voice:" in ln]
     assert len(voice) == 1, "\n".join(voice[:5])
 
 
@@ -279,7 +279,7 @@ def test_run_with_disk_full_for_the_cache_still_plays_and_warns_once(tmp_path):
     The voice is Piper: it synthesizes in memory, whereas espeak-ng through pyttsx3 writes each
     utterance to a temporary WAV that the limit would break too (that is the TTS-missing path,
     tested above)."""
-    from coach.voice import piper_problem
+    from coach.audio.voice import piper_problem
     need(piper_problem() is None, f"Piper ({piper_problem()})")
     need(shutil.which("prlimit") is not None, "prlimit (util-linux)")
     prog = tmp_path / "p.yaml"
@@ -371,7 +371,7 @@ def test_locked_history_still_plays_and_warns(daemon, journal):
     file it blocks readers too, so history is given up at startup. Either way: it plays."""
     daemon.db.parent.mkdir(parents=True)
     if journal == "wal":
-        from coach.history import History
+        from coach.daemon.history import History
         History(daemon.db).close()  # the database as coach created it
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(daemon.db), journal],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.history import History
+from coach.daemon.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,7 +97,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from datetime import datetime, timezone
-    from coach.history import History
+    from coach.daemon.history import History
     h = History(sys.argv[1])
     now = datetime.now(timezone.utc)
     s = h.start_session("Upper A", "/p/upper.yaml", now)
@@ -145,7 +145,7 @@ def test_corrupt_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFi
     db = tmp_path / "history.sqlite3"
     junk = b"this is not sqlite at all\n" * 200
     db.write_bytes(junk)
-    with caplog.at_level(logging.WARNING, logger="coach.history"):
+    with caplog.at_level(logging.WARNING, logger="coach.daemon.history"):
         h = History(db)
     assert h.enabled
     aside = list(tmp_path.glob("history.sqlite3.corrupt-*"))
@@ -180,7 +180,7 @@ def test_locked_database_does_not_raise(tmp_path: Path, caplog: pytest.LogCaptur
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
     try:
-        with caplog.at_level(logging.WARNING, logger="coach.history"):
+        with caplog.at_level(logging.WARNING, logger="coach.daemon.history"):
             set_id = h.start_set(sid, "Row", 0, 1, 3, None, 0, at(1))  # must not raise
             h.end_set(set_id, "completed", at(2))
             h.update_position(sid, 99)
@@ -206,7 +206,7 @@ def test_database_locked_before_open(tmp_path: Path, caplog: pytest.LogCaptureFi
     other.execute("BEGIN EXCLUSIVE")
     other.execute("INSERT INTO t VALUES (1)")
     try:
-        with caplog.at_level(logging.WARNING, logger="coach.history"):
+        with caplog.at_level(logging.WARNING, logger="coach.daemon.history"):
             h = History(db, busy_timeout=0.2)
         assert not h.enabled
         assert h.start_session("A", "a.yaml", at(0)) == 0

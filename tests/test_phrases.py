@@ -9,13 +9,13 @@ import subprocess
 
 import pytest
 
-from coach.errors import CoachError
-from coach.phrases import (NUMBER_WORDS, NUMBERS, PACK_VOICES, PACKS, PHRASE_IDS, PLACEHOLDERS,
+from coach.core.errors import CoachError
+from coach.core.phrases import (NUMBER_WORDS, NUMBERS, PACK_VOICES, PACKS, PHRASE_IDS, PLACEHOLDERS,
                            fill, french_number, german_number, missing_phrases, phrase_table,
                            say_decimal, say_number, spanish_number)
 from conftest import need
-from coach.program import parse_program
-from coach.timeline import compile_program
+from coach.core.program import parse_program
+from coach.core.timeline import compile_program
 
 LANGS = sorted(PACKS)
 

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from conftest import PROGRAMS, ROOT, need
-from coach.mixer import Mixer
-from coach.program import VoiceSettings, load_program
-from coach.timeline import compile_program
-from coach.voice import (PIPER_DEFAULT_MODEL, PiperSynth, Voice, VoiceUnavailable,
+from coach.core.mixer import Mixer
+from coach.core.program import VoiceSettings, load_program
+from coach.core.timeline import compile_program
+from coach.audio.voice import (PIPER_DEFAULT_MODEL, PiperSynth, Voice, VoiceUnavailable,
                          piper_models, piper_problem, prepare_timeline,
                          resolve_piper_model)
 
@@ -263,13 +263,13 @@ def test_program_clips_are_equally_loud(joe, espeak, tmp_path, engine):
 def test_missing_model_falls_back_to_espeak(espeak, tmp_path, caplog):
     missing = tmp_path / "nowhere" / "en_GB-nobody-medium.onnx"
     settings = VoiceSettings(engine="piper", model=str(missing))
-    with caplog.at_level(logging.WARNING, logger="coach.voice"):
+    with caplog.at_level(logging.WARNING, logger="coach.audio.voice"):
         v = Voice(settings, "en", RATE, cache_dir=tmp_path / "c", require_real=False)
         clips = v.prepare(PHRASES)
     assert v.engine == "espeak" and str(missing) in v.fallback_reason
     assert {(c.engine, c.model) for c in clips.values()} == {("espeak", "gmw/en")}
     assert all(loudness_db(c.samples) > -30 for c in clips.values())
-    warnings = [r.getMessage() for r in caplog.records if r.name == "coach.voice"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "coach.audio.voice"]
     assert len(warnings) == 1 and str(missing) in warnings[0] and "espeak-ng" in warnings[0]
     with pytest.raises(VoiceUnavailable, match="en_GB-nobody-medium"):
         Voice(settings, "en", RATE, cache_dir=tmp_path / "c", require_real=True)
@@ -280,10 +280,10 @@ def test_broken_model_falls_back_to_espeak(joe, espeak, tmp_path, caplog):
     bad.write_bytes(b"\x08\x07" + os.urandom(4096))  # not an ONNX model
     shutil.copyfile(joe.with_name(joe.name + ".json"), tmp_path / "broken.onnx.json")
     settings = VoiceSettings(engine="piper", model=str(bad))
-    with caplog.at_level(logging.WARNING, logger="coach.voice"):
+    with caplog.at_level(logging.WARNING, logger="coach.audio.voice"):
         v = Voice(settings, "en", RATE, cache_dir=tmp_path / "c", require_real=False)
     assert v.engine == "espeak"
-    warnings = [r.getMessage() for r in caplog.records if r.name == "coach.voice"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "coach.audio.voice"]
     assert len(warnings) == 1 and "cannot load" in warnings[0] and "broken" in warnings[0]
     with pytest.raises(VoiceUnavailable, match="cannot load"):
         Voice(settings, "en", RATE, cache_dir=tmp_path / "c", require_real=True)
@@ -293,8 +293,8 @@ NO_PIPER = r"""
 import json, logging, sys
 sys.modules["piper"] = None  # what an environment without piper-tts sees: ImportError
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
-from coach.program import VoiceSettings
-from coach.voice import Voice, VoiceUnavailable
+from coach.core.program import VoiceSettings
+from coach.audio.voice import Voice, VoiceUnavailable
 v = Voice(VoiceSettings(engine="piper"), "en", 48000, cache_dir=sys.argv[1], require_real=False)
 clip = v.prepare(["lower"])["lower"]
 try:
@@ -311,7 +311,7 @@ def test_missing_piper_says_how_to_install(espeak, tmp_path):
                        text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == ["espeak", "espeak", True]
-    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("coach.voice:")]
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("coach.audio.voice:")]
     assert len(lines) == 1, p.stderr
     assert "Piper is not installed" in lines[0] and "pip install 'coach[piper]'" in lines[0]
 

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach.errors import CoachError
-from coach.phrases import PLACEHOLDERS
-from coach.program import (
+from coach.core.errors import CoachError
+from coach.core.phrases import PLACEHOLDERS
+from coach.core.program import (
     MAX_PROGRAM_BYTES, Exercise, Program, load_program, parse_program, parse_schedule,
     parse_tempo, read_program_text)
-from coach.yamlnodes import (
+from coach.core.yamlnodes import (
     MAX_DEPTH, format_duration, parse_bool, parse_duration_ms, parse_int)
 
 from conftest import PROGRAMS, ROOT, need
@@ -626,8 +626,8 @@ def test_read_program_text_is_the_shared_reader(tmp_path):
 
 _PROBE = """\
 import sys
-from coach.errors import CoachError
-from coach.program import load_program
+from coach.core.errors import CoachError
+from coach.core.program import load_program
 try:
     print("loaded", load_program(sys.argv[1]).name)
 except CoachError as e:

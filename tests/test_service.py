@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from coach import sdnotify
-from coach.errors import CoachError
-from coach.service import (
+from coach.daemon import sdnotify
+from coach.core.errors import CoachError
+from coach.daemon.service import (
     UNIT_TEMPLATE, default_unit_dir, install_service, next_steps, render_unit,
 )
 from conftest import need
@@ -58,7 +58,7 @@ def test_abstract_socket(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_from_a_child_process(listener: socket.socket) -> None:
     # The daemon is a separate process that only inherits NOTIFY_SOCKET, as under systemd.
-    code = "from coach import sdnotify; sdnotify.ready(); sdnotify.watchdog()"
+    code = "from coach.daemon import sdnotify; sdnotify.ready(); sdnotify.watchdog()"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
     assert listener.recv(4096) == b"READY=1"
     assert listener.recv(4096) == b"WATCHDOG=1"

@@ -1,4 +1,4 @@
-"""coach.sinks.Player through real PortAudio: an ALSA file PCM (exact, unpaced) and a private
+"""coach.audio.player.Player through real PortAudio: an ALSA file PCM (exact, unpaced) and a private
 PulseAudio server (real time). Timing is read from the recorded audio, never from a clock."""
 
 from __future__ import annotations

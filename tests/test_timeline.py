@@ -7,9 +7,9 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from coach.program import Exercise, Pose, Program, Tempo, VoiceSettings
-from coach.timeline import Cue, announce_text, compile_program, estimate_speech_ms
-from coach.phrases import phrase_table
+from coach.core.program import Exercise, Pose, Program, Tempo, VoiceSettings
+from coach.core.timeline import Cue, announce_text, compile_program, estimate_speech_ms
+from coach.core.phrases import phrase_table
 
 TEMPO_PHASES = ("eccentric", "bottom_pause", "concentric", "top_pause")
 
@@ -258,7 +258,7 @@ def test_plan_json_contract():
 
 
 def test_find_overlaps_reports_once_with_count_and_fitting_rate():
-    from coach.timeline import find_overlaps
+    from coach.core.timeline import find_overlaps
     ex = Exercise("E", "tempo", reps=4, tempo=tempo("2020"), announce_ms=3000)
     tl = compile_program(prog(ex, voice=VoiceSettings(rate=170)))
     lengths = {c.text: 300 for c in tl.cues}
@@ -272,7 +272,7 @@ def test_find_overlaps_reports_once_with_count_and_fitting_rate():
 
 
 def test_locate_finds_set_and_phase():
-    from coach.timeline import locate
+    from coach.core.timeline import locate
     ex = Exercise("Row", "tempo", sets=2, reps=2, tempo=tempo("2020"), announce_ms=3000,
                   lead_in_ms=3000, rest_ms=10_000)
     tl = compile_program(prog(ex))

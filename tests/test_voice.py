@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, need
-from coach.errors import CoachError
-from coach.program import Exercise, Program, VoiceSettings
-from coach.timeline import compile_program
-from coach.voice import (TICK_KEY, Clip, Voice, VoiceUnavailable, clip_key,
+from coach.core.errors import CoachError
+from coach.core.program import Exercise, Program, VoiceSettings
+from coach.core.timeline import compile_program
+from coach.audio.voice import (TICK_KEY, Clip, Voice, VoiceUnavailable, clip_key,
                          finish, prepare_timeline, terminal_progress, tick_clip)
 
 RATE = 48000
@@ -240,19 +240,19 @@ def test_unwritable_cache_keeps_going_and_warns_once(espeak, tmp_path, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")  # a directory under a regular file: OSError even for root
     v = Voice(VoiceSettings(), "en", RATE, cache_dir=blocker / "clips")
-    with caplog.at_level(logging.WARNING, logger="coach.voice"):
+    with caplog.at_level(logging.WARNING, logger="coach.audio.voice"):
         clips = v.prepare(PHRASES)
     assert [c.engine for c in clips.values()] == ["espeak"] * len(PHRASES)
     assert all(loudness_db(c.samples, RATE) > -30 for c in clips.values())
-    warnings = [r for r in caplog.records if r.name == "coach.voice" and r.levelno >= logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "coach.audio.voice" and r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "cache" in warnings[0].getMessage()
 
 
 DISK_FULL = r"""
 import json, logging, resource, signal, sys
 from pathlib import Path
-from coach.program import VoiceSettings
-from coach.voice import Voice
+from coach.core.program import VoiceSettings
+from coach.audio.voice import Voice
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
 resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, resource.RLIM_INFINITY))
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
@@ -272,7 +272,7 @@ def test_disk_full_keeps_going_and_warns_once(espeak, tmp_path):
     got = json.loads(p.stdout)
     assert [got[t][0] for t in texts] == ["espeak", "espeak"]
     assert all(got[t][1] * 4 > 150_000 for t in texts)
-    assert p.stderr.count("coach.voice:") == 1 and "cache" in p.stderr, p.stderr
+    assert p.stderr.count("coach.audio.voice:") == 1 and "cache" in p.stderr, p.stderr
     assert not list((tmp_path / "c").glob("*.npy")) and not list((tmp_path / "c").glob(".*tmp"))
 
 
@@ -286,7 +286,7 @@ def test_stdout_stays_clean(espeak, tmp_path, capfd):
 
 
 def test_stdout_stays_clean_in_a_real_process(espeak, tmp_path):
-    code = ("from coach.program import VoiceSettings; from coach.voice import Voice; "
+    code = ("from coach.core.program import VoiceSettings; from coach.audio.voice import Voice; "
             f"Voice(VoiceSettings(), cache_dir={str(tmp_path)!r}).prepare(['lower', 'squeeze']); "
             "print('ok')")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -305,13 +305,13 @@ def _dominant_hz(x: np.ndarray) -> float:
 
 def test_missing_espeak_falls_back_to_tones(tmp_path, caplog):
     # "espeak-ng missing" through the same path: pyttsx3 is asked for a driver that does not exist.
-    with caplog.at_level(logging.WARNING, logger="coach.voice"):
+    with caplog.at_level(logging.WARNING, logger="coach.audio.voice"):
         v = Voice(VoiceSettings(), "en", RATE, cache_dir=tmp_path / "c", require_real=False,
                   driver="no_such_driver")
         clips = v.prepare(["3", "lower", "squeeze", "Lat pulldown. Set 1 of 3"])
     assert v.engine == "tone"
     assert {(c.engine, c.model) for c in clips.values()} == {("tone", "tone")}
-    assert len([r for r in caplog.records if r.name == "coach.voice"]) == 1
+    assert len([r for r in caplog.records if r.name == "coach.audio.voice"]) == 1
     number, word = clips["3"].samples, clips["lower"].samples
     assert _dominant_hz(number) > 1.5 * _dominant_hz(word)  # a higher tick for numbers
     assert number.size < word.size
@@ -334,11 +334,11 @@ def test_missing_espeak_raises_when_real_is_required(tmp_path, monkeypatch):
 def test_unknown_piper_model_falls_back_to_espeak(espeak, tmp_path, caplog):
     # Piper itself is tested in test_piper.py; here, a model nobody installed (or no Piper at
     # all): espeak-ng speaks, after one line saying why, and CI's require_real refuses.
-    with caplog.at_level(logging.WARNING, logger="coach.voice"):
+    with caplog.at_level(logging.WARNING, logger="coach.audio.voice"):
         v = Voice(VoiceSettings(engine="piper", model="joe"), cache_dir=tmp_path,
                   require_real=False)
     assert v.engine == "espeak"
-    assert len([r for r in caplog.records if r.name == "coach.voice"]) == 1
+    assert len([r for r in caplog.records if r.name == "coach.audio.voice"]) == 1
     assert "piper" in caplog.text.lower()
     with pytest.raises(VoiceUnavailable, match="(?i)piper"):
         Voice(VoiceSettings(engine="piper", model="joe"), cache_dir=tmp_path, require_real=True)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from coach.errors import CoachError, Diagnostic
+from coach.core.errors import CoachError, Diagnostic
 
 logger = logging.getLogger(__name__)
 

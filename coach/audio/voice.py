@@ -22,9 +22,9 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from .errors import CoachError, Diagnostic
-from .program import VoiceSettings
-from .timeline import TICK_KEY, clip_key  # noqa: F401 (clip_key re-exported for callers)
+from coach.core.errors import CoachError, Diagnostic
+from coach.core.program import VoiceSettings
+from coach.core.timeline import TICK_KEY, clip_key  # noqa: F401 (clip_key re-exported for callers)
 
 logger = logging.getLogger(__name__)
 

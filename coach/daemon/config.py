@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .yamlnodes import NodeReader, compose
+from coach.core.yamlnodes import NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
         "media_keys", "gpio")
@@ -113,7 +113,7 @@ def parse_config(text: str, path: str) -> Config:
 def load_config(path: str | Path | None = None) -> Config:
     """The config file, or the defaults when there is none (a missing default file is fine,
     a missing file named on the command line is not)."""
-    from .program import read_program_text
+    from coach.core.program import read_program_text
     explicit = path is not None
     p = Path(path) if explicit else default_config_path()
     if not explicit and not p.exists():

@@ -10,8 +10,8 @@ from typing import Mapping
 
 import numpy as np
 
-from .program import TEMPO_PHASES
-from .timeline import TICK_KEY, Cue, Phase, Timeline, clip_key  # noqa: F401 (re-exported)
+from coach.core.program import TEMPO_PHASES
+from coach.core.timeline import TICK_KEY, Cue, Phase, Timeline, clip_key  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .program import Program, VoiceSettings
+from coach.core.program import Program, VoiceSettings
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ class Timeline:
 from math import ceil  # noqa: E402  (kept next to the code that uses it)
 import re  # noqa: E402
 
-from .phrases import fill, phrase_table, say_number  # noqa: E402
-from .program import TEMPO_PHASES, Exercise  # noqa: E402
+from coach.core.phrases import fill, phrase_table, say_number  # noqa: E402
+from coach.core.program import TEMPO_PHASES, Exercise  # noqa: E402
 
 _TEMPO_WORDS = ("lower", "bottom_hold", "squeeze", "top_hold")
 _WORD_RE = re.compile(r"[\w']+")

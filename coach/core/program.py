@@ -16,9 +16,9 @@ from typing import Literal, Mapping
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import CoachError
-from .phrases import PACKS, PHRASE_IDS, PLACEHOLDERS, missing_phrases
-from .yamlnodes import NodeReader, compose, describe, did_you_mean, is_null, quote
+from coach.core.errors import CoachError
+from coach.core.phrases import PACKS, PHRASE_IDS, PLACEHOLDERS, missing_phrases
+from coach.core.yamlnodes import NodeReader, compose, describe, did_you_mean, is_null, quote
 
 logger = logging.getLogger(__name__)
 

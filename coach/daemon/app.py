@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import CoachError
-from .phrases import fill, phrase_table, say_number
-from .program import Program, load_program
-from .timeline import Cue, Timeline, compile_program, locate
+from coach.core.errors import CoachError
+from coach.core.phrases import fill, phrase_table, say_number
+from coach.core.program import Program, load_program
+from coach.core.timeline import Cue, Timeline, compile_program, locate
 
 log = logging.getLogger(__name__)
 
@@ -237,17 +237,17 @@ class Daemon:
     # --- the player -----------------------------------------------------------------------
 
     def _default_player(self):
-        from .sinks import Player
+        from coach.audio.player import Player
         return Player(device=self.device, rate=self.rate, blocksize=self.blocksize,
                       preroll_ms=self.preroll_ms)
 
     def _clips(self, timeline: Timeline):
-        from .voice import prepare_timeline
+        from coach.audio.voice import prepare_timeline
         return prepare_timeline(timeline, rate=self.rate, cache_dir=self.voice_cache)
 
     def _mixer(self, timeline: Timeline):
-        from .mixer import Mixer
-        from .voice import tick_clip
+        from coach.core.mixer import Mixer
+        from coach.audio.voice import tick_clip
         return Mixer(timeline, self._clips(timeline), rate=self.rate, tick=tick_clip(self.rate))
 
     def _spoken(self, session: Session, parts: list[tuple[int, str]], tail_ms: int):
@@ -526,7 +526,7 @@ class Daemon:
         if idx is not None:
             span = s.timeline.sets[idx]
             text += f". {span.exercise}, " + fill(words, "set_of", s.timeline.language, n=span.set, total=span.sets)
-        from .timeline import estimate_speech_ms
+        from coach.core.timeline import estimate_speech_ms
         lead = -(-(estimate_speech_ms(text, s.timeline.voice.rate) + 300) // 1000) * 1000
         lang = s.timeline.language
         parts = [(0, text), (lead, say_number(3, lang)), (lead + 1000, say_number(2, lang)),
@@ -589,9 +589,9 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                misfire_grace_s: int = 600, rate: int = 48000, blocksize: int = 1024,
                preroll_ms: int = 500, buttons: list | None = None) -> int:
     """The `coach daemon` main loop."""
-    from . import sdnotify
-    from .control import ControlServer, socket_path as default_socket
-    from .history import History
+    from coach.daemon import sdnotify
+    from coach.daemon.control import ControlServer, socket_path as default_socket
+    from coach.daemon.history import History
 
     history = History(history_path)
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,

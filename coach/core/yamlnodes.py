@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import CoachError, Diagnostic
+from coach.core.errors import CoachError, Diagnostic
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from coach.errors import CoachError, Diagnostic
+from coach.core.errors import CoachError, Diagnostic
 
 logger = logging.getLogger(__name__)
 
