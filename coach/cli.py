@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import select
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -217,7 +218,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         return 1
     for d in devices:
         mark = "*" if d.get("is_default") else " "
-        print(f"{mark} {d['index']:>3}  {d['name']}  ({d['channels']} ch, {d['samplerate']:g} Hz)")
+        print(f"{mark} {d['index']:>3}  {d['name']}  ({d['channels']} ch, "
+              f"{d['default_samplerate']:g} Hz)")
     return 0
 
 
@@ -484,7 +486,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        status = args.func(args)
+        # Flush here, not at interpreter shutdown: a reader that went away (`| head`) then
+        # shows as BrokenPipeError below instead of "Exception ignored ..." and exit 120.
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise  # a broken pipe elsewhere (a socket...) is a real error, not `| head`
+        # `coach plan x | head` closes the pipe early: not an error. Python's docs on SIGPIPE:
+        # point stdout at devnull so the final flush at exit has nowhere to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
     except CoachError as e:
         print(e, file=sys.stderr)
         return 2
@@ -499,10 +514,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"coach: {e}", file=sys.stderr)
             return 1
         raise
-    except BrokenPipeError:
-        # `coach plan x | head` closes the pipe early: not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe (or socket) whose reading end is closed: poll says POLLERR."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, or stdout is not a real file
+        return False
 
 
 if __name__ == "__main__":
