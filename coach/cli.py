@@ -32,10 +32,8 @@ def fmt_duration(ms: int) -> str:
 
 
 def _load(path: str):
-    from coach.core.program import load_program
-    from coach.core.timeline import compile_program
-    program = load_program(path)
-    return program, compile_program(program)
+    from coach.audio.pipeline import load
+    return load(path)
 
 
 def _progress(label: str):
@@ -72,8 +70,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             continue
         warnings: list[Diagnostic] = []
         if not args.no_voice:
-            from coach.audio.voice import prepare_timeline
-            clips = prepare_timeline(timeline, progress=_progress(f"voice {Path(path).name}"))
+            from coach.audio.pipeline import prepare_clips
+            clips = prepare_clips(timeline, progress=_progress(f"voice {Path(path).name}"))
             rate = 48000
             clips_ms = {k: len(v) * 1000 // rate for k, v in clips.items()}
             warnings = _clip_warnings(program, timeline, clips_ms)
@@ -125,12 +123,8 @@ def _phase_label(p) -> str:
 
 
 def _make_mixer(path: str, rate: int, metronome: bool):
-    from coach.core.mixer import Mixer
-    from coach.audio.voice import prepare_timeline, tick_clip
-    program, timeline = _load(path)
-    clips = prepare_timeline(timeline, rate=rate, progress=_progress("voice"))
-    return program, timeline, Mixer(timeline, clips, rate=rate, metronome=metronome,
-                                    tick=tick_clip(rate))
+    from coach.audio.pipeline import mixer_for
+    return mixer_for(path, rate=rate, metronome=metronome, progress=_progress("voice"))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -317,6 +311,8 @@ def _print_status(st: dict) -> None:
         if st.get("interrupted"):
             i = st["interrupted"]
             print(f"interrupted session: {i['program']} (set {i.get('set')}); {i.get('hint')}")
+        if st.get("error_last_start"):
+            print(f"last start failed: {st['error_last_start']}")
         return
     where = f"{st.get('exercise')}, set {st.get('set')} of {st.get('sets')}"
     if st.get("side"):
@@ -328,21 +324,25 @@ def _print_status(st: dict) -> None:
     print(f"{st['state']}: {st.get('program')} at {fmt_duration(pos)}"
           f" of {fmt_duration(int((st.get('duration') or 0) * 1000))}")
     print(f"  {where}{': ' + phase if phase else ''}")
+    if st.get("state") == "preparing":
+        print(f"  voice: {st.get('prepared')} of {st.get('needed')} clips ready; "
+              "it plays as soon as the voice stays ahead")
     if st.get("next"):
         print(f"  next: {st['next']}")
 
 
 def cmd_verb(args: argparse.Namespace) -> int:
-    req: dict = {"cmd": args.command}
+    from coach.daemon.commands import COMMANDS, request_json
+    cls = COMMANDS[args.command]
+    if cls.verb == "start":
+        program = args.program
+        if program.endswith((".yaml", ".yml")) and Path(program).exists():
+            program = str(Path(program).resolve())
+        req = request_json(cls(program=program, force=args.force))  # type: ignore[call-arg]
+    else:
+        req = request_json(cls())
+    # Every verb answers at once: a start whose clips are missing says "preparing".
     timeout = 10.0
-    if args.command == "start":
-        req["program"] = args.program
-        req["force"] = args.force
-        if args.program.endswith((".yaml", ".yml")) and Path(args.program).exists():
-            req["program"] = str(Path(args.program).resolve())
-        timeout = 120.0  # a cold voice cache synthesizes every phrase first
-    if args.command == "resume":
-        timeout = 60.0
     reply = _request(req, timeout)
     if not reply.get("ok"):
         print(f"coach: {reply.get('error')}", file=sys.stderr)
@@ -441,20 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restart an interrupted session at the start of its interrupted set")
     c.set_defaults(func=cmd_daemon)
 
-    c = sub.add_parser("status", help="what the daemon is doing")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_verb)
-    c = sub.add_parser("start", help="start a program (a name in the programs dir, or a file)")
-    c.add_argument("program", metavar="PROGRAM")
-    c.add_argument("--force", action="store_true", help="stop the running session first")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_verb)
-    for verb, text in (("pause", "pause the session"), ("resume", "resume where it paused"),
-                       ("skip", "to the next set or rest"),
-                       ("back", "to the start of this set (or the previous, within 3 s)"),
-                       ("extend", "add 30 s to this rest"), ("stop", "stop the session"),
-                       ("reload", "re-read the programs directory")):
-        c = sub.add_parser(verb, help=text)
+    from coach.daemon.commands import COMMANDS, Start
+    for verb, cls in COMMANDS.items():
+        c = sub.add_parser(verb, help=cls.help)
+        if cls is Start:
+            c.add_argument("program", metavar="PROGRAM")
+            c.add_argument("--force", action="store_true", help="stop the running session first")
         c.add_argument("--json", action="store_true")
         c.set_defaults(func=cmd_verb)
 

@@ -28,15 +28,23 @@ class Mixer:
     """Places each cue's clip at frame ``t_ms * rate // 1000``; overlapping clips add up."""
 
     def __init__(self, timeline: Timeline, clips: Mapping[str, np.ndarray], rate: int = 48000,
-                 metronome: bool = False, tick: np.ndarray | None = None):
+                 metronome: bool = False, tick: np.ndarray | None = None,
+                 pending_max_frames: int | None = None):
+        """``pending_max_frames``: clips missing from ``clips`` are silent until ``fill``ed
+        (a session that starts while its clips are still being made); none may be longer
+        than this. Without it, a missing clip is a KeyError (a caller's bug)."""
         self.rate = int(rate)
         self.timeline = timeline
         # One array per distinct clip; cues refer to them by index (many cues, few clips).
         self._clips: list[np.ndarray] = []
         index: dict[str, int] = {}
+        self.missing: set[str] = set()
 
         def clip_id(key: str, samples: np.ndarray | None = None) -> int:
             if key not in index:
+                if samples is None and pending_max_frames is not None and key not in clips:
+                    self.missing.add(key)
+                    samples = np.zeros(0, np.float32)
                 data = clips[key] if samples is None else samples  # KeyError: a caller's bug
                 arr = np.ascontiguousarray(data, dtype=np.float32)
                 if arr.ndim != 1:
@@ -63,8 +71,16 @@ class Mixer:
         order = np.argsort(np.asarray(starts, dtype=np.int64), kind="stable")
         self._starts = np.asarray(starts, dtype=np.int64)[order]
         self._ids = np.asarray(ids, dtype=np.int32)[order]
+        self._index = index
         self._lengths = np.array([len(c) for c in self._clips], dtype=np.int64)
         self._max_len = int(self._lengths.max()) if len(self._clips) else 0
+        # The latest start of each clip: where a late clip's end may move the session's end.
+        self._last_start: dict[int, int] = {}
+        for start, cid in zip(self._starts.tolist(), self._ids.tolist()):
+            self._last_start[cid] = start
+        if pending_max_frames is not None:
+            self._max_len = max(self._max_len, int(pending_max_frames))
+        self._pending_max = pending_max_frames
 
         end = -(-timeline.duration_ms * self.rate // 1000)
         if len(self._starts):
@@ -72,6 +88,32 @@ class Mixer:
         self.total_frames: int = end
         logger.debug("mixer: %d cues, %d distinct clips, %d frames", len(self._starts),
                      len(self._clips), self.total_frames)
+
+    def fill(self, key: str, samples: np.ndarray) -> None:
+        """Give a pending clip its samples. The player's feeder may be rendering at the same
+        time: it reads each clip slot once per window, and a slot is replaced in one
+        assignment, so a window sees either silence or the whole clip, never a part."""
+        cid = self._index[key]
+        arr = np.ascontiguousarray(samples, dtype=np.float32)
+        if arr.ndim != 1:
+            raise ValueError(f"clip {key!r} must be mono (1-D), got shape {arr.shape}")
+        if self._pending_max is not None and len(arr) > self._pending_max:
+            raise ValueError(f"clip {key!r} is {len(arr)} frames, over the {self._pending_max} "
+                             "allowed for a pending clip")
+        self._lengths[cid] = len(arr)
+        self._clips[cid] = arr
+        if cid in self._last_start:
+            self.total_frames = max(self.total_frames, self._last_start[cid] + len(arr))
+        self.missing.discard(key)
+
+    def first_use_ms(self) -> dict[str, int]:
+        """Each pending clip's first cue time (ms): the deadline it must be filled by."""
+        out: dict[str, int] = {}
+        for ev in self.timeline.cues:
+            k = clip_key(ev)
+            if k in self.missing and k not in out:
+                out[k] = ev.t_ms
+        return out
 
     @staticmethod
     def _metronome_ms(timeline: Timeline, cue_ms: set[int]) -> list[int]:

@@ -17,17 +17,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from coach.core.errors import CoachError, Diagnostic
+from coach.daemon.commands import COMMANDS
 
 logger = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024  # bytes in one request line, newline excluded
 MAX_REPLY = 64 * 1024 * 1024  # the client's bound on a reply (a long history listing)
-# The commands of the contract in DESIGN.md plus the daemon's extras (ping, programs, and toggle
-# for a headset's play/pause key); the daemon may pass its own set.
-COMMANDS = frozenset(
-    {"status", "start", "pause", "resume", "skip", "back", "extend", "stop", "reload", "history",
-     "ping", "programs", "toggle"}
-)
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 _SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 
@@ -56,8 +51,8 @@ def _encode(reply: dict) -> bytes:
 class ControlServer:
     """Serves the control socket from background threads (one per connection).
 
-    ``handler(request) -> reply`` is called for each valid request, one call at a time (the
-    daemon's state needs no extra lock for it). The server adds ``"ok": True`` to a reply that
+    ``handler(request) -> reply`` is called for each valid request from the connection's own
+    thread (the daemon's handler posts it to the session thread and waits). The server adds ``"ok": True`` to a reply that
     lacks "ok"; a CoachError raised by the handler becomes ``{"ok": false, "error": str(e)}``,
     any other exception ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
 
@@ -66,7 +61,7 @@ class ControlServer:
         path: Path,
         handler: Callable[[dict], dict],
         *,
-        commands: Iterable[str] = COMMANDS,
+        commands: Iterable[str] = tuple(COMMANDS),
         idle_timeout: float = 300.0,
         max_clients: int = 128,
     ):
@@ -75,7 +70,6 @@ class ControlServer:
         self.commands = frozenset(commands)
         self.idle_timeout = idle_timeout
         self._slots = threading.BoundedSemaphore(max_clients)
-        self._handler_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._listener: socket.socket | None = None
@@ -307,8 +301,7 @@ class ControlServer:
         if cmd not in self.commands:
             return {"ok": False, "error": f"unknown command {cmd!r}"}
         try:
-            with self._handler_lock:
-                reply = self.handler(req)
+            reply = self.handler(req)
             if not isinstance(reply, dict):
                 raise TypeError(f"handler returned {type(reply).__name__}, not dict")
             reply = {"ok": True, **reply} if "ok" not in reply else reply
@@ -389,4 +382,4 @@ def request(cmd: dict, path: Path | None = None, timeout: float = 5.0) -> dict:
     return reply
 
 
-__all__ = ["COMMANDS", "MAX_LINE", "ControlServer", "DaemonAlreadyRunning", "request", "socket_path"]
+__all__ = ["MAX_LINE", "ControlServer", "DaemonAlreadyRunning", "request", "socket_path"]

@@ -10,14 +10,17 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal, get_args
 
 import platformdirs
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-SESSION_STATUSES = ("running", "completed", "stopped", "interrupted")
-SET_STATUSES = ("running", "completed", "skipped", "interrupted")
+SCHEMA_VERSION = 2
+SessionStatus = Literal["running", "completed", "stopped", "interrupted"]
+SetStatus = Literal["running", "completed", "skipped", "interrupted"]
+SESSION_STATUSES: tuple[str, ...] = get_args(SessionStatus)
+SET_STATUSES: tuple[str, ...] = get_args(SetStatus)
 DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach history`) only reads briefly
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
@@ -49,6 +52,13 @@ _MIGRATIONS = [
     );
     CREATE INDEX sets_by_session ON sets(session_id, id);
     CREATE INDEX sessions_by_status ON sessions(status);
+    """,
+    # 2: when the session last wrote its position (how recent an interruption is: a restarted
+    # daemon resumes a fresh one by itself), and which interrupted session it resumes (a crash
+    # loop never resumes the same interruption twice).
+    """
+    ALTER TABLE sessions ADD COLUMN updated_at TEXT;
+    ALTER TABLE sessions ADD COLUMN resumed_from INTEGER;
     """,
 ]
 
@@ -91,6 +101,9 @@ class InterruptedSession:
     started_at: datetime
     position_ms: int
     set: SetRecord | None
+    updated_at: datetime | None = None  # the last position written (None: before schema 2)
+    resumed_from: int | None = None  # this session itself resumed that interrupted one
+    sets_completed: int = 0
 
     @property
     def exercise_index(self) -> int | None:
@@ -250,7 +263,8 @@ class History:
                 return []
 
     # -- API ---------------------------------------------------------------------------------
-    def start_session(self, program: str, program_path: str, now: datetime) -> int:
+    def start_session(self, program: str, program_path: str, now: datetime,
+                      resumed_from: int | None = None) -> int:
         """Record a new running session; returns its id (0 when history is disabled).
 
         A session still "running" from before (a crash nobody resumed) is marked interrupted:
@@ -271,9 +285,9 @@ class History:
                         (_ts(now),),
                     )
                     sid = self._conn.execute(
-                        "INSERT INTO sessions(program, program_path, started_at, status) "
-                        "VALUES (?, ?, ?, 'running')",
-                        (program, program_path, _ts(now)),
+                        "INSERT INTO sessions(program, program_path, started_at, status, "
+                        "updated_at, resumed_from) VALUES (?, ?, ?, 'running', ?, ?)",
+                        (program, program_path, _ts(now), _ts(now), resumed_from),
                     ).lastrowid
                     self._conn.execute("COMMIT")
                 except BaseException:
@@ -307,15 +321,20 @@ class History:
         self._write("UPDATE sessions SET position_ms=? WHERE id=?", (start_ms, session_id))
         return int(sid)
 
-    def end_set(self, set_id: int, status: str, now: datetime) -> None:
+    def end_set(self, set_id: int, status: SetStatus, now: datetime) -> None:
         if status not in SET_STATUSES or status == "running":
             raise ValueError(f"bad set status {status!r}")
         self._write("UPDATE sets SET status=?, ended_at=? WHERE id=?", (status, _ts(now), set_id))
 
-    def update_position(self, session_id: int, position_ms: int) -> None:
-        self._write("UPDATE sessions SET position_ms=? WHERE id=?", (position_ms, session_id))
+    def update_position(self, session_id: int, position_ms: int,
+                        now: datetime | None = None) -> None:
+        if now is None:
+            self._write("UPDATE sessions SET position_ms=? WHERE id=?", (position_ms, session_id))
+        else:
+            self._write("UPDATE sessions SET position_ms=?, updated_at=? WHERE id=?",
+                        (position_ms, _ts(now), session_id))
 
-    def end_session(self, session_id: int, status: str, now: datetime) -> None:
+    def end_session(self, session_id: int, status: SessionStatus, now: datetime) -> None:
         """Close a session; a set still running in it is closed as interrupted."""
         if status not in SESSION_STATUSES or status == "running":
             raise ValueError(f"bad session status {status!r}")
@@ -334,12 +353,15 @@ class History:
     def interrupted(self) -> InterruptedSession | None:
         """The latest session left "running" (by a crash), with its last running set."""
         rows = self._read(
-            "SELECT id, program, program_path, started_at, position_ms FROM sessions "
-            "WHERE status='running' ORDER BY id DESC LIMIT 1"
+            "SELECT id, program, program_path, started_at, position_ms, updated_at, "
+            "resumed_from FROM sessions WHERE status='running' ORDER BY id DESC LIMIT 1"
         )
         if not rows:
             return None
-        sid, program, program_path, started_at, position_ms = rows[0]
+        sid, program, program_path, started_at, position_ms, updated_at, resumed_from = rows[0]
+        done = self._read(
+            "SELECT count(*) FROM sets WHERE session_id=? AND status='completed'", (sid,)
+        )
         sets = self._read(
             f"SELECT {_SET_COLS} FROM sets WHERE session_id=? AND status='running' "
             "ORDER BY id DESC LIMIT 1",
@@ -352,6 +374,9 @@ class History:
             started_at=_dt(started_at),
             position_ms=position_ms,
             set=_set_record(sets[0]) if sets else None,
+            updated_at=_dt(updated_at),
+            resumed_from=resumed_from,
+            sets_completed=int(done[0][0]) if done else 0,
         )
 
     def recent(self, limit: int = 10) -> list[SessionRecord]:

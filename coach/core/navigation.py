@@ -1,0 +1,118 @@
+"""Where skip, back, resume and extend go, and what they say: pure functions of the timeline.
+
+The daemon's session controller asks these; nothing here knows about players or clocks.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from coach.core.phrases import fill, phrase_table, say_number
+from coach.core.timeline import Timeline, locate
+
+BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
+EXTEND_MS = 30_000  # one `extend` adds this much to a rest
+RESUME_GAP_MS = 300  # between "resuming. Lat pulldown, set 2 of 3" and the 3-2-1
+
+
+def skip_target(timeline: Timeline, pos_ms: int) -> int:
+    """From work to the set's rest; from a rest (or a set without one) to the next set."""
+    idx, _ = locate(timeline, pos_ms)
+    if idx is None:
+        return timeline.sets[0].start_ms if timeline.sets else pos_ms
+    span = timeline.sets[idx]
+    if pos_ms < span.work_end_ms and span.end_ms > span.work_end_ms:
+        return span.work_end_ms
+    return span.end_ms
+
+
+def back_target(timeline: Timeline, pos_ms: int) -> int:
+    """To the start of this set; to the previous set's start within BACK_GRACE_MS of it."""
+    idx, _ = locate(timeline, pos_ms)
+    if idx is None:
+        return 0
+    span = timeline.sets[idx]
+    if pos_ms - span.start_ms < BACK_GRACE_MS and idx > 0:
+        return timeline.sets[idx - 1].start_ms
+    return span.start_ms
+
+
+def cue_start_at_or_before(timeline: Timeline, t_ms: int) -> int:
+    """The start of the cue playing (or last played) at ``t_ms``: where a cut-off session goes
+    on, so that no word is lost."""
+    starts = [c.t_ms for c in timeline.cues]
+    i = bisect_right(starts, t_ms) - 1
+    return starts[i] if i >= 0 else 0
+
+
+def set_start_at_or_before(timeline: Timeline, t_ms: int) -> int:
+    """The start of the set playing at ``t_ms`` (where an interrupted session restarts)."""
+    idx, _ = locate(timeline, t_ms)
+    return timeline.sets[idx].start_ms if idx is not None else 0
+
+
+Anchor = Literal["end", "onset"]
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """Words said outside the timeline, in order: each part is (text, anchor, ms): ``ms`` after
+    the previous part's clip ends ("end"), or after its onset ("onset": a count's beat)."""
+
+    parts: tuple[tuple[str, Anchor, int], ...]
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(p[0] for p in self.parts)
+
+    def layout(self, clip_ms: Mapping[str, int]) -> list[tuple[int, str]]:
+        """(onset ms, text) of each part, given each clip's real length."""
+        out: list[tuple[int, str]] = []
+        onset = end = 0
+        for i, (text, anchor, ms) in enumerate(self.parts):
+            if i:
+                onset = (end if anchor == "end" else onset) + ms
+                if anchor == "onset":
+                    onset = max(onset, end)  # a long word is never talked over
+            out.append((onset, text))
+            end = onset + clip_ms.get(text, 0)
+        return out
+
+
+def resume_words(timeline: Timeline, pos_ms: int, overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"resuming", the exercise and set, then 3, 2, 1 a second apart: said before the paused
+    frame plays again (after a pause or a lost audio output)."""
+    lang = timeline.language
+    words = phrase_table(lang, overrides or {})
+    parts: list[tuple[str, Anchor, int]] = [(words["resuming"], "end", 0)]
+    idx, _ = locate(timeline, pos_ms)
+    if idx is not None:
+        span = timeline.sets[idx]
+        header = f"{span.exercise}, " + fill(words, "set_of", lang, n=span.set, total=span.sets)
+        parts.append((header, "end", RESUME_GAP_MS))
+    parts.append((say_number(3, lang), "end", RESUME_GAP_MS))
+    parts += [(say_number(n, lang), "onset", 1000) for n in (2, 1)]
+    return Spoken(tuple(parts))
+
+
+def all_resume_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Every text a resume of this timeline can say (prepared with the session's clips)."""
+    out: dict[str, None] = {}
+    for span in timeline.sets:
+        for t in resume_words(timeline, span.start_ms, overrides).texts:
+            out[t] = None
+    return list(out)
+
+
+def extend_words(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"30 more seconds", said when a rest is extended."""
+    words = phrase_table(timeline.language, overrides or {})
+    return Spoken(((fill(words, "extended", timeline.language, seconds=EXTEND_MS // 1000), "end", 0),))
+
+
+def can_extend(timeline: Timeline, pos_ms: int) -> bool:
+    _, phase = locate(timeline, pos_ms)
+    return phase is not None and phase.phase == "rest"

@@ -1,0 +1,450 @@
+"""The session controller: the one running session, its output and its history, moved only by
+the session thread.
+
+A start answers at once: the session is ``preparing`` while its clips are made (by the clip
+worker, in the order they are heard) and starts playing as soon as what lies ahead is ready
+and the worker, at the speed it has shown, stays ahead of the play head. A cue is never played
+late or skipped to catch up: when synthesis cannot keep up, the session waits before it
+starts, never during it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import numpy as np
+
+from coach.audio.pipeline import build_mixer, first_use_ms, render_spoken, speech_texts
+from coach.audio.player import Output
+from coach.core.mixer import Mixer
+from coach.core.navigation import (EXTEND_MS, all_resume_texts, back_target, can_extend,
+                                   cue_start_at_or_before, extend_words, resume_words,
+                                   skip_target)
+from coach.core.timeline import locate
+from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
+from coach.daemon.commands import Reply, error
+from coach.daemon.history import History, SetStatus
+from coach.daemon.library import Resolved
+
+log = logging.getLogger(__name__)
+
+SessionState = Literal["idle", "preparing", "playing", "paused"]
+SessionEnd = Literal["completed", "stopped"]
+OutputFactory = Callable[[], Output]
+
+RECONNECT_S = 2.0  # how often a lost audio output is tried again
+POSITION_SAVE_S = 1.0  # how often the position goes to the history (crash resume)
+# When may a preparing session start? Each clip still missing must be ready this long before
+# its cue is heard: the player renders 1 s ahead, and half a second more is slack.
+READY_MARGIN_MS = 1500
+# The clip worker's measured seconds per character, times this, is the plan for the rest.
+SYNTH_SAFETY = 2.0
+MIN_CLIP_COST_S = 0.03
+
+
+def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_ms: int,
+              per_char_s: float | None) -> bool:
+    """Would every clip still ``missing`` (in the order the worker makes them) be ready
+    READY_MARGIN_MS before its cue is heard, if playback started now from ``start_ms``, at the
+    worker's measured seconds per character (times SYNTH_SAFETY)? Clips heard only before
+    ``start_ms`` or never in the timeline (resume words) are not waited for."""
+    waited = [t for t in missing if t in uses and uses[t] >= start_ms]
+    if not waited:
+        return True
+    if per_char_s is None:
+        return False  # no pace measured yet (everything so far came from the cache)
+    done_s = 0.0
+    for text in missing:  # the worker's order: a clip not waited for still takes its time
+        done_s += max(MIN_CLIP_COST_S, per_char_s * len(text) * SYNTH_SAFETY)
+        if text not in uses or uses[text] < start_ms:
+            continue
+        heard_ms = preroll_ms + uses[text] - start_ms
+        if done_s * 1000 > heard_ms - READY_MARGIN_MS:
+            return False
+    return True
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Session:
+    resolved: Resolved
+    start_ms: int  # where playback begins in the timeline
+    job: ClipJob
+    mixer: Mixer
+    clips: dict[str, np.ndarray] = field(default_factory=dict)
+    per_char_s: float | None = None  # the worker's measured cost, None until a clip was made
+    output: Output | None = None  # opened at start; playing once the clips allow
+    playing: bool = False  # play() was called
+    pause_asked: bool = False  # paused while preparing: plays paused
+    insert_on_play: Literal["resume", None] = None
+    session_id: int | None = None
+    set_index: int | None = None
+    set_row: int | None = None
+    set_reached_work_end: bool = False
+    last_position_saved: float = 0.0
+    lost_at_ms: int | None = None  # the audio output died here; the session waits to resume
+    next_retry: float = 0.0
+    clips_done: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.resolved.program.name
+
+
+class SessionController:
+    """Owned by the session thread: every method is called from it, none blocks on synthesis."""
+
+    def __init__(self, output_factory: OutputFactory, preparer: ClipPreparer,
+                 history: History | None = None, rate: int = 48000,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = now_utc) -> None:
+        self.output_factory = output_factory
+        self.preparer = preparer
+        self.history = history
+        self.rate = rate
+        self.monotonic = monotonic
+        self.wall = wall
+        self.session: Session | None = None
+        self.last_error: str | None = None  # why the last start did not play
+
+    # --- start and stop ---------------------------------------------------------------------
+
+    def start(self, resolved: Resolved, at_ms: int = 0, force: bool = False,
+              resumed: bool = False, resumed_from: int | None = None) -> Reply:
+        if self.session is not None and not force:
+            return error(f"a session of {self.session.name!r} is running; "
+                         "stop it first or use --force")
+        tl = resolved.timeline
+        at_ms = max(0, min(at_ms, tl.duration_ms))
+        # The output first: a missing device is the answer to this start, and a Bluetooth
+        # headset wakes up while the clips are made.
+        output = self.output_factory()
+        try:
+            output.open()
+        except Exception as e:  # NoOutputDevice, PortAudioError
+            output.stop()
+            log.error("cannot start %s: %s", resolved.program.name, e)
+            return error(str(e))
+        if self.session is not None:
+            self.stop("stopped")
+        uses = first_use_ms(tl)
+        ahead = sorted((t for t in speech_texts(tl)), key=lambda t: (uses[t] < at_ms, uses[t]))
+        extra = [t for t in all_resume_texts(tl, resolved.program.words)
+                 + list(extend_words(tl, resolved.program.words).texts) if t not in uses]
+        job = ClipJob(resolved.stem, tl, ahead + list(dict.fromkeys(extra)), "session")
+        mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
+        s = Session(resolved, at_ms, job, mixer, output=output,
+                    insert_on_play="resume" if resumed else None)
+        self.session = s
+        self.last_error = None
+        self.preparer.set_busy(True)
+        self.preparer.submit(job)
+        if self.history is not None:
+            s.session_id = self.history.start_session(resolved.program.name, str(resolved.path),
+                                                      self.wall(), resumed_from=resumed_from)
+        log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000,
+                 len(job.texts))
+        return self.status()
+
+    def stop(self, status: SessionEnd) -> None:
+        s = self.session
+        if s is None:
+            return
+        self.session = None
+        self.preparer.cancel(s.job)
+        self.preparer.set_busy(False)
+        pos = self.position_ms()
+        try:
+            if s.output is not None:
+                s.output.stop()
+        finally:
+            if self.history is not None and s.session_id is not None:
+                if s.set_row is not None:
+                    self._end_set(s, "completed" if status == "completed" else "skipped")
+                self.history.update_position(s.session_id, pos, self.wall())
+                self.history.end_session(s.session_id, status, self.wall())
+        log.info("session: %s %s", s.name, status)
+
+    # --- clips arriving from the worker ---------------------------------------------------
+
+    def on_clip(self, msg: ClipReady) -> None:
+        s = self.session
+        if s is None or msg.job_id != s.job.id:
+            return
+        s.clips[msg.text] = msg.samples
+        if msg.text in s.mixer.missing:
+            s.mixer.fill(msg.text, msg.samples)
+        if not msg.cached:
+            per_char = msg.seconds / max(4, len(msg.text))
+            s.per_char_s = max(per_char, s.per_char_s or 0.0)
+        if not s.playing and self._can_play(s):
+            self._play(s)
+
+    def on_job_done(self, msg: JobDone) -> None:
+        s = self.session
+        if s is None or msg.job_id != s.job.id:
+            return
+        s.clips_done = True
+        if msg.error is not None:
+            log.error("%s: the voice failed: %s", s.name, msg.error)
+            if not s.playing:
+                self.last_error = f"voice: {msg.error}"
+                self.stop("stopped")
+                return
+        if not s.playing:
+            self._play(s)
+
+    def _can_play(self, s: Session) -> bool:
+        missing = [t for t in s.job.texts if t in s.mixer.missing]
+        return can_start(missing, first_use_ms(s.resolved.timeline), s.start_ms,
+                         int(getattr(s.output, "preroll_ms", 0)), s.per_char_s)
+
+    def _play(self, s: Session) -> None:
+        assert s.output is not None
+        insert = None
+        if s.insert_on_play == "resume":
+            insert = self._resume_insert(s, s.start_ms)
+        try:
+            s.output.play(s.mixer, start_frame=s.start_ms * self.rate // 1000, insert=insert)
+        except Exception as e:  # the device went away while the clips were made
+            log.error("cannot play %s: %s", s.name, e)
+            self.last_error = str(e)
+            self.stop("stopped")
+            return
+        s.playing = True
+        if s.pause_asked:
+            s.output.pause()
+        missing = len(s.mixer.missing)
+        log.info("session: %s playing from %.3f s (%d clips still being made)", s.name,
+                 s.start_ms / 1000, missing)
+        self._track(s, s.start_ms)
+
+    # --- the tick: end of session, history, lost output --------------------------------------
+
+    def tick(self) -> None:
+        s = self.session
+        if s is None or not s.playing or s.output is None:
+            return
+        if s.lost_at_ms is not None or s.output.lost.is_set():
+            self._recover(s)
+            return
+        out = s.output
+        if out.state == "idle" and out.wait(0):
+            if out.error is not None:
+                log.error("%s: playback failed: %s", s.name, out.error)
+            self.stop("completed")
+            return
+        pos = self.position_ms()
+        self._track(s, pos)
+        self._watch_deadlines(s, pos)
+        t = self.monotonic()
+        if self.history is not None and s.session_id is not None and \
+                t - s.last_position_saved > POSITION_SAVE_S:
+            self.history.update_position(s.session_id, pos, self.wall())
+            s.last_position_saved = t
+
+    def _watch_deadlines(self, s: Session, pos: int) -> None:
+        # The start rule keeps every clip ahead of the play head; if a machine slowed down
+        # so much that one is still missing when its cue is rendered, say so once.
+        if not s.mixer.missing or s.clips_done:
+            return
+        uses = first_use_ms(s.resolved.timeline)
+        late = [t for t in s.mixer.missing if pos <= uses.get(t, -1) < pos + 1000]
+        for t in late:
+            log.warning("clip %r not ready for its cue at %.1f s: the voice is slower than it "
+                        "was when the session started", t[:40], uses[t] / 1000)
+            s.mixer.missing.discard(t)  # once
+
+    def _recover(self, s: Session) -> None:
+        """The audio output died (server restarted, headset gone): hold the session where it
+        was, try a new stream every RECONNECT_S, and go on from the cue that was cut."""
+        t = self.monotonic()
+        assert s.output is not None
+        if s.lost_at_ms is None:
+            s.lost_at_ms = self._frame_ms(s.output.position)
+            s.next_retry = t + RECONNECT_S
+            log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
+                        "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
+            if self.history is not None and s.session_id is not None:
+                self.history.update_position(s.session_id, s.lost_at_ms, self.wall())
+            s.output.stop()
+            return
+        if t < s.next_retry:
+            return
+        s.next_retry = t + RECONNECT_S
+        target = cue_start_at_or_before(s.resolved.timeline, s.lost_at_ms)
+        output = self.output_factory()
+        try:
+            output.open()
+            output.play(s.mixer, start_frame=target * self.rate // 1000,
+                        insert=self._resume_insert(s, target))
+        except Exception as e:  # NoOutputDevice, PortAudioError: still gone
+            log.debug("audio output still unavailable: %s", e)
+            output.stop()
+            return
+        log.info("audio output back: resuming %s at %.1f s", s.name, target / 1000)
+        s.output, s.lost_at_ms = output, None
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def pause(self) -> Reply:
+        s = self._need()
+        if s.lost_at_ms is not None:
+            return self.status()
+        if not s.playing:
+            s.pause_asked = True
+        elif s.output is not None and s.output.state == "playing":
+            s.output.pause()
+        return self.status()
+
+    def resume(self) -> Reply:
+        s = self._need()
+        if s.lost_at_ms is not None:
+            s.next_retry = 0.0  # try the output again now
+            self._recover(s)
+            return self.status()
+        if not s.playing:
+            s.pause_asked = False
+        elif s.output is not None and s.output.state == "paused":
+            s.output.resume(insert=self._resume_insert(s, self.position_ms()))
+        return self.status()
+
+    def toggle(self) -> Reply:
+        s = self._need()
+        paused = s.pause_asked if not s.playing else (
+            s.output is not None and s.output.state == "paused")
+        return self.resume() if paused or s.lost_at_ms is not None else self.pause()
+
+    def skip(self) -> Reply:
+        s = self._need()
+        return self._seek(s, skip_target(s.resolved.timeline, self.position_ms()), "skip")
+
+    def back(self) -> Reply:
+        s = self._need()
+        return self._seek(s, back_target(s.resolved.timeline, self.position_ms()), "back")
+
+    def extend(self) -> Reply:
+        s = self._need()
+        if s.lost_at_ms is not None:
+            return self.status()
+        if not s.playing or not can_extend(s.resolved.timeline, self.position_ms()):
+            return error("extend works during a rest")
+        assert s.output is not None
+        words = extend_words(s.resolved.timeline, s.resolved.program.words)
+        insert = render_spoken(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
+        if s.output.state != "paused":
+            s.output.pause()
+        s.output.resume(insert=insert)
+        return self.status()
+
+    def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Reply:
+        target_ms = min(target_ms, s.resolved.timeline.duration_ms)
+        if not s.playing:
+            s.start_ms = target_ms  # a session still preparing starts there
+        elif s.lost_at_ms is not None:
+            s.lost_at_ms = target_ms  # where the session goes on once the output is back
+        elif s.output is not None:
+            s.output.seek(target_ms * self.rate // 1000)
+        if s.playing:
+            self._track(s, target_ms, why)
+        return self.status()
+
+    def _need(self) -> Session:
+        if self.session is None:
+            raise LookupError("no session is running")
+        return self.session
+
+    def _resume_insert(self, s: Session, pos_ms: int) -> np.ndarray:
+        words = resume_words(s.resolved.timeline, pos_ms, s.resolved.program.words)
+        return render_spoken(words, s.clips, s.resolved.timeline, self.rate,
+                             beat_after_last_ms=1000)
+
+    # --- position, history, status ----------------------------------------------------------
+
+    def _frame_ms(self, frame: int) -> int:
+        return frame * 1000 // self.rate
+
+    def position_ms(self) -> int:
+        s = self.session
+        if s is None:
+            return 0
+        if s.lost_at_ms is not None:
+            return s.lost_at_ms
+        if not s.playing or s.output is None:
+            return s.start_ms
+        return self._frame_ms(s.output.position)
+
+    def state(self) -> SessionState:
+        s = self.session
+        if s is None:
+            return "idle"
+        if s.lost_at_ms is not None:
+            return "paused"
+        if not s.playing or s.output is None:
+            return "preparing"
+        return "paused" if s.output.state == "paused" else "playing"
+
+    def _end_set(self, s: Session, status: SetStatus) -> None:
+        if s.set_row is not None and self.history is not None:
+            if status == "skipped" and s.set_reached_work_end:
+                status = "completed"
+            self.history.end_set(s.set_row, status, self.wall())
+        s.set_row = None
+
+    def _track(self, s: Session, pos_ms: int, why: str = "") -> None:
+        """Keep history's current set in step with the position."""
+        tl = s.resolved.timeline
+        idx, _ = locate(tl, pos_ms)
+        if idx is not None and idx == s.set_index:
+            if pos_ms >= tl.sets[idx].work_end_ms:
+                s.set_reached_work_end = True
+            return
+        if s.set_index is not None:
+            self._end_set(s, "skipped" if why in ("skip", "back") else "completed")
+        s.set_index = idx
+        s.set_reached_work_end = False
+        if idx is not None and self.history is not None and s.session_id is not None:
+            span = tl.sets[idx]
+            ex = s.resolved.program.exercises[span.exercise_index]
+            sides = "both" if len(ex.sides) > 1 else None
+            s.set_row = self.history.start_set(s.session_id, span.exercise, span.exercise_index,
+                                               span.set, span.sets, sides, span.start_ms,
+                                               self.wall())
+
+    def status(self) -> Reply:
+        s = self.session
+        out: dict[str, Any] = {"ok": True, "state": self.state(), "program": None,
+                               "exercise": None, "set": None, "sets": None, "side": None,
+                               "phase": None, "rep": None, "position": 0.0, "next": None}
+        if s is None:
+            if self.last_error:
+                out["error_last_start"] = self.last_error
+            return out
+        tl = s.resolved.timeline
+        pos = self.position_ms()
+        idx, phase = locate(tl, pos)
+        if s.lost_at_ms is not None:
+            out["reason"] = "audio output lost; retrying"
+        out.update(program=s.name, position=round(pos / 1000, 3),
+                   duration=round(tl.duration_ms / 1000, 3))
+        if not s.playing:
+            out.update(prepared=sum(1 for t in s.job.texts if t in s.clips),
+                       needed=len(s.job.texts))
+        if idx is not None:
+            span = tl.sets[idx]
+            out.update(exercise=span.exercise, set=span.set, sets=span.sets)
+            nxt = tl.sets[idx + 1] if idx + 1 < len(tl.sets) else None
+            out["next"] = f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done"
+        if phase is not None:
+            out.update(phase=phase.phase, rep=phase.rep, side=phase.side)
+            if phase.pose:
+                out["pose"] = phase.pose
+        return out

@@ -1,0 +1,273 @@
+"""The daemon's parts in-process, in milliseconds: the real session thread, library, clip
+worker (real espeak-ng, a private cache) and history (real SQLite), with the DummyPlayer as the
+output, whose clock the test moves. The real-PulseAudio daemon tests stay for the edges."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coach.audio.dummy import DummyFactory, DummyPlayer
+from coach.daemon.app import AUTO_RESUME_S, Daemon
+from coach.daemon.history import History
+
+PROGRAM = """\
+program: {name}
+defaults: {{rest: 10s, lead_in: 3s, announce: 3s}}
+exercises:
+  - name: Row
+    focus: Elbows back.
+    sets: 2
+    reps: 3
+    tempo: "2020"
+  - name: Plank
+    hold: 20s
+"""
+# Row set 1: announce 0-3, lead-in 3-6, work 6-18, rest 18-28; set 2 starts at 28 s.
+
+
+class Rig:
+    """A Daemon whose session thread runs in the background, driven like the socket does."""
+
+    def __init__(self, tmp: Path, name: str = "rig", clock: Any = None,
+                 history_path: Path | None = None) -> None:
+        self.programs = tmp / "programs"
+        self.programs.mkdir(exist_ok=True)
+        self.history = History(history_path or tmp / "history.sqlite3")
+        self.factory: DummyFactory = DummyPlayer.factory(preroll_ms=0)
+        kw = {"clock": clock} if clock is not None else {}
+        self.d = Daemon(self.programs, history=self.history, output_factory=self.factory,
+                        cache_dir=tmp / "cache", warm=False, **kw)
+        self.thread = threading.Thread(target=self.run, name=f"session-{name}", daemon=True)
+        self.crashed = False
+
+    def run(self) -> None:
+        self.d.run()
+
+    def __enter__(self) -> "Rig":
+        self.d.begin()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.crashed:
+            return
+        self.d.stop_soon()
+        self.thread.join(10)
+        self.d.shutdown()
+        self.history.close()
+
+    def crash(self) -> None:
+        """The process dies: nothing is stopped or recorded as ended."""
+        self.crashed = True
+        self.d.stopping.set()
+        self.d.stop_soon()
+        self.thread.join(10)
+        self.d.preparer.close()
+        self.history.close()
+
+    def call(self, cmd: str, **kw: Any) -> dict:
+        return self.d.handle({"cmd": cmd, **kw})
+
+    def status(self) -> dict:
+        return self.call("status")
+
+    def wait_for(self, pred, what: str, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        st: dict = {}
+        while time.monotonic() < deadline:
+            st = self.status()
+            if pred(st):
+                return st
+            time.sleep(0.01)
+        raise AssertionError(f"timed out waiting for {what}: {st}")
+
+    @property
+    def player(self) -> DummyPlayer:
+        p = self.factory.last
+        assert p is not None
+        return p
+
+    def play_s(self, seconds: float) -> dict:
+        """Advance the output by ``seconds`` and let the session thread see it (a tick)."""
+        self.player.advance_ms(seconds * 1000)
+        time.sleep(0.25)  # two ticks of the session thread
+        return self.status()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, espeak):
+    with Rig(tmp_path) as r:
+        (r.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))
+        r.call("reload")
+        yield r
+
+
+def test_start_answers_at_once_then_plays_when_the_voice_is_ahead(rig: Rig) -> None:
+    st = rig.call("start", program="row")
+    assert st["ok"] and st["state"] == "preparing", st
+    # The reply is made before the session thread has taken a single clip.
+    assert st["prepared"] == 0 < st["needed"]
+    st = rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    assert (st["program"], st["exercise"], st["set"], st["position"]) == ("Row day", "Row", 1, 0)
+    st = rig.play_s(4.0)
+    assert st["phase"] == "lead_in" and st["position"] == pytest.approx(4.0, abs=0.03)
+
+
+def test_pause_holds_resume_says_where_then_goes_on(rig: Rig) -> None:
+    rig.call("start", program="row")
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    rig.play_s(7.0)
+    st = rig.call("pause")
+    assert st["state"] == "paused"
+    p = st["position"]
+    assert rig.play_s(2.0)["position"] == p
+    heard_before = len(rig.player.heard)
+    st = rig.call("resume")
+    assert st["state"] == "playing"
+    # "resuming. Row, set 1 of 2. 3, 2, 1": the paused frame plays after it.
+    st = rig.play_s(1.0)
+    assert st["position"] == p, "the resume words come before the paused frame"
+    rig.play_s(6.0)
+    resumed = rig.player.heard[heard_before:]
+    assert (abs(resumed[: 48000]) > 0.01).any(), "the resume words were heard"
+    assert rig.status()["position"] > p
+
+
+def test_skip_back_extend_stop_and_the_history_they_leave(rig: Rig) -> None:
+    rig.call("start", program="row")
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    rig.play_s(8.0)
+    st = rig.call("skip")  # set 1 work -> its rest
+    assert st["phase"] == "rest" and st["position"] == 18.0
+    st = rig.call("extend")
+    assert st["phase"] == "rest"
+    assert rig.play_s(20.0)["position"] == 18.0, "an extended rest holds the timeline for 30 s"
+    st = rig.call("skip")  # rest -> set 2
+    assert (st["set"], st["phase"], st["position"]) == (2, "announce", 28.0)
+    st = rig.call("back")  # within 3 s of set 2: to set 1
+    assert (st["set"], st["position"]) == (1, 0.0)
+    rig.call("skip")
+    rig.call("skip")
+    rig.play_s(3.5)
+    st = rig.call("back")  # past 3 s into set 2: its start
+    assert (st["set"], st["position"]) == (2, 28.0)
+    assert rig.call("stop") == {"ok": True, "state": "idle"}
+    assert rig.call("pause") == {"ok": False, "error": "no session is running"}
+    [session] = rig.history.recent(1)
+    assert session.status == "stopped"
+    statuses = [(s.set_no, s.status) for s in session.sets]
+    assert statuses[0] == (1, "completed")  # its work was done before the skip
+    assert (2, "skipped") in statuses and (1, "skipped") not in statuses
+    assert all(isinstance(n, int) for n, _ in statuses)
+
+
+def test_a_start_while_playing_is_refused_unless_forced(rig: Rig) -> None:
+    rig.call("start", program="row")
+    r = rig.call("start", program="row")
+    assert not r["ok"] and "running" in r["error"]
+    r = rig.call("start", program="nope", force=True)
+    assert not r["ok"] and "no program 'nope'" in r["error"]
+    assert rig.status()["state"] in ("preparing", "playing"), "a failed --force stops nothing"
+
+
+def test_lost_output_holds_the_session_and_resumes_at_the_cut_cue(rig: Rig) -> None:
+    rig.call("start", program="row")
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    rig.play_s(6.5)  # into the first "lower" (6 s)
+    rig.factory.available = False
+    rig.player.lose()
+    st = rig.wait_for(lambda s: s.get("reason"), "the loss noticed")
+    assert st["state"] == "paused" and st["position"] == 6.5
+    rig.call("resume")  # tried at once: still gone
+    assert len(rig.factory.players) >= 2 and rig.status()["state"] == "paused"
+    rig.factory.available = True
+    rig.call("resume")
+    st = rig.wait_for(lambda s: s["state"] == "playing", "back")
+    assert st["position"] == 6.0, "goes on from the start of the cue that was cut"
+
+
+def test_interrupted_session_resumes_by_itself_when_recent_and_once(tmp_path: Path, espeak) -> None:
+    t0 = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+    wall = {"now": t0}
+
+    def clock() -> datetime:
+        return wall["now"]
+
+    with Rig(tmp_path, "first", clock=clock) as a:
+        (a.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))
+        a.call("reload")
+        a.call("start", program="row")
+        a.wait_for(lambda s: s["state"] == "playing", "playing")
+        a.play_s(30.0)  # set 1 completed, into set 2
+        assert a.status()["set"] == 2
+        a.crash()
+
+    wall["now"] = t0 + timedelta(seconds=40)
+    with Rig(tmp_path, "second", clock=clock) as b:
+        assert b.d.interrupted is not None and b.d.interrupted.set_no == 2
+        assert b.d.should_auto_resume(clock())
+        st = b.call("resume")  # what the restarted daemon does by itself (run_daemon)
+        assert st["state"] == "preparing" and st["set"] == 2 and st["position"] == 28.0
+        b.wait_for(lambda s: s["state"] == "playing", "resumed")
+        b.crash()  # a crash loop: dies again before finishing a set
+
+    with Rig(tmp_path, "third", clock=clock) as c:
+        assert c.d.interrupted is not None and c.d.interrupted.resumed_from is not None
+        assert not c.d.should_auto_resume(clock()), "the same interruption is resumed once"
+        st = c.call("toggle")  # the headset's play key
+        assert st["ok"] and st["set"] == 2, st
+
+
+def test_an_old_interruption_waits_for_the_play_key(tmp_path: Path, espeak) -> None:
+    t0 = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+    wall = {"now": t0}
+    with Rig(tmp_path, "first", clock=lambda: wall["now"]) as a:
+        (a.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))
+        a.call("reload")
+        a.call("start", program="row")
+        a.wait_for(lambda s: s["state"] == "playing", "playing")
+        a.play_s(10.0)
+        a.crash()
+    wall["now"] = t0 + timedelta(seconds=AUTO_RESUME_S + 30)
+    with Rig(tmp_path, "second", clock=lambda: wall["now"]) as b:
+        assert not b.d.should_auto_resume(wall["now"])
+        st = b.status()
+        assert st["state"] == "idle" and st["interrupted"]["set"] == 1
+        st = b.call("resume")
+        assert st["ok"] and st["state"] in ("preparing", "playing") and st["position"] == 0.0
+
+
+def _thread_cpu_ticks(native_id: int) -> int:
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Path, espeak) -> None:
+    with Rig(tmp_path) as r:
+        r.d.warm = True
+        (r.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))
+        r.call("reload")
+        r.call("start", program="row", force=True)
+        r.wait_for(lambda s: s["state"] == "playing", "playing")
+        (r.programs / "new.yaml").write_text(PROGRAM.format(name="New day"))
+        r.call("reload")  # a warm job waits: no synthesis while a session is active
+        worker = r.d.preparer._thread
+        assert worker is not None and worker.native_id is not None
+        time.sleep(0.3)
+        before = _thread_cpu_ticks(worker.native_id)
+        time.sleep(1.0)
+        used = _thread_cpu_ticks(worker.native_id) - before
+        # The old warm loop used the whole second (100 ticks); a waiting worker uses none.
+        assert used <= 5, f"clip worker used {used} ticks in 1 s while it had nothing to do"
+        assert r.d.preparer.pending() == 1
+        r.call("stop")
+        deadline = time.monotonic() + 20
+        while r.d.preparer.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r.d.preparer.pending() == 0, "the warm job ran once the session ended"
