@@ -118,7 +118,7 @@ from math import ceil  # noqa: E402  (kept next to the code that uses it)
 import re  # noqa: E402
 
 from coach.core.phrases import fill, phrase_table, say_number  # noqa: E402
-from coach.core.program import TEMPO_PHASES, Exercise  # noqa: E402
+from coach.core.program import TEMPO_PHASES, Exercise, check_session_length  # noqa: E402
 
 _TEMPO_WORDS = ("lower", "bottom_hold", "squeeze", "top_hold")
 _WORD_RE = re.compile(r"[\w']+")
@@ -283,7 +283,12 @@ _WORK = {"tempo": _work_tempo, "cadence": _work_cadence, "hold": _work_hold, "po
 
 
 def compile_program(program: Program) -> Timeline:
-    """Turn a validated program into its timeline: every phase and every cue, in order."""
+    """Turn a validated program into its timeline: every phase and every cue, in order.
+
+    A session over MAX_SESSION_MS is a CoachError: from its lower bound before any event is
+    built (parse_program refused it already; this guards a Program built in code), and from
+    the exact duration after (a program just under the bound, with estimated announcements)."""
+    check_session_length(program)
     b = _Builder(program.language)
     rate = program.voice.rate
     spans: list[tuple[str, int, int, int, int, int]] = []
@@ -342,6 +347,7 @@ def compile_program(program: Program) -> Timeline:
     done_at = t + (END_WORD_GAP_MS if ended_with_word else 0)
     b.cue(done_at, words["done"], "done")
     duration = _whole_seconds_up(done_at + estimate_speech_ms(words["done"], rate) + 500)
+    check_session_length(program, duration)
     b.events.sort(key=lambda e: e[:3])
     starts = [s[4] for s in spans[1:]] + [duration]
     sets = tuple(SetSpan(name, ei, n, total, start, wend, end)
