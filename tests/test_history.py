@@ -61,8 +61,34 @@ def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
     History(db).close()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     conn.close()
+
+
+def test_a_schema_1_history_migrates_in_place_and_keeps_every_row(tmp_path: Path) -> None:
+    # A database exactly as the schema-1 coach wrote it (its migration, its rows).
+    from coach.daemon.history import _MIGRATIONS
+    db = tmp_path / "h.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.executescript(_MIGRATIONS[0])
+    conn.execute("INSERT INTO sessions(program, program_path, started_at, status, position_ms) "
+                 "VALUES ('Row day', '/p/row.yaml', '2026-11-01T07:00:00+00:00', 'completed', 9)")
+    conn.execute("INSERT INTO sessions(program, program_path, started_at, status, position_ms) "
+                 "VALUES ('Row day', '/p/row.yaml', '2026-11-02T07:00:00+00:00', 'running', 31000)")
+    conn.execute("INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, "
+                 "started_at, status, start_ms) VALUES (2, 'Row', 0, 2, 3, NULL, "
+                 "'2026-11-02T07:00:28+00:00', 'running', 28000)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    h = History(db)
+    [newer, older] = h.recent(2)
+    assert (older.program, older.status, older.position_ms) == ("Row day", "completed", 9)
+    i = h.interrupted()
+    assert i is not None and (i.session_id, i.set_no, i.start_ms) == (2, 2, 28000)
+    assert i.updated_at is None and i.resumed_from is None  # unknown age: never auto-resumed
+    h.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_default_path_is_user_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
