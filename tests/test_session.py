@@ -265,7 +265,7 @@ def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Pat
         used = _thread_cpu_ticks(worker.native_id) - before
         # The old warm loop used the whole second (100 ticks); a waiting worker uses none.
         assert used <= 5, f"clip worker used {used} ticks in 1 s while it had nothing to do"
-        assert r.d.preparer.pending() == 1
+        assert r.d.preparer.pending() >= 1, "the warm jobs wait for the session to end"
         r.call("stop")
         deadline = time.monotonic() + 20
         while r.d.preparer.pending() and time.monotonic() < deadline:
