@@ -9,7 +9,8 @@ import os
 import select
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from . import __version__
 from coach.core.errors import CoachError, Diagnostic
@@ -281,12 +282,11 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         except OSError as e:
             raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
                                 f"{e.strerror or e}")
-    buttons = []
+    from coach.daemon.buttons import GpioButton, MediaKeys
+    buttons: list[MediaKeys | GpioButton] = []
     if config.media_keys:
-        from coach.daemon.buttons import MediaKeys
         buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
     if config.gpio_pin is not None:
-        from coach.daemon.buttons import GpioButton
         buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
     return run_daemon(pdir, resume=args.resume, device=_device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
@@ -332,15 +332,15 @@ def _print_status(st: dict) -> None:
 
 
 def cmd_verb(args: argparse.Namespace) -> int:
-    from coach.daemon.commands import COMMANDS, request_json
+    from coach.daemon.commands import COMMANDS, Request, Start, request_json
     cls = COMMANDS[args.command]
     if cls.verb == "start":
         program = args.program
         if program.endswith((".yaml", ".yml")) and Path(program).exists():
             program = str(Path(program).resolve())
-        req = request_json(cls(program=program, force=args.force))  # type: ignore[call-arg]
+        req = request_json(Start(program=program, force=args.force))
     else:
-        req = request_json(cls())
+        req = request_json(cast(Callable[[], Request], cls)())
     # Every verb answers at once: a start whose clips are missing says "preparing".
     timeout = 10.0
     reply = _request(req, timeout)

@@ -14,6 +14,7 @@ import time
 import warnings
 from typing import Any, Callable, Iterable
 
+ecodes: Any
 try:
     from evdev import ecodes
 except ImportError:  # keys are simply disabled; start() says so once

@@ -136,6 +136,10 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 
 
+def _dt_req(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
 class History:
     """The history database. Thread-safe (one connection behind a lock); every write is its own
     committed transaction, so a kill -9 loses nothing already written."""
@@ -293,6 +297,7 @@ class History:
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
+                assert sid is not None  # an INSERT always has a row id
                 return int(sid)
             except sqlite3.Error as exc:
                 self._disable(exc)
@@ -371,7 +376,7 @@ class History:
             session_id=sid,
             program=program,
             program_path=program_path,
-            started_at=_dt(started_at),
+            started_at=_dt_req(started_at),
             position_ms=position_ms,
             set=_set_record(sets[0]) if sets else None,
             updated_at=_dt(updated_at),
@@ -393,7 +398,7 @@ class History:
             )
             out.append(
                 SessionRecord(
-                    sid, program, path, _dt(started), _dt(ended), status, pos,
+                    sid, program, path, _dt_req(started), _dt(ended), status, pos,
                     [_set_record(r) for r in sets],
                 )
             )
@@ -424,6 +429,6 @@ _SET_COLS = (
 def _set_record(row: tuple) -> SetRecord:
     (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms) = row
     return SetRecord(
-        sid, session_id, exercise, idx, set_no, sets, side, _dt(started), _dt(ended), status,
+        sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started), _dt(ended), status,
         start_ms,
     )
