@@ -415,7 +415,9 @@ def test_the_audio_path_never_reads_the_wall_clock():
     """Cue times come from the sample count alone, so a wall-clock step cannot move a cue: the
     modules between the program and the sound card never ask for the time of day."""
     import re
-    for name in ("timeline.py", "mixer.py", "sinks.py", "voice.py", "wavout.py"):
+    names = ("core/timeline.py", "core/mixer.py", "core/navigation.py", "audio/player.py",
+             "audio/voice.py", "audio/wavout.py", "audio/pipeline.py", "daemon/session.py")
+    for name in names:
         text = (ROOT / "coach" / name).read_text()
         assert not re.search(r"time\.time\(|datetime\.now|datetime\.utcnow|time\.localtime", text), name
 
@@ -472,7 +474,8 @@ def test_a_cold_piper_start_answers_at_once_and_the_watchdog_never_waits(tmp_pat
     need(piper_problem() is None, f"Piper ({piper_problem()})")
     program = tmp_path / "piper-session.yaml"  # outside the programs dir: nothing warms it
     text = (ROOT / "programs" / "full-session.yaml").read_text()
-    program.write_text(text.replace("program:", "voice: {engine: piper}\nprogram:", 1))
+    program.write_text(text.replace("voice: {engine: espeak,", "voice: {engine: piper,", 1))
+    assert "engine: piper" in program.read_text()
     addr = str(tmp_path / "notify.sock")
     rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     rx.bind(addr)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +30,7 @@ from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
 from coach.daemon.history import History, SetStatus
 from coach.daemon.library import Resolved
+from coach.daemon.schedules import system_clock
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,6 @@ def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_m
     return True
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass
 class Session:
     resolved: Resolved
@@ -105,7 +102,7 @@ class SessionController:
     def __init__(self, output_factory: OutputFactory, preparer: ClipPreparer,
                  history: History | None = None, rate: int = 48000,
                  monotonic: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], datetime] = now_utc) -> None:
+                 wall: Callable[[], datetime] = system_clock) -> None:
         self.output_factory = output_factory
         self.preparer = preparer
         self.history = history
