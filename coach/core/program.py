@@ -23,7 +23,9 @@ from coach.core.yamlnodes import (NodeReader, compose, describe, did_you_mean, i
 
 logger = logging.getLogger(__name__)
 
-TEMPO_PHASES = ("eccentric", "bottom_pause", "concentric", "top_pause")
+TempoPhase = Literal["eccentric", "bottom_pause", "concentric", "top_pause"]
+TEMPO_PHASES: tuple[TempoPhase, ...] = ("eccentric", "bottom_pause", "concentric", "top_pause")
+Side = Literal["left", "right"]
 EXPLOSIVE_MS = 1000  # an "X" in a tempo is a 1 s phase spoken "explode"
 
 
@@ -71,7 +73,7 @@ class Exercise:
     hold_ms: int | None = None  # hold kind; for poses, the default hold (already applied to poses)
     poses: tuple[Pose, ...] = ()
     eyes_closed: bool = False
-    sides: tuple[str | None, ...] = (None,)  # ("left", "right") for `sides: both`
+    sides: tuple[Side | None, ...] = (None,)  # ("left", "right") for `sides: both`
     focus: str | None = None
     rest_ms: int = 60_000
     lead_in_ms: int = 5_000
@@ -527,11 +529,12 @@ class _Walker:
         if r.diagnostics:
             return None
         # Before the timeline builds its events: an absurd session is refused in microseconds.
-        bound = session_lower_bound_ms(exercises)
+        valid = [e for e in exercises if e is not None]  # all of them: no diagnostics above
+        bound = session_lower_bound_ms(valid)
         if bound > MAX_SESSION_MS:
             r.error(knode, session_too_long_message(bound))
             return None
-        return Program(exercises=tuple(exercises), **kw)  # type: ignore[arg-type]
+        return Program(exercises=tuple(valid), **kw)
 
     @staticmethod
     def defaults_builtin() -> dict[str, int | None]:

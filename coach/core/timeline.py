@@ -9,9 +9,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
-from coach.core.program import Program, VoiceSettings
+from coach.core.program import Program, Side, VoiceSettings
+
+
+CueKind = Literal["speech", "tick"]  # a tick is a soft click, no words
+PhaseKind = Literal["announce", "lead_in", "eccentric", "bottom_pause", "concentric", "top_pause",
+                    "hold", "rep", "pose", "rest", "switch"]
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,8 @@ class Cue:
     exercise: str
     exercise_index: int
     set: int
-    side: str | None
-    kind: str = "speech"  # "speech" or "tick" (a soft click, no words)
+    side: Side | None
+    kind: CueKind = "speech"
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "cue", "t": round(self.t_ms / 1000, 3), "text": self.text,
@@ -39,7 +44,7 @@ class Phase:
 
     t_ms: int
     duration_ms: int
-    phase: str
+    phase: PhaseKind
     exercise: str
     exercise_index: int
     set: int
@@ -187,16 +192,16 @@ class _Builder:
         self.ex = ""
         self.ei = 0
         self.set = 1
-        self.side: str | None = None
+        self.side: Side | None = None
 
     def _add(self, ev: Event) -> None:
         # Phases sort before cues at the same time; otherwise insertion order is kept.
         self.events.append((ev.t_ms, 1 if isinstance(ev, Cue) else 0, len(self.events), ev))
 
-    def cue(self, t: int, text: str, phrase: str, kind: str = "speech") -> None:
+    def cue(self, t: int, text: str, phrase: str, kind: CueKind = "speech") -> None:
         self._add(Cue(t, text, phrase, self.ex, self.ei, self.set, self.side, kind))
 
-    def phase(self, t: int, duration: int, phase: str, rep: int | None = None,
+    def phase(self, t: int, duration: int, phase: PhaseKind, rep: int | None = None,
               pose: str | None = None) -> None:
         if duration > 0:
             self._add(Phase(t, duration, phase, self.ex, self.ei, self.set, rep, self.side, pose))

@@ -44,7 +44,7 @@ class _LimitedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
