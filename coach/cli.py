@@ -116,6 +116,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from coach.core.schema import schema_json
+    sys.stdout.write(schema_json())
+    return 0
+
+
 def _phase_label(p) -> str:
     label = p.phase
     if p.rep is not None:
@@ -407,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", metavar="FILE")
     c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
     c.set_defaults(func=cmd_plan)
+
+    c = sub.add_parser("schema", help="print the JSON Schema of the program format (for "
+                       "editors: see README)")
+    c.set_defaults(func=cmd_schema)
 
     c = sub.add_parser("render", help="render the whole session to a WAV file")
     c.add_argument("file", metavar="FILE")
