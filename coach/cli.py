@@ -122,6 +122,34 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+NEW_KINDS = ("tempo", "hold", "high-rep", "posing", "unilateral", "session")
+
+
+def new_program_text(kind: str) -> str:
+    """The commented starting program for ``kind`` (shipped as coach/data/new-KIND.yaml)."""
+    from importlib.resources import files
+    return files("coach").joinpath("data", f"new-{kind}.yaml").read_text("utf-8")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    text = new_program_text(args.kind)
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        # "x": never overwrite, even if the file appears between a check and the write.
+        with open(args.file, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise CoachError.at(args.file, 0, 0, "already exists; coach new never overwrites a "
+                            "file (choose another name, or remove it first)") from None
+    except OSError as e:
+        raise CoachError.at(args.file, 0, 0, f"cannot write: {e.strerror or e}") from None
+    print(f"{args.file}: a {args.kind} program; edit it, then `coach check {args.file}`",
+          file=sys.stderr)
+    return 0
+
+
 def _phase_label(p) -> str:
     label = p.phase
     if p.rep is not None:
@@ -413,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", metavar="FILE")
     c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
     c.set_defaults(func=cmd_plan)
+
+    c = sub.add_parser("new", help="a commented starting program for a method (on stdout, "
+                       "or written to FILE)")
+    c.add_argument("kind", choices=NEW_KINDS, metavar="KIND", help=" | ".join(NEW_KINDS))
+    c.add_argument("file", nargs="?", metavar="FILE", help="write it here (never overwrites)")
+    c.set_defaults(func=cmd_new)
 
     c = sub.add_parser("schema", help="print the JSON Schema of the program format (for "
                        "editors: see README)")
