@@ -30,11 +30,18 @@ def fmt_duration(ms: int) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _load(path: str):
-    from coach.core.program import load_program
+def _load(path: str, config: str | None = None):
+    """A program with config.yaml's voice defaults applied, and its timeline."""
     from coach.core.timeline import compile_program
-    program = load_program(path)
+    program = _load_program(path, config)
     return program, compile_program(program)
+
+
+def _load_program(path: str, config: str | None = None):
+    from coach.core.program import load_program
+    from coach.daemon.config import load_config, with_voice_defaults
+    program = load_program(path)
+    return with_voice_defaults(program, load_config(config).voice)
 
 
 def _progress(label: str):
@@ -64,7 +71,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            program, timeline = _load(path)
+            program, timeline = _load(path, args.config)
         except CoachError as e:
             print(e, file=sys.stderr)
             status = 2
@@ -85,7 +92,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    program, timeline = _load(args.file)
+    program, timeline = _load(args.file, args.config)
     if args.json:
         json.dump(timeline.to_json(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -157,10 +164,10 @@ def _phase_label(p) -> str:
     return label
 
 
-def _make_mixer(path: str, rate: int, metronome: bool):
+def _make_mixer(path: str, rate: int, metronome: bool, config: str | None = None):
     from coach.core.mixer import Mixer
     from coach.audio.voice import prepare_timeline, tick_clip
-    program, timeline = _load(path)
+    program, timeline = _load(path, config)
     clips = prepare_timeline(timeline, rate=rate, progress=_progress("voice"))
     return program, timeline, Mixer(timeline, clips, rate=rate, metronome=metronome,
                                     tick=tick_clip(rate))
@@ -168,7 +175,8 @@ def _make_mixer(path: str, rate: int, metronome: bool):
 
 def cmd_render(args: argparse.Namespace) -> int:
     from coach.audio.wavout import render_to_wav
-    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
+    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
+                                           getattr(args, "config", None))
     out = Path(args.output)
     try:
         render_to_wav(mixer, out, progress=_progress("render"))
@@ -180,7 +188,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from coach.audio.player import NoOutputDevice, Player
-    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
+    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
+                                           getattr(args, "config", None))
     device = _device_arg(args.device)
     player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
     try:
@@ -233,7 +242,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return status
     out = Path(args.output).resolve()
     print(f"coach: no sound device here; rendering the demo to {out} instead", file=sys.stderr)
-    ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False)
+    ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False,
+                            config=args.config)
     return cmd_render(ns)
 
 
@@ -258,7 +268,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_voices(args: argparse.Namespace) -> int:
     """What can speak here: espeak-ng voices by language, installed Piper models, and for each
     program file given, the engine and voice/model it would use (after any fallback)."""
-    from coach.core.program import load_program
     from coach.audio.voice import (PIPER_INSTALL, Voice, VoiceUnavailable, espeak_voices, piper_models,
                         piper_problem, piper_voices_dir)
     try:
@@ -289,7 +298,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
         print("Programs:")
     for path in args.files:
         try:
-            program = load_program(path)
+            program = _load_program(path, args.config)
             # require_real=False: report what would speak, even where CI would refuse a fallback.
             v = Voice(program.voice, program.language, require_real=False)
         except (CoachError, VoiceUnavailable) as e:
@@ -329,7 +338,8 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     return run_daemon(pdir, resume=args.resume, device=_device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
                       rate=config.rate, blocksize=config.blocksize,
-                      preroll_ms=config.preroll_ms, buttons=buttons)
+                      preroll_ms=config.preroll_ms, buttons=buttons,
+                      voice_defaults=config.voice)
 
 
 def _request(req: dict, timeout: float = 10.0) -> dict:
@@ -435,11 +445,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--no-voice", action="store_true",
                    help="only validate; do not synthesize clips to check their lengths")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_check)
 
     c = sub.add_parser("plan", help="print the timeline: time, phase, words")
     c.add_argument("file", metavar="FILE")
     c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_plan)
 
     c = sub.add_parser("new", help="a commented starting program for a method (on stdout, "
@@ -457,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True, metavar="OUT.wav")
     c.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
     c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_render)
 
     c = sub.add_parser("run", help="play a session now, in real time")
@@ -466,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
     c.add_argument("--blocksize", type=int, default=1024,
                    help="frames per audio block (default 1024; larger if it stutters)")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_run)
 
     c = sub.add_parser("demo", help="play the demo program (renders a WAV with no sound device)")
@@ -473,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", metavar="NAME|INDEX")
     c.add_argument("-o", "--output", default="coach-demo.wav",
                    help="where the WAV goes when there is no sound device")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("daemon", help="run the headless daemon (schedules, control socket)")
@@ -514,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("voices", help="list espeak-ng voices and Piper models (and what each "
                        "program FILE would use)")
     c.add_argument("files", nargs="*", metavar="FILE")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_voices)
     return p
 

@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from coach.core.errors import CoachError, Diagnostic
-from coach.core.program import VoiceSettings
+from coach.core.program import VoiceSettings, is_model_path
 from coach.core.timeline import TICK_KEY, clip_key  # noqa: F401 (clip_key re-exported for callers)
 
 logger = logging.getLogger(__name__)
@@ -298,8 +298,6 @@ def piper_models() -> list[PiperModel]:
     return out
 
 
-def _is_model_path(model: str) -> bool:
-    return model.endswith(".onnx") or "/" in model or os.sep in model or model.startswith("~")
 
 
 def _lang_family(code: str) -> str:
@@ -311,7 +309,7 @@ def resolve_piper_model(model: str | None, language: str = "en") -> PiperModel:
     name of an installed one (see piper_models; the package's first), or None for the default
     (en_US-joe-medium for English, else the first installed model of ``language``).
     VoiceUnavailable says what is missing and how to get it."""
-    if model and _is_model_path(model):
+    if model and is_model_path(model):
         m = _piper_model_info(Path(model), "path")
         if m.problem:
             raise VoiceUnavailable(f"Piper model {model!r} unusable: {m.problem} (a model is "

@@ -54,6 +54,9 @@ class VoiceSettings:
     model: str | None = None  # piper model name or path
     rate: int = 170  # words per minute
     volume: float = 0.9  # 0..1
+    # The keys the file said (the rest are the built-in defaults): config.yaml's voice
+    # defaults fill in only the others (coach.daemon.config.with_voice_defaults).
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 Kind = Literal["tempo", "cadence", "hold", "poses"]
@@ -286,28 +289,55 @@ def _misspelt(items: list[tuple[str, Node, Node]], allowed: tuple[str, ...]) -> 
     return out
 
 
+def is_model_path(model: str) -> bool:
+    """Whether a Piper ``model`` is a file path (else the name of an installed model)."""
+    return model.endswith(".onnx") or "/" in model or os.sep in model or model.startswith("~")
+
+
+def read_value(r: NodeReader, spec: Spec, node: Node, label: str):
+    """A scalar value as ``spec`` says (None, with the mistake recorded in ``r``, when not)."""
+    if spec.type == "text":
+        return r.text(node, label)
+    if spec.type == "int":
+        return r.integer(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
+    if spec.type == "number":
+        return r.number(node, label, spec.lo, spec.hi)  # type: ignore[arg-type]
+    if spec.type == "bool":
+        return r.boolean(node, label)
+    if spec.type == "duration":
+        return r.duration_ms(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
+    if spec.type == "choice":
+        return r.choice(node, label, spec.choices)
+    raise AssertionError(f"{spec.type} values are read by their own code")
+
+
+def read_voice(r: NodeReader, node: Node, base_dir: str = "", label: str = "voice") -> VoiceSettings:
+    """A `voice:` mapping (of a program, or config.yaml's defaults) as VoiceSettings whose
+    ``given`` names the keys it said. A relative Piper model path is relative to ``base_dir``
+    (the folder of the file that says it), never to the working directory. Pure."""
+    items = r.mapping(node, label)
+    if items is None:
+        return VoiceSettings()
+    keys = r.known_keys(items, VOICE_KEYS, f"in {label}")
+    kw = {k: read_value(r, VOICE_FIELDS[k], n, f"{label}.{k}") for k, n in keys.items()}
+    kw = {k: v for k, v in kw.items() if v is not None}
+    model = kw.get("model")
+    if (model and base_dir and is_model_path(model) and not model.startswith("~")
+            and not os.path.isabs(model)):
+        kw["model"] = os.path.join(base_dir, model)
+    return VoiceSettings(**kw, given=frozenset(kw))
+
+
 class _Walker:
     """One pass over a program's nodes; mistakes are collected in ``r``."""
 
     def __init__(self, path: str):
         self.r = NodeReader(path)
+        # The program's folder, for relative paths in it ("" when the text has no file).
+        self.base_dir = "" if path.startswith("<") else os.path.dirname(path)
 
     def read(self, spec: Spec, node: Node, label: str):
-        """A scalar value as ``spec`` says (None, with the mistake recorded, when it is not)."""
-        r = self.r
-        if spec.type == "text":
-            return r.text(node, label)
-        if spec.type == "int":
-            return r.integer(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
-        if spec.type == "number":
-            return r.number(node, label, spec.lo, spec.hi)  # type: ignore[arg-type]
-        if spec.type == "bool":
-            return r.boolean(node, label)
-        if spec.type == "duration":
-            return r.duration_ms(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
-        if spec.type == "choice":
-            return r.choice(node, label, spec.choices)
-        raise AssertionError(f"{spec.type} values are read by their own code")
+        return read_value(self.r, spec, node, label)
 
     def words(self, node: Node, where_text: str) -> dict[str, str]:
         r = self.r
@@ -352,13 +382,7 @@ class _Walker:
         return tuple(out)
 
     def voice(self, node: Node) -> VoiceSettings:
-        r = self.r
-        items = r.mapping(node, "voice")
-        if items is None:
-            return VoiceSettings()
-        keys = r.known_keys(items, VOICE_KEYS, "in voice")
-        kw = {k: self.read(VOICE_FIELDS[k], node, f"voice.{k}") for k, node in keys.items()}
-        return VoiceSettings(**{k: v for k, v in kw.items() if v is not None})
+        return read_voice(self.r, node, self.base_dir)
 
     def defaults(self, node: Node) -> dict[str, int | None]:
         r = self.r

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from coach.core.errors import CoachError
 from coach.core.phrases import fill, phrase_table, say_number
-from coach.core.program import Program, load_program
+from coach.core.program import Program, VoiceSettings, load_program
 from coach.core.timeline import Cue, Timeline, compile_program, locate
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Daemon:
                  rate: int = 48000, tz: str | None = None, misfire_grace_s: int = 600,
                  player_factory: Callable[[], Any] | None = None,
                  voice_cache: Path | None = None, blocksize: int = 1024,
-                 preroll_ms: int = 500) -> None:
+                 preroll_ms: int = 500, voice_defaults: VoiceSettings | None = None) -> None:
         self.programs_dir = Path(programs_dir)
         self.history = history
         self.device = device
@@ -90,6 +90,7 @@ class Daemon:
         self.voice_cache = voice_cache
         self.blocksize = blocksize
         self.preroll_ms = preroll_ms
+        self.voice_defaults = voice_defaults  # config.yaml's `voice:`, under each program's own
         self._player_factory = player_factory or self._default_player
         self.programs: dict[str, Loaded] = {}
         self.session: Session | None = None
@@ -137,7 +138,7 @@ class Daemon:
             entry = old or Loaded(path, mtime)
             entry.path, entry.mtime_ns = path, mtime
             try:
-                program = load_program(path)
+                program = self._load_program(path)
                 entry.program, entry.timeline = program, compile_program(program)
                 entry.error = None
                 log.info("%s: loaded %r%s", path, program.name, " (reloaded)" if old else "")
@@ -159,11 +160,15 @@ class Daemon:
                 changed.append(stem)
         return changed
 
+    def _load_program(self, path: Path) -> Program:
+        from coach.daemon.config import with_voice_defaults
+        return with_voice_defaults(load_program(path), self.voice_defaults)
+
     def resolve(self, name: str) -> tuple[str, Path, Program, Timeline]:
         entry = self.programs.get(name)
         if entry is None and (os.sep in name or name.endswith((".yaml", ".yml"))):
             path = Path(name)
-            program = load_program(path)
+            program = self._load_program(path)
             return path.stem, path.resolve(), program, compile_program(program)
         if entry is None:
             known = ", ".join(sorted(self.programs)) or "none"
@@ -587,7 +592,8 @@ class Daemon:
 def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | None = None,
                history_path: Path | None = None, device=None, tz: str | None = None,
                misfire_grace_s: int = 600, rate: int = 48000, blocksize: int = 1024,
-               preroll_ms: int = 500, buttons: list | None = None) -> int:
+               preroll_ms: int = 500, buttons: list | None = None,
+               voice_defaults: VoiceSettings | None = None) -> int:
     """The `coach daemon` main loop."""
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer, socket_path as default_socket
@@ -595,7 +601,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
 
     history = History(history_path)
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
-               misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms)
+               misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
+               voice_defaults=voice_defaults)
     d.scan()
     d.start_warming()
     d.start_scheduler()  # before the socket answers, so `status` shows the next start at once
