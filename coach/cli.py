@@ -44,9 +44,9 @@ def _load_program(path: str, config: str | None = None):
     return with_voice_defaults(program, load_config(config).voice)
 
 
-def _progress(label: str):
+def _progress(label: str, unit: str = "clips"):
     from coach.audio.voice import terminal_progress
-    return terminal_progress(label)
+    return terminal_progress(label, unit)
 
 
 def _clip_warnings(program, timeline, clips_ms) -> list[Diagnostic]:
@@ -179,7 +179,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                                            getattr(args, "config", None))
     out = Path(args.output)
     try:
-        render_to_wav(mixer, out, progress=_progress("render"))
+        render_to_wav(mixer, out, progress=_progress("render", "%"))
     except OSError as e:
         raise CoachError.at(str(out), 0, 0, f"cannot write the WAV file: {e.strerror or e}")
     print(f"{out}: {fmt_duration(timeline.duration_ms)} of {program.name!r} at {args.rate} Hz")

@@ -778,18 +778,37 @@ def prepare_timeline(timeline, rate: int = 48000, cache_dir: Path | None = None,
     return out
 
 
-def terminal_progress(label: str) -> Callable[[int, int], None]:
-    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
-    stream = sys.stderr
+PROGRESS_DELAY_S = 1.0  # a job done sooner shows no progress at all
+
+
+def terminal_progress(label: str, unit: str = "clips", stream=None,
+                      clock: Callable[[], float] | None = None,
+                      delay_s: float = PROGRESS_DELAY_S) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr (``stream``) when it is a terminal, shown only once
+    the job has taken ``delay_s`` (from the first call); silent otherwise. ``unit`` "clips":
+    "12/77 clips"; "%": a percentage (frames of a render)."""
+    import time
+
+    stream = stream if stream is not None else sys.stderr
+    clock = clock or time.monotonic
     tty = bool(getattr(stream, "isatty", lambda: False)())
+    state = {"start": None, "shown": False}
 
     def show(done: int, total: int) -> None:
         if not tty:
             return
+        now = clock()
+        if state["start"] is None:
+            state["start"] = now
+        finished = done >= total
+        if not state["shown"] and (finished or now - state["start"] < delay_s):
+            return  # quick jobs stay quiet
+        state["shown"] = True
         width = 30
         filled = width if total <= 0 else int(width * done / total)
-        stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
+        count = (f"{100 * done // max(total, 1)}%" if unit == "%" else f"{done}/{total} {unit}")
+        stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {count}")
+        if finished:
             stream.write("\n")
         stream.flush()
 
