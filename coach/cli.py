@@ -98,8 +98,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     from coach.core.timeline import Cue
-    print(f"{program.name} ({program.path})")
-    print(f"{'time':>10}  {'phase':<13} text")
+    # (time, phase label, text) rows; a phase and the cue at its start share a row.
+    rows: list[tuple[int, str, str]] = []
     pending_phase = None
     for e in timeline.events:
         if isinstance(e, Cue):
@@ -108,16 +108,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 label = _phase_label(pending_phase)
                 pending_phase = None
             elif pending_phase is not None:
-                print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+                rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
                 pending_phase = None
-            text = f"({e.text})" if e.kind == "tick" else e.text
-            print(f"{fmt_time(e.t_ms):>10}  {label:<13} {text}")
+            rows.append((e.t_ms, label, f"({e.text})" if e.kind == "tick" else e.text))
         else:
             if pending_phase is not None:
-                print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+                rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
             pending_phase = e
     if pending_phase is not None:
-        print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+        rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
+    # The phase column is as wide as its longest label ("bottom_pause r10"), so the text
+    # column starts at the same offset on every row.
+    width = max([len("phase")] + [len(label) for _, label, _ in rows])
+    print(f"{program.name} ({program.path})")
+    print(f"{'time':>10}  {'phase':<{width}} text")
+    for t_ms, label, text in rows:
+        print(f"{fmt_time(t_ms):>10}  {label:<{width}} {text}".rstrip())
     print(f"total {fmt_duration(timeline.duration_ms)} ({timeline.duration_ms / 1000:g} s), "
           f"{len(timeline.cues)} cues")
     return 0
@@ -554,6 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoachError as e:
         print(e, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `coach plan x | head` closes the pipe early: not an error. (This handler sat after
+        # `except Exception`, which caught the error first and re-raised it: a traceback.)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:
         # Missing real parts (no TTS under COACH_REQUIRE_REAL=1, no sound device) are one line.
         from coach.audio.player import NoOutputDevice
@@ -565,10 +576,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"coach: {e}", file=sys.stderr)
             return 1
         raise
-    except BrokenPipeError:
-        # `coach plan x | head` closes the pipe early: not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":
