@@ -32,14 +32,23 @@ def fmt_duration(ms: int) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _load(path: str):
-    from coach.audio.pipeline import load
-    return load(path)
+def _load(path: str, config: str | None = None):
+    """A program with config.yaml's voice defaults applied, and its timeline."""
+    from coach.core.timeline import compile_program
+    program = _load_program(path, config)
+    return program, compile_program(program)
 
 
-def _progress(label: str):
+def _load_program(path: str, config: str | None = None):
+    from coach.core.program import load_program
+    from coach.daemon.config import load_config, with_voice_defaults
+    program = load_program(path)
+    return with_voice_defaults(program, load_config(config).voice)
+
+
+def _progress(label: str, unit: str = "clips"):
     from coach.audio.voice import terminal_progress
-    return terminal_progress(label)
+    return terminal_progress(label, unit)
 
 
 def _clip_warnings(program, timeline, clips_ms) -> list[Diagnostic]:
@@ -64,7 +73,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            program, timeline = _load(path)
+            program, timeline = _load(path, args.config)
         except CoachError as e:
             print(e, file=sys.stderr)
             status = 2
@@ -85,14 +94,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    program, timeline = _load(args.file)
+    program, timeline = _load(args.file, args.config)
     if args.json:
         json.dump(timeline.to_json(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     from coach.core.timeline import Cue
-    print(f"{program.name} ({program.path})")
-    print(f"{'time':>10}  {'phase':<13} text")
+    # (time, phase label, text) rows; a phase and the cue at its start share a row.
+    rows: list[tuple[int, str, str]] = []
     pending_phase = None
     for e in timeline.events:
         if isinstance(e, Cue):
@@ -101,18 +110,58 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 label = _phase_label(pending_phase)
                 pending_phase = None
             elif pending_phase is not None:
-                print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+                rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
                 pending_phase = None
-            text = f"({e.text})" if e.kind == "tick" else e.text
-            print(f"{fmt_time(e.t_ms):>10}  {label:<13} {text}")
+            rows.append((e.t_ms, label, f"({e.text})" if e.kind == "tick" else e.text))
         else:
             if pending_phase is not None:
-                print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+                rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
             pending_phase = e
     if pending_phase is not None:
-        print(f"{fmt_time(pending_phase.t_ms):>10}  {_phase_label(pending_phase):<13}")
+        rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
+    # The phase column is as wide as its longest label ("bottom_pause r10"), so the text
+    # column starts at the same offset on every row.
+    width = max([len("phase")] + [len(label) for _, label, _ in rows])
+    print(f"{program.name} ({program.path})")
+    print(f"{'time':>10}  {'phase':<{width}} text")
+    for t_ms, label, text in rows:
+        print(f"{fmt_time(t_ms):>10}  {label:<{width}} {text}".rstrip())
     print(f"total {fmt_duration(timeline.duration_ms)} ({timeline.duration_ms / 1000:g} s), "
           f"{len(timeline.cues)} cues")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from coach.core.schema import schema_json
+    sys.stdout.write(schema_json())
+    return 0
+
+
+NEW_KINDS = ("tempo", "hold", "high-rep", "posing", "unilateral", "session")
+
+
+def new_program_text(kind: str) -> str:
+    """The commented starting program for ``kind`` (shipped as coach/data/new-KIND.yaml)."""
+    from importlib.resources import files
+    return files("coach").joinpath("data", f"new-{kind}.yaml").read_text("utf-8")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    text = new_program_text(args.kind)
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        # "x": never overwrite, even if the file appears between a check and the write.
+        with open(args.file, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise CoachError.at(args.file, 0, 0, "already exists; coach new never overwrites a "
+                            "file (choose another name, or remove it first)") from None
+    except OSError as e:
+        raise CoachError.at(args.file, 0, 0, f"cannot write: {e.strerror or e}") from None
+    print(f"{args.file}: a {args.kind} program; edit it, then `coach check {args.file}`",
+          file=sys.stderr)
     return 0
 
 
@@ -123,17 +172,20 @@ def _phase_label(p) -> str:
     return label
 
 
-def _make_mixer(path: str, rate: int, metronome: bool):
-    from coach.audio.pipeline import mixer_for
-    return mixer_for(path, rate=rate, metronome=metronome, progress=_progress("voice"))
+def _make_mixer(path: str, rate: int, metronome: bool, config: str | None = None):
+    from coach.audio.pipeline import build_mixer, prepare_clips
+    program, timeline = _load(path, config)
+    clips = prepare_clips(timeline, rate=rate, progress=_progress("voice"))
+    return program, timeline, build_mixer(timeline, clips, rate=rate, metronome=metronome)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from coach.audio.wavout import render_to_wav
-    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
+    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
+                                           getattr(args, "config", None))
     out = Path(args.output)
     try:
-        render_to_wav(mixer, out, progress=_progress("render"))
+        render_to_wav(mixer, out, progress=_progress("render", "%"))
     except OSError as e:
         raise CoachError.at(str(out), 0, 0, f"cannot write the WAV file: {e.strerror or e}")
     print(f"{out}: {fmt_duration(timeline.duration_ms)} of {program.name!r} at {args.rate} Hz")
@@ -142,7 +194,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from coach.audio.player import NoOutputDevice, Player
-    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome)
+    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
+                                           getattr(args, "config", None))
     device = _device_arg(args.device)
     player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
     try:
@@ -195,7 +248,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return status
     out = Path(args.output).resolve()
     print(f"coach: no sound device here; rendering the demo to {out} instead", file=sys.stderr)
-    ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False)
+    ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False,
+                            config=args.config)
     return cmd_render(ns)
 
 
@@ -221,7 +275,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_voices(args: argparse.Namespace) -> int:
     """What can speak here: espeak-ng voices by language, installed Piper models, and for each
     program file given, the engine and voice/model it would use (after any fallback)."""
-    from coach.core.program import load_program
     from coach.audio.voice import (PIPER_INSTALL, Voice, VoiceUnavailable, espeak_voices, piper_models,
                         piper_problem, piper_voices_dir)
     try:
@@ -252,7 +305,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
         print("Programs:")
     for path in args.files:
         try:
-            program = load_program(path)
+            program = _load_program(path, args.config)
             # require_real=False: report what would speak, even where CI would refuse a fallback.
             v = Voice(program.voice, program.language, require_real=False)
         except (CoachError, VoiceUnavailable) as e:
@@ -291,7 +344,8 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     return run_daemon(pdir, resume=args.resume, device=_device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
                       rate=config.rate, blocksize=config.blocksize,
-                      preroll_ms=config.preroll_ms, buttons=buttons)
+                      preroll_ms=config.preroll_ms, buttons=buttons,
+                      voice_defaults=config.voice)
 
 
 def _request(req: dict, timeout: float = 10.0) -> dict:
@@ -403,18 +457,34 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--no-voice", action="store_true",
                    help="only validate; do not synthesize clips to check their lengths")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_check)
 
     c = sub.add_parser("plan", help="print the timeline: time, phase, words")
     c.add_argument("file", metavar="FILE")
     c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_plan)
+
+    c = sub.add_parser("new", help="a commented starting program for a method (on stdout, "
+                       "or written to FILE)")
+    c.add_argument("kind", choices=NEW_KINDS, metavar="KIND", help=" | ".join(NEW_KINDS))
+    c.add_argument("file", nargs="?", metavar="FILE", help="write it here (never overwrites)")
+    c.set_defaults(func=cmd_new)
+
+    c = sub.add_parser("schema", help="print the JSON Schema of the program format (for "
+                       "editors: see README)")
+    c.set_defaults(func=cmd_schema)
 
     c = sub.add_parser("render", help="render the whole session to a WAV file")
     c.add_argument("file", metavar="FILE")
     c.add_argument("-o", "--output", required=True, metavar="OUT.wav")
     c.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
     c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_render)
 
     c = sub.add_parser("run", help="play a session now, in real time")
@@ -424,6 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--metronome", action="store_true", help="tick on each tempo second")
     c.add_argument("--blocksize", type=int, default=1024,
                    help="frames per audio block (default 1024; larger if it stutters)")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_run)
 
     c = sub.add_parser("demo", help="play the demo program (renders a WAV with no sound device)")
@@ -431,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", metavar="NAME|INDEX")
     c.add_argument("-o", "--output", default="coach-demo.wav",
                    help="where the WAV goes when there is no sound device")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("daemon", help="run the headless daemon (schedules, control socket)")
@@ -464,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("voices", help="list espeak-ng voices and Piper models (and what each "
                        "program FILE would use)")
     c.add_argument("files", nargs="*", metavar="FILE")
+    c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
+                   "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_voices)
     return p
 
@@ -495,6 +571,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoachError as e:
         print(e, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `coach plan x | head` closes the pipe early: not an error. (This handler sat after
+        # `except Exception`, which caught the error first and re-raised it: a traceback.)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:
         # Missing real parts (no TTS under COACH_REQUIRE_REAL=1, no sound device) are one line.
         from coach.audio.player import NoOutputDevice

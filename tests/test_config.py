@@ -57,3 +57,128 @@ def test_programs_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("COACH_PROGRAMS", str(tmp_path / "env"))
     assert programs_dir(Config(programs=Path("/p"))) == tmp_path / "env"
     assert programs_dir(Config(), "/cli") == Path("/cli")
+
+
+# ---- voice defaults: config.yaml's `voice:` under each program's own, key by key ----------
+
+from coach.core.program import VoiceSettings, parse_program  # noqa: E402
+from coach.daemon.config import with_voice_defaults  # noqa: E402
+
+VOICE_PROGRAM = "program: P\n{voice}exercises:\n  - name: A\n    hold: 10s\n"
+
+
+def test_config_voice_defaults_are_read_like_a_programs(tmp_path):
+    c = parse_config("voice: {engine: piper, model: voices/m.onnx, rate: 150, volume: 0.5}\n",
+                     str(tmp_path / "config.yaml"))
+    v = c.voice
+    assert (v.engine, v.rate, v.volume) == ("piper", 150, 0.5)
+    assert v.model == str(tmp_path / "voices" / "m.onnx")  # relative to the config's folder
+    assert v.given == {"engine", "model", "rate", "volume"}
+    assert parse_config("device: pulse\n", "c.yaml").voice is None
+
+
+def test_config_voice_mistakes_point_at_them():
+    with pytest.raises(CoachError) as e:
+        parse_config("voice:\n  rate: 999\n  engine: espek\n  pitch: 3\n", "c.yaml")
+    assert [str(d) for d in e.value.diagnostics] == [
+        "c.yaml:2:9: error: voice.rate must be between 80 and 400, got 999",
+        'c.yaml:3:11: error: voice.engine must be one of espeak, piper, got "espek" '
+        '(did you mean "espeak"?)',
+        'c.yaml:4:3: error: unknown key "pitch" in voice']
+
+
+def test_program_voice_overrides_config_key_by_key():
+    defaults = parse_config("voice: {engine: espeak, voice: en-us, rate: 150, volume: 0.5}\n",
+                            "c.yaml").voice
+    p = with_voice_defaults(parse_program(VOICE_PROGRAM.format(voice="voice: {rate: 200}\n")),
+                            defaults)
+    assert (p.voice.engine, p.voice.voice, p.voice.rate, p.voice.volume) == (
+        "espeak", "en-us", 200, 0.5)
+    # a program without voice: takes every default; no config: the built-in defaults
+    bare = parse_program(VOICE_PROGRAM.format(voice=""))
+    assert with_voice_defaults(bare, defaults).voice.rate == 150
+    assert with_voice_defaults(bare, None).voice == VoiceSettings()
+    assert with_voice_defaults(bare, None) is bare
+    # a key neither says keeps the built-in default
+    only_rate = parse_config("voice: {rate: 120}\n", "c.yaml").voice
+    merged = with_voice_defaults(bare, only_rate).voice
+    assert (merged.engine, merged.rate, merged.volume) == ("espeak", 120, 0.9)
+
+
+def test_config_voice_changes_the_timeline(tmp_path):
+    # The announcement's length is estimated from the voice rate: the defaults reach the compiler.
+    from coach.core.timeline import compile_program
+    bare = parse_program(VOICE_PROGRAM.format(voice=""))
+    slow = parse_config("voice: {rate: 80}\n", "c.yaml").voice
+    fast = parse_config("voice: {rate: 400}\n", "c.yaml").voice
+    a = compile_program(with_voice_defaults(bare, slow)).phases[0]
+    b = compile_program(with_voice_defaults(bare, fast)).phases[0]
+    assert a.phase == b.phase == "announce" and a.duration_ms > b.duration_ms
+
+
+@pytest.mark.parametrize("written, resolved", [
+    ("voices/joe.onnx", "{dir}/voices/joe.onnx"), ("joe.onnx", "{dir}/joe.onnx"),
+    ("../m/joe.onnx", "{dir}/../m/joe.onnx"), ("/abs/joe.onnx", "/abs/joe.onnx"),
+    ("~/joe.onnx", "~/joe.onnx"), ("en_US-joe-medium", "en_US-joe-medium")])
+def test_relative_model_path_is_read_from_the_programs_folder(written, resolved):
+    text = VOICE_PROGRAM.format(voice=f"voice: {{engine: piper, model: {written}}}\n")
+    p = parse_program(text, "/home/u/progs/p.yaml")
+    assert p.voice.model == resolved.format(dir="/home/u/progs")
+    assert parse_program(text).voice.model == written  # text without a file: as written
+
+
+def _cli(*args, cwd, env=None):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "coach.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_coach_voices_uses_config_defaults_under_the_program(tmp_path, espeak):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("voice: {rate: 150, volume: 0.5}\n")
+    prog = tmp_path / "p.yaml"
+    prog.write_text(VOICE_PROGRAM.format(voice="voice: {rate: 200}\n"))
+    r = _cli("voices", "--config", str(cfg), str(prog), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"  {prog}: espeak " in r.stdout and ", 200 wpm, volume 0.5" in r.stdout
+
+
+def test_relative_piper_model_from_another_working_directory(tmp_path):
+    from conftest import need
+    from coach.audio.voice import VoiceUnavailable, piper_problem, resolve_piper_model
+    need(piper_problem() is None, f"Piper ({piper_problem()})")
+    try:
+        joe = resolve_piper_model(None, "en").path
+    except VoiceUnavailable as e:
+        need(False, f"the default Piper voice ({e})")
+        raise
+    progs = tmp_path / "progs"
+    (progs / "voices").mkdir(parents=True)
+    (progs / "voices" / "mine.onnx").symlink_to(joe)
+    (progs / "voices" / "mine.onnx.json").symlink_to(joe.with_name(joe.name + ".json"))
+    prog = progs / "p.yaml"
+    prog.write_text(VOICE_PROGRAM.format(voice="voice: {engine: piper, model: voices/mine.onnx}\n"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = _cli("voices", "--config", str(tmp_path / "none.yaml"), str(prog), cwd=elsewhere)
+    assert "no such file" in r.stderr  # a config named on the command line must exist
+    (tmp_path / "none.yaml").write_text("")
+    r = _cli("voices", "--config", str(tmp_path / "none.yaml"), str(prog), cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if str(prog) in ln)
+    assert f"piper mine ({progs / 'voices' / 'mine.onnx'})" in line and "instead of" not in line
+
+
+def test_daemon_applies_config_voice_defaults(tmp_path):
+    from coach.daemon.app import Daemon
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    (progs / "a.yaml").write_text(VOICE_PROGRAM.format(voice="voice: {volume: 0.3}\n"))
+    d = Daemon(progs, voice_defaults=parse_config("voice: {rate: 120, volume: 0.8}\n",
+                                                  "c.yaml").voice)
+    d.library.scan()
+    resolved = d.library.resolve("a")
+    program, timeline = resolved.program, resolved.timeline
+    assert (program.voice.rate, program.voice.volume) == (120, 0.3)
+    assert timeline.voice.rate == 120

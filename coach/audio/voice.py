@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from coach.core.errors import CoachError, Diagnostic
-from coach.core.program import VoiceSettings
+from coach.core.program import VoiceSettings, is_model_path
 from coach.core.timeline import TICK_KEY, clip_key  # noqa: F401 (clip_key re-exported for callers)
 
 logger = logging.getLogger(__name__)
@@ -298,8 +298,6 @@ def piper_models() -> list[PiperModel]:
     return out
 
 
-def _is_model_path(model: str) -> bool:
-    return model.endswith(".onnx") or "/" in model or os.sep in model or model.startswith("~")
 
 
 def _lang_family(code: str) -> str:
@@ -311,7 +309,7 @@ def resolve_piper_model(model: str | None, language: str = "en") -> PiperModel:
     name of an installed one (see piper_models; the package's first), or None for the default
     (en_US-joe-medium for English, else the first installed model of ``language``).
     VoiceUnavailable says what is missing and how to get it."""
-    if model and _is_model_path(model):
+    if model and is_model_path(model):
         m = _piper_model_info(Path(model), "path")
         if m.problem:
             raise VoiceUnavailable(f"Piper model {model!r} unusable: {m.problem} (a model is "
@@ -780,18 +778,37 @@ def prepare_timeline(timeline, rate: int = 48000, cache_dir: Path | None = None,
     return out
 
 
-def terminal_progress(label: str) -> Callable[[int, int], None]:
-    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
-    stream = sys.stderr
+PROGRESS_DELAY_S = 1.0  # a job done sooner shows no progress at all
+
+
+def terminal_progress(label: str, unit: str = "clips", stream=None,
+                      clock: Callable[[], float] | None = None,
+                      delay_s: float = PROGRESS_DELAY_S) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr (``stream``) when it is a terminal, shown only once
+    the job has taken ``delay_s`` (from the first call); silent otherwise. ``unit`` "clips":
+    "12/77 clips"; "%": a percentage (frames of a render)."""
+    import time
+
+    stream = stream if stream is not None else sys.stderr
+    clock = clock or time.monotonic
     tty = bool(getattr(stream, "isatty", lambda: False)())
+    state = {"start": None, "shown": False}
 
     def show(done: int, total: int) -> None:
         if not tty:
             return
+        now = clock()
+        if state["start"] is None:
+            state["start"] = now
+        finished = done >= total
+        if not state["shown"] and (finished or now - state["start"] < delay_s):
+            return  # quick jobs stay quiet
+        state["shown"] = True
         width = 30
         filled = width if total <= 0 else int(width * done / total)
-        stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
+        count = (f"{100 * done // max(total, 1)}%" if unit == "%" else f"{done}/{total} {unit}")
+        stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {count}")
+        if finished:
             stream.write("\n")
         stream.flush()
 

@@ -169,59 +169,68 @@ FR: Mapping[str, str] = {
 
 PACKS: Mapping[str, Mapping[str, str]] = {"en": EN, "de": DE, "es": ES, "fr": FR}
 
+# Singular forms: phrase id -> the template said when its number is exactly 1 ("rest 1 second",
+# never "rest 1 seconds"); a number of 1.5 or 0 takes the plural. Same fields as the plural.
+# A program's `words:` override of an id replaces both forms (its wording, its grammar).
+COUNTED: Mapping[str, str] = {"rest": "seconds", "seconds_left": "n", "reps": "n",
+                              "cadence": "seconds", "hold_for": "seconds", "poses": "n",
+                              "extended": "seconds"}  # phrase id -> the field that counts
+SINGULAR: Mapping[str, Mapping[str, str]] = {
+    "en": {"rest": "rest {seconds} second", "seconds_left": "{n} second", "reps": "{n} rep",
+           "cadence": "one rep every {seconds} second", "hold_for": "hold {seconds} second",
+           "poses": "{n} pose", "extended": "{seconds} more second"},
+    "de": {"rest": "Pause {seconds} Sekunde", "seconds_left": "{n} Sekunde",
+           "reps": "{n} Wiederholung", "cadence": "eine Wiederholung alle {seconds} Sekunde",
+           "hold_for": "{seconds} Sekunde halten", "poses": "{n} Pose",
+           "extended": "noch {seconds} Sekunde"},
+    "es": {"rest": "descansa {seconds} segundo", "seconds_left": "{n} segundo",
+           "reps": "{n} repetición", "cadence": "una repetición cada {seconds} segundo",
+           "hold_for": "aguanta {seconds} segundo", "poses": "{n} pose",
+           "extended": "{seconds} segundo más"},
+    "fr": {"rest": "repos {seconds} seconde", "seconds_left": "{n} seconde",
+           "reps": "{n} répétition", "cadence": "une répétition toutes les {seconds} seconde",
+           "hold_for": "tiens {seconds} seconde", "poses": "{n} pose",
+           "extended": "encore {seconds} seconde"},
+}
+SINGULAR_SUFFIX = ":one"  # a singular's key in a phrase table: "rest:one" (never a phrase id)
+
 # The espeak-ng voice (a bare id as `espeak-ng --voices` lists it) that speaks each pack.
 PACK_VOICES: Mapping[str, str] = {"en": "en", "de": "de", "es": "es", "fr": "fr"}
 
 
 # --- numbers as words ---------------------------------------------------------------------
-# A "form" is how a number agrees with the noun after it: "" counting ("eins", "uno"),
-# "m"/"f" masculine/feminine ("un segundo", "veintiuna repeticiones", "une seconde").
-
-_DE_ONES = ("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun",
-            "zehn", "elf", "zwölf", "dreizehn", "vierzehn", "fünfzehn", "sechzehn", "siebzehn",
-            "achtzehn", "neunzehn")
-_DE_TENS = ("", "", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "siebzig",
-            "achtzig", "neunzig")
+# The words come from num2words (counting form); coach only makes a number agree with the noun
+# after it. A "form" is that agreement: "" counting ("eins", "uno"), "m"/"f" masculine/feminine
+# ("ein"/"eine Sekunde", "un segundo", "veintiuna repeticiones", "une seconde").
 
 
-def _de_prefix(n: int) -> str:
-    """``n`` as the first part of a compound: "ein" not "eins" (einundzwanzig, hunderteintausend)."""
-    w = german_number(n)
-    return w[:-1] if w.endswith("eins") else w
+def _num2words(n: int, lang: str) -> str:
+    from num2words import num2words  # imported on first use: `coach plan` in English needs none
+    return num2words(n, lang=lang)
 
 
 def german_number(n: int, form: str = "") -> str:
-    """0 <= n < 1 000 000 in German words: 21 -> "einundzwanzig", 101 -> "hunderteins"."""
+    """n in German words: 21 -> "einundzwanzig", 101 -> "hunderteins"; "ein"/"eine" before a
+    noun. num2words says "einhundert"/"eintausend"; coach said (and says) "hundert"/"tausend"."""
     if n == 1 and form:
         return "eine" if form == "f" else "ein"
-    if n < 20:
-        return _DE_ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return (("ein" if ones == 1 else _DE_ONES[ones]) + "und" if ones else "") + _DE_TENS[tens]
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        head = "hundert" if hundreds == 1 else _de_prefix(hundreds) + "hundert"
-        return head + (german_number(rest) if rest else "")
-    thousands, rest = divmod(n, 1000)
-    head = "tausend" if thousands == 1 else _de_prefix(thousands) + "tausend"
-    return head + (german_number(rest) if rest else "")
+    w = _num2words(n, "de")
+    return w[3:] if w.startswith(("einhundert", "eintausend")) else w
 
 
-_ES_ONES = ("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
-            "diez", "once", "doce", "trece", "catorce", "quince", "dieciséis", "diecisiete",
-            "dieciocho", "diecinueve", "veinte", "veintiuno", "veintidós", "veintitrés",
-            "veinticuatro", "veinticinco", "veintiséis", "veintisiete", "veintiocho",
-            "veintinueve")
-_ES_TENS = ("", "", "", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta",
-            "noventa")
-_ES_HUNDREDS = ("", "ciento", "doscientos", "trescientos", "cuatrocientos", "quinientos",
-                "seiscientos", "setecientos", "ochocientos", "novecientos")
+def spanish_number(n: int, form: str = "") -> str:
+    """n in Spanish words: 16 -> "dieciséis", 21 -> "veintiuno", agreeing with the noun after
+    it (``form`` "m": "veintiún", "f": "veintiuna", "doscientas"). The multiplier of "mil" is
+    always apocopated ("veintiún mil"; num2words says "veintiuno mil")."""
+    w = _num2words(n, "es")
+    head, sep, tail = w.rpartition("mil")
+    if sep:
+        head = _es_agree(head.rstrip(), "m") + " " if head.strip() else ""
+        return head + "mil" + (" " + _es_agree(tail.strip(), form) if tail.strip() else "")
+    return _es_agree(w, form)
 
 
 def _es_agree(words: str, form: str) -> str:
-    """Make a counting number agree with the noun after it: uno -> un/una, veintiuno ->
-    veintiún/veintiuna, doscientos -> doscientas."""
     if not form:
         return words
     if words.endswith("veintiuno"):
@@ -233,60 +242,11 @@ def _es_agree(words: str, form: str) -> str:
     return words
 
 
-def spanish_number(n: int, form: str = "") -> str:
-    """0 <= n < 1 000 000 in Spanish words: 16 -> "dieciséis", 21 -> "veintiuno"."""
-    if n < 30:
-        return _es_agree(_ES_ONES[n], form)
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        w = _ES_TENS[tens] + (" y " + _ES_ONES[ones] if ones else "")
-        return _es_agree(w, form)
-    if n < 1000:
-        if n == 100:
-            return "cien"
-        hundreds, rest = divmod(n, 100)
-        w = _ES_HUNDREDS[hundreds] + (" " + spanish_number(rest) if rest else "")
-        return _es_agree(w, form)
-    thousands, rest = divmod(n, 1000)
-    # "mil", "dos mil", "veintiún mil": the multiplier agrees with "mil" (masculine).
-    head = "mil" if thousands == 1 else spanish_number(thousands, "m") + " mil"
-    return head + (" " + spanish_number(rest, form) if rest else "")
-
-
-_FR_ONES = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf",
-            "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize", "dix-sept",
-            "dix-huit", "dix-neuf")
-_FR_TENS = ("", "", "vingt", "trente", "quarante", "cinquante", "soixante")
-
-
-def _fr_below_100(n: int) -> str:
-    if n < 20:
-        return _FR_ONES[n]
-    if n < 70:
-        tens, ones = divmod(n, 10)
-        if ones == 0:
-            return _FR_TENS[tens]
-        return _FR_TENS[tens] + (" et un" if ones == 1 else "-" + _FR_ONES[ones])
-    if n < 80:  # soixante-dix, soixante et onze, soixante-douze ...
-        return "soixante" + (" et onze" if n == 71 else "-" + _FR_ONES[n - 60])
-    if n == 80:
-        return "quatre-vingts"
-    return "quatre-vingt-" + _FR_ONES[n - 80]
-
-
 def french_number(n: int, form: str = "") -> str:
-    """0 <= n < 1 000 000 in French words (traditional spelling): 71 -> "soixante et onze"."""
-    if n < 100:
-        w = _fr_below_100(n)
-    elif n < 1000:
-        hundreds, rest = divmod(n, 100)
-        head = "cent" if hundreds == 1 else _FR_ONES[hundreds] + " cent" + ("" if rest else "s")
-        w = head + (" " + _fr_below_100(rest) if rest else "")
-    else:
-        thousands, rest = divmod(n, 1000)
-        head = "mille" if thousands == 1 else french_number(thousands).removesuffix("s") + " mille"
-        w = head + (" " + french_number(rest) if rest else "")
-    if form == "f" and (w == "un" or w.endswith(" un") or w.endswith("-un")):
+    """n in French words (traditional spelling): 71 -> "soixante et onze"; "une" before a
+    feminine noun ("vingt et une secondes")."""
+    w = _num2words(n, "fr")
+    if form == "f" and (w == "un" or w.endswith((" un", "-un"))):
         w += "e"
     return w
 
@@ -345,8 +305,11 @@ def phrase_table(language: str, *overrides: Mapping[str, str]) -> dict[str, str]
     if missing:
         raise LookupError(f"language {language!r} pack lacks phrases: " + ", ".join(missing))
     table = dict(PACKS[language])
+    table.update({p + SINGULAR_SUFFIX: t for p, t in SINGULAR.get(language, {}).items()})
     for words in overrides:
-        table.update(words)
+        for p, text in words.items():
+            table[p] = text
+            table.pop(p + SINGULAR_SUFFIX, None)  # the override speaks for 1 too
     return table
 
 
@@ -381,10 +344,14 @@ def fill(words: Mapping[str, str], phrase: str, language: str = "en", **fields: 
     """Format phrase ``phrase`` of ``words`` with ``fields``; int and float fields are spoken
     as the language's number words, in the form the noun after them needs."""
     forms = NUMBER_FORMS.get(language, {})
+    counted = COUNTED.get(phrase)
+    template = words[phrase]
+    if counted is not None and type(fields.get(counted)) is int and fields[counted] == 1:
+        template = words.get(phrase + SINGULAR_SUFFIX, template)
     spoken: dict[str, object] = {}
     for name, value in fields.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             spoken[name] = say_decimal(value, language, forms.get((phrase, name), ""))
         else:
             spoken[name] = value
-    return words[phrase].format(**spoken)
+    return template.format(**spoken)

@@ -57,6 +57,9 @@ class VoiceSettings:
     model: str | None = None  # piper model name or path
     rate: int = 170  # words per minute
     volume: float = 0.9  # 0..1
+    # The keys the file said (the rest are the built-in defaults): config.yaml's voice
+    # defaults fill in only the others (coach.daemon.config.with_voice_defaults).
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 Kind = Literal["tempo", "cadence", "hold", "poses"]
@@ -152,14 +155,25 @@ def check_session_length(program: Program, duration_ms: int | None = None) -> No
 
 MAX_PROGRAM_BYTES = 1 << 20  # 1 MiB: far beyond any real program; refuse before reading it all
 
-TOP_KEYS = ("program", "schedule", "language", "voice", "defaults", "words", "exercises")
-EXERCISE_KEYS = ("name", "focus", "sets", "reps", "tempo", "cadence", "hold", "poses",
-                 "eyes_closed", "sides", "rest", "lead_in", "switch", "announce", "words")
-POSE_KEYS = ("name", "hold")
-VOICE_KEYS = ("engine", "voice", "model", "rate", "volume")
-DEFAULT_KEYS = ("rest", "lead_in", "switch", "announce", "sets")
+# One table per mapping of the format: key -> what its value must be. The loader reads every
+# value through these specs (``_Walker.read``) and ``coach.core.schema`` turns the same tables
+# into the JSON Schema editors use, so a key, a type or a range lives in exactly one place.
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a key's value must be. ``type`` is one of: text, int, number, bool, duration (lo/hi
+    in ms), choice (``choices``), tempo, schedule, sides, language, words, poses, voice,
+    defaults, exercises (the last six are read by their own code, described by the schema's)."""
+
+    type: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
 ENGINES = ("espeak", "piper")
-PAUSE_KEYS = ("rest", "lead_in", "switch", "announce")
 
 SETS_RANGE = (1, 20)
 REPS_RANGE = (1, 200)
@@ -168,6 +182,70 @@ HOLD_RANGE_MS = (1_000, 600_000)
 PAUSE_RANGE_MS = (0, 900_000)  # rest, lead_in, switch, announce
 RATE_RANGE = (80, 400)
 VOLUME_RANGE = (0.0, 1.0)
+
+_PAUSE_DOCS = {
+    "rest": "rest after each set (default 60s)",
+    "lead_in": "get-ready time before each set, with a 3-2-1 (default 5s)",
+    "switch": "time to switch sides in a unilateral set (default 5s)",
+    "announce": "time for the set announcement (default: estimated from its words)",
+}
+PAUSE_FIELDS: Mapping[str, Spec] = {
+    k: Spec("duration", *PAUSE_RANGE_MS, doc=doc) for k, doc in _PAUSE_DOCS.items()}
+SETS_SPEC = Spec("int", *SETS_RANGE, doc="sets of the exercise (default 1)")
+
+VOICE_FIELDS: Mapping[str, Spec] = {
+    "engine": Spec("choice", choices=ENGINES, doc="espeak (default) or piper"),
+    "voice": Spec("text", doc="espeak-ng voice id or name (`coach voices`)"),
+    "model": Spec("text", doc="Piper model: an installed name or a path to NAME.onnx "
+                              "(relative to the program's folder)"),
+    "rate": Spec("int", *RATE_RANGE, doc="words per minute (default 170)"),
+    "volume": Spec("number", *VOLUME_RANGE, doc="0 to 1 (default 0.9)"),
+}
+DEFAULT_FIELDS: Mapping[str, Spec] = {**PAUSE_FIELDS, "sets": SETS_SPEC}
+POSE_FIELDS: Mapping[str, Spec] = {
+    "name": Spec("text", doc="the pose, spoken at its start"),
+    "hold": Spec("duration", *HOLD_RANGE_MS, doc="how long this pose is held"),
+}
+EXERCISE_FIELDS: Mapping[str, Spec] = {
+    "name": Spec("text", doc="the exercise, spoken at each set start"),
+    "focus": Spec("text", doc="the mind-muscle cue, spoken at each set start"),
+    "sets": SETS_SPEC,
+    "reps": Spec("int", *REPS_RANGE, doc="reps per set (with tempo or cadence)"),
+    "tempo": Spec("tempo", doc='eccentric, bottom pause, concentric, top pause in seconds, '
+                                'X = explosive: "4040", "3-1-X-1"'),
+    "cadence": Spec("duration", *CADENCE_RANGE_MS, doc="one rep every this long (high reps)"),
+    "hold": Spec("duration", *HOLD_RANGE_MS, doc="an isometric hold; with poses, each pose's "
+                                                  "default hold"),
+    "poses": Spec("poses", doc="pose names, or {name, hold}"),
+    "eyes_closed": Spec("bool", doc="say 'eyes closed' at the start of the set"),
+    "sides": Spec("sides", choices=("both",), doc="both: every set left, then right"),
+    **PAUSE_FIELDS,
+    "words": Spec("words", doc="this exercise's phrase overrides (phrase id -> text)"),
+}
+TOP_FIELDS: Mapping[str, Spec] = {
+    "program": Spec("text", doc="the program's name"),
+    "schedule": Spec("schedule", doc='"DAYS HH:MM" or a list of them: "mon,wed,fri 07:00"'),
+    "language": Spec("language", doc="phrase pack: " + ", ".join(sorted(PACKS))),
+    "voice": Spec("voice", doc="the voice: engine, voice or model, rate, volume"),
+    "defaults": Spec("defaults", doc="values every exercise gets unless it says otherwise"),
+    "words": Spec("words", doc="phrase overrides (phrase id -> text)"),
+    "exercises": Spec("exercises", doc="the exercises, in order"),
+}
+# The kinds of exercise: the key that makes each kind, the keys it needs and forbids.
+KINDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required keys, forbidden keys)
+    "tempo": (("tempo", "reps"), ("cadence", "hold", "poses")),
+    "cadence": (("cadence", "reps"), ("tempo", "hold", "poses")),
+    "hold": (("hold",), ("tempo", "cadence", "poses", "reps")),
+    "poses": (("poses",), ("tempo", "cadence", "reps")),
+}
+
+TOP_KEYS = tuple(TOP_FIELDS)
+EXERCISE_KEYS = tuple(EXERCISE_FIELDS)
+POSE_KEYS = tuple(POSE_FIELDS)
+VOICE_KEYS = tuple(VOICE_FIELDS)
+DEFAULT_KEYS = tuple(DEFAULT_FIELDS)
+PAUSE_KEYS = tuple(PAUSE_FIELDS)
 BUILTIN_PAUSES_MS: Mapping[str, int | None] = {
     "rest": 60_000, "lead_in": 5_000, "switch": 5_000, "announce": None}
 # The whole session, not only each value: every value in range still allowed 30 exercises x
@@ -176,8 +254,8 @@ BUILTIN_PAUSES_MS: Mapping[str, int | None] = {
 MAX_SESSION_MS = 6 * 3600 * 1000
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_GROUPS = {"daily": tuple(range(7)), "weekdays": tuple(range(5)), "weekends": (5, 6)}
+FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_GROUPS = {"daily": tuple(range(7)), "weekdays": tuple(range(5)), "weekends": (5, 6)}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -194,17 +272,17 @@ def parse_tempo(text: str) -> Tempo:
     return Tempo(code, phases, tuple(c == "X" for c in code))  # type: ignore[arg-type]
 
 
-_DAY_ABBREVIATIONS = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+DAY_ABBREVIATIONS = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
 
 
 def _day(token: str) -> int:
     if token in DAY_NAMES:
         return DAY_NAMES.index(token)
-    if token in _DAY_ABBREVIATIONS:
-        return _DAY_ABBREVIATIONS[token]
-    if token in _FULL_DAY_NAMES:
-        return _FULL_DAY_NAMES.index(token)
-    choices = DAY_NAMES + tuple(_DAY_GROUPS)
+    if token in DAY_ABBREVIATIONS:
+        return DAY_ABBREVIATIONS[token]
+    if token in FULL_DAY_NAMES:
+        return FULL_DAY_NAMES.index(token)
+    choices = DAY_NAMES + tuple(DAY_GROUPS)
     raise ValueError(f"unknown day {quote(token)} in schedule; use daily, weekdays, weekends, "
                      f"mon..sun or a range like mon-fri{did_you_mean(token, choices)}")
 
@@ -223,8 +301,8 @@ def parse_schedule(text: str) -> Schedule:
                          f"got {quote(time_text)}")
     days: set[int] = set()
     for token in re.split(r"\s*,\s*", days_text.strip().lower()):
-        if token in _DAY_GROUPS:
-            days.update(_DAY_GROUPS[token])
+        if token in DAY_GROUPS:
+            days.update(DAY_GROUPS[token])
         elif "-" in token:
             a, _, b = (s.strip() for s in token.partition("-"))
             start, end = _day(a), _day(b)
@@ -273,11 +351,55 @@ def _misspelt(items: list[tuple[str, Node, Node]], allowed: tuple[str, ...]) -> 
     return out
 
 
+def is_model_path(model: str) -> bool:
+    """Whether a Piper ``model`` is a file path (else the name of an installed model)."""
+    return model.endswith(".onnx") or "/" in model or os.sep in model or model.startswith("~")
+
+
+def read_value(r: NodeReader, spec: Spec, node: Node, label: str):
+    """A scalar value as ``spec`` says (None, with the mistake recorded in ``r``, when not)."""
+    if spec.type == "text":
+        return r.text(node, label)
+    if spec.type == "int":
+        return r.integer(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
+    if spec.type == "number":
+        return r.number(node, label, spec.lo, spec.hi)  # type: ignore[arg-type]
+    if spec.type == "bool":
+        return r.boolean(node, label)
+    if spec.type == "duration":
+        return r.duration_ms(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
+    if spec.type == "choice":
+        return r.choice(node, label, spec.choices)
+    raise AssertionError(f"{spec.type} values are read by their own code")
+
+
+def read_voice(r: NodeReader, node: Node, base_dir: str = "", label: str = "voice") -> VoiceSettings:
+    """A `voice:` mapping (of a program, or config.yaml's defaults) as VoiceSettings whose
+    ``given`` names the keys it said. A relative Piper model path is relative to ``base_dir``
+    (the folder of the file that says it), never to the working directory. Pure."""
+    items = r.mapping(node, label)
+    if items is None:
+        return VoiceSettings()
+    keys = r.known_keys(items, VOICE_KEYS, f"in {label}")
+    kw = {k: read_value(r, VOICE_FIELDS[k], n, f"{label}.{k}") for k, n in keys.items()}
+    kw = {k: v for k, v in kw.items() if v is not None}
+    model = kw.get("model")
+    if (model and base_dir and is_model_path(model) and not model.startswith("~")
+            and not os.path.isabs(model)):
+        kw["model"] = os.path.join(base_dir, model)
+    return VoiceSettings(**kw, given=frozenset(kw))
+
+
 class _Walker:
     """One pass over a program's nodes; mistakes are collected in ``r``."""
 
     def __init__(self, path: str):
         self.r = NodeReader(path)
+        # The program's folder, for relative paths in it ("" when the text has no file).
+        self.base_dir = "" if path.startswith("<") else os.path.dirname(path)
+
+    def read(self, spec: Spec, node: Node, label: str):
+        return read_value(self.r, spec, node, label)
 
     def words(self, node: Node, where_text: str) -> dict[str, str]:
         r = self.r
@@ -322,22 +444,7 @@ class _Walker:
         return tuple(out)
 
     def voice(self, node: Node) -> VoiceSettings:
-        r = self.r
-        items = r.mapping(node, "voice")
-        if items is None:
-            return VoiceSettings()
-        keys = r.known_keys(items, VOICE_KEYS, "in voice")
-        kw: dict = {}
-        if "engine" in keys:
-            kw["engine"] = r.choice(keys["engine"], "voice.engine", ENGINES)
-        for k in ("voice", "model"):
-            if k in keys:
-                kw[k] = r.text(keys[k], f"voice.{k}")
-        if "rate" in keys:
-            kw["rate"] = r.integer(keys["rate"], "voice.rate", *RATE_RANGE)
-        if "volume" in keys:
-            kw["volume"] = r.number(keys["volume"], "voice.volume", *VOLUME_RANGE)
-        return VoiceSettings(**{k: v for k, v in kw.items() if v is not None})
+        return read_voice(self.r, node, self.base_dir)
 
     def defaults(self, node: Node) -> dict[str, int | None]:
         r = self.r
@@ -348,12 +455,12 @@ class _Walker:
             return out
         keys = r.known_keys(items, DEFAULT_KEYS, "in defaults")
         if "sets" in keys:
-            sets = r.integer(keys["sets"], "defaults.sets", *SETS_RANGE)
+            sets = self.read(DEFAULT_FIELDS["sets"], keys["sets"], "defaults.sets")
             if sets is not None:
                 out["sets"] = sets
         for k in PAUSE_KEYS:
             if k in keys:
-                ms = r.duration_ms(keys[k], f"defaults.{k}", *PAUSE_RANGE_MS)
+                ms = self.read(DEFAULT_FIELDS[k], keys[k], f"defaults.{k}")
                 if ms is not None:
                     out[k] = ms
         return out
@@ -377,11 +484,11 @@ class _Walker:
                 typos = _misspelt(items, POSE_KEYS)
                 typo = "hold" in typos
                 if "name" in keys:
-                    name = r.text(keys["name"], "pose name")
+                    name = self.read(POSE_FIELDS["name"], keys["name"], "pose name")
                 elif "name" not in typos:
                     r.error(pn, f"{pose_label} needs a name")
                 if "hold" in keys:
-                    hold = r.duration_ms(keys["hold"], "hold", *HOLD_RANGE_MS)
+                    hold = self.read(POSE_FIELDS["hold"], keys["hold"], "hold")
                     has_hold = True
             else:
                 r.error(pn, f"pose {j} must be a name or {{name: ..., hold: ...}}, "
@@ -406,16 +513,18 @@ class _Walker:
         typos = _misspelt(items, EXERCISE_KEYS)
         kw: dict = {"line": node.start_mark.line + 1}
 
+        def read(key: str):
+            return self.read(EXERCISE_FIELDS[key], keys[key], key)
+
         if "name" in keys:
-            kw["name"] = r.text(keys["name"], "name")
+            kw["name"] = read("name")
         elif "name" not in typos:
             r.error(node, f"{label} needs a name")
         if "focus" in keys:
-            kw["focus"] = r.text(keys["focus"], "focus")
-        kw["sets"] = (r.integer(keys["sets"], "sets", *SETS_RANGE) if "sets" in keys
-                      else dflt["sets"])
+            kw["focus"] = read("focus")
+        kw["sets"] = read("sets") if "sets" in keys else dflt["sets"]
         if "reps" in keys:
-            kw["reps"] = r.integer(keys["reps"], "reps", *REPS_RANGE)
+            kw["reps"] = read("reps")
         if "tempo" in keys:
             written = r.text(keys["tempo"], "tempo")
             if written is not None:
@@ -424,11 +533,11 @@ class _Walker:
                 except ValueError as e:
                     r.error(keys["tempo"], str(e))
         if "cadence" in keys:
-            kw["cadence_ms"] = r.duration_ms(keys["cadence"], "cadence", *CADENCE_RANGE_MS)
+            kw["cadence_ms"] = read("cadence")
         if "hold" in keys:
-            kw["hold_ms"] = r.duration_ms(keys["hold"], "hold", *HOLD_RANGE_MS)
+            kw["hold_ms"] = read("hold")
         if "eyes_closed" in keys:
-            kw["eyes_closed"] = r.boolean(keys["eyes_closed"], "eyes_closed")
+            kw["eyes_closed"] = read("eyes_closed")
         if "sides" in keys:
             sides = keys["sides"]
             if isinstance(sides, ScalarNode) and sides.value.strip() == "both":
@@ -437,8 +546,7 @@ class _Walker:
                 r.error(sides, f'sides must be "both" (every set left, then right), '
                                f"got {describe(sides)}")
         for k in PAUSE_KEYS:
-            kw[f"{k}_ms"] = (r.duration_ms(keys[k], k, *PAUSE_RANGE_MS) if k in keys
-                             else dflt[k])
+            kw[f"{k}_ms"] = read(k) if k in keys else dflt[k]
         if "words" in keys:
             kw["words"] = self.words(keys["words"], f"of {label}")
 
@@ -494,7 +602,7 @@ class _Walker:
         typos = _misspelt(items, TOP_KEYS)
         kw: dict = {"path": r.path}
         if "program" in keys:
-            kw["name"] = r.text(keys["program"], "program")
+            kw["name"] = self.read(TOP_FIELDS["program"], keys["program"], "program")
         elif "program" not in typos:
             r.error(root, "the program needs a name: add `program: NAME`")
         if "schedule" in keys:

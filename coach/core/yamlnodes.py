@@ -109,6 +109,19 @@ _INT = re.compile(r"^[+-]?\d{1,12}$")
 _FLOAT = re.compile(r"^[+-]?(?:\d{1,12}(?:\.\d{0,9})?|\.\d{1,9})$")
 _TRUE = frozenset(("true", "yes", "on"))
 _FALSE = frozenset(("false", "no", "off"))
+BOOL_WORDS = _TRUE | _FALSE
+
+# The same forms as JSON Schema (ECMA-262) patterns for coach.core.schema: no flags, no named
+# groups, ASCII digits. tests/test_schema.py checks they accept exactly what the parsers do.
+_E_NUM = r"(?:[0-9]{1,9}(?:\.[0-9]{0,6})?|\.[0-9]{1,6})"
+_E_UNITS = (rf"(?=[\s\S]*[0-9])(?:{_E_NUM}\s*[hH])?\s*"
+            rf"(?:{_E_NUM}\s*(?:[mM][iI][nN]|[mM])(?![a-zA-Z]))?\s*"
+            rf"(?:{_E_NUM}\s*(?:[sS][eE][cC]|[sS])(?![a-zA-Z]))?\s*(?:{_E_NUM}\s*[mM][sS])?")
+_E_CLOCK = (r"(?:[0-9]{1,4}:(?:0{0,3}[0-9]|0{0,2}[1-5][0-9])|[0-9]{1,4})"
+            r":[0-5][0-9](?:\.[0-9]{1,6})?")
+DURATION_PATTERN = rf"^\s*(?:{_E_NUM}|{_E_CLOCK}|{_E_UNITS})\s*$"
+INT_PATTERN = r"^\s*[+-]?[0-9]{1,12}\s*$"
+NUMBER_PATTERN = r"^\s*[+-]?(?:[0-9]{1,12}(?:\.[0-9]{0,9})?|\.[0-9]{1,9})\s*$"
 
 
 def _to_ms(seconds: Decimal) -> int:

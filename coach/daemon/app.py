@@ -25,6 +25,7 @@ from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
 from coach.core.errors import CoachError
 from coach.core.navigation import all_resume_texts, extend_words
+from coach.core.program import VoiceSettings
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import (SESSION_VERBS, Back, CommandError, Extend, Pause, Ping,
                                    Programs, Reload, Reply, Request, Resume, Skip, Start,
@@ -104,14 +105,14 @@ class Daemon:
                  tz: str | None = None, misfire_grace_s: int = 600,
                  cache_dir: Path | None = None, clock: Clock = system_clock,
                  monotonic: Callable[[], float] = time.monotonic,
-                 warm: bool = True) -> None:
+                 warm: bool = True, voice_defaults: VoiceSettings | None = None) -> None:
         self.history = history
         self.monotonic = monotonic
         self.clock = clock
         self.warm = warm
         self.inbox = Inbox()
         self.stopping = threading.Event()
-        self.library = ProgramLibrary(programs_dir)
+        self.library = ProgramLibrary(programs_dir, voice_defaults)
         self.schedules = Schedules(clock, tz, misfire_grace_s)
         self.preparer = ClipPreparer(self.inbox.post, rate=rate, cache_dir=cache_dir)
         factory = output_factory or _default_output_factory(device, rate, blocksize, preroll_ms)
@@ -317,7 +318,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                history_path: Path | None = None, device: str | int | None = None,
                tz: str | None = None, misfire_grace_s: int = 600, rate: int = 48000,
                blocksize: int = 1024, preroll_ms: int = 500,
-               buttons: list[Any] | None = None) -> int:
+               buttons: list[Any] | None = None,
+               voice_defaults: VoiceSettings | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
     from coach.daemon import sdnotify
     from coach.daemon.commands import COMMANDS
@@ -326,7 +328,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
 
     history = History(history_path)
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
-               misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms)
+               misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
+               voice_defaults=voice_defaults)
     d.begin()  # programs and schedules before the socket answers: `status` shows the next start
     server = ControlServer(socket_path or default_socket(), d.handle, commands=COMMANDS)
     try:

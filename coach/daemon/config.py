@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
 from coach.core.yamlnodes import NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio")
+        "media_keys", "gpio", "voice")
 GPIO_KEYS = ("pin", "hold")
 
 
@@ -28,6 +30,7 @@ class Config:
     media_keys: bool | str = False  # True: any device with media keys; str: a device name/path
     gpio_pin: int | None = None
     gpio_hold_ms: int = 1000  # holding the button this long is `skip`
+    voice: VoiceSettings | None = None  # defaults for every program's `voice:`, key by key
 
 
 def config_dir() -> Path:
@@ -106,8 +109,24 @@ def parse_config(text: str, path: str) -> Config:
                     v = r.duration_ms(gf["hold"], "gpio.hold", 200, 10_000)
                     if v is not None:
                         values["gpio_hold_ms"] = v
+        if "voice" in found:
+            # The same keys, types and ranges as a program's voice; a relative model path is
+            # relative to the config's folder.
+            values["voice"] = read_voice(r, found["voice"], str(Path(path).parent))
     r.raise_if_any()
     return Config(**values)
+
+
+def with_voice_defaults(program: Program, defaults: VoiceSettings | None) -> Program:
+    """``program`` with config.yaml's voice defaults filled in key by key: what the program's
+    own `voice:` says wins; what neither says keeps the built-in default."""
+    if defaults is None or not defaults.given:
+        return program
+    own = program.voice
+    merged = {k: getattr(own if k in own.given else defaults, k)
+              for k in VOICE_KEYS if k in own.given or k in defaults.given}
+    voice = VoiceSettings(**merged, given=own.given | defaults.given)
+    return dataclasses.replace(program, voice=voice)
 
 
 def load_config(path: str | Path | None = None) -> Config:

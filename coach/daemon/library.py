@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.core.errors import CoachError
-from coach.core.program import Program, Schedule, load_program
+from coach.core.program import Program, Schedule, VoiceSettings, load_program
 from coach.core.timeline import Timeline, compile_program
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,16 @@ class Change:
     changed: tuple[str, ...] = ()
 
 
+def load_with_defaults(path: Path, voice_defaults: VoiceSettings | None) -> Program:
+    """A program file with config.yaml's voice defaults under its own `voice:`."""
+    from coach.daemon.config import with_voice_defaults
+    return with_voice_defaults(load_program(path), voice_defaults)
+
+
 class ProgramLibrary:
-    def __init__(self, programs_dir: Path) -> None:
+    def __init__(self, programs_dir: Path, voice_defaults: VoiceSettings | None = None) -> None:
         self.programs_dir = Path(programs_dir)
+        self.voice_defaults = voice_defaults
         self.entries: dict[str, Entry] = {}
         self._dir_error: str | None = None
 
@@ -81,7 +88,7 @@ class ProgramLibrary:
             entry = old or Entry(path, mtime)
             entry.path, entry.mtime_ns = path, mtime
             try:
-                program = load_program(path)
+                program = load_with_defaults(path, self.voice_defaults)
                 entry.program, entry.timeline = program, compile_program(program)
                 entry.error = None
                 log.info("%s: loaded %r%s", path, program.name, " (reloaded)" if old else "")
@@ -108,7 +115,7 @@ class ProgramLibrary:
         entry = self.entries.get(name)
         if entry is None and (os.sep in name or name.endswith((".yaml", ".yml"))):
             path = Path(name)
-            program = load_program(path)
+            program = load_with_defaults(path, self.voice_defaults)
             return Resolved(path.stem, path.resolve(), program, compile_program(program))
         if entry is None:
             known = ", ".join(sorted(self.entries)) or "none"

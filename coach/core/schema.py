@@ -1,0 +1,178 @@
+"""The program format as a JSON Schema (draft 2020-12), generated from the loader's own tables.
+
+Pure. Every key, type, range and choice comes from ``coach.core.program``'s field tables (the
+ones ``_Walker.read`` validates with), phrase ids and templates from ``coach.core.phrases``,
+and the duration pattern from ``coach.core.yamlnodes``. The schema is a sound approximation of
+the loader: what the loader accepts, the schema accepts (an editor must never flag a good
+program); of what the loader rejects, the schema rejects what JSON Schema can say. It cannot
+say: ranges of durations written as text ("16m"), ranges of numbers written as quoted text,
+a tempo or schedule that is well-formed but impossible, and YAML-level mistakes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping
+
+from coach.core.phrases import PACKS, PHRASE_IDS, PLACEHOLDERS
+from coach.core.program import (
+    DAY_NAMES, DEFAULT_FIELDS, EXERCISE_FIELDS, FULL_DAY_NAMES, DAY_ABBREVIATIONS, DAY_GROUPS,
+    KINDS, POSE_FIELDS, TOP_FIELDS, VOICE_FIELDS, Spec)
+from coach.core.yamlnodes import BOOL_WORDS, DURATION_PATTERN, INT_PATTERN, NUMBER_PATTERN
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _ci(word: str) -> str:
+    """A case-insensitive regex for a literal word (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+def _alternatives(words) -> str:
+    return "(?:" + "|".join(_ci(w) for w in sorted(words, key=lambda w: (-len(w), w))) + ")"
+
+
+_TEXT = {"type": ["string", "number", "boolean"], "pattern": r"\S"}  # a scalar; never empty
+
+
+def _scalar(spec: Spec) -> dict[str, Any]:
+    """The schema of a scalar spec (text, int, number, bool, duration, choice)."""
+    t = spec.type
+    if t == "text":
+        out: dict[str, Any] = dict(_TEXT)
+    elif t == "int":
+        out = {"anyOf": [{"type": "integer", "minimum": spec.lo, "maximum": spec.hi},
+                         {"type": "string", "pattern": INT_PATTERN}]}
+    elif t == "number":
+        out = {"anyOf": [{"type": "number", "minimum": spec.lo, "maximum": spec.hi},
+                         {"type": "string", "pattern": NUMBER_PATTERN}]}
+    elif t == "bool":
+        out = {"anyOf": [{"type": "boolean"},
+                         {"type": "string",
+                          "pattern": r"^\s*" + _alternatives(BOOL_WORDS) + r"\s*$"}]}
+    elif t == "duration":
+        assert spec.lo is not None and spec.hi is not None
+        out = {"anyOf": [{"type": "number", "minimum": spec.lo / 1000, "maximum": spec.hi / 1000},
+                         {"type": "string", "pattern": DURATION_PATTERN}]}
+    elif t in ("choice", "sides"):
+        out = {"enum": list(spec.choices)}
+    else:
+        raise AssertionError(f"{t} is not a scalar spec")
+    if spec.doc:
+        out["description"] = spec.doc
+    if t == "duration":
+        out["description"] = (out.get("description", "") + f" ({_span(spec)}; 45s, 2m, 1m30s, "
+                              "1.5s, 1:30 or a number of seconds)").strip()
+    return out
+
+
+def _span(spec: Spec) -> str:
+    from coach.core.yamlnodes import format_duration
+    return f"{format_duration(int(spec.lo or 0))} to {format_duration(int(spec.hi or 0))}"
+
+
+def _tempo_pattern() -> str:
+    sym = "[0-9Xx]"
+    body = "-*" + "-*".join([sym] * 4) + "-*"
+    zero = "-*" + "-*".join(["0"] * 4) + "-*"
+    return rf"^\s*(?!{zero}\s*$){body}\s*$"
+
+
+def _schedule_pattern() -> str:
+    days = list(DAY_NAMES) + list(FULL_DAY_NAMES) + list(DAY_ABBREVIATIONS)
+    day = _alternatives(days)
+    token = rf"(?:{_alternatives(DAY_GROUPS)}|{day}(?:\s*-\s*{day})?)"
+    time = r"(?:[01]?[0-9]|2[0-3]):[0-5][0-9]"
+    return rf"^\s*{token}(?:\s*,\s*{token})*\s+{time}\s*$"
+
+
+def _template_pattern(phrase_id: str) -> str:
+    """A template keeping exactly its fields: doubled braces, its {fields}, other text."""
+    fields = PLACEHOLDERS.get(phrase_id, ())
+    atom = r"[^{}]|\{\{|\}\}"
+    if fields:
+        atom += r"|\{(?:" + "|".join(fields) + r")\}"
+    need = "".join(rf"(?=[\s\S]*\{{{f}\}})" for f in fields)
+    return rf"^{need}(?=[\s\S]*\S)(?:{atom})*$"
+
+
+def _words() -> dict[str, Any]:
+    ids = [p for p in PHRASE_IDS if p != "numbers"]
+    en = PACKS["en"]
+    props = {}
+    for pid in ids:
+        fields = PLACEHOLDERS.get(pid, ())
+        keeps = (" Keeps " + ", ".join("{" + f + "}" for f in fields) + ".") if fields else ""
+        props[pid] = {"type": "string", "pattern": _template_pattern(pid),
+                      "description": f'English: "{en[pid]}".{keeps}'}
+    return {"type": "object", "properties": props, "additionalProperties": False,
+            "description": "phrase overrides by phrase id"}
+
+
+def _object(fields: Mapping[str, Spec], defs: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    props = {}
+    for key, spec in fields.items():
+        if spec.type in defs:
+            props[key] = {"$ref": f"#/$defs/{defs[spec.type]}"}
+            if spec.doc:
+                props[key]["description"] = spec.doc
+        else:
+            props[key] = _scalar(spec)
+    return {"type": "object", "properties": props, "additionalProperties": False, **extra}
+
+
+def _exercise(defs: Mapping[str, str]) -> dict[str, Any]:
+    kinds = []
+    for kind, (required, forbidden) in KINDS.items():
+        sub: dict[str, Any] = {"title": kind, "required": list(required)}
+        sub["not"] = {"anyOf": [{"required": [k]} for k in forbidden]}
+        kinds.append(sub)
+    # A pose without its own hold takes the exercise's: with no exercise hold, every pose
+    # must be {name, hold}.
+    pose_hold = {"if": {"required": ["poses"], "not": {"required": ["hold"]}},
+                 "then": {"properties": {"poses": {"items": {"type": "object",
+                                                            "required": ["name", "hold"]}}}}}
+    return _object(EXERCISE_FIELDS, defs, required=["name"], oneOf=kinds, allOf=[pose_hold],
+                   description="one of: tempo + reps, cadence + reps, hold, or poses")
+
+
+def program_schema() -> dict[str, Any]:
+    """The JSON Schema of a program file (a dict ready for json.dumps)."""
+    defs = {"words": "words", "voice": "voice", "defaults": "defaults", "poses": "poses",
+            "exercises": "exercises", "schedule": "schedule", "tempo": "tempo",
+            "language": "language"}
+    pose = _object(POSE_FIELDS, defs, required=["name"])
+    return {
+        "$schema": DIALECT,
+        "title": "coach training program",
+        "description": "A coach program (YAML). Generated by `coach schema` from the loader's "
+                       "own tables; `coach check` is the final word.",
+        "type": "object",
+        "required": ["program", "exercises"],
+        **{k: v for k, v in _object(TOP_FIELDS, defs).items() if k != "type"},
+        "$defs": {
+            "words": _words(),
+            "voice": _object(VOICE_FIELDS, defs),
+            "defaults": _object(DEFAULT_FIELDS, defs),
+            "tempo": {"anyOf": [{"type": "string", "pattern": _tempo_pattern()},
+                                # YAML 1.2 reads an unquoted 4040 as a number; coach reads it
+                                # as written.
+                                {"type": "integer", "minimum": 1, "maximum": 9999}]},
+            "schedule": {"anyOf": [{"$ref": "#/$defs/schedule_one"},
+                                   {"type": "array", "minItems": 1,
+                                    "items": {"$ref": "#/$defs/schedule_one"}}]},
+            "schedule_one": {"type": "string", "pattern": _schedule_pattern()},
+            "language": {"enum": sorted(PACKS)},
+            "pose": pose,
+            "poses": {"type": "array", "minItems": 1,
+                      "items": {"anyOf": [dict(_TEXT), {"$ref": "#/$defs/pose"}]}},
+            "exercise": _exercise(defs),
+            "exercises": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/exercise"}},
+        },
+    }
+
+
+def schema_json() -> str:
+    """The schema as shipped in coach/data/program.schema.json (stable text, newline at end)."""
+    return json.dumps(program_schema(), indent=2, ensure_ascii=False) + "\n"
