@@ -23,9 +23,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_vs_naive import (COACH, capture_run, coach_env, coach_sounds,  # noqa: E402
-                                  find_onsets, fmt, machine, real_parts_missing, summarize,
-                                  underflows)
+from bench.bench_vs_naive import (  # noqa: E402
+    COACH,
+    capture_run,
+    coach_env,
+    coach_sounds,
+    find_onsets,
+    fmt,
+    machine,
+    real_parts_missing,
+    summarize,
+    underflows,
+)
 from tests.audio_env import PulseServer  # noqa: E402
 
 # ~75 s: tempo reps (a cue every second) and a high-rep cadence set (a count or tick every 1 s).
@@ -53,7 +62,7 @@ class Hogs:
         self.cpus = cpus
         self.procs: list[subprocess.Popen] = []
 
-    def __enter__(self) -> "Hogs":
+    def __enter__(self) -> Hogs:
         for cpu in self.cpus:
             self.procs.append(subprocess.Popen(["taskset", "-c", str(cpu), *HOG]))
         return self

@@ -16,8 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_env import (RATE, PulseServer, detect_onsets, have_alsa_pulse_plugin,  # noqa: E402
-                             have_portaudio, onset_errors, plan_onsets, run_driver)
+from tests.audio_env import (  # noqa: E402
+    RATE,
+    PulseServer,
+    detect_onsets,
+    have_alsa_pulse_plugin,
+    have_portaudio,
+    onset_errors,
+    plan_onsets,
+    run_driver,
+)
 
 
 def main() -> int:

@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from coach.audio.wavout import render_to_wav  # noqa: E402
 from coach.core.mixer import TICK_KEY, Mixer, clip_key  # noqa: E402
 from coach.core.timeline import Cue, Phase, Timeline  # noqa: E402
-from coach.audio.wavout import render_to_wav  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,9 @@ def synthetic(minutes: int, rate: int) -> tuple[Timeline, dict[str, np.ndarray]]
 def real(program_path: str, rate: int) -> tuple[Timeline, dict[str, np.ndarray]] | None:
     """The program compiled and voiced by coach itself, or None if those parts are missing."""
     try:
+        from coach.audio.voice import prepare_timeline
         from coach.core.program import load_program
         from coach.core.timeline import compile_program
-        from coach.audio.voice import prepare_timeline
     except ImportError as e:
         print(f"(real program unavailable: {e}; using the synthetic timeline)")
         return None

@@ -28,8 +28,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_vs_naive import (COACH, RATE, THRESHOLD_DBFS, capture_run,  # noqa: E402
-                                  machine, real_parts_missing, start_capture)
+from bench.bench_vs_naive import (  # noqa: E402
+    COACH,
+    RATE,
+    THRESHOLD_DBFS,
+    capture_run,
+    machine,
+    real_parts_missing,
+    start_capture,
+)
 from tests.audio_env import PulseServer  # noqa: E402
 
 # ~9 s, first cue at 0: the session start is all that is measured.
@@ -93,9 +100,9 @@ class Daemon:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
                 try:
                     msg = sock.recv(4096)
-                except socket.timeout:
-                    raise RuntimeError("no READY=1 within %d s:\n%s"
-                                       % (timeout, self.log.read_text()[-2000:])) from None
+                except TimeoutError:
+                    raise RuntimeError(f"no READY=1 within {timeout} s:\n"
+                                       f"{self.log.read_text()[-2000:]}") from None
                 if b"READY=1" in msg.split(b"\n"):
                     return time.monotonic() - t0
         finally:

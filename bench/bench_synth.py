@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 def worker(engine: str, program_path: str) -> dict:
     """One measurement, in this (fresh) process: timings in seconds."""
+    from coach.audio.voice import Voice
     from coach.core.program import load_program
     from coach.core.timeline import compile_program
-    from coach.audio.voice import Voice
 
     program = load_program(program_path)
     tl = compile_program(program)

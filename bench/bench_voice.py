@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from coach.audio.voice import Voice, prepare_timeline  # noqa: E402
 from coach.core.program import Exercise, Pose, Program, Tempo, VoiceSettings  # noqa: E402
 from coach.core.timeline import compile_program  # noqa: E402
-from coach.audio.voice import Voice, prepare_timeline  # noqa: E402
 
 PHRASES = ["3", "squeeze", "lower", "two, lower", "Lat pulldown. Set 1 of 3",
            "Lat pulldown. Set 1 of 3. 8 reps, tempo 4 0 4 0. Focus: drive the elbows down"]

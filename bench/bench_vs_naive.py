@@ -32,8 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_env import (RATE, PulseServer, have_alsa_pulse_plugin,  # noqa: E402
-                             have_portaudio)
+from tests.audio_env import RATE, PulseServer, have_alsa_pulse_plugin, have_portaudio  # noqa: E402
 
 THRESHOLD_DBFS = -45.0
 EARLY_MS = 20
@@ -99,9 +98,9 @@ def _span(x: np.ndarray, thr: float) -> int:
 
 def coach_sounds(path: str, cache_dir: Path) -> list[CueSound]:
     """coach's clips (prepared into ``cache_dir``, which also warms it for `coach run`)."""
+    from coach.audio.voice import clip_key, prepare_timeline
     from coach.core.program import load_program
     from coach.core.timeline import compile_program
-    from coach.audio.voice import clip_key, prepare_timeline
     tl = compile_program(load_program(path))
     clips = prepare_timeline(tl, rate=RATE, cache_dir=cache_dir)
     thr = 10 ** (THRESHOLD_DBFS / 20)

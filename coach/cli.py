@@ -8,12 +8,13 @@ import logging
 import os
 import select
 import sys
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import cast
 
-from . import __version__
 from coach.core.errors import CoachError, Diagnostic
+
+from . import __version__
 
 log = logging.getLogger("coach")
 
@@ -187,7 +188,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         render_to_wav(mixer, out, progress=_progress("render", "%"))
     except OSError as e:
-        raise CoachError.at(str(out), 0, 0, f"cannot write the WAV file: {e.strerror or e}")
+        raise CoachError.at(str(out), 0, 0,
+                            f"cannot write the WAV file: {e.strerror or e}") from None
     print(f"{out}: {fmt_duration(timeline.duration_ms)} of {program.name!r} at {args.rate} Hz")
     return 0
 
@@ -275,8 +277,15 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_voices(args: argparse.Namespace) -> int:
     """What can speak here: espeak-ng voices by language, installed Piper models, and for each
     program file given, the engine and voice/model it would use (after any fallback)."""
-    from coach.audio.voice import (PIPER_INSTALL, Voice, VoiceUnavailable, espeak_voices, piper_models,
-                        piper_problem, piper_voices_dir)
+    from coach.audio.voice import (
+        PIPER_INSTALL,
+        Voice,
+        VoiceUnavailable,
+        espeak_voices,
+        piper_models,
+        piper_problem,
+        piper_voices_dir,
+    )
     try:
         espeak = espeak_voices()
         print(f"espeak-ng voices ({len(espeak)}; voice: {{engine: espeak, voice: ID}}):")
@@ -324,8 +333,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
 # --- the daemon and its verbs ---------------------------------------------------------------
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from coach.daemon.config import load_config, programs_dir
     from coach.daemon.app import run_daemon
+    from coach.daemon.config import load_config, programs_dir
     config = load_config(args.config)
     pdir = programs_dir(config, args.programs)
     if not pdir.is_dir():
@@ -334,7 +343,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             log.info("created the programs directory %s (copy programs from programs/)", pdir)
         except OSError as e:
             raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
-                                f"{e.strerror or e}")
+                                f"{e.strerror or e}") from None
     from coach.daemon.buttons import GpioButton, MediaKeys
     buttons: list[MediaKeys | GpioButton] = []
     if config.media_keys:
@@ -407,7 +416,7 @@ def cmd_verb(args: argparse.Namespace) -> int:
     elif args.command == "reload":
         print(f"{len(reply.get('programs', []))} programs; changed: "
               f"{', '.join(reply.get('changed') or []) or 'none'}")
-        for stem, err in (reply.get("errors") or {}).items():
+        for err in (reply.get("errors") or {}).values():
             print(err, file=sys.stderr)
     elif "state" in reply:
         _print_status(reply)
@@ -571,11 +580,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoachError as e:
         print(e, file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # `coach plan x | head` closes the pipe early: not an error. (This handler sat after
-        # `except Exception`, which caught the error first and re-raised it: a traceback.)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except Exception as e:
         # Missing real parts (no TTS under COACH_REQUIRE_REAL=1, no sound device) are one line.
         from coach.audio.player import NoOutputDevice

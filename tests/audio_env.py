@@ -20,8 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -237,7 +238,7 @@ class PulseServer:
         self.proc: subprocess.Popen | None = None
         self.log = self.dir / "pulseaudio.log"
 
-    def __enter__(self) -> "PulseServer":
+    def __enter__(self) -> PulseServer:
         self.start()
         return self
 

@@ -38,7 +38,7 @@ class Coachd:
     def db(self) -> Path:
         return Path(self.env["XDG_DATA_HOME"]) / "coach" / "history.sqlite3"
 
-    def start(self, *more: str) -> "Coachd":
+    def start(self, *more: str) -> Coachd:
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [*self.prefix, sys.executable, "-m", "coach.cli", "-v", "daemon", "--programs",

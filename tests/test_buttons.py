@@ -14,11 +14,10 @@ from pathlib import Path
 
 import evdev
 import pytest
+from conftest import ROOT, need
 from evdev import InputEvent, ecodes
 
 from coach.daemon.buttons import KEYMAP, GpioButton, MediaKeys
-
-from conftest import ROOT, need
 
 LOGGER = "coach.daemon.buttons"
 # An exception that kills a reader thread is a failure, not a warning.

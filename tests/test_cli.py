@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import PROGRAMS, ROOT
 
 SHIPPED = sorted(PROGRAMS.glob("*.yaml"))
@@ -145,6 +144,7 @@ def test_daemon_with_a_broken_config_exits_2_with_the_line(tmp_path):
 
 def test_install_service_writes_a_unit_systemd_accepts(tmp_path):
     import shutil
+
     from conftest import need
     need(shutil.which("systemd-analyze") is not None, "systemd-analyze (Debian: systemd)")
     coach_bin = Path(sys.executable).with_name("coach")

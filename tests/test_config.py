@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.daemon.config import Config, load_config, parse_config, programs_dir
 from coach.core.errors import CoachError
+from coach.daemon.config import Config, load_config, parse_config, programs_dir
 
 
 def test_full_config(tmp_path):
@@ -146,6 +146,7 @@ def test_coach_voices_uses_config_defaults_under_the_program(tmp_path, espeak):
 
 def test_relative_piper_model_from_another_working_directory(tmp_path):
     from conftest import need
+
     from coach.audio.voice import VoiceUnavailable, piper_problem, resolve_piper_model
     need(piper_problem() is None, f"Piper ({piper_problem()})")
     try:

@@ -15,10 +15,10 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from coach.daemon.control import MAX_LINE, ControlServer, DaemonAlreadyRunning, request, socket_path
-from coach.core.errors import CoachError
 from conftest import need
+
+from coach.core.errors import CoachError
+from coach.daemon.control import MAX_LINE, ControlServer, DaemonAlreadyRunning, request, socket_path
 
 
 class Recorder:

@@ -10,13 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from conftest import ROOT
 from audio_env import PulseServer, need_pulse
+from conftest import ROOT
 from daemon_env import Coachd
 
 pytestmark = pytest.mark.slow
@@ -274,8 +274,8 @@ def test_the_old_flag_resume_still_restarts_the_set(daemon):
 def test_schedule_starts_a_session_by_itself(tmp_path, pulse, cache):
     # Real wall clock (espeak-ng under libfaketime failed intermittently): the program is
     # scheduled for the next whole minute, at least 8 s away, and must start by itself.
-    from datetime import datetime, timedelta, timezone
-    now = datetime.now(timezone.utc)
+    from datetime import datetime, timedelta
+    now = datetime.now(UTC)
     at = (now + timedelta(seconds=8 + 59)).replace(second=0, microsecond=0)
     d = Daemon(tmp_path, pulse, cache)
     write_program(d.programs / "morning.yaml", name="Morning", schedule=f"daily {at:%H:%M}")
@@ -283,10 +283,10 @@ def test_schedule_starts_a_session_by_itself(tmp_path, pulse, cache):
         d.start()
         st = d.status()
         assert st["state"] == "idle" and st["next"] == f"morning at {at.isoformat(timespec='minutes')}"
-        wait = (at - datetime.now(timezone.utc)).total_seconds()
+        wait = (at - datetime.now(UTC)).total_seconds()
         st = d.wait_for(lambda s: s["state"] == "playing", timeout=wait + 15, what="scheduled start")
         assert st["program"] == "Morning"
-        assert datetime.now(timezone.utc) >= at
+        assert datetime.now(UTC) >= at
     finally:
         d.cleanup()
 
@@ -355,14 +355,15 @@ def _libfaketime() -> str | None:
 def test_clock_steps_move_neither_cues_nor_schedules(tmp_path, pulse, cache):
     """NTP steps on a Pi without RTC: libfaketime under the daemon, its offset changed while it
     runs (FAKETIME_TIMESTAMP_FILE re-read on every call)."""
+    from datetime import datetime, timedelta
+
     from conftest import need
-    from datetime import datetime, timedelta, timezone
     lib = _libfaketime()
     need(lib is not None, "libfaketime (Debian: faketime)")
     clock = tmp_path / "faketime"
 
     def set_fake(when: datetime) -> None:
-        offset = (when - datetime.now(timezone.utc)).total_seconds()
+        offset = (when - datetime.now(UTC)).total_seconds()
         # espeak-ng's timed waits failed (EINVAL) under the single-threaded libfaketime; the
         # MT build is used, and the fake clock only ever runs ahead of the real one here.
         assert offset > 0
@@ -371,7 +372,7 @@ def test_clock_steps_move_neither_cues_nor_schedules(tmp_path, pulse, cache):
         tmp.replace(clock)  # atomic: libfaketime re-reads the file on every call
 
     # The schedule's slot, two hours ahead of the real clock, on the minute.
-    slot = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    slot = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
     set_fake(slot - timedelta(hours=1, seconds=10))  # the start is an hour away
     d = Daemon(tmp_path, pulse, cache, extra_env={
         "LD_PRELOAD": lib, "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_NO_CACHE": "1",
@@ -468,9 +469,10 @@ def test_a_program_added_mid_session_costs_no_cpu(daemon):
 def test_a_cold_piper_start_answers_at_once_and_the_watchdog_never_waits(tmp_path, pulse):
     # Found: `coach start` synthesized every clip inside the request, holding the daemon lock
     # (8.9 s with Piper on one core), while the watchdog tick waited behind it.
+    from conftest import need
+
     from coach.audio.voice import piper_problem
     from coach.daemon.control import request
-    from conftest import need
     need(piper_problem() is None, f"Piper ({piper_problem()})")
     program = tmp_path / "piper-session.yaml"  # outside the programs dir: nothing warms it
     text = (ROOT / "programs" / "full-session.yaml").read_text()

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audio_env import AlsaFileEnv, PulseServer, need_portaudio, need_pulse
-from daemon_env import Coachd
 from conftest import ROOT, need
+from daemon_env import Coachd
 
 RATE = 48000
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from audio_env import AlsaFileEnv
 from daemon_env import Coachd
 

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from coach.daemon.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 
-T0 = datetime(2024, 3, 4, 7, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 4, 7, 0, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:

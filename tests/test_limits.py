@@ -9,16 +9,14 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROGRAMS, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_program import _MUTATION, FUZZ_EXAMPLES, VALID, mutate
 
 from coach.core.errors import CoachError
-from coach.core.program import (
-    MAX_SESSION_MS, load_program, parse_program, session_lower_bound_ms)
+from coach.core.program import MAX_SESSION_MS, load_program, parse_program, session_lower_bound_ms
 from coach.core.timeline import compile_program
-
-from conftest import PROGRAMS, ROOT
-from test_program import _MUTATION, FUZZ_EXAMPLES, VALID, mutate
 
 SHIPPED = sorted(PROGRAMS.glob("*.yaml"))
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coach.audio.wavout import render_to_wav
 from coach.core.mixer import TICK_KEY, Mixer, clip_key, default_tick
 from coach.core.timeline import Cue, Phase, Timeline
-from coach.audio.wavout import render_to_wav
 
 
 def cue(t_ms: int, text: str, kind: str = "speech") -> Cue:

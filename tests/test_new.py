@@ -6,11 +6,11 @@ from __future__ import annotations
 import jsonschema
 import pytest
 import yaml
+from test_cli import coach
 
 from coach.cli import NEW_KINDS, new_program_text
 from coach.core.program import parse_program
 from coach.core.schema import program_schema
-from test_cli import coach
 
 # Which kinds of exercise each method's program must show.
 SHOWS = {"tempo": {"tempo"}, "hold": {"hold"}, "high-rep": {"cadence"}, "posing": {"poses"},

@@ -8,7 +8,6 @@ import tomllib
 import venv
 
 import pytest
-
 from conftest import ROOT
 from test_cli import coach
 

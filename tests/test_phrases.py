@@ -8,12 +8,25 @@ import string
 import subprocess
 
 import pytest
+from conftest import need
 
 from coach.core.errors import CoachError
-from coach.core.phrases import (NUMBER_WORDS, NUMBERS, PACK_VOICES, PACKS, PHRASE_IDS, PLACEHOLDERS,
-                           fill, french_number, german_number, missing_phrases, phrase_table,
-                           say_decimal, say_number, spanish_number)
-from conftest import need
+from coach.core.phrases import (
+    NUMBER_WORDS,
+    NUMBERS,
+    PACK_VOICES,
+    PACKS,
+    PHRASE_IDS,
+    PLACEHOLDERS,
+    fill,
+    french_number,
+    german_number,
+    missing_phrases,
+    phrase_table,
+    say_decimal,
+    say_number,
+    spanish_number,
+)
 from coach.core.program import parse_program
 from coach.core.timeline import compile_program
 

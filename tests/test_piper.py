@@ -14,14 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import PROGRAMS, ROOT, need
+
+from coach.audio.voice import (
+    PIPER_DEFAULT_MODEL,
+    PiperSynth,
+    Voice,
+    VoiceUnavailable,
+    piper_models,
+    piper_problem,
+    prepare_timeline,
+    resolve_piper_model,
+)
 from coach.core.mixer import Mixer
 from coach.core.program import VoiceSettings, load_program
 from coach.core.timeline import compile_program
-from coach.audio.voice import (PIPER_DEFAULT_MODEL, PiperSynth, Voice, VoiceUnavailable,
-                         piper_models, piper_problem, prepare_timeline,
-                         resolve_piper_model)
 
 RATE = 48000
 PHRASES = ["3", "squeeze", "lower", "two, lower", "Lat pulldown. Set 1 of 3"]

@@ -12,18 +12,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import PROGRAMS, ROOT, need
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coach.core.errors import CoachError
 from coach.core.phrases import PLACEHOLDERS
 from coach.core.program import (
-    MAX_PROGRAM_BYTES, Exercise, Program, load_program, parse_program, parse_schedule,
-    parse_tempo, read_program_text)
-from coach.core.yamlnodes import (
-    MAX_DEPTH, format_duration, parse_bool, parse_duration_ms, parse_int)
-
-from conftest import PROGRAMS, ROOT, need
+    MAX_PROGRAM_BYTES,
+    Exercise,
+    Program,
+    load_program,
+    parse_program,
+    parse_schedule,
+    parse_tempo,
+    read_program_text,
+)
+from coach.core.yamlnodes import MAX_DEPTH, format_duration, parse_bool, parse_duration_ms, parse_int
 
 # Raised by a later fuzz issue through the environment; sized to run in seconds here.
 FUZZ_EXAMPLES = int(os.environ.get("COACH_FUZZ_EXAMPLES", "300"))

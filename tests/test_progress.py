@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 
-from coach.audio.voice import terminal_progress
 from conftest import PROGRAMS, ROOT
+
+from coach.audio.voice import terminal_progress
 
 
 class Clock:

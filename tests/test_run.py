@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from audio_env import PulseServer, need_pulse
 from conftest import ROOT
 

@@ -3,12 +3,12 @@ latest of several missed ones only, and never twice when the clock steps back ov
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from coach.core.program import parse_schedule
 from coach.daemon.schedules import Schedules
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class FakeClock:

@@ -9,21 +9,19 @@ import re
 import string
 import subprocess
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from conftest import PROGRAMS, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_program import BAD, DESIGN_EXAMPLE
 
 from coach.core.errors import CoachError
 from coach.core.program import EXERCISE_FIELDS, TOP_FIELDS, parse_program
 from coach.core.schema import program_schema, schema_json
 from coach.core.yamlnodes import DURATION_PATTERN, parse_duration_ms
-
-from conftest import PROGRAMS, ROOT
-from test_program import BAD, DESIGN_EXAMPLE
 
 SHIPPED = ROOT / "coach" / "data" / "program.schema.json"
 VALIDATOR = jsonschema.Draft202012Validator(program_schema())

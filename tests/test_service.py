@@ -10,13 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from coach.daemon import sdnotify
-from coach.core.errors import CoachError
-from coach.daemon.service import (
-    UNIT_TEMPLATE, default_unit_dir, install_service, next_steps, render_unit,
-)
 from conftest import need
+
+from coach.core.errors import CoachError
+from coach.daemon import sdnotify
+from coach.daemon.service import (
+    UNIT_TEMPLATE,
+    default_unit_dir,
+    install_service,
+    next_steps,
+    render_unit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ class Rig:
     def run(self) -> None:
         self.d.run()
 
-    def __enter__(self) -> "Rig":
+    def __enter__(self) -> Rig:
         self.d.begin()
         self.thread.start()
         return self
@@ -193,7 +193,7 @@ def test_lost_output_holds_the_session_and_resumes_at_the_cut_cue(rig: Rig) -> N
 
 
 def test_interrupted_session_resumes_by_itself_when_recent_and_once(tmp_path: Path, espeak) -> None:
-    t0 = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     wall = {"now": t0}
 
     def clock() -> datetime:
@@ -225,7 +225,7 @@ def test_interrupted_session_resumes_by_itself_when_recent_and_once(tmp_path: Pa
 
 
 def test_an_old_interruption_waits_for_the_play_key(tmp_path: Path, espeak) -> None:
-    t0 = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     wall = {"now": t0}
     with Rig(tmp_path, "first", clock=lambda: wall["now"]) as a:
         (a.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))

@@ -6,9 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.audio_env import (RATE, AlsaFileEnv, ClickSource, PulseServer, detect_onsets,
-                             need_portaudio, need_pulse, onset_errors, plan_onsets, run_driver,
-                             zero_runs)
+from tests.audio_env import (
+    RATE,
+    AlsaFileEnv,
+    ClickSource,
+    PulseServer,
+    detect_onsets,
+    need_portaudio,
+    need_pulse,
+    onset_errors,
+    plan_onsets,
+    run_driver,
+    zero_runs,
+)
 
 PREROLL = 500 * RATE // 1000  # Player's default preroll_ms=500
 BED = 0.01

@@ -5,11 +5,12 @@ from __future__ import annotations
 import bisect
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from coach.core.phrases import phrase_table
 from coach.core.program import Exercise, Pose, Program, Tempo, VoiceSettings
 from coach.core.timeline import Cue, announce_text, compile_program, estimate_speech_ms
-from coach.core.phrases import phrase_table
 
 TEMPO_PHASES = ("eccentric", "bottom_pause", "concentric", "top_pause")
 

@@ -14,13 +14,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, need
+
+from coach.audio.voice import (
+    TICK_KEY,
+    Clip,
+    Voice,
+    VoiceUnavailable,
+    clip_key,
+    finish,
+    prepare_timeline,
+    terminal_progress,
+    tick_clip,
+)
 from coach.core.errors import CoachError
 from coach.core.program import Exercise, Program, VoiceSettings
 from coach.core.timeline import compile_program
-from coach.audio.voice import (TICK_KEY, Clip, Voice, VoiceUnavailable, clip_key,
-                         finish, prepare_timeline, terminal_progress, tick_clip)
 
 RATE = 48000
 PHRASES = ["3", "squeeze", "lower", "Lat pulldown. Set 1 of 3"]

@@ -41,7 +41,7 @@ class CoachError(Exception):
         super().__init__(str(self))
 
     @classmethod
-    def at(cls, path: str, line: int, col: int, message: str) -> "CoachError":
+    def at(cls, path: str, line: int, col: int, message: str) -> CoachError:
         return cls(Diagnostic(str(path), line, col, message))
 
     @property

@@ -6,7 +6,7 @@ Pure numpy. Memory grows with the number of distinct clips, never with the sessi
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -6,7 +6,7 @@ when a program (or a pack) writes it. ``fill`` formats a template, turning numbe
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 # Phrase ids a program may override with `words:`. Order is the documentation order.
 PHRASE_IDS: tuple[str, ...] = (

@@ -11,15 +11,15 @@ import os
 import re
 import stat
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coach.core.errors import CoachError
 from coach.core.phrases import PACKS, PHRASE_IDS, PLACEHOLDERS, missing_phrases
-from coach.core.yamlnodes import (NodeReader, compose, describe, did_you_mean, is_null,
-                                  quote, where)
+from coach.core.yamlnodes import NodeReader, compose, describe, did_you_mean, is_null, quote, where
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,23 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from coach.core.phrases import PACKS, PHRASE_IDS, PLACEHOLDERS
 from coach.core.program import (
-    DAY_NAMES, DEFAULT_FIELDS, EXERCISE_FIELDS, FULL_DAY_NAMES, DAY_ABBREVIATIONS, DAY_GROUPS,
-    KINDS, POSE_FIELDS, TOP_FIELDS, VOICE_FIELDS, Spec)
+    DAY_ABBREVIATIONS,
+    DAY_GROUPS,
+    DAY_NAMES,
+    DEFAULT_FIELDS,
+    EXERCISE_FIELDS,
+    FULL_DAY_NAMES,
+    KINDS,
+    POSE_FIELDS,
+    TOP_FIELDS,
+    VOICE_FIELDS,
+    Spec,
+)
 from coach.core.yamlnodes import BOOL_WORDS, DURATION_PATTERN, INT_PATTERN, NUMBER_PATTERN
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from coach.core.program import Program, Side, VoiceSettings
 
-
 CueKind = Literal["speech", "tick"]  # a tick is a soft click, no words
 PhaseKind = Literal["announce", "lead_in", "eccentric", "bottom_pause", "concentric", "top_pause",
                     "hold", "rep", "pose", "rest", "switch"]
@@ -119,8 +118,8 @@ class Timeline:
 
 # --- the compiler -------------------------------------------------------------------------
 
-from math import ceil  # noqa: E402  (kept next to the code that uses it)
 import re  # noqa: E402
+from math import ceil  # noqa: E402  (kept next to the code that uses it)
 
 from coach.core.phrases import fill, phrase_table, say_number  # noqa: E402
 from coach.core.program import TEMPO_PHASES, Exercise, check_session_length  # noqa: E402

@@ -27,9 +27,27 @@ from coach.core.errors import CoachError
 from coach.core.navigation import all_resume_texts, extend_words
 from coach.core.program import VoiceSettings
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
-from coach.daemon.commands import (SESSION_VERBS, Back, CommandError, Extend, Pause, Ping,
-                                   Programs, Reload, Reply, Request, Resume, Skip, Start,
-                                   Status, Stop, Toggle, error, ok, parse_request)
+from coach.daemon.commands import (
+    SESSION_VERBS,
+    Back,
+    CommandError,
+    Extend,
+    Pause,
+    Ping,
+    Programs,
+    Reload,
+    Reply,
+    Request,
+    Resume,
+    Skip,
+    Start,
+    Status,
+    Stop,
+    Toggle,
+    error,
+    ok,
+    parse_request,
+)
 from coach.daemon.history import History, InterruptedSession
 from coach.daemon.library import ProgramLibrary
 from coach.daemon.schedules import Clock, Schedules, system_clock

@@ -12,7 +12,8 @@ import stat
 import threading
 import time
 import warnings
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 ecodes: Any
 try:

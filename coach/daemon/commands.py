@@ -8,9 +8,9 @@ line what is wrong), ``request_json`` turns one back. Replies are JSON objects
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
 from collections.abc import Callable
-from typing import Any, ClassVar, Union, cast
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, cast
 
 Reply = dict[str, Any]
 
@@ -95,8 +95,8 @@ class Programs:
     help: ClassVar[str] = "each program's name, path and last error"
 
 
-Request = Union[Ping, Status, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop, Reload,
-                Programs]
+Request = (Ping | Status | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop | Reload
+           | Programs)
 
 # The one table: every input reaches the daemon through it.
 COMMANDS: dict[str, type[Request]] = {

@@ -76,21 +76,21 @@ def parse_config(text: str, path: str) -> Config:
                 r.error(found["timezone"], f'timezone "{v}" is not a known time zone '
                                            '(like Europe/Berlin or UTC)')
         if "misfire_grace" in found:
-            v = r.duration_ms(found["misfire_grace"], "misfire_grace", 0, 24 * 3600_000)
-            if v is not None:
-                values["misfire_grace_s"] = v // 1000
+            ms = r.duration_ms(found["misfire_grace"], "misfire_grace", 0, 24 * 3600_000)
+            if ms is not None:
+                values["misfire_grace_s"] = ms // 1000
         if "rate" in found:
-            v = r.integer(found["rate"], "rate", 8000, 192000)
-            if v is not None:
-                values["rate"] = v
+            n = r.integer(found["rate"], "rate", 8000, 192000)
+            if n is not None:
+                values["rate"] = n
         if "blocksize" in found:
-            v = r.integer(found["blocksize"], "blocksize", 64, 16384)
-            if v is not None:
-                values["blocksize"] = v
+            n = r.integer(found["blocksize"], "blocksize", 64, 16384)
+            if n is not None:
+                values["blocksize"] = n
         if "preroll" in found:
-            v = r.duration_ms(found["preroll"], "preroll", 0, 10_000)
-            if v is not None:
-                values["preroll_ms"] = v
+            ms = r.duration_ms(found["preroll"], "preroll", 0, 10_000)
+            if ms is not None:
+                values["preroll_ms"] = ms
         if "media_keys" in found:
             node = found["media_keys"]
             raw = getattr(node, "value", None)
@@ -103,12 +103,12 @@ def parse_config(text: str, path: str) -> Config:
             g = r.mapping(found["gpio"], "gpio")
             if g is not None:
                 gf = r.known_keys(g, GPIO_KEYS, "in gpio")
-                if "pin" in gf and (v := r.integer(gf["pin"], "gpio.pin", 0, 27)) is not None:
-                    values["gpio_pin"] = v
+                if "pin" in gf and (pin := r.integer(gf["pin"], "gpio.pin", 0, 27)) is not None:
+                    values["gpio_pin"] = pin
                 if "hold" in gf:
-                    v = r.duration_ms(gf["hold"], "gpio.hold", 200, 10_000)
-                    if v is not None:
-                        values["gpio_hold_ms"] = v
+                    ms = r.duration_ms(gf["hold"], "gpio.hold", 200, 10_000)
+                    if ms is not None:
+                        values["gpio_hold_ms"] = ms
         if "voice" in found:
             # The same keys, types and ranges as a program's voice; a relative model path is
             # relative to the config's folder.
@@ -134,7 +134,7 @@ def load_config(path: str | Path | None = None) -> Config:
     a missing file named on the command line is not)."""
     from coach.core.program import read_program_text
     explicit = path is not None
-    p = Path(path) if explicit else default_config_path()
+    p = Path(path) if path is not None else default_config_path()
     if not explicit and not p.exists():
         return Config()
     # An empty config.yaml (all defaults) is fine; an empty program is not.

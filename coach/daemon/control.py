@@ -52,9 +52,9 @@ class ControlServer:
     """Serves the control socket from background threads (one per connection).
 
     ``handler(request) -> reply`` is called for each valid request from the connection's own
-    thread (the daemon's handler posts it to the session thread and waits). The server adds ``"ok": True`` to a reply that
-    lacks "ok"; a CoachError raised by the handler becomes ``{"ok": false, "error": str(e)}``,
-    any other exception ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
+    thread (the daemon's handler posts it to the session thread and waits). The server adds
+    ``"ok": True`` to a reply that lacks "ok"; a CoachError raised by the handler becomes
+    ``{"ok": false, "error": str(e)}``, any other exception ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
 
     def __init__(
         self,
@@ -140,7 +140,7 @@ class ControlServer:
         os.close(self._wake_w)
         self._release_lock()
 
-    def __enter__(self) -> "ControlServer":
+    def __enter__(self) -> ControlServer:
         self.start()
         return self
 

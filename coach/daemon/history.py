@@ -413,7 +413,7 @@ class History:
                     logger.warning("closing history database %s: %s", self.path, exc)
                 self._conn = None
 
-    def __enter__(self) -> "History":
+    def __enter__(self) -> History:
         return self
 
     def __exit__(self, *exc: object) -> None:

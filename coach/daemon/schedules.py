@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from coach.core.program import Schedule
@@ -26,7 +26,7 @@ _EPS = timedelta(microseconds=1)
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -112,4 +112,4 @@ def _zone(tz: str | tzinfo | None) -> tzinfo:
         return tzlocal.get_localzone()
     except Exception:  # no zone configured on the machine: UTC, said once
         log.warning("no system time zone found; schedules use UTC (set timezone: in config)")
-        return timezone.utc
+        return UTC

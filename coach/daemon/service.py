@@ -113,7 +113,8 @@ def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Installed:
     executable file (the unit would fail at every start)."""
     coach_bin = Path(coach_bin).absolute()
     if not coach_bin.is_file() or not os.access(coach_bin, os.X_OK):
-        raise CoachError(Diagnostic(str(coach_bin), 0, 0, "not an executable file; cannot point the service at it"))
+        raise CoachError(Diagnostic(str(coach_bin), 0, 0,
+                                    "not an executable file; cannot point the service at it"))
     unit_dir = Path(unit_dir) if unit_dir is not None else default_unit_dir()
     unit_dir.mkdir(parents=True, exist_ok=True)
     target = unit_dir / UNIT_NAME

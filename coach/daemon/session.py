@@ -22,9 +22,16 @@ import numpy as np
 from coach.audio.pipeline import build_mixer, first_use_ms, render_spoken, speech_texts
 from coach.audio.player import Output
 from coach.core.mixer import Mixer
-from coach.core.navigation import (EXTEND_MS, all_resume_texts, back_target, can_extend,
-                                   cue_start_at_or_before, extend_words, resume_words,
-                                   skip_target)
+from coach.core.navigation import (
+    EXTEND_MS,
+    all_resume_texts,
+    back_target,
+    can_extend,
+    cue_start_at_or_before,
+    extend_words,
+    resume_words,
+    skip_target,
+)
 from coach.core.timeline import locate
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
