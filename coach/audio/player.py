@@ -1,21 +1,27 @@
 """Real-time output: a Player streams any Source (the mixer) through PortAudio via sounddevice.
 
-A feeder thread renders a few blocks ahead; the PortAudio callback only copies those frames.
+``Output`` is the interface the session controller drives; Player is the real one,
+coach.audio.dummy.DummyPlayer the in-process one for tests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections import deque
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 RENDER_HINT = "write the session to a WAV file instead with `coach render`"
+
+PlayerState = Literal["idle", "playing", "paused"]
 
 
 class Source(Protocol):
@@ -25,6 +31,55 @@ class Source(Protocol):
     total_frames: int
 
     def render(self, first_frame: int, n_frames: int) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Output(Protocol):
+    """A player as the session controller drives it; every method from any non-audio thread.
+
+    - ``open`` opens the output now, feeding silence (a missing device raises NoOutputDevice
+      before anything is prepared; a Bluetooth headset wakes up); ``play`` opens it if needed.
+    - ``play`` plays preroll silence, then ``insert`` (mono, at the source's rate), then
+      ``source`` from ``start_frame``: state ``playing``.
+    - ``position`` is the source frame being heard; it never goes backwards within one
+      play/seek, holds still while paused, and never leaves [0, source.total_frames].
+    - ``pause``/``resume`` act from the next audio block; ``resume(insert)`` plays the insert,
+      then the source from the frame where it paused.
+    - ``seek`` jumps (dropping what was being inserted) and keeps ``playing``/``paused``; after
+      the source played out it plays again from there.
+    - ``wait`` is True once the source has played out (state already ``idle``) or after ``stop``.
+    - ``error`` is the exception that ended playback when the source failed to render;
+      ``lost`` is set when the output died under us (position freezes; call ``stop``).
+    """
+
+    @property
+    def state(self) -> PlayerState: ...
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def underflows(self) -> int: ...
+
+    @property
+    def error(self) -> Exception | None: ...
+
+    @property
+    def lost(self) -> threading.Event: ...
+
+    def open(self) -> None: ...
+
+    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self, insert: np.ndarray | None = None) -> None: ...
+
+    def seek(self, frame: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class NoOutputDevice(Exception):
@@ -62,16 +117,72 @@ def _default_output(sd: Any) -> int:
         return -1
 
 
-class _Chunk:
-    """Rendered frames for the callback; ``data is None`` marks the end of the source."""
+# -- what travels to the callback, and what it publishes back: all immutable ------------------
 
-    __slots__ = ("data", "src_start", "src_len", "gen")
+class _Chunk(NamedTuple):
+    """Rendered stream frames for source frames [src_start, src_start + src_len) of generation
+    ``gen``; ``data is None`` marks the end of the source."""
 
-    def __init__(self, data: np.ndarray | None, src_start: int, src_len: int, gen: int):
-        self.data = data
-        self.src_start = src_start
-        self.src_len = src_len
-        self.gen = gen
+    data: np.ndarray | None
+    src_start: int
+    src_len: int
+    gen: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Play:
+    """Start generation ``gen`` at ``frame``: preroll silence, then ``insert``, then ``chunk``."""
+
+    gen: int
+    frame: int
+    chunk: _Chunk | None
+    preroll: int
+    insert: np.ndarray | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Seek:
+    """Jump to generation ``gen`` at ``frame``; the first chunk travels with the command so the
+    callback never sees the new position without frames for it."""
+
+    gen: int
+    frame: int
+    chunk: _Chunk | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pause:
+    pass
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Resume:
+    insert: np.ndarray | None
+
+
+class _Heard(NamedTuple):
+    """The callback's progress, published as one object per block so that a reader never mixes
+    the fields of two blocks."""
+
+    gen: int
+    src_pos: int  # next source frame the callback will hand out
+    floor: int  # position never reported below this (segment start / resume point)
+    paused: bool
+    end_at: int  # frames_out when the end marker was reached, -1 before
+    frames_out: int
+    underflows: int
+
+
+class _Job(NamedTuple):
+    """One render for the feeder, taken under the lock and done outside it."""
+
+    source: Source
+    gen: int
+    first: int
+    n: int
+    resampler: Any
+    channels: int
+    stream_rate: int
 
 
 class Player:
@@ -79,10 +190,17 @@ class Player:
 
     ``position`` is in source frames; ``on_end`` is called from the feeder thread once the
     source has played out (its last frame reached the device).
+
+    One discipline: everything the control methods and the feeder share (state, source,
+    generation, feed pointers, resampler, stream) is read and written under ``_cond`` only,
+    and PortAudio is never called while holding it (its finished callback takes it). The audio
+    callback takes no lock: it pops commands and chunks from deques (atomic), keeps its own
+    ``_cb_*`` fields, and publishes one immutable ``_Heard`` per block.
     """
 
     def __init__(self, device: str | int | None = None, rate: int = 48000, blocksize: int = 1024,
-                 preroll_ms: int = 500, latency: str | float = 0.2, ahead_ms: int = 1000):
+                 preroll_ms: int = 500, latency: str | float = 0.2, ahead_ms: int = 1000) -> None:
+        # Configuration: set here, never changed by the player.
         self.device = device
         self.rate = rate
         self.blocksize = blocksize
@@ -96,31 +214,32 @@ class Player:
         # and seek do not wait for it: pause acts in the callback, seek flushes the queue).
         self.ahead_ms = ahead_ms
         self.on_end: Callable[[], None] | None = None
-        self.error: Exception | None = None  # set when the source failed to render mid-play
         # Set when the stream died under us (audio server gone, device unplugged): position
-        # freezes at the last frame handed out; the owner decides how to recover.
+        # freezes where the stream stopped; the owner decides how to recover.
         self.lost = threading.Event()
-        self.stream_rate = rate
-        self.channels = 1
-        self._stream: Any = None
-        self._latency_frames = 0
-        self._state = "idle"
         self._cond = threading.Condition()
-        self._chunks: deque[_Chunk] = deque()  # feeder appends, callback pops (deque ops are atomic)
-        self._cmds: deque[tuple] = deque()  # control -> callback, applied at the next block start
-        self._done = threading.Event()
+        self._done = threading.Event()  # set and cleared under _cond, with _state
         self._done.set()
-        self._feeder: threading.Thread | None = None
-        self._closing = False
-        # Feeder state, guarded by _cond.
-        self._gen = 0
+        # Shared state: under _cond only.
+        self._state: PlayerState = "idle"
+        self._error: Exception | None = None
         self._source: Source | None = None
-        self._seg_start = 0  # source frame the current generation started from
+        self._gen = 0
+        self._seg_start = 0  # source frame the current generation started from (after stop: where it stopped)
         self._feed_next = 0  # next source frame to render
         self._feed_end = True  # end marker queued for the current generation
         self._resampler: Any = None
+        self._stream: Any = None
+        self._stream_token: object | None = None  # identifies the live stream to _on_finished
+        self._feeder: threading.Thread | None = None
+        self._stream_rate = rate
+        self._channels = 1
+        self._latency_frames = 0
         self._logged_underflows = 0
-        # Callback state: written only by the callback (single writer), read elsewhere.
+        # Lock-free queues: control/feeder append (under _cond), the callback pops.
+        self._chunks: deque[_Chunk] = deque()
+        self._cmds: deque[_Play | _Seek | _Pause | _Resume] = deque()  # applied at the next block start
+        # Callback state: written only by the callback (and by _open before the stream starts).
         self._cb_gen = 0
         self._cb_chunk: _Chunk | None = None
         self._cb_off = 0
@@ -128,87 +247,122 @@ class Player:
         self._cb_insert: np.ndarray | None = None
         self._cb_ins_off = 0
         self._cb_paused = False
-        self._cb_src_pos = 0  # next source frame the callback will hand out
-        self._cb_floor = 0  # position never reported below this (segment start / resume point)
-        self._cb_end_at = -1  # frames_out when the end marker was reached
+        self._cb_src_pos = 0
+        self._cb_floor = 0
+        self._cb_end_at = -1
         self._cb_frames_out = 0
         self._cb_underflows = 0
+        self._heard = _Heard(0, 0, 0, False, -1, 0, 0)  # the callback's only published state
 
     # -- public API -------------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
-        return self._state
+    def state(self) -> PlayerState:
+        with self._cond:
+            return self._state
+
+    @property
+    def error(self) -> Exception | None:
+        """The exception that ended playback when the source failed to render mid-play."""
+        with self._cond:
+            return self._error
 
     @property
     def underflows(self) -> int:
-        return self._cb_underflows
+        return self._heard.underflows
+
+    @property
+    def stream_rate(self) -> int:
+        with self._cond:
+            return self._stream_rate
+
+    @property
+    def channels(self) -> int:
+        with self._cond:
+            return self._channels
+
+    @property
+    def latency_frames(self) -> int:
+        """The output latency PortAudio reported, in stream frames."""
+        with self._cond:
+            return self._latency_frames
 
     @property
     def position(self) -> int:
         """Source frame being heard: frames handed to PortAudio minus its output latency."""
         with self._cond:
-            gen, seg_start = self._gen, self._seg_start
-        if self._cb_gen != gen:  # a play/seek the callback has not picked up yet
-            return seg_start
-        if self._state == "idle":  # played out (or stopped): everything handed out was heard
-            return self._cb_src_pos
-        if self._cb_paused or self._state == "paused":
-            return self._cb_src_pos
-        return max(self._cb_src_pos - self._latency_frames, self._cb_floor)
+            return self._position_locked()
+
+    def _position_locked(self) -> int:
+        # State and snapshot are read together under the lock: a _Resume is queued in the same
+        # critical section that sets "playing", so "paused" here means no resume has reached
+        # the callback, and the reported position never steps back across a resume.
+        heard = self._heard
+        if heard.gen != self._gen:  # a play/seek the callback has not picked up yet, or stopped
+            return self._seg_start
+        if self._state != "playing" or heard.paused:
+            # Idle: played out (everything handed out was heard) or failed. Paused: what was
+            # handed out before the pause is still heard; silence follows it.
+            return heard.src_pos
+        return max(heard.src_pos - self._latency_frames, heard.floor)
+
+    def open(self) -> None:
+        """Open and start the stream now (idle, feeding silence) unless it is open; raises
+        NoOutputDevice when there is no usable output."""
+        self._open()
 
     def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None:
         """Open the stream if needed, play preroll silence, then ``insert`` (if any, at the
         source's rate: "resuming... 3, 2, 1"), then ``source`` from ``start_frame``."""
-        self._open()
-        preroll = self.preroll_ms * self.stream_rate // 1000
-        data = None
-        if insert is not None and len(insert):
-            data = self._to_stream(np.asarray(insert, dtype=np.float32).reshape(-1), source.rate)
-        with self._cond:
-            self._source = source
-            self.error = None
-        self._restart(start_frame, ("play", preroll, data))
-        self._state = "playing"
+        channels, stream_rate = self._open()
+        preroll = self.preroll_ms * stream_rate // 1000
+        data = self._insert_frames(insert, source.rate, channels, stream_rate)
+        self._restart(source, start_frame, None,
+                      lambda gen, frame, chunk: _Play(gen, frame, chunk, preroll, data))
 
     def pause(self) -> None:
         """Silence from the next audio block on; the stream stays open feeding silence."""
-        if self._state != "playing":
-            return
-        self._cmds.append(("pause",))
-        self._state = "paused"
+        with self._cond:
+            if self._state != "playing":
+                return
+            self._cmds.append(_Pause())
+            self._state = "paused"
 
     def resume(self, insert: np.ndarray | None = None) -> None:
         """Play ``insert`` (if any, at the source's rate), then continue from the paused frame."""
-        if self._state != "paused":
-            return
-        data = None
-        if insert is not None and len(insert):
-            rate = self._source.rate if self._source is not None else self.stream_rate
-            data = self._to_stream(np.asarray(insert, dtype=np.float32).reshape(-1), rate)
-        self._cmds.append(("resume", data))
-        self._state = "playing"
+        with self._cond:
+            source = self._source
+            if self._state != "paused" or source is None:
+                return
+            channels, stream_rate = self._channels, self._stream_rate
+        data = self._insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
+        with self._cond:
+            if self._state != "paused" or self._source is not source:
+                return  # resumed, stopped or replaced meanwhile
+            self._cmds.append(_Resume(data))
+            self._state = "playing"
 
     def seek(self, frame: int) -> None:
-        """Jump to source ``frame``, flushing what was queued; a paused player stays paused."""
-        if self._source is None or self._stream is None:
-            return
-        paused = self._state == "paused"
-        self._restart(frame, ("seek",))
-        self._state = "paused" if paused else "playing"
+        """Jump to source ``frame``, flushing what was queued; a paused player stays paused.
+        After the source played out, plays again from ``frame``; after stop() does nothing."""
+        with self._cond:
+            source = self._source
+        if source is not None:
+            self._restart(source, frame, source, lambda gen, frame, chunk: _Seek(gen, frame, chunk))
 
     def stop(self) -> None:
         """End playback and close the stream (safe from the main thread on Ctrl-C)."""
         with self._cond:
-            self._closing = True
-            self._source = None
+            self._seg_start = self._position_locked()  # position stays where it stopped
             self._gen += 1
+            self._source = None
+            self._state = "idle"
             self._chunks.clear()
+            stream, self._stream, self._stream_token = self._stream, None, None
+            feeder, self._feeder = self._feeder, None
             self._cond.notify_all()
-        feeder, self._feeder = self._feeder, None
         if feeder is not None and feeder is not threading.current_thread():
             feeder.join()
-        stream, self._stream = self._stream, None
         if stream is not None:
             # A stream whose server died raises on abort/close: stopping must still succeed.
             with contextlib.suppress(Exception):
@@ -216,14 +370,15 @@ class Player:
             with contextlib.suppress(Exception):
                 stream.close()
         self._log_underflows()
-        self._state = "idle"
-        self._done.set()
+        with self._cond:
+            if self._state == "idle":  # not played again meanwhile
+                self._done.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the source has played out (or stop()); False on timeout."""
         return self._done.wait(timeout)
 
-    def __enter__(self) -> "Player":
+    def __enter__(self) -> Player:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -231,51 +386,70 @@ class Player:
 
     # -- stream and feeder ------------------------------------------------------------------
 
-    def _open(self) -> None:
-        if self._stream is not None:
-            return
-        sd = _sounddevice()
-        try:
-            outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
-        except sd.PortAudioError as e:
-            raise NoOutputDevice(f"PortAudio cannot list devices ({e}); {RENDER_HINT}") from None
-        if not outputs:
-            raise NoOutputDevice(f"no audio output device found (PortAudio sees none); {RENDER_HINT}")
-        device = self.device
-        if device is None and _default_output(sd) < 0:
-            raise NoOutputDevice(f"no default audio output device; set one (see `coach devices`) or {RENDER_HINT}")
-        try:
-            info = sd.query_devices(device, "output")
-        except (ValueError, sd.PortAudioError) as e:
-            raise NoOutputDevice(f"output device {device!r} not found ({e}); `coach devices` lists them, or {RENDER_HINT}") from None
-        channels, rate = self._settings(sd, device, info)
-        try:
-            stream = sd.OutputStream(device=device, samplerate=rate, channels=channels,
-                                     dtype="float32", blocksize=self.blocksize,
-                                     latency=self.latency, callback=self._callback,
-                                     finished_callback=self._on_finished)
-        except sd.PortAudioError as e:
-            raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); {RENDER_HINT}") from None
-        self.channels, self.stream_rate = channels, rate
-        self._latency_frames = int(round(float(stream.latency) * rate))
-        logger.info("output %r: %d Hz, %d channel(s), latency %.0f ms, blocksize %d", info["name"],
-                    rate, channels, float(stream.latency) * 1000, self.blocksize)
+    def _open(self) -> tuple[int, int]:
+        """Open and start the stream unless open; its (channels, stream rate)."""
         with self._cond:
-            self._closing = False
-        self._cb_gen, self._cb_chunk, self._cb_paused = self._gen, None, False
-        self.lost.clear()
-        self._stream = stream
-        stream.start()
-        self._feeder = threading.Thread(target=self._feed_loop, name="coach-feeder", daemon=True)
-        self._feeder.start()
+            if self._stream is not None:
+                return self._channels, self._stream_rate
+            # Whole under the lock so two play()s cannot open two streams; opening and starting
+            # never call our finished callback, abort/close (outside the lock) do.
+            sd = _sounddevice()
+            try:
+                outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+            except sd.PortAudioError as e:
+                raise NoOutputDevice(f"PortAudio cannot list devices ({e}); {RENDER_HINT}") from None
+            if not outputs:
+                raise NoOutputDevice(f"no audio output device found (PortAudio sees none); {RENDER_HINT}")
+            device = self.device
+            if device is None and _default_output(sd) < 0:
+                raise NoOutputDevice(f"no default audio output device; set one (see `coach devices`) or {RENDER_HINT}")
+            try:
+                info = sd.query_devices(device, "output")
+            except (ValueError, sd.PortAudioError) as e:
+                raise NoOutputDevice(f"output device {device!r} not found ({e}); `coach devices` lists them, or {RENDER_HINT}") from None
+            channels, rate = self._settings(sd, device, info)
+            token = object()
+            try:
+                stream = sd.OutputStream(device=device, samplerate=rate, channels=channels,
+                                         dtype="float32", blocksize=self.blocksize,
+                                         latency=self.latency, callback=self._callback,
+                                         finished_callback=functools.partial(self._on_finished, token))
+            except sd.PortAudioError as e:
+                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); {RENDER_HINT}") from None
+            self._channels, self._stream_rate = channels, rate
+            self._latency_frames = round(float(stream.latency) * rate)
+            logger.info("output %r: %d Hz, %d channel(s), latency %.0f ms, blocksize %d", info["name"],
+                        rate, channels, float(stream.latency) * 1000, self.blocksize)
+            # The callback is not running yet: its state may be reset from here, and what an
+            # earlier stream left unapplied must not reach this one.
+            self._cmds.clear()
+            self._chunks.clear()
+            self._cb_gen, self._cb_chunk, self._cb_paused, self._cb_insert = self._gen, None, False, None
+            self._cb_src_pos = self._cb_floor = self._seg_start
+            self._cb_silence, self._cb_end_at = 0, -1
+            self.lost.clear()
+            try:
+                stream.start()
+            except sd.PortAudioError as e:
+                failed: Exception | None = e
+            else:
+                failed = None
+                self._stream, self._stream_token = stream, token
+                self._feeder = threading.Thread(target=self._feed_loop, name="coach-feeder", daemon=True)
+                self._feeder.start()
+        if failed is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+            raise NoOutputDevice(f"cannot start output device {info['name']!r} ({failed}); {RENDER_HINT}")
+        return channels, rate
 
-    def _on_finished(self) -> None:
-        # PortAudio calls this when the stream stops: after our own stop()/abort(), or when the
-        # host API gave up (PulseAudio went away, the headset disconnected).
+    def _on_finished(self, token: object) -> None:
+        # PortAudio calls this when the stream stops: after our own stop() (which forgot the
+        # token first), or when the host API gave up (PulseAudio went away, headset unplugged).
         with self._cond:
-            closing = self._closing
-        if not closing:
-            logger.warning("audio output lost at source frame %d", self._cb_src_pos)
+            ours = token is self._stream_token
+        if ours:
+            logger.warning("audio output lost at source frame %d", self._heard.src_pos)
             self.lost.set()
 
     def _settings(self, sd: Any, device: Any, info: dict) -> tuple[int, int]:
@@ -292,119 +466,144 @@ class Player:
         raise NoOutputDevice(f"output device {info['name']!r} accepts neither mono nor stereo float "
                              f"at {rates[0]} or {rates[1]} Hz; {RENDER_HINT}")
 
-    def _to_stream(self, mono: np.ndarray, rate: int) -> np.ndarray:
+    @staticmethod
+    def _to_stream(mono: np.ndarray, rate: int, channels: int, stream_rate: int) -> np.ndarray:
         """Source-rate mono -> stream-rate (frames, channels) float32."""
-        if rate != self.stream_rate:
+        if rate != stream_rate:
             import soxr
-            mono = soxr.resample(mono, rate, self.stream_rate).astype(np.float32, copy=False)
-        if self.channels == 1:
+            mono = soxr.resample(mono, rate, stream_rate).astype(np.float32, copy=False)
+        if channels == 1:
             return np.ascontiguousarray(mono.reshape(-1, 1))
-        return np.ascontiguousarray(np.repeat(mono.reshape(-1, 1), self.channels, axis=1))
+        return np.ascontiguousarray(np.repeat(mono.reshape(-1, 1), channels, axis=1))
 
-    def _render(self, source: Source, first: int, n: int, resampler: Any) -> _Chunk | None:
-        n = max(0, min(n, source.total_frames - first))
+    def _insert_frames(self, insert: np.ndarray | None, rate: int, channels: int,
+                       stream_rate: int) -> np.ndarray | None:
+        if insert is None or not len(insert):
+            return None
+        return self._to_stream(np.asarray(insert, dtype=np.float32).reshape(-1), rate, channels,
+                               stream_rate)
+
+    def _render(self, job: _Job) -> _Chunk | None:
+        source, first = job.source, job.first
+        n = max(0, min(job.n, source.total_frames - first))
         if n == 0:
             return None
         mono = np.asarray(source.render(first, n), dtype=np.float32).reshape(-1)
         if len(mono) != n:  # a misbehaving source must not shift everything after it
             logger.warning("source rendered %d frames, asked %d", len(mono), n)
             mono = np.pad(mono[:n], (0, max(0, n - len(mono))))
-        if resampler is not None:
+        if job.resampler is not None:
             last = first + n >= source.total_frames
-            mono = resampler.resample_chunk(mono, last=last).astype(np.float32, copy=False)
-        elif self.channels == 1:
-            return _Chunk(mono.reshape(-1, 1), first, n, -1)
-        return _Chunk(self._to_stream(mono, self.stream_rate), first, n, -1)
+            mono = job.resampler.resample_chunk(mono, last=last).astype(np.float32, copy=False)
+        elif job.channels == 1:
+            return _Chunk(mono.reshape(-1, 1), first, n, job.gen)
+        return _Chunk(self._to_stream(mono, job.stream_rate, job.channels, job.stream_rate),
+                      first, n, job.gen)
 
     def _ahead_frames(self, source: Source) -> int:
         return max(self.blocksize, self.ahead_ms * source.rate // 1000)
 
-    def _restart(self, frame: int, cmd: tuple) -> None:
-        """Flush and start a new generation at ``frame``; the first chunk travels with the command
-        so the callback never sees the new position without frames for it."""
+    def _restart(self, source: Source, frame: int, expect: Source | None,
+                 make_cmd: Callable[[int, int, _Chunk | None], _Play | _Seek]) -> None:
+        """Flush and start a new generation at ``frame``. The first chunk is rendered outside
+        the lock with a fresh resampler; the commit re-checks that nothing replaced the source
+        meanwhile (``expect``: the source a seek was for; None for play, which sets it)."""
         with self._cond:
-            source = self._source
-        assert source is not None
+            channels, stream_rate = self._channels, self._stream_rate
         frame = max(0, min(int(frame), source.total_frames))
         resampler = None
-        if source.rate != self.stream_rate:
+        if source.rate != stream_rate:
             import soxr
-            resampler = soxr.ResampleStream(source.rate, self.stream_rate, 1, dtype="float32")
-        first = self._render(source, frame, self._ahead_frames(source), resampler)
+            resampler = soxr.ResampleStream(source.rate, stream_rate, 1, dtype="float32")
+        first = self._render(_Job(source, -1, frame, self._ahead_frames(source), resampler,
+                                  channels, stream_rate))
         with self._cond:
+            if self._stream is None or (expect is not None and self._source is not expect):
+                return  # stopped, failed or replaced while rendering
+            if expect is None:
+                self._source, self._error = source, None
+                self._state = "playing"
+            elif self._state == "idle":
+                self._state = "playing"  # the source had played out: play again from frame
             self._gen += 1
             gen = self._gen
+            if first is not None:
+                first = first._replace(gen=gen)
+            # Command first, then flush: the callback drops older chunks by generation anyway.
+            self._cmds.append(make_cmd(gen, frame, first))
             self._chunks.clear()
             self._resampler = resampler
             self._seg_start = frame
             self._feed_next = frame + (first.src_len if first else 0)
             self._feed_end = False
-            if first is not None:
-                first.gen = gen
-            self._done.clear()
-            self._cmds.append(cmd + (gen, frame, first))
             if self._feed_next >= source.total_frames:
                 self._chunks.append(_Chunk(None, self._feed_next, 0, gen))
                 self._feed_end = True
+            self._done.clear()
             self._cond.notify_all()
-
-    def _queued_locked(self) -> int:
-        played = self._cb_src_pos if self._cb_gen == self._gen else self._seg_start
-        return self._feed_next - played
 
     def _feed_loop(self) -> None:
         # Sleeps until the queue is half drained, then tops it up to ahead_ms; notices the end.
+        # The callback takes no lock, so it cannot wake us: poll.
+        me = threading.current_thread()
         poll = min(0.05, max(0.002, self.ahead_ms / 6000))
         while True:
             job = None
+            ended = False
             with self._cond:
-                while not self._closing:
+                while True:
+                    if self._feeder is not me:
+                        return
+                    heard = self._heard
                     source = self._source
                     if source is not None and not self._feed_end:
-                        ahead, queued = self._ahead_frames(source), self._queued_locked()
+                        ahead = self._ahead_frames(source)
+                        played = heard.src_pos if heard.gen == self._gen else self._seg_start
+                        queued = self._feed_next - played
                         if queued <= ahead // 2:
-                            job = (source, self._gen, self._feed_next, ahead - queued, self._resampler)
+                            job = _Job(source, self._gen, self._feed_next, ahead - queued,
+                                       self._resampler, self._channels, self._stream_rate)
                             break
-                    if self._check_end_locked():
+                    if self._ended_locked(heard):
                         self._state = "idle"
+                        self._done.set()
+                        ended = True
                         break
                     self._cond.wait(poll)
-                else:
-                    return
             self._log_underflows()
-            if job is None:
-                self._finish()
-                continue
-            source, gen, first, n, resampler = job
-            try:
-                chunk = self._render(source, first, n, resampler)
-            except Exception as e:  # a broken source must end playback, not hang wait()
-                logger.exception("rendering frames %d..%d failed", first, first + n)
-                with self._cond:
-                    if gen == self._gen:
-                        self.error, self._source, self._state = e, None, "idle"
-                        self._chunks.clear()
-                        self._done.set()
-                continue
+            if ended:
+                self._call_on_end()
+            if job is not None:
+                self._feed(job)
+
+    def _feed(self, job: _Job) -> None:
+        try:
+            chunk = self._render(job)
+        except Exception as e:  # a broken source must end playback, not hang wait()
+            logger.exception("rendering frames %d..%d failed", job.first, job.first + job.n)
             with self._cond:
-                if gen != self._gen:
-                    continue  # flushed while rendering
-                if chunk is not None:
-                    chunk.gen = gen
-                    self._chunks.append(chunk)
-                    self._feed_next = first + chunk.src_len
-                if self._feed_next >= source.total_frames:
-                    self._chunks.append(_Chunk(None, self._feed_next, 0, gen))
-                    self._feed_end = True
+                if job.gen == self._gen:
+                    self._error, self._source, self._state = e, None, "idle"
+                    self._chunks.clear()
+                    self._done.set()
+            return
+        with self._cond:
+            if job.gen != self._gen:
+                return  # flushed while rendering
+            if chunk is not None:
+                self._chunks.append(chunk)
+                self._feed_next = job.first + chunk.src_len
+            if self._feed_next >= job.source.total_frames:
+                self._chunks.append(_Chunk(None, self._feed_next, 0, job.gen))
+                self._feed_end = True
 
-    def _check_end_locked(self) -> bool:
+    def _ended_locked(self, heard: _Heard) -> bool:
         """The end marker reached the callback and the device has played the frames before it."""
-        return (self._state == "playing" and self._feed_end and self._cb_gen == self._gen
-                and self._cb_end_at >= 0
-                and self._cb_frames_out - self._cb_end_at >= self._latency_frames)
+        return (self._state == "playing" and self._feed_end and heard.gen == self._gen
+                and heard.end_at >= 0
+                and heard.frames_out - heard.end_at >= self._latency_frames)
 
-    def _finish(self) -> None:
-        self._done.set()
+    def _call_on_end(self) -> None:
         callback = self.on_end
         if callback is not None:
             try:
@@ -413,32 +612,34 @@ class Player:
                 logger.exception("on_end callback failed")
 
     def _log_underflows(self) -> None:
-        n = self._cb_underflows
-        if n > self._logged_underflows:
+        n = self._heard.underflows
+        with self._cond:
+            new = n > self._logged_underflows
+            if new:
+                self._logged_underflows = n
+        if new:
             logger.warning("%d output underflow(s) so far; raise latency or blocksize if the sound "
                            "stutters", n)
-            self._logged_underflows = n
 
     # -- the PortAudio callback: copies rendered frames and zero-fills, nothing else ----------
 
-    def _apply(self, cmd: tuple) -> None:
-        op = cmd[0]
-        if op == "pause":
+    def _apply(self, cmd: _Play | _Seek | _Pause | _Resume) -> None:
+        if isinstance(cmd, _Pause):
             self._cb_paused = True
-        elif op == "resume":
+        elif isinstance(cmd, _Resume):
             self._cb_paused = False
-            self._cb_insert, self._cb_ins_off = cmd[1], 0
+            self._cb_insert, self._cb_ins_off = cmd.insert, 0
             self._cb_floor = self._cb_src_pos
-        else:  # ("play", preroll, insert, gen, frame, chunk) or ("seek", gen, frame, chunk)
-            insert = None
-            if op == "play":
-                self._cb_silence, insert = cmd[1], cmd[2]
-                self._cb_paused = False
-                cmd = cmd[2:]
-            # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
+        else:
+            if isinstance(cmd, _Play):
+                self._cb_silence, self._cb_paused = cmd.preroll, False
+                insert = cmd.insert
+            else:
+                # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
+                insert = None
             self._cb_insert, self._cb_ins_off = insert, 0
-            self._cb_gen, self._cb_src_pos, self._cb_floor = cmd[1], cmd[2], cmd[2]
-            self._cb_chunk, self._cb_off, self._cb_end_at = cmd[3], 0, -1
+            self._cb_gen, self._cb_src_pos, self._cb_floor = cmd.gen, cmd.frame, cmd.frame
+            self._cb_chunk, self._cb_off, self._cb_end_at = cmd.chunk, 0, -1
 
     def _callback(self, out: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
@@ -451,10 +652,16 @@ class Player:
             i = min(frames, self._cb_silence)
             out[:i] = 0
             self._cb_silence -= i
-        if self._cb_paused:
+        if not self._cb_paused:
+            i = self._fill(out, frames, i)
+        if i < frames:
             out[i:] = 0
-            self._cb_frames_out += frames
-            return
+        self._cb_frames_out += frames
+        self._heard = _Heard(self._cb_gen, self._cb_src_pos, self._cb_floor, self._cb_paused,
+                             self._cb_end_at, self._cb_frames_out, self._cb_underflows)
+
+    def _fill(self, out: np.ndarray, frames: int, i: int) -> int:
+        """Copy the insert, then source chunks, into out[i:]; the index reached."""
         ins = self._cb_insert
         if ins is not None and i < frames:
             n = min(frames - i, len(ins) - self._cb_ins_off)
@@ -472,12 +679,14 @@ class Player:
                     ch = chunks.popleft()
                 except IndexError:
                     break  # feeder behind: zero-fill, keep the position
+                if ch.gen < gen:
+                    continue  # flushed by a seek
+                if ch.gen > gen:
+                    # Queued after a play/seek whose command arrived after this block began (the
+                    # end marker of a seek near the end): put it back for the next block.
+                    chunks.appendleft(ch)
+                    break
                 self._cb_chunk, self._cb_off = ch, 0
-            if ch.gen < gen:
-                self._cb_chunk = None  # flushed by a seek
-                continue
-            if ch.gen > gen:
-                break  # belongs to a seek whose command arrives with the next block
             data = ch.data
             if data is None:
                 if self._cb_end_at < 0:
@@ -493,6 +702,4 @@ class Player:
                 self._cb_chunk = None
             else:
                 self._cb_off = off
-        if i < frames:
-            out[i:] = 0
-        self._cb_frames_out += frames
+        return i
