@@ -16,9 +16,10 @@ import sys
 import tempfile
 import threading
 import wave
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -458,7 +459,7 @@ def espeak_voices(driver: str = "espeak") -> list[tuple[str, str, str]]:
     out = []
     for v in _Espeak.voices(driver):
         langs = getattr(v, "languages", None) or [""]
-        out.append((str(v.id), str(v.name), str(langs[0])))
+        out.append((str(getattr(v, "id", "")), str(getattr(v, "name", "")), str(langs[0])))
     return out
 
 
@@ -496,7 +497,8 @@ def _quiet_stdout():
     with contextlib.redirect_stdout(io.StringIO()):
         saved = None
         try:
-            sys.__stdout__ and sys.__stdout__.flush()
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()
             saved = os.dup(1)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
@@ -508,7 +510,8 @@ def _quiet_stdout():
         finally:
             if saved is not None:
                 with contextlib.suppress(OSError, ValueError):
-                    sys.__stdout__ and sys.__stdout__.flush()
+                    if sys.__stdout__ is not None:
+                        sys.__stdout__.flush()
                 os.dup2(saved, 1)
                 os.close(saved)
 
@@ -792,18 +795,19 @@ def terminal_progress(label: str, unit: str = "clips", stream=None,
     stream = stream if stream is not None else sys.stderr
     clock = clock or time.monotonic
     tty = bool(getattr(stream, "isatty", lambda: False)())
-    state = {"start": None, "shown": False}
+    start: list[float] = []
+    shown = [False]
 
     def show(done: int, total: int) -> None:
         if not tty:
             return
         now = clock()
-        if state["start"] is None:
-            state["start"] = now
+        if not start:
+            start.append(now)
         finished = done >= total
-        if not state["shown"] and (finished or now - state["start"] < delay_s):
+        if not shown[0] and (finished or now - start[0] < delay_s):
             return  # quick jobs stay quiet
-        state["shown"] = True
+        shown[0] = True
         width = 30
         filled = width if total <= 0 else int(width * done / total)
         count = (f"{100 * done // max(total, 1)}%" if unit == "%" else f"{done}/{total} {unit}")
