@@ -158,3 +158,141 @@ def test_schema_progress(progress, ok):
 def test_schema_hold_progress(progress, ok):
     data = {"program": "P", "exercises": [{"name": "A", "hold": "45s", "progress": progress}]}
     assert VALIDATOR.is_valid(data) == ok
+
+
+# ---- the rule math ------------------------------------------------------------------------
+
+from coach.core.program import Program  # noqa: E402
+from coach.core.progression import (  # noqa: E402
+    PastExercise,
+    Progressed,
+    apply_progress,
+    describe_progress,
+    progress_rule,
+)
+from coach.core.timeline import compile_program  # noqa: E402
+
+PROGRAM = """\
+program: P
+exercises:
+  - name: Lat pulldown
+    sets: 3
+    reps: 8
+    tempo: "2020"
+    rest: 30s
+    rate: [feel, effort]
+    progress:
+      - {reps: +1, max: 10}
+      - {sets: +1, max: 4, when: effort <= 3}
+  - name: Wall sit
+    hold: 45s
+    rate: feel
+    progress: {hold: +5s, max: 55s, when: feel >= 4}
+"""
+
+
+def loaded() -> Program:
+    return parse_program(PROGRAM, "p.yaml")
+
+
+def past(**kw) -> PastExercise:
+    base: dict = dict(sets=3, completed=True, reps=8, hold_ms=None, feel=None, effort=None)
+    return PastExercise(**{**base, **kw})
+
+
+def rule_of(target: str, index: int = 0):
+    ex = loaded().exercises[index]
+    return ex, next(r for r in ex.progress if r.target == target)
+
+
+def test_completed_adds_the_step():
+    ex, rule = rule_of("reps")
+    assert progress_rule(ex, rule, past(reps=8)) == (8, 9, "all sets completed")
+    assert progress_rule(ex, rule, past(reps=9)) == (9, 10, "all sets completed")
+
+
+def test_capped_at_max():
+    ex, rule = rule_of("reps")
+    assert progress_rule(ex, rule, past(reps=10)) == (10, 10, "at max 10")
+    ex, rule = rule_of("hold", 1)
+    old, new, why = progress_rule(ex, rule, past(hold_ms=52_000, feel=5.0))
+    assert (old, new, why) == (52_000, 55_000, "feel 5 >= 4; capped at max 55 s")
+    # a max lowered below the last value since: back to the max, never above it
+    assert progress_rule(ex, rule, past(hold_ms=70_000, feel=1.0))[1] == 55_000
+
+
+def test_a_failed_condition_keeps_the_last_value():
+    ex, rule = rule_of("hold", 1)
+    assert progress_rule(ex, rule, past(hold_ms=50_000, feel=3.2)) == (
+        50_000, 50_000, "feel 3.2 < 4")
+    assert progress_rule(ex, rule, past(hold_ms=50_000, feel=None)) == (
+        50_000, 50_000, "no feel rating")
+    assert progress_rule(ex, rule, past(hold_ms=50_000, feel=4.0)) == (
+        50_000, 55_000, "feel 4 >= 4")
+
+
+def test_effort_threshold():
+    ex, rule = rule_of("sets")
+    assert progress_rule(ex, rule, past(sets=3, effort=2.5)) == (3, 4, "effort 2.5 <= 3")
+    assert progress_rule(ex, rule, past(sets=3, effort=3.0)) == (3, 4, "effort 3 <= 3")
+    assert progress_rule(ex, rule, past(sets=3, effort=3.25)) == (3, 3, "effort 3.25 > 3")
+
+
+def test_an_incomplete_session_never_progresses():
+    for target, index, kw in [("reps", 0, {}), ("sets", 0, {"effort": 1.0}),
+                              ("hold", 1, {"hold_ms": 45_000, "feel": 5.0})]:
+        ex, rule = rule_of(target, index)
+        old, new, why = progress_rule(ex, rule, past(completed=False, **kw))
+        assert new == old and why == "last session not completed", target
+
+
+def test_no_history_and_never_below_the_program():
+    ex, rule = rule_of("reps")
+    assert progress_rule(ex, rule, None) == (8, 8, "no previous session")
+    # the file was raised to 8 since a session at 6: 8, said as up from 6
+    old, new, why = progress_rule(ex, rule, past(reps=6, completed=False))
+    assert (old, new) == (6, 8) and why == "last session not completed; the program says 8"
+
+
+def test_apply_progress_returns_todays_program_and_every_reason():
+    program, report = apply_progress(loaded(), {
+        0: past(reps=8, sets=3, feel=4.3, effort=3.6),
+        1: past(sets=1, reps=None, hold_ms=45_000, feel=3.2)})
+    lat, wall = program.exercises
+    assert (lat.reps, lat.sets, lat.up_from) == (9, 3, (("reps", 8),))
+    assert (wall.hold_ms, wall.up_from) == (45_000, ())
+    assert report == [
+        Progressed(0, "Lat pulldown", "reps", 8, 9, "all sets completed"),
+        Progressed(0, "Lat pulldown", "sets", 3, 3, "effort 3.6 > 3"),
+        Progressed(1, "Wall sit", "hold", 45_000, 45_000, "feel 3.2 < 4")]
+    assert describe_progress(report) == [
+        "Lat pulldown: reps 8 → 9 (all sets completed)",
+        "Lat pulldown: sets 3 stays (effort 3.6 > 3)",
+        "Wall sit: hold 45 s stays (feel 3.2 < 4)"]
+    # the program handed in is unchanged; with no history nothing changes
+    assert loaded().exercises[0].reps == 8
+    same, report = apply_progress(loaded(), {})
+    assert same == loaded() and [p.reason for p in report] == ["no previous session"] * 3
+
+
+def test_the_announcement_says_what_went_up():
+    program, _ = apply_progress(loaded(), {
+        0: past(reps=8, sets=3, effort=2.0), 1: past(hold_ms=45_000, feel=4.5)})
+    tl = compile_program(program)
+    announcements = [c.text for c in tl.cues if c.phrase == "announce"]
+    assert announcements[0] == ("Lat pulldown. Set 1 of 4. 4 sets today, up from 3. "
+                                "9 reps today, up from 8, tempo 2 0 2 0.")
+    assert "9 reps today, up from 8" in announcements[0]
+    assert announcements[1] == "Lat pulldown. Set 2 of 4. 9 reps, tempo 2 0 2 0."
+    assert announcements[-1] == "Wall sit. Hold 50 seconds today, up from 45."
+    # the values used are the timeline's: 4 sets of 9 reps, a 50 s hold
+    assert max(p.rep or 0 for p in tl.phases if p.exercise == "Lat pulldown") == 9
+    assert max(p.set for p in tl.phases if p.exercise == "Lat pulldown") == 4
+    assert next(p for p in tl.phases if p.phase == "hold").duration_ms == 50_000
+
+
+def test_progressed_in_other_languages():
+    text = PROGRAM.replace("program: P\n", "program: P\nlanguage: de\n")
+    program, _ = apply_progress(parse_program(text), {0: past(reps=8, effort=4.0)})
+    first = next(c.text for c in compile_program(program).cues if c.phrase == "announce")
+    assert "Heute neun Wiederholungen, vorher acht" in first, first

@@ -320,3 +320,23 @@ def test_unrated_programs_compile_as_before(path):
         assert len(rests) <= 1
         if rests:
             assert rests[0].duration_ms == ex_rest and rests[0].t_ms == span.work_end_ms
+
+
+def test_the_switch_count_waits_for_the_switch_words():
+    ex = row(name="Split squat", sides=("left", "right"), switch_ms=18_000, rate=("feel",))
+    tl = compiled(ex, row(name="Curl"))
+    switch = cues_of(tl, "switch_sides")[0]
+    after = [c for c in tl.cues if switch.t_ms < c.t_ms]
+    said = -(-estimate_speech_ms(switch.text, 170) // 1000) * 1000
+    assert after[0].t_ms >= switch.t_ms + said and after[0].phrase == "numbers"
+
+
+def test_the_shipped_rated_example():
+    path = PROGRAMS / RATED_EXAMPLE
+    program = load_program(path)
+    assert all(ex.rate == ("feel",) and ex.progress for ex in program.exercises)
+    tl = compile_program(program)
+    rated = [(p.exercise_index, p.set, p.side) for p in answers(tl)]
+    assert rated == [(0, 1, "left"), (0, 1, "right"), (0, 2, "left"), (0, 2, "right"),
+                     (1, 1, "left"), (1, 1, "right")]
+    assert cues_of(tl, "done")[0].t_ms >= answers(tl)[-1].end_ms

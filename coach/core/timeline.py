@@ -416,13 +416,15 @@ def compile_program(program: Program) -> Timeline:
                     switch_text = f"{words['switch_sides']}. {words[side]}" if side else words["switch_sides"]
                     # After an end word ("release"), the switch words wait for it to finish.
                     at = t + (END_WORD_GAP_MS if ended_with_word and ex.switch_ms > END_WORD_GAP_MS else 0)
+                    said = 1000  # room kept for the switch words before the count
                     if prompts:  # the side just done is rated first; then "switch sides"
                         at = b.ask(t, at - t, prompts, ex.sides[side_i - 1], "switch")
                         b.phase(at, t + ex.switch_ms - at, "switch")
+                        said = max(said, _whole_seconds_up(estimate_speech_ms(switch_text, rate)))
                     else:
                         b.phase(t, ex.switch_ms, "switch")
                     b.cue(at, switch_text, "switch_sides")
-                    b.countdown(t + ex.switch_ms, at - t + 1000, t)
+                    b.countdown(t + ex.switch_ms, at - t + said, t)
                     t += ex.switch_ms
                 t, ended_with_word = _WORK[ex.kind](b, ex, t, words)
             work_end = t
