@@ -340,3 +340,8 @@ def test_the_shipped_rated_example():
     assert rated == [(0, 1, "left"), (0, 1, "right"), (0, 2, "left"), (0, 2, "right"),
                      (1, 1, "left"), (1, 1, "right")]
     assert cues_of(tl, "done")[0].t_ms >= answers(tl)[-1].end_ms
+
+
+def test_a_last_exercise_that_may_gain_a_set_needs_room_in_its_rest():
+    text = HEAD + "  - {name: A, hold: 5s, rest: 5s, rate: feel, progress: {sets: +1, max: 3}}\n"
+    assert "A: a rest of 5 s is too short to ask feel (needs 14 s)" in rate_error(text)

@@ -361,7 +361,8 @@ def rating_problems(program: Program) -> list[Diagnostic]:
         gap = END_WORD_GAP_MS if ex.kind in ENDS_WITH_WORD else 0
         asked = " and ".join(ex.rate)
         checks = []
-        if ei < last or ex.sets > 1:  # some set of it is followed by a rest
+        # Some set of it is followed by a rest (or will be, once progression adds a set).
+        if ei < last or ex.sets > 1 or any(r.target == "sets" for r in ex.progress):
             checks.append(("rest", ex.rest_ms, gap + room + 1000))
         if len(ex.sides) > 1:
             side_text = f"{words['switch_sides']}. {words[ex.sides[1] or 'right']}"
