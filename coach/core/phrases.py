@@ -13,7 +13,8 @@ PHRASE_IDS: tuple[str, ...] = (
     "lower", "bottom_hold", "squeeze", "top_hold", "explode", "go", "rest", "next", "set_of",
     "last_rep", "last_reps", "hold", "halfway", "seconds_left", "release", "relax",
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
-    "poses", "focus", "done", "resuming", "extended", "numbers",
+    "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
+    "sets", "numbers",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -30,6 +31,8 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "poses": ("n",),
     "focus": ("text",),
     "extended": ("seconds",),
+    "progressed": ("value", "old"),
+    "sets": ("n",),
 }
 
 # "numbers" is not a template: a pack's numbers are spoken through NUMBER_WORDS below; the
@@ -65,6 +68,10 @@ EN: Mapping[str, str] = {
     "done": "session complete. Well done.",
     "resuming": "resuming",
     "extended": "{seconds} more seconds",
+    "rate_feel": "How well did you feel it? Tap one to five.",
+    "rate_effort": "How hard was that? Tap one to five.",
+    "progressed": "{value} today, up from {old}",
+    "sets": "{n} sets",
     "numbers": "",
 }
 
@@ -98,6 +105,10 @@ DE: Mapping[str, str] = {
     "done": "Training beendet. Gut gemacht.",
     "resuming": "weiter geht's",
     "extended": "noch {seconds} Sekunden",
+    "rate_feel": "Wie gut hast du es gespürt? Tippe eins bis fünf.",
+    "rate_effort": "Wie schwer war das? Tippe eins bis fünf.",
+    "progressed": "heute {value}, vorher {old}",
+    "sets": "{n} Sätze",
     "numbers": "",
 }
 
@@ -131,6 +142,10 @@ ES: Mapping[str, str] = {
     "done": "Entrenamiento terminado. Buen trabajo.",
     "resuming": "seguimos",
     "extended": "{seconds} segundos más",
+    "rate_feel": "¿Cuánto lo sentiste? Toca de uno a cinco.",
+    "rate_effort": "¿Qué tan duro fue? Toca de uno a cinco.",
+    "progressed": "{value} hoy, antes {old}",
+    "sets": "{n} series",
     "numbers": "",
 }
 
@@ -164,6 +179,10 @@ FR: Mapping[str, str] = {
     "done": "Séance terminée. Bravo.",
     "resuming": "on reprend",
     "extended": "encore {seconds} secondes",
+    "rate_feel": "Tu l'as senti comment? Tape de un à cinq.",
+    "rate_effort": "C'était dur comment? Tape de un à cinq.",
+    "progressed": "{value} aujourd'hui, avant {old}",
+    "sets": "{n} séries",
     "numbers": "",
 }
 
@@ -174,23 +193,23 @@ PACKS: Mapping[str, Mapping[str, str]] = {"en": EN, "de": DE, "es": ES, "fr": FR
 # A program's `words:` override of an id replaces both forms (its wording, its grammar).
 COUNTED: Mapping[str, str] = {"rest": "seconds", "seconds_left": "n", "reps": "n",
                               "cadence": "seconds", "hold_for": "seconds", "poses": "n",
-                              "extended": "seconds"}  # phrase id -> the field that counts
+                              "extended": "seconds", "sets": "n"}  # phrase id -> the field that counts
 SINGULAR: Mapping[str, Mapping[str, str]] = {
     "en": {"rest": "rest {seconds} second", "seconds_left": "{n} second", "reps": "{n} rep",
            "cadence": "one rep every {seconds} second", "hold_for": "hold {seconds} second",
-           "poses": "{n} pose", "extended": "{seconds} more second"},
+           "poses": "{n} pose", "extended": "{seconds} more second", "sets": "{n} set"},
     "de": {"rest": "Pause {seconds} Sekunde", "seconds_left": "{n} Sekunde",
            "reps": "{n} Wiederholung", "cadence": "eine Wiederholung alle {seconds} Sekunde",
            "hold_for": "{seconds} Sekunde halten", "poses": "{n} Pose",
-           "extended": "noch {seconds} Sekunde"},
+           "extended": "noch {seconds} Sekunde", "sets": "{n} Satz"},
     "es": {"rest": "descansa {seconds} segundo", "seconds_left": "{n} segundo",
            "reps": "{n} repetición", "cadence": "una repetición cada {seconds} segundo",
            "hold_for": "aguanta {seconds} segundo", "poses": "{n} pose",
-           "extended": "{seconds} segundo más"},
+           "extended": "{seconds} segundo más", "sets": "{n} serie"},
     "fr": {"rest": "repos {seconds} seconde", "seconds_left": "{n} seconde",
            "reps": "{n} répétition", "cadence": "une répétition toutes les {seconds} seconde",
            "hold_for": "tiens {seconds} seconde", "poses": "{n} pose",
-           "extended": "encore {seconds} seconde"},
+           "extended": "encore {seconds} seconde", "sets": "{n} série"},
 }
 SINGULAR_SUFFIX = ":one"  # a singular's key in a phrase table: "rest:one" (never a phrase id)
 
@@ -268,13 +287,13 @@ NUMBER_FORMS: Mapping[str, Mapping[tuple[str, str], str]] = {
     "en": {},
     "de": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
-           ("extended", "seconds"): "f"},
+           ("extended", "seconds"): "f", ("sets", "n"): "m"},
     "es": {("rest", "seconds"): "m", ("seconds_left", "n"): "m", ("reps", "n"): "f",
            ("cadence", "seconds"): "m", ("hold_for", "seconds"): "m", ("poses", "n"): "f",
-           ("extended", "seconds"): "m", ("last_reps", "n"): "f"},
+           ("extended", "seconds"): "m", ("last_reps", "n"): "f", ("sets", "n"): "f"},
     "fr": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
-           ("extended", "seconds"): "f", ("last_reps", "n"): "f"},
+           ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f"},
 }
 
 # Words for 0..100 in every language (English: digits), e.g. NUMBERS["de"][21] == "einundzwanzig".

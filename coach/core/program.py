@@ -19,7 +19,19 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coach.core.errors import CoachError
 from coach.core.phrases import PACKS, PHRASE_IDS, PLACEHOLDERS, missing_phrases
-from coach.core.yamlnodes import NodeReader, compose, describe, did_you_mean, is_null, quote, where
+from coach.core.yamlnodes import (
+    NodeReader,
+    compose,
+    describe,
+    did_you_mean,
+    format_duration,
+    is_null,
+    parse_bool,
+    parse_duration_ms,
+    parse_int,
+    quote,
+    where,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +75,40 @@ class VoiceSettings:
 
 
 Kind = Literal["tempo", "cadence", "hold", "poses"]
+# A rating the coach asks for after a set (issue "the coach listens back"): the lifter answers
+# 1-5 ("feel": how well the target muscle was felt; "effort": how hard the set was).
+Question = Literal["feel", "effort"]
+QUESTIONS: tuple[Question, ...] = ("feel", "effort")
+RATING_RANGE = (1, 5)
+ProgressTarget = Literal["reps", "hold", "sets"]
+PROGRESS_TARGETS: tuple[ProgressTarget, ...] = ("reps", "hold", "sets")
+ConditionKind = Literal["completed", "feel", "effort"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """When a progress rule applies: ``completed`` (every set of the exercise done, in a
+    completed session), ``feel`` (and the mean feel >= threshold), ``effort`` (and the mean
+    effort <= threshold). A rating condition also needs the sets completed."""
+
+    kind: ConditionKind = "completed"
+    threshold: int | None = None  # 1-5 for feel and effort; None for completed
+
+    def __str__(self) -> str:
+        if self.kind == "completed":
+            return "completed"
+        return f"{self.kind} {'>=' if self.kind == 'feel' else '<='} {self.threshold}"
+
+
+@dataclass(frozen=True)
+class ProgressRule:
+    """``progress:`` of an exercise: add ``step`` to ``target`` after a session that met
+    ``when``, up to ``max``. Steps and max are counts for reps and sets, milliseconds for hold."""
+
+    target: ProgressTarget
+    step: int
+    max: int
+    when: Condition = field(default_factory=Condition)
 
 
 @dataclass(frozen=True)
@@ -84,6 +130,15 @@ class Exercise:
     announce_ms: int | None = None  # None: estimated from the words and the voice rate
     words: Mapping[str, str] = field(default_factory=dict)  # this exercise's overrides only
     line: int = 0  # 1-based line of the exercise in its file (for messages)
+    # The ratings asked after each set (empty: none), from the exercise's `rate` or the
+    # program's; ``rate_at`` is where that `rate` key is written (line, col) for messages.
+    rate: tuple[Question, ...] = ()
+    rate_at: tuple[int, int] = (0, 0)
+    progress: tuple[ProgressRule, ...] = ()
+    # Values raised today by progression (coach.core.progression.apply_progress): (target,
+    # the last session's value) for each; the first set's announcement says "9 reps today,
+    # up from 8". Values are counts, or ms for hold.
+    up_from: tuple[tuple[ProgressTarget, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +247,19 @@ _PAUSE_DOCS = {
 PAUSE_FIELDS: Mapping[str, Spec] = {
     k: Spec("duration", *PAUSE_RANGE_MS, doc=doc) for k, doc in _PAUSE_DOCS.items()}
 SETS_SPEC = Spec("int", *SETS_RANGE, doc="sets of the exercise (default 1)")
+RATE_SPEC = Spec("rate", choices=QUESTIONS,
+                 doc="ratings asked after each set, answered 1-5: feel, effort, [feel, effort] "
+                     "or false (default: none)")
+# One progress rule: exactly one target (reps, hold or sets) whose value is the step.
+PROGRESS_FIELDS: Mapping[str, Spec] = {
+    "reps": Spec("step", 1, REPS_RANGE[1], doc="reps added after a session that met `when`: +1"),
+    "hold": Spec("duration_step", 1, HOLD_RANGE_MS[1],
+                 doc="hold time added after a session that met `when`: +5s"),
+    "sets": Spec("step", 1, SETS_RANGE[1], doc="sets added after a session that met `when`: +1"),
+    "max": Spec("max", doc="the most reps or sets, or the longest hold, it goes up to"),
+    "when": Spec("when", doc='completed (default: every set done), "feel >= N" or '
+                             '"effort <= N" (N 1-5, the last session\'s mean rating)'),
+}
 
 VOICE_FIELDS: Mapping[str, Spec] = {
     "engine": Spec("choice", choices=ENGINES, doc="espeak (default) or piper"),
@@ -221,6 +289,9 @@ EXERCISE_FIELDS: Mapping[str, Spec] = {
     "sides": Spec("sides", choices=("both",), doc="both: every set left, then right"),
     **PAUSE_FIELDS,
     "words": Spec("words", doc="this exercise's phrase overrides (phrase id -> text)"),
+    "rate": RATE_SPEC,
+    "progress": Spec("progress", doc="progression: a rule {reps|hold|sets: step, max, when} "
+                                     "or a list of them"),
 }
 TOP_FIELDS: Mapping[str, Spec] = {
     "program": Spec("text", doc="the program's name"),
@@ -229,6 +300,7 @@ TOP_FIELDS: Mapping[str, Spec] = {
     "voice": Spec("voice", doc="the voice: engine, voice or model, rate, volume"),
     "defaults": Spec("defaults", doc="values every exercise gets unless it says otherwise"),
     "words": Spec("words", doc="phrase overrides (phrase id -> text)"),
+    "rate": RATE_SPEC,
     "exercises": Spec("exercises", doc="the exercises, in order"),
 }
 # The kinds of exercise: the key that makes each kind, the keys it needs and forbids.
@@ -245,6 +317,7 @@ EXERCISE_KEYS = tuple(EXERCISE_FIELDS)
 POSE_KEYS = tuple(POSE_FIELDS)
 VOICE_KEYS = tuple(VOICE_FIELDS)
 DEFAULT_KEYS = tuple(DEFAULT_FIELDS)
+PROGRESS_KEYS = tuple(PROGRESS_FIELDS)
 PAUSE_KEYS = tuple(PAUSE_FIELDS)
 BUILTIN_PAUSES_MS: Mapping[str, int | None] = {
     "rest": 60_000, "lead_in": 5_000, "switch": 5_000, "announce": None}
@@ -311,6 +384,39 @@ def parse_schedule(text: str) -> Schedule:
         else:
             days.add(_day(token))
     return Schedule(written, tuple(sorted(days)), int(m[1]), int(m[2]))
+
+
+_WHEN = re.compile(r"^([A-Za-z_][\w-]*)\s*(?:([<>=!]+)\s*(.*))?$")
+CONDITION_WORDS = ("completed", "feel", "effort")
+
+
+def parse_condition(text: str) -> Condition:
+    """'completed', 'feel >= 4', 'effort <= 3' -> Condition (strict: feel only with >=,
+    effort only with <=, N a whole number 1-5). ValueError carries the message."""
+    written = text.strip()
+    shape = 'when must be completed, "feel >= N" or "effort <= N" (N 1-5)'
+    m = _WHEN.match(written)
+    if not m:
+        raise ValueError(f"{shape}, got {quote(written)}")
+    word, op, rest = m[1], m[2], (m[3] or "").strip()
+    if word not in CONDITION_WORDS:
+        raise ValueError(f"{shape}, got {quote(written)}{did_you_mean(word, CONDITION_WORDS)}")
+    if word == "completed":
+        if op is not None:
+            raise ValueError(f"completed takes no comparison, got {quote(written)}")
+        return Condition()
+    want = ">=" if word == "feel" else "<="
+    if op is None or not rest:
+        raise ValueError(f'{word} needs a threshold: "{word} {want} N" (N 1-5)')
+    if op != want:
+        meaning = "at least" if word == "feel" else "at most"
+        raise ValueError(f'{word} takes {want} (the last mean {word} {meaning} N), '
+                         f"got {quote(written)}")
+    lo, hi = RATING_RANGE
+    if not re.fullmatch(f"[{lo}-{hi}]", rest):
+        raise ValueError(f"the threshold of {word} must be a whole number from {lo} to {hi}, "
+                         f"got {quote(rest)}")
+    return Condition(word, int(rest))  # type: ignore[arg-type]
 
 
 def _template_problem(phrase_id: str, text: str) -> str | None:
@@ -465,6 +571,164 @@ class _Walker:
                     out[k] = ms
         return out
 
+    def rate(self, node: Node) -> tuple[Question, ...] | None:
+        """`rate`: feel, effort, a list of them, or false (no rating); None after a mistake."""
+        r = self.r
+        shape = "rate must be feel, effort, a list of both ([feel, effort]) or false"
+        if isinstance(node, SequenceNode):
+            out: list[Question] = []
+            ok = True
+            for n in r.sequence(node, "rate") or []:
+                q = self.question(n, "each rating in the rate list must be feel or effort")
+                if q is not None and q in out:
+                    r.error(n, f"rate asks {q} twice")
+                    q = None
+                if q is None:
+                    ok = False
+                else:
+                    out.append(q)
+            return tuple(out) if ok and node.value else None
+        if isinstance(node, ScalarNode) and not is_null(node):
+            try:
+                if parse_bool(node.value) is False:
+                    return ()
+            except ValueError:
+                pass
+            q = self.question(node, shape)
+            return None if q is None else (q,)
+        r.error(node, f"{shape}, got {describe(node)}")
+        return None
+
+    def question(self, node: Node, shape: str) -> Question | None:
+        value = node.value.strip() if isinstance(node, ScalarNode) and not is_null(node) else ""
+        if value in QUESTIONS:
+            return value
+        hint = did_you_mean(value, QUESTIONS) if value else ""
+        self.r.error(node, f"{shape}, got {describe(node)}{hint}")
+        return None
+
+    def progress(self, node: Node, label: str, kind: Kind | None, own: Mapping[str, int | None],
+                 rate: tuple[Question, ...] | None) -> tuple[ProgressRule, ...] | None:
+        """`progress`: one rule (a mapping) or a list of them; None after a mistake.
+        ``own``: the exercise's own reps, hold (ms) and sets (None when absent or bad)."""
+        r = self.r
+        if isinstance(node, SequenceNode):
+            nodes = r.sequence(node, "progress")
+            if nodes is None:
+                return None
+        elif isinstance(node, MappingNode):
+            nodes = [node]
+        else:
+            r.error(node, "progress must be a rule {reps: +1, max: 12} or a list of rules, "
+                          f"got {describe(node)}")
+            return None
+        before = len(r.diagnostics)
+        rules: list[ProgressRule] = []
+        first_at: dict[str, int] = {}
+        for n in nodes:
+            got = self.progress_rule(n, label, kind, own, rate)
+            if got is None:
+                continue
+            rule, target_key = got
+            line = target_key.start_mark.line + 1
+            if rule.target in first_at:
+                r.error(target_key, f"progress has two {rule.target} rules (first at line "
+                                    f"{first_at[rule.target]}); give one")
+                continue
+            first_at[rule.target] = line
+            rules.append(rule)
+        return tuple(rules) if len(r.diagnostics) == before else None
+
+    def progress_rule(self, node: Node, label: str, kind: Kind | None,
+                      own: Mapping[str, int | None], rate: tuple[Question, ...] | None
+                      ) -> tuple[ProgressRule, Node] | None:
+        """One rule and its target's key node; ``rate`` None: unknown (a mistake of its own)."""
+        r = self.r
+        before = len(r.diagnostics)
+        items = r.mapping(node, "a progress rule")
+        if items is None:
+            return None
+        keys = r.known_keys(items, PROGRESS_KEYS, "in progress")
+        typos = _misspelt(items, PROGRESS_KEYS)
+        key_nodes = {k: kn for k, kn, _ in items}
+        targets = sorted((k for k in PROGRESS_TARGETS if k in keys),
+                         key=lambda k: key_nodes[k].start_mark.index)
+        if len(targets) > 1:
+            r.error(key_nodes[targets[1]], f"a progress rule raises one of reps, hold or sets; "
+                                           f"this one has {targets[0]} and {targets[1]} "
+                                           "(write a list of rules)")
+            return None
+        if not targets:
+            if not typos & set(PROGRESS_TARGETS):
+                r.error(node, "a progress rule needs what it raises: reps, hold or sets, with "
+                              "the step (reps: +1, hold: +5s, sets: +1)")
+            return None
+        target: ProgressTarget = targets[0]
+        tnode = key_nodes[target]
+        needs = {"reps": ("tempo", "cadence"), "hold": ("hold",)}.get(target)
+        if needs is not None and kind is not None and kind not in needs:
+            what = "reps (tempo or cadence)" if target == "reps" else "a hold"
+            r.error(tnode, f"progress of {target} needs an exercise with {what}; {label} is "
+                           f"a {kind} exercise")
+        step = self.step(keys[target], target)
+        spec = {"reps": EXERCISE_FIELDS["reps"], "hold": EXERCISE_FIELDS["hold"],
+                "sets": SETS_SPEC}[target]
+        top: int | None = None
+        if "max" in keys:
+            top = self.read(spec, keys["max"], f"progress max of {target}")
+            value = own.get(target)
+            if top is not None and value is not None and top < value:
+                shown = format_duration if target == "hold" else str
+                r.error(keys["max"], f"progress max {shown(top)} is below the exercise's own "
+                                     f"{target} ({shown(value)}): it could never go up")
+        elif "max" not in typos:
+            r.error(node, f"a progress rule needs a max: the most {target} it goes up to "
+                          f"(max: {format_duration(60_000) if target == 'hold' else 12})")
+        when = Condition()
+        if "when" in keys:
+            written = r.text(keys["when"], "when")
+            if written is not None:
+                try:
+                    when = parse_condition(written)
+                except ValueError as e:
+                    r.error(keys["when"], str(e))
+                else:
+                    if rate is not None and when.kind != "completed" and when.kind not in rate:
+                        r.error(keys["when"], f"when: {when} needs {label} to ask {when.kind} "
+                                              f"after each set (rate: {when.kind})")
+        if len(r.diagnostics) > before or step is None or top is None:
+            return None
+        return ProgressRule(target, step, top, when), tnode
+
+    def step(self, node: Node, target: str) -> int | None:
+        """A progress step: +1 (reps, sets) or +5s (hold); positive, within the key's range."""
+        r = self.r
+        spec = PROGRESS_FIELDS[target]
+        hi = int(spec.hi or 0)
+        example = "+5s" if target == "hold" else "+1"
+        raw = node.value.strip() if isinstance(node, ScalarNode) and not is_null(node) else None
+        if raw is None:
+            r.error(node, f"the {target} step must be {example}, got {describe(node)}")
+            return None
+        if raw.startswith("-") or raw.lstrip("+").strip() in ("0", "0s"):
+            r.error(node, f"the {target} step must be positive, like {example}, got {quote(raw)}")
+            return None
+        body = raw[1:].strip() if raw.startswith("+") else raw
+        try:
+            value = parse_duration_ms(body) if target == "hold" else parse_int(body)
+        except ValueError:
+            kind = "a duration" if target == "hold" else "a whole number"
+            r.error(node, f"the {target} step must be {kind} like {example}, got {quote(raw)}")
+            return None
+        if value <= 0:
+            r.error(node, f"the {target} step must be positive, like {example}, got {quote(raw)}")
+            return None
+        if value > hi:
+            top = format_duration(hi) if target == "hold" else str(hi)
+            r.error(node, f"the {target} step must be at most {top}, got {quote(raw)}")
+            return None
+        return value
+
     def poses(self, node: Node, label: str, hold_ms: int | None,
               hold_given: bool) -> tuple[Pose, ...]:
         """``hold_ms``: the exercise's hold (None when absent or bad, ``hold_given`` tells)."""
@@ -502,7 +766,9 @@ class _Walker:
                 out.append(Pose(name, hold))
         return tuple(out)
 
-    def exercise(self, node: Node, index: int, dflt: Mapping[str, int | None]) -> Exercise | None:
+    def exercise(self, node: Node, index: int, dflt: Mapping[str, int | None],
+                 top_rate: tuple[tuple[Question, ...] | None, tuple[int, int]] = ((), (0, 0)),
+                 ) -> Exercise | None:
         r = self.r
         label = f"exercise {index}"
         before = len(r.diagnostics)
@@ -549,12 +815,20 @@ class _Walker:
             kw[f"{k}_ms"] = read(k) if k in keys else dflt[k]
         if "words" in keys:
             kw["words"] = self.words(keys["words"], f"of {label}")
+        kw["rate"], kw["rate_at"] = top_rate
+        if "rate" in keys:
+            kw["rate"] = self.rate(keys["rate"])
+            kw["rate_at"] = where(next(kn for k, kn, _ in items if k == "rate"))
 
         kind_typo = bool(typos & {"tempo", "cadence", "hold", "poses", "reps"})
         kind = self.kind(node, label, keys, quiet=kind_typo)
         kw["kind"] = kind
         if "poses" in keys:
             kw["poses"] = self.poses(keys["poses"], label, kw.get("hold_ms"), "hold" in keys)
+        if "progress" in keys:
+            shown = f"{quote(kw['name'])}" if kw.get("name") else label
+            own = {"reps": kw.get("reps"), "hold": kw.get("hold_ms"), "sets": kw.get("sets")}
+            kw["progress"] = self.progress(keys["progress"], shown, kind, own, kw["rate"])
         if len(r.diagnostics) > before or kind is None:
             return None
         return Exercise(**kw)
@@ -624,11 +898,14 @@ class _Walker:
         if "words" in keys:
             kw["words"] = self.words(keys["words"], "at the top level")
         dflt = self.defaults(keys["defaults"]) if "defaults" in keys else self.defaults_builtin()
+        top_rate: tuple[tuple[Question, ...] | None, tuple[int, int]] = ((), (0, 0))
+        if "rate" in keys:
+            top_rate = (self.rate(keys["rate"]), where(next(kn for k, kn, _ in items if k == "rate")))
         exercises = []
         knode: Node = root
         if "exercises" in keys:
             for i, en in enumerate(r.sequence(keys["exercises"], "exercises") or [], 1):
-                exercises.append(self.exercise(en, i, dflt))
+                exercises.append(self.exercise(en, i, dflt, top_rate))
             # The key, like other errors about a whole list (a merged key: where it is written).
             knode = next(kn for k, kn, _ in items if k == "exercises")
             kw["exercises_at"] = where(knode)

@@ -26,6 +26,11 @@ from coach.core.program import (
     FULL_DAY_NAMES,
     KINDS,
     POSE_FIELDS,
+    PROGRESS_FIELDS,
+    PROGRESS_TARGETS,
+    QUESTIONS,
+    RATING_RANGE,
+    SETS_SPEC,
     TOP_FIELDS,
     VOICE_FIELDS,
     Spec,
@@ -148,11 +153,55 @@ def _exercise(defs: Mapping[str, str]) -> dict[str, Any]:
                    description="one of: tempo + reps, cadence + reps, hold, or poses")
 
 
+def _rate() -> dict[str, Any]:
+    false = r"^\s*" + _alternatives(w for w in BOOL_WORDS if w in ("false", "no", "off")) + r"\s*$"
+    return {"anyOf": [{"enum": list(QUESTIONS)}, {"const": False},
+                      {"type": "string", "pattern": false},
+                      {"type": "array", "minItems": 1, "uniqueItems": True,
+                       "items": {"enum": list(QUESTIONS)}}]}
+
+
+def _step(spec: Spec) -> dict[str, Any]:
+    """A progress step: positive, written +1 or +5s (YAML reads an unquoted +1 as 1)."""
+    if spec.type == "duration_step":
+        text = r"^\s*\+?" + DURATION_PATTERN[1:]
+        out: dict[str, Any] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0,
+                                          "maximum": (spec.hi or 0) / 1000},
+                                         {"type": "string", "pattern": text}]}
+    else:
+        out = {"anyOf": [{"type": "integer", "minimum": spec.lo, "maximum": spec.hi},
+                         {"type": "string", "pattern": r"^\s*\+?\s*(?!0+\s*$)[0-9]{1,12}\s*$"}]}
+    out["description"] = spec.doc
+    return out
+
+
+def _progress_rule() -> dict[str, Any]:
+    lo, hi = RATING_RANGE
+    props: dict[str, Any] = {}
+    for key, spec in PROGRESS_FIELDS.items():
+        if spec.type in ("step", "duration_step"):
+            props[key] = _step(spec)
+        elif key == "when":
+            when = (rf"^\s*(?:completed|feel\s*>=\s*[{lo}-{hi}]|effort\s*<=\s*[{lo}-{hi}])\s*$")
+            props[key] = {"type": "string", "pattern": when, "description": spec.doc}
+        else:
+            props[key] = {"description": spec.doc}
+    max_of = {"reps": _scalar(EXERCISE_FIELDS["reps"]), "hold": _scalar(EXERCISE_FIELDS["hold"]),
+              "sets": _scalar(SETS_SPEC)}
+    return {"type": "object", "properties": props, "additionalProperties": False,
+            "required": ["max"],
+            "oneOf": [{"required": [t]} for t in PROGRESS_TARGETS],
+            "allOf": [{"if": {"required": [t]},
+                       "then": {"properties": {"max": {k: v for k, v in max_of[t].items()
+                                                       if k != "description"}}}}
+                      for t in PROGRESS_TARGETS]}
+
+
 def program_schema() -> dict[str, Any]:
     """The JSON Schema of a program file (a dict ready for json.dumps)."""
     defs = {"words": "words", "voice": "voice", "defaults": "defaults", "poses": "poses",
             "exercises": "exercises", "schedule": "schedule", "tempo": "tempo",
-            "language": "language"}
+            "language": "language", "rate": "rate", "progress": "progress"}
     pose = _object(POSE_FIELDS, defs, required=["name"])
     return {
         "$schema": DIALECT,
@@ -180,6 +229,11 @@ def program_schema() -> dict[str, Any]:
                       "items": {"anyOf": [dict(_TEXT), {"$ref": "#/$defs/pose"}]}},
             "exercise": _exercise(defs),
             "exercises": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/exercise"}},
+            "rate": _rate(),
+            "progress_rule": _progress_rule(),
+            "progress": {"anyOf": [{"$ref": "#/$defs/progress_rule"},
+                                   {"type": "array", "minItems": 1,
+                                    "items": {"$ref": "#/$defs/progress_rule"}}]},
         },
     }
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from coach.core.program import Program, Side, VoiceSettings
+from coach.core.program import Program, Question, Side, VoiceSettings
 
 CueKind = Literal["speech", "tick"]  # a tick is a soft click, no words
 PhaseKind = Literal["announce", "lead_in", "eccentric", "bottom_pause", "concentric", "top_pause",
-                    "hold", "rep", "pose", "rest", "switch"]
+                    "hold", "rep", "pose", "rest", "switch", "answer"]
+ANSWER_WINDOW_MS = 8000  # how long a rating is awaited after its prompt's (estimated) end
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,21 @@ class Cue:
     set: int
     side: Side | None
     kind: CueKind = "speech"
+    question: Question | None = None  # a rating prompt (phrase rate_feel / rate_effort)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "cue", "t": round(self.t_ms / 1000, 3), "text": self.text,
                 "phrase": self.phrase, "kind": self.kind, "exercise": self.exercise,
-                "exercise_index": self.exercise_index, "set": self.set, "side": self.side}
+                "exercise_index": self.exercise_index, "set": self.set, "side": self.side,
+                "question": self.question}
 
 
 @dataclass(frozen=True)
 class Phase:
-    """A span of the session: announce, lead_in, a tempo phase, a hold, a rep, a pose, rest..."""
+    """A span of the session: announce, lead_in, a tempo phase, a hold, a rep, a pose, rest...
+
+    ``answer``: the window in which the rating ``question`` of this set (and ``side``) is
+    awaited; it lies inside the set's rest or switch, which it splits (phases never overlap)."""
 
     t_ms: int
     duration_ms: int
@@ -50,6 +56,7 @@ class Phase:
     rep: int | None
     side: str | None
     pose: str | None
+    question: Question | None = None  # the answer phase's question
 
     @property
     def end_ms(self) -> int:
@@ -59,7 +66,8 @@ class Phase:
         return {"type": "phase", "t": round(self.t_ms / 1000, 3),
                 "duration": round(self.duration_ms / 1000, 3), "phase": self.phase,
                 "exercise": self.exercise, "exercise_index": self.exercise_index,
-                "set": self.set, "rep": self.rep, "side": self.side, "pose": self.pose}
+                "set": self.set, "rep": self.rep, "side": self.side, "pose": self.pose,
+                "question": self.question}
 
 
 Event = Cue | Phase
@@ -121,6 +129,7 @@ class Timeline:
 import re  # noqa: E402
 from math import ceil  # noqa: E402  (kept next to the code that uses it)
 
+from coach.core.errors import CoachError, Diagnostic  # noqa: E402
 from coach.core.phrases import fill, phrase_table, say_number  # noqa: E402
 from coach.core.program import TEMPO_PHASES, Exercise, check_session_length  # noqa: E402
 
@@ -155,24 +164,35 @@ def _tempo_spoken(code: str, language: str = "en") -> str:
 
 def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, str],
                   language: str = "en") -> str:
-    """The set-start announcement: exercise, set X of Y, side, what to do, the focus cue."""
+    """The set-start announcement: exercise, set X of Y, side, what to do, the focus cue.
+    The first set says what progression raised today: "9 reps today, up from 8"."""
     lang = language
+    ups = dict(ex.up_from) if set_no == 1 else {}
+
+    def up(target: str, text: str) -> str:
+        if target not in ups:
+            return text
+        old = _seconds(ups[target]) if target == "hold" else ups[target]
+        return fill(words, "progressed", lang, value=text, old=old)
+
     parts = [ex.name]
     if ex.sets > 1:
         parts.append(fill(words, "set_of", lang, n=set_no, total=ex.sets))
+        if "sets" in ups:
+            parts.append(up("sets", fill(words, "sets", lang, n=ex.sets)))
     if side is not None:
         parts.append(words[side])
     if ex.kind == "tempo":
         assert ex.tempo is not None and ex.reps is not None
-        parts.append(fill(words, "reps", lang, n=ex.reps) + ", "
+        parts.append(up("reps", fill(words, "reps", lang, n=ex.reps)) + ", "
                      + fill(words, "tempo", lang, code=_tempo_spoken(ex.tempo.code, lang)))
     elif ex.kind == "cadence":
         assert ex.cadence_ms is not None and ex.reps is not None
-        parts.append(fill(words, "reps", lang, n=ex.reps) + ", "
+        parts.append(up("reps", fill(words, "reps", lang, n=ex.reps)) + ", "
                      + fill(words, "cadence", lang, seconds=_seconds(ex.cadence_ms)))
     elif ex.kind == "hold":
         assert ex.hold_ms is not None
-        parts.append(fill(words, "hold_for", lang, seconds=_seconds(ex.hold_ms)))
+        parts.append(up("hold", fill(words, "hold_for", lang, seconds=_seconds(ex.hold_ms))))
     else:
         parts.append(fill(words, "poses", lang, n=len(ex.poses)))
     if ex.eyes_closed:
@@ -197,13 +217,31 @@ class _Builder:
         # Phases sort before cues at the same time; otherwise insertion order is kept.
         self.events.append((ev.t_ms, 1 if isinstance(ev, Cue) else 0, len(self.events), ev))
 
-    def cue(self, t: int, text: str, phrase: str, kind: CueKind = "speech") -> None:
-        self._add(Cue(t, text, phrase, self.ex, self.ei, self.set, self.side, kind))
+    def cue(self, t: int, text: str, phrase: str, kind: CueKind = "speech",
+            question: Question | None = None) -> None:
+        self._add(Cue(t, text, phrase, self.ex, self.ei, self.set, self.side, kind, question))
 
     def phase(self, t: int, duration: int, phase: PhaseKind, rep: int | None = None,
-              pose: str | None = None) -> None:
+              pose: str | None = None, question: Question | None = None) -> None:
         if duration > 0:
-            self._add(Phase(t, duration, phase, self.ex, self.ei, self.set, rep, self.side, pose))
+            self._add(Phase(t, duration, phase, self.ex, self.ei, self.set, rep, self.side, pose,
+                            question))
+
+    def ask(self, start: int, gap: int, prompts: list[Prompt], side: Side | None,
+            filler: PhaseKind | None) -> int:
+        """The rating prompts from ``start + gap``, each followed by its answer window, for
+        ``side``; the time before and between the windows is a ``filler`` phase (the rest or
+        the switch they sit in; None: no phase). Returns the end of the last window."""
+        saved, t, pos = self.side, start + gap, start
+        for q, text, speech_ms in prompts:
+            if filler is not None:
+                self.phase(pos, t + speech_ms - pos, filler)
+            self.side = side
+            self.cue(t, text, f"rate_{q}", question=q)
+            self.phase(t + speech_ms, ANSWER_WINDOW_MS, "answer", question=q)
+            self.side = saved
+            t = pos = t + speech_ms + ANSWER_WINDOW_MS
+        return t
 
     def countdown(self, end: int, room: int, start: int) -> None:
         """3, 2, 1 on the last three whole seconds before ``end``, never earlier than
@@ -284,6 +322,59 @@ def _work_poses(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tup
 
 
 _WORK = {"tempo": _work_tempo, "cadence": _work_cadence, "hold": _work_hold, "poses": _work_poses}
+ENDS_WITH_WORD = ("hold", "poses")  # kinds whose work ends with a word ("release", "relax")
+
+Prompt = tuple[Question, str, int]  # question, its words, their estimated length (whole s)
+
+
+def rating_prompts(ex: Exercise, words: dict[str, str], rate_wpm: int) -> list[Prompt]:
+    """The prompts asked after each set (side) of ``ex``, in order, with their estimated
+    length rounded up to whole seconds; the answer window opens at that end."""
+    out: list[Prompt] = []
+    for q in ex.rate:
+        text = words[f"rate_{q}"]
+        out.append((q, text, _whole_seconds_up(estimate_speech_ms(text, rate_wpm))))
+    return out
+
+
+def rating_room_ms(prompts: list[Prompt]) -> int:
+    """The prompts and their answer windows, back to back."""
+    return sum(speech + ANSWER_WINDOW_MS for _, _, speech in prompts)
+
+
+def _secs(ms: int) -> str:
+    return f"{ms / 1000:g} s"
+
+
+def rating_problems(program: Program) -> list[Diagnostic]:
+    """Rests (and, for the first side of a unilateral set, switches) too short to hold an
+    exercise's rating prompts and answer windows plus 1 s (after an end word's 1 s gap; a
+    switch also needs room for its own words after them). At the `rate` key that asks."""
+    out: list[Diagnostic] = []
+    rate = program.voice.rate
+    last = len(program.exercises) - 1
+    for ei, ex in enumerate(program.exercises):
+        if not ex.rate:
+            continue
+        words = phrase_table(program.language, program.words, ex.words)
+        room = rating_room_ms(rating_prompts(ex, words, rate))
+        gap = END_WORD_GAP_MS if ex.kind in ENDS_WITH_WORD else 0
+        asked = " and ".join(ex.rate)
+        checks = []
+        # Some set of it is followed by a rest (or will be, once progression adds a set).
+        if ei < last or ex.sets > 1 or any(r.target == "sets" for r in ex.progress):
+            checks.append(("rest", ex.rest_ms, gap + room + 1000))
+        if len(ex.sides) > 1:
+            side_text = f"{words['switch_sides']}. {words[ex.sides[1] or 'right']}"
+            said = max(1000, _whole_seconds_up(estimate_speech_ms(side_text, rate)))
+            checks.append(("switch", ex.switch_ms, gap + room + said))
+        for what, have, need in checks:
+            if have < need:
+                out.append(Diagnostic(
+                    program.path, *ex.rate_at,
+                    f"{ex.name}: a {what} of {_secs(have)} is too short to ask {asked} (needs "
+                    f"{_secs(need)}); lengthen {what} or set rate: false"))
+    return out
 
 
 def compile_program(program: Program) -> Timeline:
@@ -293,6 +384,9 @@ def compile_program(program: Program) -> Timeline:
     built (parse_program refused it already; this guards a Program built in code), and from
     the exact duration after (a program just under the bound, with estimated announcements)."""
     check_session_length(program)
+    problems = rating_problems(program)
+    if problems:
+        raise CoachError(problems)
     b = _Builder(program.language)
     rate = program.voice.rate
     spans: list[tuple[str, int, int, int, int, int]] = []
@@ -301,6 +395,7 @@ def compile_program(program: Program) -> Timeline:
     n_ex = len(program.exercises)
     for ei, ex in enumerate(program.exercises):
         words = phrase_table(program.language, program.words, ex.words)
+        prompts = rating_prompts(ex, words, rate)
         b.ex, b.ei = ex.name, ei
         for set_no in range(1, ex.sets + 1):
             b.set = set_no
@@ -319,32 +414,57 @@ def compile_program(program: Program) -> Timeline:
             for side_i, side in enumerate(ex.sides):
                 if side_i > 0:
                     b.side = side
-                    b.phase(t, ex.switch_ms, "switch")
                     switch_text = f"{words['switch_sides']}. {words[side]}" if side else words["switch_sides"]
                     # After an end word ("release"), the switch words wait for it to finish.
                     at = t + (END_WORD_GAP_MS if ended_with_word and ex.switch_ms > END_WORD_GAP_MS else 0)
+                    said = 1000  # room kept for the switch words before the count
+                    if prompts:  # the side just done is rated first; then "switch sides"
+                        at = b.ask(t, at - t, prompts, ex.sides[side_i - 1], "switch")
+                        b.phase(at, t + ex.switch_ms - at, "switch")
+                        said = max(said, _whole_seconds_up(estimate_speech_ms(switch_text, rate)))
+                    else:
+                        b.phase(t, ex.switch_ms, "switch")
                     b.cue(at, switch_text, "switch_sides")
-                    b.countdown(t + ex.switch_ms, at - t + 1000, t)
+                    b.countdown(t + ex.switch_ms, at - t + said, t)
                     t += ex.switch_ms
                 t, ended_with_word = _WORK[ex.kind](b, ex, t, words)
             work_end = t
             b.side = None
             last = ei == n_ex - 1 and set_no == ex.sets
             gap = END_WORD_GAP_MS if ended_with_word else 0
+            rated_side = ex.sides[-1]
             if not last and ex.rest_ms > 0:
                 r = ex.rest_ms
-                b.phase(t, r, "rest")
-                if r > gap:
-                    b.cue(t + gap, fill(words, "rest", program.language, seconds=_seconds(r)),
-                          "rest")
+                clear = t  # the rest's later cues fall at or after this
+                if prompts:
+                    # The ratings first; then "rest N seconds" with the whole seconds left.
+                    asked = b.ask(t, gap, prompts, rated_side, "rest")
+                    b.phase(asked, t + r - asked, "rest")
+                    left = (t + r - asked) // 1000
+                    if left > 0:
+                        rest_text = fill(words, "rest", program.language, seconds=left)
+                        b.cue(asked, rest_text, "rest")
+                        clear = asked + _whole_seconds_up(estimate_speech_ms(rest_text, rate))
+                    else:
+                        clear = asked
+                else:
+                    b.phase(t, r, "rest")
+                    if r > gap:
+                        b.cue(t + gap, fill(words, "rest", program.language,
+                                            seconds=_seconds(r)), "rest")
                 nxt = program.exercises[ei + 1] if set_no == ex.sets else None
-                if nxt is not None and r >= 30_000:
+                if nxt is not None and r >= 30_000 and t + r - 20_000 >= clear:
                     b.cue(t + r - 20_000, fill(words, "next", program.language,
                                                exercise=nxt.name), "next")
-                if r >= 20_000:
+                if r >= 20_000 and t + r - 10_000 >= clear:
                     b.cue(t + r - 10_000, fill(words, "seconds_left", program.language, n=10),
                           "seconds_left")
                 t += r
+            elif last and prompts:
+                # No rest after the session's last set: its ratings come before "session
+                # complete", which waits for them.
+                t = b.ask(t, gap, prompts, rated_side, None)
+                ended_with_word = False
             spans.append((ex.name, ei, set_no, ex.sets, set_start, work_end))
     words = phrase_table(program.language, program.words)
     b.ex, b.side = program.exercises[-1].name, None
