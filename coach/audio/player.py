@@ -402,20 +402,24 @@ class Player:
                 raise NoOutputDevice(f"no audio output device found (PortAudio sees none); {RENDER_HINT}")
             device = self.device
             if device is None and _default_output(sd) < 0:
-                raise NoOutputDevice(f"no default audio output device; set one (see `coach devices`) or {RENDER_HINT}")
+                raise NoOutputDevice("no default audio output device; set one (see `coach devices`)"
+                                     f" or {RENDER_HINT}")
             try:
                 info = sd.query_devices(device, "output")
             except (ValueError, sd.PortAudioError) as e:
-                raise NoOutputDevice(f"output device {device!r} not found ({e}); `coach devices` lists them, or {RENDER_HINT}") from None
+                raise NoOutputDevice(f"output device {device!r} not found ({e}); `coach devices` "
+                                     f"lists them, or {RENDER_HINT}") from None
             channels, rate = self._settings(sd, device, info)
             token = object()
             try:
                 stream = sd.OutputStream(device=device, samplerate=rate, channels=channels,
                                          dtype="float32", blocksize=self.blocksize,
                                          latency=self.latency, callback=self._callback,
-                                         finished_callback=functools.partial(self._on_finished, token))
+                                         finished_callback=functools.partial(self._on_finished,
+                                                                             token))
             except sd.PortAudioError as e:
-                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); {RENDER_HINT}") from None
+                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); "
+                                     f"{RENDER_HINT}") from None
             self._channels, self._stream_rate = channels, rate
             self._latency_frames = round(float(stream.latency) * rate)
             logger.info("output %r: %d Hz, %d channel(s), latency %.0f ms, blocksize %d", info["name"],

@@ -16,9 +16,10 @@ import sys
 import tempfile
 import threading
 import wave
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class _Espeak:
             return eng
 
     @classmethod
-    def voices(cls, driver: str) -> list[object]:
+    def voices(cls, driver: str) -> list[Any]:
         eng = cls.engine(driver)
         with cls._LOCK:
             try:
@@ -496,7 +497,8 @@ def _quiet_stdout():
     with contextlib.redirect_stdout(io.StringIO()):
         saved = None
         try:
-            sys.__stdout__ and sys.__stdout__.flush()
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()
             saved = os.dup(1)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
@@ -508,7 +510,8 @@ def _quiet_stdout():
         finally:
             if saved is not None:
                 with contextlib.suppress(OSError, ValueError):
-                    sys.__stdout__ and sys.__stdout__.flush()
+                    if sys.__stdout__ is not None:
+                        sys.__stdout__.flush()
                 os.dup2(saved, 1)
                 os.close(saved)
 
@@ -792,7 +795,7 @@ def terminal_progress(label: str, unit: str = "clips", stream=None,
     stream = stream if stream is not None else sys.stderr
     clock = clock or time.monotonic
     tty = bool(getattr(stream, "isatty", lambda: False)())
-    state = {"start": None, "shown": False}
+    state: dict[str, Any] = {"start": None, "shown": False}
 
     def show(done: int, total: int) -> None:
         if not tty:

@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 Priority = Literal["session", "warm"]
 # Synthesis runs at the lowest priority, below the feeder and the audio callback: on a Pi,
-# Piper on every core would otherwise compete with the thread that keeps the stream fed. Threads a model load starts
-# (onnxruntime's pool) inherit this niceness from the worker.
+# Piper on every core would otherwise compete with the thread that keeps the stream fed. Threads
+# a model load starts (onnxruntime's pool) inherit this niceness from the worker.
 WORKER_NICE = 19
 VOICES_KEPT = 2  # loaded voices kept for reuse (a Piper model takes ~0.6 s to load)
 

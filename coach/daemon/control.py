@@ -54,7 +54,8 @@ class ControlServer:
     ``handler(request) -> reply`` is called for each valid request from the connection's own
     thread (the daemon's handler posts it to the session thread and waits). The server adds
     ``"ok": True`` to a reply that lacks "ok"; a CoachError raised by the handler becomes
-    ``{"ok": false, "error": str(e)}``, any other exception ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
+    ``{"ok": false, "error": str(e)}``, any other exception
+    ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
 
     def __init__(
         self,
