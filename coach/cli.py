@@ -95,7 +95,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.svg:
+        from coach.report.plots import check_format
+        check_format(args.svg, "--svg")
     program, timeline = _load(args.file, args.config)
+    if args.svg:
+        from coach.report.plots import save_plan_plot
+        strip = save_plan_plot(timeline, args.svg)
+        print(f"{args.svg}: {program.name}, {len(strip.labels)} sets, "
+              f"{fmt_duration(timeline.duration_ms)}, rest {strip.fraction({'rest'}):.0%}")
+        return 0
     if args.json:
         json.dump(timeline.to_json(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -423,16 +432,49 @@ def cmd_verb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: int | None, option: str) -> None:
+    if value is not None and value < 1:
+        raise CoachError(Diagnostic("coach", 0, 0, f"{option} must be at least 1 (got {value})"))
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from coach.daemon.history import History
+    from coach.report import history as report
+    _positive(args.limit, "--limit")
+    _positive(args.sessions, "--sessions")
+    if args.plot:
+        from coach.report.plots import check_format
+        check_format(args.plot, "--plot")  # before any work: a wrong name is one line at once
     h = History()
-    sessions = h.recent(args.limit)
-    h.close()
+    try:
+        if args.imbalance:
+            sessions = h.recent(None)
+        elif args.plot:
+            sessions = h.recent(args.sessions)  # None: every session
+        else:
+            sessions = h.recent(args.limit)
+    finally:
+        h.close()
+    if args.plot:
+        from coach.report.plots import save_history_plot
+        n = save_history_plot(report.plot_data(sessions), args.plot)
+        print(f"{args.plot}: {n} exercise panel{'s' if n != 1 else ''} from "
+              f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}")
+        return 0
+    if args.imbalance:
+        rows = report.imbalance(sessions, args.question,
+                                args.sessions or report.DEFAULT_IMBALANCE_SESSIONS)
+        if args.json:
+            json.dump([x.to_json() for x in rows], sys.stdout, ensure_ascii=False)
+            sys.stdout.write("\n")
+        elif not rows:
+            print(f"no unilateral exercise has left/right {args.question} ratings yet")
+        else:
+            for x in rows:
+                print(report.imbalance_line(x))
+        return 0
     if args.json:
-        def conv(o):
-            return o.isoformat() if hasattr(o, "isoformat") else str(o)
-        from dataclasses import asdict
-        json.dump([asdict(s) for s in sessions], sys.stdout, default=conv)
+        json.dump([report.session_json(s) for s in sessions], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     if not sessions:
@@ -442,9 +484,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         done = sum(1 for x in s.sets if x.status == "completed")
         print(f"{when}  {s.program}  {s.status}  {done}/{len(s.sets)} sets  "
               f"{fmt_duration(s.position_ms)}")
-        for x in s.sets:
-            side = f" ({x.side})" if x.side else ""
-            print(f"    {x.exercise} set {x.set_no} of {x.sets}{side}: {x.status}")
+        for line in report.session_lines(s):
+            print(f"    {line}")
     return 0
 
 
@@ -473,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("plan", help="print the timeline: time, phase, words")
     c.add_argument("file", metavar="FILE")
     c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
+    c.add_argument("--svg", metavar="OUT", help="draw the session as a strip of coloured "
+                   "phases (OUT.svg, or OUT.png for a bitmap)")
     c.add_argument("--config", metavar="FILE", help="voice defaults from this config.yaml "
                    "(default: $XDG_CONFIG_HOME/coach/config.yaml)")
     c.set_defaults(func=cmd_plan)
@@ -533,9 +576,21 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true")
         c.set_defaults(func=cmd_verb)
 
-    c = sub.add_parser("history", help="recent sessions and their sets")
-    c.add_argument("--json", action="store_true")
-    c.add_argument("-n", "--limit", type=int, default=10)
+    c = sub.add_parser("history", help="recent sessions, their sets and ratings; imbalance "
+                       "between sides; a picture of ratings and reps over time")
+    c.add_argument("--json", action="store_true", help="machine-readable (see DESIGN.md)")
+    c.add_argument("-n", "--limit", type=int, default=10, help="sessions listed (default 10)")
+    c.add_argument("--imbalance", action="store_true",
+                   help="each unilateral exercise's mean rating per side, and a lagging side")
+    c.add_argument("--sessions", type=int, metavar="N",
+                   help="sessions counted: per exercise for --imbalance (default 5), all "
+                   "sessions for --plot (default: every one)")
+    c.add_argument("--question", choices=("feel", "effort"), default="feel",
+                   help="the rating --imbalance compares (default feel; with effort, the side "
+                   "that needed more effort is the lagging one)")
+    c.add_argument("--plot", metavar="FILE",
+                   help="draw ratings and reps/hold over time, a panel per exercise "
+                   "(.png or .svg)")
     c.set_defaults(func=cmd_history)
 
     c = sub.add_parser("install-service", help="install the systemd user unit for the daemon")

@@ -1,5 +1,6 @@
 """The folders are the layers: coach/core is pure and imports neither audio nor daemon code;
-coach/audio never imports daemon code. Read from the source (every import, also inside
+coach/audio never imports daemon code; coach/report (history views, pictures) may read core and
+history records, and only the CLI imports it. Read from the source (every import, also inside
 functions), so a lazy import cannot hide a wrong direction."""
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "coach"
 FORBIDDEN = {
-    "core": ("coach.audio", "coach.daemon", "coach.cli"),
-    "audio": ("coach.daemon", "coach.cli"),
-    "daemon": ("coach.cli",),
+    "core": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
+    "audio": ("coach.daemon", "coach.report", "coach.cli"),
+    "daemon": ("coach.report", "coach.cli"),
+    # Reports read core and history records; only the face imports them.
+    "report": ("coach.cli",),
 }
 # The core is pure: no clock, no threads, no sound, no sockets.
 CORE_FORBIDDEN_STDLIB = ("threading", "socket", "sounddevice", "time", "subprocess", "sqlite3")

@@ -115,6 +115,10 @@ def test_start_answers_at_once_then_plays_when_the_voice_is_ahead(rig: Rig) -> N
     assert st["prepared"] == 0 < st["needed"]
     st = rig.wait_for(lambda s: s["state"] == "playing", "playing")
     assert (st["program"], st["exercise"], st["set"], st["position"]) == ("Row day", "Row", 1, 0)
+    # The values each exercise uses were recorded at the start (progression steps from them).
+    [session] = rig.history.recent(1)
+    assert [(u.exercise_index, u.exercise, u.reps, u.hold_ms, u.sets) for u in session.used] == [
+        (0, "Row", 3, None, 2), (1, "Plank", None, 20000, 1)]
     st = rig.play_s(4.0)
     assert st["phase"] == "lead_in" and st["position"] == pytest.approx(4.0, abs=0.03)
 

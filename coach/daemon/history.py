@@ -16,11 +16,14 @@ import platformdirs
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SessionStatus = Literal["running", "completed", "stopped", "interrupted"]
 SetStatus = Literal["running", "completed", "skipped", "interrupted"]
 SESSION_STATUSES: tuple[str, ...] = get_args(SessionStatus)
 SET_STATUSES: tuple[str, ...] = get_args(SetStatus)
+Question = Literal["feel", "effort"]
+QUESTIONS: tuple[str, ...] = get_args(Question)
+RATING_MIN, RATING_MAX = 1, 5
 DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach history`) only reads briefly
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
@@ -60,6 +63,36 @@ _MIGRATIONS = [
     ALTER TABLE sessions ADD COLUMN updated_at TEXT;
     ALTER TABLE sessions ADD COLUMN resumed_from INTEGER;
     """,
+    # 3: the lifter's ratings of a set (per side of a unilateral one), and the values each
+    # exercise actually used in a session (what progression steps from). A rating is one per
+    # logical set (session, exercise, set number), side and question: a later one replaces it,
+    # so a lifter can correct a slip. A set done twice (`back`) is still one set to rate.
+    """
+    CREATE TABLE ratings (
+        id             INTEGER PRIMARY KEY,
+        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        set_id         INTEGER REFERENCES sets(id) ON DELETE SET NULL,
+        exercise       TEXT NOT NULL,
+        exercise_index INTEGER NOT NULL,
+        set_no         INTEGER NOT NULL,
+        side           TEXT CHECK (side IN ('left', 'right')),
+        question       TEXT NOT NULL CHECK (question IN ('feel', 'effort')),
+        value          INTEGER NOT NULL
+                       CHECK (typeof(value) = 'integer' AND value BETWEEN 1 AND 5),
+        rated_at       TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX ratings_one_per_set_side_question
+        ON ratings(session_id, exercise_index, set_no, coalesce(side, ''), question);
+    CREATE TABLE session_exercises (
+        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        exercise_index INTEGER NOT NULL,
+        exercise       TEXT NOT NULL,
+        reps           INTEGER,
+        hold_ms        INTEGER,
+        sets           INTEGER NOT NULL,
+        PRIMARY KEY (session_id, exercise_index)
+    );
+    """,
 ]
 
 
@@ -79,6 +112,34 @@ class SetRecord:
 
 
 @dataclass(frozen=True)
+class RatingRecord:
+    """The lifter's answer to one question about one set (one side of a unilateral set)."""
+
+    id: int
+    session_id: int
+    set_id: int | None  # the sets row rated (None: not known, e.g. rated between rows)
+    exercise: str
+    exercise_index: int
+    set_no: int
+    side: str | None  # "left", "right" or None
+    question: str  # "feel" or "effort"
+    value: int  # 1-5
+    rated_at: datetime
+
+
+@dataclass(frozen=True)
+class ExerciseUsed:
+    """The values an exercise actually used in a session (after any progression)."""
+
+    session_id: int
+    exercise_index: int
+    exercise: str
+    reps: int | None
+    hold_ms: int | None
+    sets: int
+
+
+@dataclass(frozen=True)
 class SessionRecord:
     id: int
     program: str
@@ -88,6 +149,32 @@ class SessionRecord:
     status: str
     position_ms: int
     sets: list[SetRecord] = field(default_factory=list)
+    ratings: list[RatingRecord] = field(default_factory=list)  # in set order
+    used: list[ExerciseUsed] = field(default_factory=list)  # by exercise_index
+    resumed_from: int | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    """One exercise of a program's last finished session: what progression decides from.
+
+    ``reps``/``hold_ms``/``sets`` are the values used (None when that session predates
+    schema 3 and did not record them; ``sets`` then falls back to the sets rows). ``completed``
+    is true when every one of its sets was completed and the session itself completed.
+    ``feel``/``effort`` are the means of every rating of the exercise (both sides, all sets),
+    None when unrated."""
+
+    exercise_index: int
+    exercise: str
+    reps: int | None
+    hold_ms: int | None
+    sets: int | None
+    completed: bool
+    feel: float | None
+    effort: float | None
+    session_id: int
+    session_status: str
+    started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -384,22 +471,155 @@ class History:
             sets_completed=int(done[0][0]) if done else 0,
         )
 
-    def recent(self, limit: int = 10) -> list[SessionRecord]:
-        """The latest ``limit`` sessions, newest first, each with its sets in order."""
+    def rate(
+        self,
+        session_id: int,
+        set_id: int | None,
+        exercise: str,
+        exercise_index: int,
+        set_no: int,
+        side: str | None,
+        question: Question,
+        value: int,
+        now: datetime,
+    ) -> int:
+        """Record the lifter's rating of a set (one side of a unilateral set); returns the
+        rating's id (0 when history is disabled). A rating of the same set, side and question
+        replaces the earlier one (a correction). Raises ValueError for a question, side or
+        value outside the schema: the caller checks what a user said before it gets here."""
+        if question not in QUESTIONS:
+            raise ValueError(f"bad rating question {question!r}")
+        if side not in ("left", "right", None):
+            raise ValueError(f"bad rating side {side!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+            RATING_MIN <= value <= RATING_MAX
+        ):
+            raise ValueError(f"bad rating value {value!r} (want {RATING_MIN}-{RATING_MAX})")
+        # One statement: the upsert is atomic on its own (autocommit).
+        self._write(
+            "INSERT INTO ratings(session_id, set_id, exercise, exercise_index, set_no, side, "
+            "question, value, rated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(session_id, exercise_index, set_no, coalesce(side, ''), question) "
+            "DO UPDATE SET value=excluded.value, rated_at=excluded.rated_at, "
+            "set_id=excluded.set_id, exercise=excluded.exercise",
+            (session_id, set_id or None, exercise, exercise_index, set_no, side, question,
+             value, _ts(now)),
+        )
         rows = self._read(
-            "SELECT id, program, program_path, started_at, ended_at, status, position_ms "
-            "FROM sessions ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "SELECT id FROM ratings WHERE session_id=? AND exercise_index=? AND set_no=? "
+            "AND coalesce(side, '')=? AND question=?",
+            (session_id, exercise_index, set_no, side or "", question),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def record_used(self, session_id: int, exercise_index: int, exercise: str,
+                    reps: int | None, hold_ms: int | None, sets: int) -> None:
+        """Record the values an exercise uses in this session (written at session start);
+        recording it again replaces them."""
+        self._write(
+            "INSERT INTO session_exercises(session_id, exercise_index, exercise, reps, hold_ms, "
+            "sets) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, exercise_index) DO UPDATE "
+            "SET exercise=excluded.exercise, reps=excluded.reps, hold_ms=excluded.hold_ms, "
+            "sets=excluded.sets",
+            (session_id, exercise_index, exercise, reps, hold_ms, sets),
+        )
+
+    def last_session_summary(self, program: str) -> dict[int, ExerciseSummary]:
+        """Per exercise index, how the most recent finished session (any status but running)
+        of ``program`` went. ``program`` is the program's file path or its name (either
+        matches). A session that resumed an interrupted one also counts the sets and ratings
+        of the session it resumed (and of that one's, and so on). Empty when there is none."""
+        rows = self._read(
+            "SELECT id, status, started_at, resumed_from FROM sessions "
+            "WHERE status != 'running' AND (program_path=? OR program=?) "
+            "ORDER BY id DESC LIMIT 1",
+            (program, program),
+        )
+        if not rows:
+            return {}
+        sid, status, started, resumed_from = rows[0]
+        chain = [sid]
+        while resumed_from is not None and resumed_from not in chain and len(chain) < 50:
+            chain.append(resumed_from)
+            prev = self._read("SELECT resumed_from FROM sessions WHERE id=?", (resumed_from,))
+            resumed_from = prev[0][0] if prev else None
+        marks = ",".join("?" * len(chain))
+        used = {
+            idx: (name, reps, hold, nsets)
+            for idx, name, reps, hold, nsets in self._read(
+                "SELECT exercise_index, exercise, reps, hold_ms, sets FROM session_exercises "
+                "WHERE session_id=?", (sid,))
+        }
+        done: dict[int, set[int]] = {}
+        planned: dict[int, tuple[str, int]] = {}
+        for idx, name, set_no, nsets, set_status in self._read(
+            f"SELECT exercise_index, exercise, set_no, sets, status FROM sets "
+            f"WHERE session_id IN ({marks}) ORDER BY id", tuple(chain)
+        ):
+            planned[idx] = (name, nsets)
+            if set_status == "completed":
+                done.setdefault(idx, set()).add(set_no)
+        ratings: dict[tuple[int, str], list[int]] = {}
+        # Per logical set, side and question, the latest session's rating wins.
+        seen: set[tuple[int, int, str, str]] = set()
+        for idx, set_no, side, question, value in self._read(
+            f"SELECT exercise_index, set_no, coalesce(side, ''), question, value FROM ratings "
+            f"WHERE session_id IN ({marks}) ORDER BY session_id DESC", tuple(chain)
+        ):
+            key = (idx, set_no, side, question)
+            if key not in seen:
+                seen.add(key)
+                ratings.setdefault((idx, question), []).append(value)
+
+        def mean(values: list[int] | None) -> float | None:
+            return sum(values) / len(values) if values else None
+
+        out: dict[int, ExerciseSummary] = {}
+        for idx in sorted(set(used) | set(planned)):
+            if idx in used:
+                name, reps, hold, nsets = used[idx]
+            else:
+                name, nsets = planned[idx]
+                reps = hold = None
+            want = nsets if nsets is not None else planned.get(idx, (name, 0))[1]
+            completed = (status == "completed" and want > 0
+                         and set(range(1, want + 1)) <= done.get(idx, set()))
+            out[idx] = ExerciseSummary(
+                exercise_index=idx, exercise=name, reps=reps, hold_ms=hold, sets=nsets,
+                completed=completed, feel=mean(ratings.get((idx, "feel"))),
+                effort=mean(ratings.get((idx, "effort"))), session_id=sid,
+                session_status=status, started_at=_dt_req(started),
+            )
+        return out
+
+    def recent(self, limit: int | None = 10) -> list[SessionRecord]:
+        """The latest ``limit`` sessions (None: all), newest first, each with its sets in
+        order, its ratings and the values its exercises used."""
+        rows = self._read(
+            "SELECT id, program, program_path, started_at, ended_at, status, position_ms, "
+            "resumed_from FROM sessions ORDER BY id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
         )
         out = []
-        for sid, program, path, started, ended, status, pos in rows:
+        for sid, program, path, started, ended, status, pos, resumed_from in rows:
             sets = self._read(
                 f"SELECT {_SET_COLS} FROM sets WHERE session_id=? ORDER BY id", (sid,)
+            )
+            ratings = self._read(
+                f"SELECT {_RATING_COLS} FROM ratings WHERE session_id=? "
+                "ORDER BY exercise_index, set_no, side, question", (sid,)
+            )
+            used = self._read(
+                "SELECT session_id, exercise_index, exercise, reps, hold_ms, sets "
+                "FROM session_exercises WHERE session_id=? ORDER BY exercise_index", (sid,)
             )
             out.append(
                 SessionRecord(
                     sid, program, path, _dt_req(started), _dt(ended), status, pos,
                     [_set_record(r) for r in sets],
+                    [_rating_record(r) for r in ratings],
+                    [ExerciseUsed(*r) for r in used],
+                    resumed_from,
                 )
             )
         return out
@@ -432,3 +652,14 @@ def _set_record(row: tuple) -> SetRecord:
         sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started), _dt(ended), status,
         start_ms,
     )
+
+
+_RATING_COLS = (
+    "id, session_id, set_id, exercise, exercise_index, set_no, side, question, value, rated_at"
+)
+
+
+def _rating_record(row: tuple) -> RatingRecord:
+    (rid, session_id, set_id, exercise, idx, set_no, side, question, value, rated_at) = row
+    return RatingRecord(rid, session_id, set_id, exercise, idx, set_no, side, question, value,
+                        _dt_req(rated_at))

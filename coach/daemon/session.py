@@ -154,6 +154,9 @@ class SessionController:
         if self.history is not None:
             s.session_id = self.history.start_session(resolved.program.name, str(resolved.path),
                                                       self.wall(), resumed_from=resumed_from)
+            # The values each exercise uses this time: what progression steps from next time.
+            for i, ex in enumerate(resolved.program.exercises):
+                self.history.record_used(s.session_id, i, ex.name, ex.reps, ex.hold_ms, ex.sets)
         log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000,
                  len(job.texts))
         return self.status()

@@ -1,0 +1,210 @@
+"""Pure views of history records: the sets of a session with their ratings per side (the
+`coach history --json` contract), the imbalance between sides, and the numbers the history
+picture plots. No I/O: they take ``SessionRecord``s (newest first, as ``History.recent`` gives)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from coach.daemon.history import QUESTIONS, RatingRecord, SessionRecord, SetRecord
+
+SIDES = ("left", "right")
+LAG_POINTS = 1.0  # a side's session mean this far behind the other's...
+LAG_SESSIONS = 3  # ...in at least this many of the sessions counted: that side is lagging
+DEFAULT_IMBALANCE_SESSIONS = 5
+
+
+def _iso(o: Any) -> Any:
+    return o.isoformat() if isinstance(o, datetime) else o
+
+
+def _ratings_of(row: SetRecord, ratings: list[RatingRecord]) -> list[RatingRecord]:
+    """The ratings of a sets row: those naming it, and those naming no row but its set."""
+    return [r for r in ratings
+            if r.set_id == row.id or (r.set_id is None and (r.exercise_index, r.set_no)
+                                      == (row.exercise_index, row.set_no))]
+
+
+def set_entries(session: SessionRecord) -> list[dict[str, Any]]:
+    """The session's sets as `coach history --json` lists them (contract): each with
+    ``exercise``, ``set``, ``side``, ``status`` and ``ratings`` (question → value, {} when
+    unrated), plus the sets row's own keys (``set_no``, ``started_at``...). One sets row covers
+    both sides of a unilateral set (side "both"): it is listed twice, left then right, each with
+    that side's ratings and the row's status. A rating with no side on such a row (the set as a
+    whole) shows on both."""
+    out: list[dict[str, Any]] = []
+    for row in session.sets:
+        base = {k: _iso(v) for k, v in asdict(row).items()}
+        base["set"] = row.set_no
+        mine = _ratings_of(row, session.ratings)
+        sides: tuple[str | None, ...] = SIDES if row.side == "both" else (row.side,)
+        for side in sides:
+            entry = dict(base, side=side)
+            entry["ratings"] = {r.question: r.value for r in mine
+                                if r.side == side or r.side is None}
+            out.append(entry)
+    return out
+
+
+def session_json(session: SessionRecord) -> dict[str, Any]:
+    """One session of `coach history --json`: its row's keys, ``sets`` (see set_entries) and
+    ``used`` (the values each exercise used, when recorded)."""
+    out = {k: _iso(getattr(session, k)) for k in
+           ("id", "program", "program_path", "started_at", "ended_at", "status", "position_ms",
+            "resumed_from")}
+    out["sets"] = set_entries(session)
+    out["used"] = [asdict(u) for u in session.used]
+    return out
+
+
+def ratings_text(entries: list[dict[str, Any]]) -> str:
+    """"left feel 4 · right feel 2" for a unilateral row's entries, "feel 4 effort 2" for a
+    bilateral one; "" when unrated."""
+    parts = []
+    for e in entries:
+        if e["ratings"]:
+            values = " ".join(f"{q} {e['ratings'][q]}" for q in QUESTIONS if q in e["ratings"])
+            parts.append(f"{e['side']} {values}" if e["side"] else values)
+    return " · ".join(parts)
+
+
+def session_lines(session: SessionRecord) -> list[str]:
+    """The set lines of plain `coach history`, e.g.
+    "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2"."""
+    entries = set_entries(session)
+    lines = []
+    for row in session.sets:
+        mine = [e for e in entries if e["id"] == row.id]
+        side = f" ({row.side})" if row.side and row.side != "both" else ""
+        text = ratings_text(mine)
+        lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}: {row.status}"
+                     + (f"  {text}" if text else ""))
+    return lines
+
+
+# --- imbalance ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Imbalance:
+    """One unilateral exercise over the last sessions that rated its sides.
+
+    ``left``/``right``: the mean of every rating of that side (all sets of those sessions),
+    None when that side was never rated. ``lagging``: the side whose session mean was at least
+    ``LAG_POINTS`` worse than the other's in at least ``LAG_SESSIONS`` of them; worse is lower
+    for "feel" (how well the muscle worked) and higher for "effort" (the side that had to work
+    harder for the same set is the weaker one)."""
+
+    exercise: str
+    sessions: int
+    left: float | None
+    right: float | None
+    lagging: str | None
+    question: str = "feel"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"exercise": self.exercise, "sessions": self.sessions,
+                "left": None if self.left is None else round(self.left, 2),
+                "right": None if self.right is None else round(self.right, 2),
+                "lagging": self.lagging}
+
+
+def _mean(values: list[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def imbalance(sessions: list[SessionRecord], question: str = "feel",
+              last: int = DEFAULT_IMBALANCE_SESSIONS) -> list[Imbalance]:
+    """Per unilateral exercise (one with left/right ratings of ``question``), by name, over the
+    newest ``last`` sessions that rated a side of it. ``sessions`` newest first."""
+    if last < 1:
+        raise ValueError("last must be at least 1")
+    # exercise -> [(left values, right values) per session, newest first]
+    per: dict[str, list[tuple[list[int], list[int]]]] = {}
+    for s in sessions:
+        by_ex: dict[str, tuple[list[int], list[int]]] = {}
+        for r in s.ratings:
+            if r.question == question and r.side in SIDES:
+                left, right = by_ex.setdefault(r.exercise, ([], []))
+                (left if r.side == "left" else right).append(r.value)
+        for name, lr in by_ex.items():
+            if len(per.setdefault(name, [])) < last:
+                per[name].append(lr)
+    out = []
+    for name in sorted(per):
+        rows = per[name]
+        lag = {"left": 0, "right": 0}
+        for left, right in rows:
+            lm, rm = _mean(left), _mean(right)
+            if lm is None or rm is None:
+                continue
+            # Orient so that a bigger number is better: effort is better when lower.
+            lg, rg = (lm, rm) if question != "effort" else (-lm, -rm)
+            if lg <= rg - LAG_POINTS:
+                lag["left"] += 1
+            elif rg <= lg - LAG_POINTS:
+                lag["right"] += 1
+        lagging = next((side for side in SIDES if lag[side] >= LAG_SESSIONS), None)
+        out.append(Imbalance(
+            exercise=name, sessions=len(rows),
+            left=_mean([v for lr in rows for v in lr[0]]),
+            right=_mean([v for lr in rows for v in lr[1]]),
+            lagging=lagging, question=question,
+        ))
+    return out
+
+
+def imbalance_line(x: Imbalance) -> str:
+    """"Bulgarian split squat: left 4.3, right 2.7 over 3 sessions — right side lagging"."""
+    def num(v: float | None) -> str:
+        return "–" if v is None else f"{v:.1f}"
+    n = f"{x.sessions} session" + ("" if x.sessions == 1 else "s")
+    tail = f" — {x.lagging} side lagging" if x.lagging else ""
+    return f"{x.exercise}: left {num(x.left)}, right {num(x.right)} over {n}{tail}"
+
+
+# --- what the history picture plots -------------------------------------------------------
+
+@dataclass
+class Panel:
+    """One exercise's panel: per series ("left", "right" or "both", and the question) the mean
+    rating of each session that rated it, and the reps / hold (seconds) it used per session."""
+
+    exercise: str
+    unilateral: bool
+    ratings: dict[tuple[str, str], list[tuple[datetime, float]]] = field(default_factory=dict)
+    reps: list[tuple[datetime, int]] = field(default_factory=list)
+    hold_s: list[tuple[datetime, float]] = field(default_factory=list)
+
+
+def plot_data(sessions: list[SessionRecord]) -> list[Panel]:
+    """The panels of the history picture, one per exercise (by name) that has ratings or
+    recorded values, in the order they first appear (oldest session first, program order);
+    each series in time order. ``sessions`` newest first, as History.recent gives them."""
+    panels: dict[str, Panel] = {}
+    for s in reversed(sessions):
+        when = s.started_at
+        names = ([(u.exercise_index, u.exercise) for u in s.used]
+                 + [(r.exercise_index, r.exercise) for r in s.ratings])
+        for _, name in sorted(names):
+            if name not in panels:
+                panels[name] = Panel(name, unilateral=False)
+        for row in s.sets:
+            if row.side in ("both", "left", "right") and row.exercise in panels:
+                panels[row.exercise].unilateral = True
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for r in s.ratings:
+            side = r.side or "both"
+            if r.side is not None:
+                panels[r.exercise].unilateral = True
+            groups.setdefault((r.exercise, side, r.question), []).append(r.value)
+        for (name, side, question), values in sorted(groups.items()):
+            panels[name].ratings.setdefault((side, question), []).append(
+                (when, sum(values) / len(values)))
+        for u in s.used:
+            if u.reps is not None:
+                panels[u.exercise].reps.append((when, u.reps))
+            if u.hold_ms is not None:
+                panels[u.exercise].hold_s.append((when, u.hold_ms / 1000))
+    return list(panels.values())
