@@ -99,6 +99,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from coach.report.plots import check_format
         check_format(args.svg, "--svg")
     program, timeline = _load(args.file, args.config)
+    notes: list = []
+    if any(ex.progress for ex in program.exercises):
+        # Today's values: the program's `progress:` rules applied to its last session.
+        from coach.core.timeline import compile_program
+        from coach.daemon.history import History
+        from coach.daemon.library import progressed
+        with History() as history:
+            program, notes = progressed(program, history, Path(args.file).resolve())
+        timeline = compile_program(program)
     if args.svg:
         from coach.report.plots import save_plan_plot
         strip = save_plan_plot(timeline, args.svg)
@@ -106,7 +115,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
               f"{fmt_duration(timeline.duration_ms)}, rest {strip.fraction({'rest'}):.0%}")
         return 0
     if args.json:
-        json.dump(timeline.to_json(), sys.stdout, ensure_ascii=False)
+        out = timeline.to_json()
+        if notes:
+            out["progress"] = [{"exercise": n.exercise, "exercise_index": n.exercise_index,
+                                "target": n.target, "old": n.old, "new": n.new,
+                                "reason": n.reason} for n in notes]
+        json.dump(out, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     from coach.core.timeline import Cue
@@ -133,6 +147,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # column starts at the same offset on every row.
     width = max([len("phase")] + [len(label) for _, label, _ in rows])
     print(f"{program.name} ({program.path})")
+    if notes:
+        from coach.core.progression import describe_progress
+        for line in describe_progress(notes):
+            print(f"progress: {line}")
     print(f"{'time':>10}  {'phase':<{width}} text")
     for t_ms, label, text in rows:
         print(f"{fmt_time(t_ms):>10}  {label:<{width}} {text}".rstrip())
@@ -404,13 +422,15 @@ def _print_status(st: dict) -> None:
 
 
 def cmd_verb(args: argparse.Namespace) -> int:
-    from coach.daemon.commands import COMMANDS, Request, Start, request_json
+    from coach.daemon.commands import COMMANDS, Rate, Request, Start, request_json
     cls = COMMANDS[args.command]
     if cls.verb == "start":
         program = args.program
         if program.endswith((".yaml", ".yml")) and Path(program).exists():
             program = str(Path(program).resolve())
         req = request_json(Start(program=program, force=args.force))
+    elif cls is Rate:
+        req = request_json(Rate(value=args.value, question=args.question))
     else:
         req = request_json(cast(Callable[[], Request], cls)())
     # Every verb answers at once: a start whose clips are missing says "preparing".
@@ -427,6 +447,17 @@ def cmd_verb(args: argparse.Namespace) -> int:
               f"{', '.join(reply.get('changed') or []) or 'none'}")
         for err in (reply.get("errors") or {}).values():
             print(err, file=sys.stderr)
+    elif args.command == "rate":
+        side = f" {reply['side']} side" if reply.get("side") else ""
+        print(f"rated {reply['exercise']}, set {reply['set']}{side}: {reply['question']} "
+              f"{reply['value']}")
+    elif args.command == "ping":
+        print(f"coach daemon running (pid {reply.get('pid')})")
+    elif args.command == "programs":
+        for stem, p in (reply.get("programs") or {}).items():
+            print(f"{stem}: {p.get('name') or '(does not load)'}  {p.get('path')}")
+            if p.get("error"):
+                print(p["error"], file=sys.stderr)
     elif "state" in reply:
         _print_status(reply)
     return 0
@@ -567,12 +598,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restart an interrupted session at the start of its interrupted set")
     c.set_defaults(func=cmd_daemon)
 
-    from coach.daemon.commands import COMMANDS, Start
+    from coach.core.program import QUESTIONS
+    from coach.daemon.commands import COMMANDS, Rate, Start
     for verb, cls in COMMANDS.items():
         c = sub.add_parser(verb, help=cls.help)
         if cls is Start:
             c.add_argument("program", metavar="PROGRAM")
             c.add_argument("--force", action="store_true", help="stop the running session first")
+        if cls is Rate:
+            c.add_argument("value", type=int, choices=range(1, 6), metavar="N",
+                           help="1-5 (feel: 1 not at all ... 5 fully; effort: 1 easy ... 5 "
+                                "nothing left)")
+            c.add_argument("--question", choices=QUESTIONS,
+                           help="default: the first question the set asks")
         c.add_argument("--json", action="store_true")
         c.set_defaults(func=cmd_verb)
 

@@ -113,6 +113,19 @@ def extend_words(timeline: Timeline, overrides: Mapping[str, str] | None = None)
     return Spoken(((fill(words, "extended", timeline.language, seconds=EXTEND_MS // 1000), "end", 0),))
 
 
+def rating_words(timeline: Timeline, value: int) -> Spoken:
+    """The coach repeating a rating it heard ("four")."""
+    return Spoken(((say_number(value, timeline.language), "end", 0),))
+
+
+def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo
+    (made with the session's clips, so saying them never waits for the voice)."""
+    texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
+    texts += [t for n in range(1, 6) for t in rating_words(timeline, n).texts]
+    return list(dict.fromkeys(texts))
+
+
 def can_extend(timeline: Timeline, pos_ms: int) -> bool:
     _, phase = locate(timeline, pos_ms)
     return phase is not None and phase.phase == "rest"

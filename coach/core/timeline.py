@@ -54,7 +54,7 @@ class Phase:
     exercise_index: int
     set: int
     rep: int | None
-    side: str | None
+    side: Side | None
     pose: str | None
     question: Question | None = None  # the answer phase's question
 

@@ -24,8 +24,9 @@ from typing import Any
 from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
 from coach.core.errors import CoachError
-from coach.core.navigation import all_resume_texts, extend_words
+from coach.core.navigation import extra_texts
 from coach.core.program import VoiceSettings
+from coach.core.progression import describe_progress
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import (
     SESSION_VERBS,
@@ -35,6 +36,7 @@ from coach.daemon.commands import (
     Pause,
     Ping,
     Programs,
+    Rate,
     Reload,
     Reply,
     Request,
@@ -49,7 +51,7 @@ from coach.daemon.commands import (
     parse_request,
 )
 from coach.daemon.history import History, InterruptedSession
-from coach.daemon.library import ProgramLibrary
+from coach.daemon.library import ProgramLibrary, Resolved, with_progress
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
 
@@ -218,8 +220,7 @@ class Daemon:
                 entry = self.library.entries[stem]
                 assert entry.timeline is not None and entry.program is not None
                 tl = entry.timeline
-                texts = speech_texts(tl) + all_resume_texts(tl, entry.program.words) + \
-                    list(extend_words(tl, entry.program.words).texts)
+                texts = speech_texts(tl) + extra_texts(tl, entry.program.words)
                 self.preparer.submit(ClipJob(stem, tl, list(dict.fromkeys(texts)), "warm"))
         return list(change.changed)
 
@@ -257,6 +258,8 @@ class Daemon:
                 return c.back()
             if isinstance(req, Extend):
                 return c.extend()
+            if isinstance(req, Rate):
+                return c.rate_set(req.value, req.question)
             if isinstance(req, Stop):
                 c.stop("stopped")
                 return ok(state="idle")
@@ -272,11 +275,18 @@ class Daemon:
             return error(f"a session of {c.session.name!r} is running; "
                          "stop it first or use --force")
         # Everything that can fail comes before a running session is stopped.
-        resolved = self.library.resolve(req.program)
+        resolved = self._today(self.library.resolve(req.program))
         reply = c.start(resolved, force=req.force)
         if reply.get("ok"):
             self.interrupted = None  # a new session supersedes it (history marks it)
         return reply
+
+    def _today(self, resolved: Resolved) -> Resolved:
+        """The program with today's progression from its history, said in the log."""
+        resolved, notes = with_progress(resolved, self.history)
+        for line in describe_progress(notes):
+            log.info("progress: %s", line)
+        return resolved
 
     def status(self) -> Reply:
         st = self.controller.status()
@@ -310,12 +320,13 @@ class Daemon:
             return error("no interrupted session")
         stem = Path(i.program_path).stem
         name = stem if stem in self.library.entries else i.program_path
+        if self.history is not None:
+            # Closed first: today's values are then the ones it used (it did not complete).
+            self.history.mark_interrupted(i.session_id, self.clock())
         try:
-            resolved = self.library.resolve(name)
+            resolved = self._today(self.library.resolve(name))
         except (CoachError, LookupError) as e:
             self.interrupted = None
-            if self.history is not None:
-                self.history.mark_interrupted(i.session_id, self.clock())
             return error(f"cannot resume {i.program!r}: {e}")
         at = i.start_ms if i.start_ms is not None else i.position_ms
         log.info("resuming interrupted session %s at %.1f s", i.program, at / 1000)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, cast
 
+from coach.core.program import QUESTIONS, Question
+
 Reply = dict[str, Any]
 
 
@@ -90,21 +92,30 @@ class Reload:
 
 
 @dataclass(frozen=True)
+class Rate:
+    verb: ClassVar[str] = "rate"
+    help: ClassVar[str] = "rate the set just done, 1-5 (until the next set starts)"
+    value: int
+    question: Question | None = None  # default: the first question the set asks
+
+
+@dataclass(frozen=True)
 class Programs:
     verb: ClassVar[str] = "programs"
     help: ClassVar[str] = "each program's name, path and last error"
 
 
 Request = (Ping | Status | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop | Reload
-           | Programs)
+           | Rate | Programs)
 
 # The one table: every input reaches the daemon through it.
 COMMANDS: dict[str, type[Request]] = {
     c.verb: c for c in (Ping, Status, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop,
-                        Reload, Programs)
+                        Reload, Rate, Programs)
 }
 # Verbs that act on a running session (answered "no session is running" without one).
-SESSION_VERBS = frozenset({"pause", "resume", "toggle", "skip", "back", "extend", "stop"})
+SESSION_VERBS = frozenset({"pause", "resume", "toggle", "skip", "back", "extend", "stop",
+                           "rate"})
 
 
 def parse_request(obj: Any) -> Request:
@@ -126,6 +137,15 @@ def parse_request(obj: Any) -> Request:
         slot = obj.get("slot")
         return Start(program=program, force=bool(obj.get("force")),
                      slot=slot if isinstance(slot, str) else None)
+    if cls is Rate:
+        value = obj.get("value")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            raise CommandError(f"rate needs a value from 1 to 5, got {value!r}")
+        question = obj.get("question")
+        if question is not None and question not in QUESTIONS:
+            raise CommandError(f"rate: question must be one of {', '.join(QUESTIONS)}, "
+                               f"got {question!r}")
+        return Rate(value=value, question=question)
     return cast(Callable[[], Request], cls)()  # every other request has no fields
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from coach.core.errors import CoachError
 from coach.core.program import Program, Schedule, VoiceSettings, load_program
+from coach.core.progression import PastExercise, Progressed, apply_progress
 from coach.core.timeline import Timeline, compile_program
+from coach.daemon.history import History
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +136,29 @@ class ProgramLibrary:
     def listing(self) -> dict[str, dict[str, str | None]]:
         return {k: {"name": v.program.name if v.program else None, "path": str(v.path),
                     "error": v.error} for k, v in sorted(self.entries.items())}
+
+
+def progressed(program: Program, history: History | None,
+               path: Path | str | None = None) -> tuple[Program, list[Progressed]]:
+    """``program`` as it plays today: its `progress:` rules applied to the last finished
+    session of it in ``history`` (matched by file path or name)."""
+    if history is None or not any(ex.progress for ex in program.exercises):
+        return program, []
+    summary = history.last_session_summary(str(path) if path is not None else program.name)
+    if not summary and path is not None:
+        summary = history.last_session_summary(program.name)
+    past = {i: PastExercise(sets=e.sets if e.sets is not None else
+                            program.exercises[i].sets if i < len(program.exercises) else 1,
+                            completed=e.completed, reps=e.reps, hold_ms=e.hold_ms,
+                            feel=e.feel, effort=e.effort)
+            for i, e in summary.items() if i < len(program.exercises)
+            and e.exercise == program.exercises[i].name}
+    return apply_progress(program, past)
+
+
+def with_progress(resolved: Resolved, history: History | None) -> tuple[Resolved, list[Progressed]]:
+    """A resolved program with today's progression (a new timeline when anything changed)."""
+    program, notes = progressed(resolved.program, history, resolved.path)
+    if program is resolved.program:
+        return resolved, notes
+    return Resolved(resolved.stem, resolved.path, program, compile_program(program)), notes

@@ -24,15 +24,17 @@ from coach.audio.player import Output
 from coach.core.mixer import Mixer
 from coach.core.navigation import (
     EXTEND_MS,
-    all_resume_texts,
     back_target,
     can_extend,
     cue_start_at_or_before,
     extend_words,
+    extra_texts,
+    rating_words,
     resume_words,
     skip_target,
 )
-from coach.core.timeline import locate
+from coach.core.program import Question, Side
+from coach.core.timeline import Phase, locate
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
 from coach.daemon.history import History, SetStatus
@@ -53,6 +55,10 @@ READY_MARGIN_MS = 1500
 # The clip worker's measured seconds per character, times this, is the plan for the rest.
 SYNTH_SAFETY = 2.0
 MIN_CLIP_COST_S = 0.03
+# A rating by taps: the window stays open this long after the last tap (1-5 taps, the play
+# key or the GPIO button); taps inside it are the rating, not pause/resume.
+TAP_CLOSE_S = 2.0
+MAX_RATING = 5
 
 
 def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_ms: int,
@@ -77,6 +83,30 @@ def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_m
     return True
 
 
+@dataclass(frozen=True)
+class Rateable:
+    """A set (one side of a unilateral set) whose rating is awaited: from its answer window
+    until the next set starts."""
+
+    set_index: int
+    set_row: int | None
+    exercise: str
+    exercise_index: int
+    set_no: int
+    side: Side | None
+    questions: tuple[Question, ...]
+
+
+@dataclass
+class Taps:
+    """Taps counted in one answer window."""
+
+    target: Rateable
+    question: Question
+    count: int = 0
+    last_tap: float = 0.0
+
+
 @dataclass
 class Session:
     resolved: Resolved
@@ -97,6 +127,8 @@ class Session:
     lost_at_ms: int | None = None  # the audio output died here; the session waits to resume
     next_retry: float = 0.0
     clips_done: bool = False
+    rateable: Rateable | None = None
+    taps: Taps | None = None
 
     @property
     def name(self) -> str:
@@ -141,8 +173,7 @@ class SessionController:
             self.stop("stopped")
         uses = first_use_ms(tl)
         ahead = sorted((t for t in speech_texts(tl)), key=lambda t: (uses[t] < at_ms, uses[t]))
-        extra = [t for t in all_resume_texts(tl, resolved.program.words)
-                 + list(extend_words(tl, resolved.program.words).texts) if t not in uses]
+        extra = [t for t in extra_texts(tl, resolved.program.words) if t not in uses]
         job = ClipJob(resolved.stem, tl, ahead + list(dict.fromkeys(extra)), "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, output=output,
@@ -251,6 +282,7 @@ class SessionController:
             return
         pos = self.position_ms()
         self._track(s, pos)
+        self._answer_windows(s, pos)
         self._watch_deadlines(s, pos)
         t = self.monotonic()
         if self.history is not None and s.session_id is not None and \
@@ -326,6 +358,8 @@ class SessionController:
 
     def toggle(self) -> Reply:
         s = self._need()
+        if s.playing and s.lost_at_ms is None and self._tap(s):
+            return self.status()
         paused = s.pause_asked if not s.playing else (
             s.output is not None and s.output.state == "paused")
         return self.resume() if paused or s.lost_at_ms is not None else self.pause()
@@ -351,6 +385,74 @@ class SessionController:
             s.output.pause()
         s.output.resume(insert=insert)
         return self.status()
+
+    # --- ratings ----------------------------------------------------------------------------
+
+    def _answer_windows(self, s: Session, pos: int) -> None:
+        """Open a window when an answer phase plays; close one 2 s after its last tap."""
+        if s.taps is not None and s.taps.count and \
+                self.monotonic() - s.taps.last_tap >= TAP_CLOSE_S:
+            taps, s.taps = s.taps, None
+            self._record(s, taps.target, taps.question, min(taps.count, MAX_RATING), echo=True)
+        idx, phase = locate(s.resolved.timeline, pos)
+        if idx is None or phase is None or phase.phase != "answer" or phase.question is None:
+            if s.taps is not None and not s.taps.count:
+                s.taps = None  # the window passed without a tap: the set stays unrated
+            return
+        target = self._rateable(s, idx, phase)
+        s.rateable = target
+        if s.taps is None or (s.taps.target, s.taps.question) != (target, phase.question):
+            if s.taps is None or not s.taps.count:
+                s.taps = Taps(target, phase.question)
+
+    def _rateable(self, s: Session, idx: int, phase: Phase) -> Rateable:
+        ex = s.resolved.program.exercises[phase.exercise_index]
+        return Rateable(idx, s.set_row, phase.exercise, phase.exercise_index, phase.set,
+                        phase.side, ex.rate)
+
+    def _tap(self, s: Session) -> bool:
+        """A play-key press inside an answer window (or 2 s after a tap) is one more tap."""
+        t = self.monotonic()
+        taps = s.taps
+        if taps is None:
+            return False
+        if not taps.count:
+            _, phase = locate(s.resolved.timeline, self.position_ms())
+            if phase is None or phase.phase != "answer":
+                return False
+        taps.count += 1
+        taps.last_tap = t
+        log.info("rating: tap %d for %s set %d%s", taps.count, taps.target.exercise,
+                 taps.target.set_no, f" {taps.target.side}" if taps.target.side else "")
+        return True
+
+    def rate_set(self, value: int, question: Question | None = None) -> Reply:
+        s = self._need()
+        target = s.rateable
+        if target is None:
+            return error("no set is waiting for a rating (a set is rated from its rating "
+                         "question until the next set starts)")
+        q = question or (target.questions[0] if target.questions else "feel")
+        if s.taps is not None and s.taps.target == target and s.taps.question == q:
+            s.taps = None  # the shell's answer wins over taps being counted
+        self._record(s, target, q, value, echo=False)
+        return {"ok": True, "exercise": target.exercise, "set": target.set_no,
+                "side": target.side, "question": q, "value": value}
+
+    def _record(self, s: Session, target: Rateable, question: Question, value: int,
+                echo: bool) -> None:
+        log.info("rating: %s set %d%s %s = %d", target.exercise, target.set_no,
+                 f" {target.side}" if target.side else "", question, value)
+        if self.history is not None and s.session_id is not None:
+            self.history.rate(s.session_id, target.set_row, target.exercise,
+                              target.exercise_index, target.set_no, target.side, question,
+                              value, self.wall())
+        if echo and s.output is not None and s.output.state == "playing":
+            # "four": said at once, in the rest (the rest lasts that much longer).
+            insert = render_spoken(rating_words(s.resolved.timeline, value), s.clips,
+                                   s.resolved.timeline, self.rate)
+            s.output.pause()
+            s.output.resume(insert=insert)
 
     def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Reply:
         target_ms = min(target_ms, s.resolved.timeline.duration_ms)
@@ -416,6 +518,9 @@ class SessionController:
             return
         if s.set_index is not None:
             self._end_set(s, "skipped" if why in ("skip", "back") else "completed")
+        if s.rateable is not None and s.rateable.set_index != idx:
+            s.rateable = None  # the next set started: the last one can no longer be rated
+            s.taps = None
         s.set_index = idx
         s.set_reached_work_end = False
         if idx is not None and self.history is not None and s.session_id is not None:
