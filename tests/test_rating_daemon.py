@@ -142,3 +142,41 @@ def test_a_completed_session_progresses_the_next_one_and_a_stopped_one_does_not(
     assert s is not None and s.resolved.program.exercises[0].reps == 9, "stays at 9"
     assert "up from" not in s.resolved.timeline.cues[0].text
     rated.call("stop")
+
+
+def test_three_sessions_rated_through_the_daemon_flag_the_lagging_side(rated: Rig) -> None:
+    from coach.report.history import imbalance, session_json
+    for _ in range(3):
+        rated.call("start", program="split", force=True)
+        rated.wait_for(lambda s: s["state"] == "playing", "playing")
+        left, right = answer_phases(rated)[:2]
+        play_to(rated, left.t_ms + 200)
+        assert rated.call("rate", value=4)["side"] == "left"
+        play_to(rated, right.t_ms + 200)
+        assert rated.call("rate", value=2)["side"] == "right"
+        rated.call("stop")
+    sessions = rated.history.recent(3)
+    [x] = imbalance(sessions, "feel")
+    assert (x.exercise, x.sessions, x.left, x.right, x.lagging) == (
+        "Split squat", 3, 4.0, 2.0, "right")
+    sets = session_json(sessions[0])["sets"]
+    first = [e for e in sets if e["set"] == 1]
+    assert [(e["side"], e["ratings"]) for e in first] == [("left", {"feel": 4}),
+                                                          ("right", {"feel": 2})]
+
+
+def test_prompt_cues_land_on_their_planned_samples(espeak) -> None:
+    from conftest import PROGRAMS
+
+    from coach.audio.pipeline import build_mixer, load, prepare_clips
+    _, timeline = load(PROGRAMS / "unilateral-rated.yaml")
+    clips = prepare_clips(timeline)
+    mixer = build_mixer(timeline, clips)
+    prompts = [c for c in timeline.cues if c.question is not None]
+    assert prompts, "the program asks"
+    for c in prompts:
+        clip = clips[c.text]
+        start = mixer.frame_of(c.t_ms)
+        out = mixer.render(start - 480, len(clip) + 480)
+        assert not out[:480].any(), f"silence before the prompt at {c.t_ms} ms"
+        assert (abs(out[480:] - clip) < 1e-6).all(), f"the prompt at {c.t_ms} ms, sample exact"
