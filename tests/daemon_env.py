@@ -14,6 +14,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The daemon tests' program. Row set 1: announce 0-3, lead-in 3-6, work 6-18, rest 18-28; set 2
+# starts at 28 s.
+ROW_DAY = """\
+program: {name}
+defaults: {{rest: 10s, lead_in: 3s, announce: 3s}}
+exercises:
+  - name: Row
+    focus: Elbows back.
+    sets: 2
+    reps: 3
+    tempo: "2020"
+  - name: Plank
+    hold: 20s
+"""
+
 
 class Coachd:
     """`coach daemon` as a subprocess, driven through the `coach` CLI with the same env/uid."""

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from audio_env import AlsaFileEnv, PulseServer, need_portaudio, need_pulse
 from conftest import ROOT, need
-from daemon_env import Coachd
+from daemon_env import ROW_DAY, Coachd
 
 RATE = 48000
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -36,18 +36,7 @@ exercises:
     hold: 5s
 """
 
-LONG = """\
-program: {name}
-defaults: {{rest: 10s, lead_in: 3s, announce: 3s}}
-exercises:
-  - name: Row
-    focus: Elbows back.
-    sets: 2
-    reps: 3
-    tempo: "2020"
-  - name: Plank
-    hold: 20s
-"""
+LONG = ROW_DAY
 
 
 # -- helpers -------------------------------------------------------------------------------------

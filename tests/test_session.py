@@ -11,24 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_env import ROW_DAY
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
 from coach.daemon.app import AUTO_RESUME_S, Daemon
 from coach.daemon.history import History
 
-PROGRAM = """\
-program: {name}
-defaults: {{rest: 10s, lead_in: 3s, announce: 3s}}
-exercises:
-  - name: Row
-    focus: Elbows back.
-    sets: 2
-    reps: 3
-    tempo: "2020"
-  - name: Plank
-    hold: 20s
-"""
-# Row set 1: announce 0-3, lead-in 3-6, work 6-18, rest 18-28; set 2 starts at 28 s.
+PROGRAM = ROW_DAY  # Row set 1: work 6-18, rest 18-28; set 2 starts at 28 s
 
 
 class Rig:
