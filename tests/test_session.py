@@ -208,6 +208,13 @@ def test_interrupted_session_resumes_by_itself_when_recent_and_once(tmp_path: Pa
         st = b.call("resume")  # what the restarted daemon does by itself (run_daemon)
         assert st["state"] == "preparing" and st["set"] == 2 and st["position"] == 28.0
         b.wait_for(lambda s: s["state"] == "playing", "resumed")
+        # "resuming. Row, set 2 of 2. 3, 2, 1" comes first: its clips were waited for.
+        b.play_s(1.0)
+        session = b.d.controller.session
+        assert session is not None
+        words = session.clips["resuming"]
+        heard = b.player.heard
+        assert len(heard) >= len(words) and (abs(heard[:len(words)] - words) < 1e-6).all()
         b.crash()  # a crash loop: dies again before finishing a set
 
     with Rig(tmp_path, "third", clock=clock) as c:

@@ -413,11 +413,6 @@ def test_the_restarted_daemon_resumes_the_set_by_itself(run: Observed) -> None:
           f"set-2 announcement at +{at:.2f} s (match {match:.4f})")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "daemon bug: a resumed start plays before the resume words' clips are handed over (they "
-    "are queued after every timeline clip and can_start() does not wait for texts outside the "
-    "timeline), so render_spoken() leaves them out: the set starts with no 'resuming... 3, 2, "
-    "1'"))
 def test_the_resume_is_announced_before_the_set(run: Observed) -> None:
     # DESIGN "Interrupted sessions": the set starts again after "resuming. Row, set 2 of 2.
     # 3, 2, 1": those words, as the controller renders them, end where the announcement begins.

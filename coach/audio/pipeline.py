@@ -36,11 +36,13 @@ def speech_texts(timeline: Timeline) -> list[str]:
     return [k for k in dict.fromkeys(clip_key(c) for c in timeline.cues) if k != TICK_KEY]
 
 
-def first_use_ms(timeline: Timeline) -> dict[str, int]:
-    """Each clip key's first cue time (ms): the moment it must be ready by."""
+def first_use_ms(timeline: Timeline, from_ms: int = 0) -> dict[str, int]:
+    """Each clip key's first cue time (ms) at or after ``from_ms``: the moment it must be
+    ready by when playback starts there (a key heard only before it is absent)."""
     out: dict[str, int] = {}
     for c in timeline.cues:
-        out.setdefault(clip_key(c), c.t_ms)
+        if c.t_ms >= from_ms:
+            out.setdefault(clip_key(c), c.t_ms)
     return out
 
 

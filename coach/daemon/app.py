@@ -393,7 +393,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         # On the session thread: a frozen session thread is a frozen daemon, which systemd
         # must restart; it never waits on synthesis (the clip worker does that).
         t = time.monotonic()
-        if wd and t - last_wd[0] >= wd / 2:
+        # Half the interval less a tick: the gap between pings stays at most half of it.
+        if wd and t - last_wd[0] >= max(TICK_S, wd / 2 - TICK_S):
             sdnotify.watchdog()
             last_wd[0] = t
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coach.audio.pipeline import build_mixer, first_use_ms, render_spoken, speech_texts
+from coach.audio.pipeline import build_mixer, first_use_ms, render_spoken
 from coach.audio.player import Output
 from coach.core.mixer import Mixer
 from coach.core.navigation import (
@@ -34,7 +34,7 @@ from coach.core.navigation import (
     skip_target,
 )
 from coach.core.program import Question, Side
-from coach.core.timeline import Phase, locate
+from coach.core.timeline import TICK_KEY, Phase, locate
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
 from coach.daemon.history import History, SetStatus
@@ -48,7 +48,10 @@ SessionEnd = Literal["completed", "stopped"]
 OutputFactory = Callable[[], Output]
 
 RECONNECT_S = 2.0  # how often a lost audio output is tried again
-POSITION_SAVE_S = 1.0  # how often the position goes to the history (crash resume)
+# How often the position goes to the history: a crash resumes at the set's start (its own
+# row), so this only dates the interruption (the 2-minute auto-resume rule); every 5 s keeps
+# the SQLite writes of a session (and its CPU: measured 0.7-1.07 % of a core at 1 s) low.
+POSITION_SAVE_S = 5.0
 # When may a preparing session start? Each clip still missing must be ready this long before
 # its cue is heard: the player renders 1 s ahead, and half a second more is slack.
 READY_MARGIN_MS = 1500
@@ -62,12 +65,16 @@ MAX_RATING = 5
 
 
 def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_ms: int,
-              per_char_s: float | None) -> bool:
+              per_char_s: float | None, first: frozenset[str] = frozenset()) -> bool:
     """Would every clip still ``missing`` (in the order the worker makes them) be ready
     READY_MARGIN_MS before its cue is heard, if playback started now from ``start_ms``, at the
-    worker's measured seconds per character (times SYNTH_SAFETY)? Clips heard only before
-    ``start_ms`` or never in the timeline (resume words) are not waited for."""
-    waited = [t for t in missing if t in uses and uses[t] >= start_ms]
+    worker's measured seconds per character (times SYNTH_SAFETY)? ``uses``: each clip's first
+    cue at or after ``start_ms``. ``first``: words said before the timeline plays ("resuming.
+    Row, set 2 of 2. 3, 2, 1"), which must all be ready. Clips heard only before ``start_ms``
+    (after a `back`) or never in the timeline are not waited for."""
+    if first & set(missing):
+        return False
+    waited = [t for t in missing if t in uses]
     if not waited:
         return True
     if per_char_s is None:
@@ -75,7 +82,7 @@ def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_m
     done_s = 0.0
     for text in missing:  # the worker's order: a clip not waited for still takes its time
         done_s += max(MIN_CLIP_COST_S, per_char_s * len(text) * SYNTH_SAFETY)
-        if text not in uses or uses[text] < start_ms:
+        if text not in uses:
             continue
         heard_ms = preroll_ms + uses[text] - start_ms
         if done_s * 1000 > heard_ms - READY_MARGIN_MS:
@@ -129,6 +136,7 @@ class Session:
     clips_done: bool = False
     rateable: Rateable | None = None
     taps: Taps | None = None
+    first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
 
     @property
     def name(self) -> str:
@@ -171,13 +179,20 @@ class SessionController:
             return error(str(e))
         if self.session is not None:
             self.stop("stopped")
-        uses = first_use_ms(tl)
-        ahead = sorted((t for t in speech_texts(tl)), key=lambda t: (uses[t] < at_ms, uses[t]))
-        extra = [t for t in extra_texts(tl, resolved.program.words) if t not in uses]
-        job = ClipJob(resolved.stem, tl, ahead + list(dict.fromkeys(extra)), "session")
+        # The worker's order: the resume words (said first), then every clip in the order it
+        # is heard from the start point, then those heard only before it, then the rest.
+        first = (list(resume_words(tl, at_ms, resolved.program.words).texts) if resumed
+                 else [])
+        uses = first_use_ms(tl, at_ms)
+        before = first_use_ms(tl)
+        ahead = sorted(uses, key=lambda t: uses[t])
+        behind = sorted((t for t in before if t not in uses), key=lambda t: before[t])
+        texts = [t for t in first + ahead + behind + extra_texts(tl, resolved.program.words)
+                 if t != TICK_KEY]
+        job = ClipJob(resolved.stem, tl, list(dict.fromkeys(texts)), "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, output=output,
-                    insert_on_play="resume" if resumed else None)
+                    insert_on_play="resume" if resumed else None, first=frozenset(first))
         self.session = s
         self.last_error = None
         self.preparer.set_busy(True)
@@ -241,9 +256,10 @@ class SessionController:
             self._play(s)
 
     def _can_play(self, s: Session) -> bool:
-        missing = [t for t in s.job.texts if t in s.mixer.missing]
-        return can_start(missing, first_use_ms(s.resolved.timeline), s.start_ms,
-                         int(getattr(s.output, "preroll_ms", 0)), s.per_char_s)
+        missing = [t for t in s.job.texts if t in s.mixer.missing or
+                   (t in s.first and t not in s.clips)]
+        return can_start(missing, first_use_ms(s.resolved.timeline, s.start_ms), s.start_ms,
+                         int(getattr(s.output, "preroll_ms", 0)), s.per_char_s, s.first)
 
     def _play(self, s: Session) -> None:
         assert s.output is not None
@@ -295,8 +311,8 @@ class SessionController:
         # so much that one is still missing when its cue is rendered, say so once.
         if not s.mixer.missing or s.clips_done:
             return
-        uses = first_use_ms(s.resolved.timeline)
-        late = [t for t in s.mixer.missing if pos <= uses.get(t, -1) < pos + 1000]
+        uses = first_use_ms(s.resolved.timeline, pos)
+        late = [t for t in s.mixer.missing if uses.get(t, -1) < pos + 1000 and t in uses]
         for t in late:
             log.warning("clip %r not ready for its cue at %.1f s: the voice is slower than it "
                         "was when the session started", t[:40], uses[t] / 1000)
