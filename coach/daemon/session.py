@@ -292,6 +292,9 @@ class SessionController:
             return
         out = s.output
         if out.state == "idle" and out.wait(0):
+            # Played out: the sets up to the end are recorded before the session closes (a
+            # tick may not have seen the last set start).
+            self._track(s, self.position_ms())
             if out.error is not None:
                 log.error("%s: playback failed: %s", s.name, out.error)
             self.stop("completed")
