@@ -275,3 +275,41 @@ def test_mpris_false_in_the_config_keeps_the_daemon_off_the_bus(tmp_path, bus) -
         assert "MPRIS" not in d.text()
     finally:
         d.cleanup()
+
+
+@pytest.mark.slow
+def test_playerctl_pauses_a_real_session_of_the_real_daemon(tmp_path, bus, espeak) -> None:
+    from audio_env import PulseServer, need_pulse
+    need_pulse()
+    with PulseServer(tmp_path / "pulse") as pulse:
+        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
+                   XDG_CACHE_HOME=str(tmp_path / "cache"))
+        d = Coachd(tmp_path, env, bus=bus.address)
+        (d.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))
+        try:
+            d.start()
+            until(lambda: "coach" in subprocess.run(["playerctl", "-l"], capture_output=True,
+                                                    text=True).stdout.split(),
+                  True, "the daemon's player on the bus")
+            assert playerctl("-p", "coach", "status") == "Stopped"
+            d.cli("start", "row", check=True)
+            d.wait_for(lambda s: s["state"] == "playing" and s["position"] > 0.5,
+                       what="playback")
+            until(lambda: playerctl("-p", "coach", "status"), "Playing", "Playing")
+            assert playerctl("-p", "coach", "metadata", "xesam:album") == "Row day"
+            playerctl("-p", "coach", "play-pause")
+            p1 = d.wait_for(lambda s: s["state"] == "paused", what="paused by play-pause")
+            time.sleep(1.0)
+            p2 = d.status()
+            assert p2["state"] == "paused" and p2["position"] == p1["position"]
+            assert playerctl("-p", "coach", "status") == "Paused"
+            playerctl("-p", "coach", "play-pause")
+            d.wait_for(lambda s: s["state"] == "playing" and s["position"] > p2["position"],
+                       timeout=20, what="resumed by play-pause")
+            playerctl("-p", "coach", "stop")
+            d.wait_for(lambda s: s["state"] == "idle", what="stopped")
+            said = [ln for ln in d.text().splitlines() if "MPRIS:" in ln]
+            assert f"MPRIS: {BUS_NAME} on the session bus" in said[0], said
+            assert sum("MPRIS: toggle" in ln for ln in said) == 2, said
+        finally:
+            d.cleanup()
