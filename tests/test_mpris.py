@@ -313,3 +313,41 @@ def test_playerctl_pauses_a_real_session_of_the_real_daemon(tmp_path, bus, espea
             assert sum("MPRIS: toggle" in ln for ln in said) == 2, said
         finally:
             d.cleanup()
+
+
+def test_close_ends_the_thread_and_frees_the_name(bus) -> None:
+    quick = Mpris()
+    quick.start(lambda req: {"ok": True, "state": "idle"})
+    thread = quick._thread
+    quick.close()  # right after start: the loop may not have run yet
+    assert thread is not None and not thread.is_alive()
+
+    m = Mpris()
+    m.start(lambda req: {"ok": True, "state": "idle"})
+    assert m.wait_ready()
+    assert "coach" in playerctl("-l").split()
+    thread = m._thread
+    m.close()
+    assert thread is not None and not thread.is_alive()
+    listed = subprocess.run(["playerctl", "-l"], capture_output=True, text=True, timeout=10)
+    assert "coach" not in listed.stdout.split(), "the name is released at close"
+
+
+def test_close_does_not_wait_for_a_daemon_that_no_longer_answers(bus) -> None:
+    gone = threading.Event()
+
+    def handler(req: dict) -> dict:
+        if gone.is_set():
+            time.sleep(4)  # Daemon.handle once the session thread has ended: its timeout
+        return {"ok": True, "state": "idle"}
+
+    m = Mpris(poll_s=0.05)
+    m.start(handler)
+    assert m.wait_ready()
+    thread = m._thread
+    gone.set()
+    time.sleep(0.3)  # a poll is waiting now
+    t0 = time.monotonic()
+    m.close()
+    assert time.monotonic() - t0 < 1.5
+    assert thread is not None and not thread.is_alive()

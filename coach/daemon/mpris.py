@@ -283,6 +283,10 @@ class _Player(ServiceInterface):
         return True
 
 
+class _Closing(Exception):
+    """The part is closing: a request's reply is no longer waited for."""
+
+
 class Mpris:
     """The MPRIS part: ``start(handler)`` / ``close()`` like the keys and the GPIO button."""
 
@@ -308,7 +312,12 @@ class Mpris:
     def start(self, handler: Handler) -> None:
         self._handler = handler
         self.ready.clear()
-        self._thread = threading.Thread(target=self._run, name="coach-mpris", daemon=True)
+        # Made here, not on the thread: a close() right after start() still reaches them.
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._poke = asyncio.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._loop,),
+                                        name="coach-mpris", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -331,19 +340,25 @@ class Mpris:
 
     # --- the loop's thread ------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
         try:
-            asyncio.run(self._main())
+            loop.run_until_complete(self._main())
         except Exception:
             log.exception("MPRIS: the player failed; media remotes on the session bus are off")
         finally:
             self.active = False
-            self.ready.set()
+            try:
+                left = asyncio.all_tasks(loop)  # requests still in flight
+                for task in left:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                self.ready.set()
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._poke = asyncio.Event()
         address = self.address or session_bus_address()
         if address is None:
             log.warning("MPRIS: no session bus (DBUS_SESSION_BUS_ADDRESS unset, no "
@@ -365,7 +380,10 @@ class Mpris:
                 log.warning("MPRIS: %s is owned by another process; media remotes on the bus "
                             "are off", BUS_NAME)
                 return
-            await self._poll_once()  # the first properties anyone reads are real
+            try:
+                await self._poll_once()  # the first properties anyone reads are real
+            except _Closing:
+                return
             self.active = True
             self.ready.set()
             log.info("MPRIS: %s on the session bus", BUS_NAME)
@@ -373,11 +391,24 @@ class Mpris:
         finally:
             self.active = False
             bus.disconnect()
+            try:
+                await asyncio.wait_for(bus.wait_for_disconnect(), 1.0)
+            except Exception:  # closed is closed; how it ended does not matter here
+                pass
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _ask(self, req: dict) -> dict:
+        """The daemon's reply, from the executor; at close, ``_Closing`` at once instead (the
+        session thread ends first, so a request then waits its whole timeout)."""
         assert self._loop is not None and self._pool is not None and self._handler is not None
-        return await self._loop.run_in_executor(self._pool, self._handler, req)
+        assert self._stop is not None
+        reply = self._loop.run_in_executor(self._pool, self._handler, req)
+        stop: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait([reply, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not reply.done():
+            raise _Closing
+        return reply.result()
 
     async def _poll_once(self) -> tuple[dict, float]:
         """The status now (kept in ``last``), and the previous one's position estimate."""
@@ -404,6 +435,8 @@ class Mpris:
             self._poke.clear()
             try:
                 _, expected = await self._poll_once()
+            except _Closing:
+                return
             except Exception:
                 log.exception("MPRIS: status failed")
                 continue
@@ -441,6 +474,8 @@ class Mpris:
         async def go() -> None:
             try:
                 reply = await self._ask({"cmd": cmd})
+            except _Closing:
+                return
             except Exception:
                 log.exception("MPRIS: %s failed", cmd)
                 return
