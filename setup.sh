@@ -14,9 +14,9 @@ for arg in "$@"; do
   esac
 done
 
-apt_pkgs=(python3 python3-venv python3-dev gcc espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins alsa-utils)
+apt_pkgs=(python3 python3-venv python3-dev gcc espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins alsa-utils dbus)
 if [ "$want_test" = 1 ]; then
-  apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux)
+  apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux dbus playerctl)
 fi
 
 missing=()

@@ -372,7 +372,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
                                 f"{e.strerror or e}") from None
     from coach.daemon.buttons import GpioButton, MediaKeys
-    buttons: list[MediaKeys | GpioButton] = []
+    from coach.daemon.mpris import Mpris
+    buttons: list[MediaKeys | GpioButton | Mpris] = []
+    if config.mpris:
+        buttons.append(Mpris())  # headset buttons through BlueZ, playerctl, desktop widgets
     if config.media_keys:
         buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
     if config.gpio_pin is not None:

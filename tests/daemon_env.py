@@ -34,7 +34,8 @@ class Coachd:
     """`coach daemon` as a subprocess, driven through the `coach` CLI with the same env/uid."""
 
     def __init__(self, base: Path, env: dict, programs: Path | None = None,
-                 prefix: list[str] | None = None, args: list[str] | None = None):
+                 prefix: list[str] | None = None, args: list[str] | None = None,
+                 bus: str | None = None):
         self.base = base
         self.programs = programs or base / "programs"
         self.programs.mkdir(exist_ok=True)
@@ -44,6 +45,11 @@ class Coachd:
                         XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"),
                         TZ="UTC", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
         self.env.pop("COACH_PROGRAMS", None)
+        # The session bus is the test's own (`bus`) or none: a test daemon never shows up as a
+        # media player on the developer's desktop.
+        self.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        if bus is not None:
+            self.env["DBUS_SESSION_BUS_ADDRESS"] = bus
         self.prefix = prefix or []  # runs the daemon and its clients (setpriv: another uid)
         self.args = args or []
         self.log = base / "daemon.log"

@@ -26,6 +26,15 @@ def test_device_index_and_media_key_device_name():
     assert c.device == 3 and c.media_keys == "WH-1000XM4"
 
 
+def test_mpris_is_on_unless_turned_off():
+    assert Config().mpris is True and parse_config("rate: 48000\n", "c.yaml").mpris is True
+    assert parse_config("mpris: false\n", "c.yaml").mpris is False
+    assert parse_config("mpris: on\n", "c.yaml").mpris is True
+    with pytest.raises(CoachError) as e:
+        parse_config("mpris: sometimes\n", "c.yaml")
+    assert str(e.value).startswith("c.yaml:1:8: error: mpris must be true or false")
+
+
 def test_every_mistake_at_once_with_line_and_column():
     with pytest.raises(CoachError) as e:
         parse_config("programz: x\ntimezone: Mars/Olympus\nrate: fast\ngpio: {pin: 99}\n", "c.yaml")

@@ -13,7 +13,7 @@ from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
 from coach.core.yamlnodes import NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio", "voice")
+        "media_keys", "gpio", "voice", "mpris")
 GPIO_KEYS = ("pin", "hold")
 
 
@@ -31,6 +31,7 @@ class Config:
     gpio_pin: int | None = None
     gpio_hold_ms: int = 1000  # holding the button this long is `skip`
     voice: VoiceSettings | None = None  # defaults for every program's `voice:`, key by key
+    mpris: bool = True  # the MPRIS player org.mpris.MediaPlayer2.coach on the session bus
 
 
 def config_dir() -> Path:
@@ -109,6 +110,10 @@ def parse_config(text: str, path: str) -> Config:
                     ms = r.duration_ms(gf["hold"], "gpio.hold", 200, 10_000)
                     if ms is not None:
                         values["gpio_hold_ms"] = ms
+        if "mpris" in found:
+            b = r.boolean(found["mpris"], "mpris")
+            if b is not None:
+                values["mpris"] = b
         if "voice" in found:
             # The same keys, types and ranges as a program's voice; a relative model path is
             # relative to the config's folder.

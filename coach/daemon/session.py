@@ -571,7 +571,10 @@ class SessionController:
                        needed=len(s.job.texts))
         if idx is not None:
             span = tl.sets[idx]
-            out.update(exercise=span.exercise, set=span.set, sets=span.sets)
+            out.update(exercise=span.exercise, set=span.set, sets=span.sets,
+                       exercise_index=span.exercise_index,
+                       set_start=round(span.start_ms / 1000, 3),
+                       set_end=round(span.end_ms / 1000, 3))
             nxt = tl.sets[idx + 1] if idx + 1 < len(tl.sets) else None
             out["next"] = f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done"
         if phase is not None:
