@@ -122,7 +122,7 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
             continue
         i = np.searchsorted(plan["starts"], c, side="right") - 1
         # From full depth on, give or take ALIGN: the fade's alignment to the voice moves by
-        # up to ~150 ms between runs (bench/bench_duck.py; see BENCHMARKS.md).
+        # up to ~150 ms between runs (seen in these captures; docs/DESIGN.md "Ducking").
         full_from = onset + max(0, plan["starts"][i] + plan["down"] - c) + ALIGN
         got = levels(x, full_from, onset + n)
         if got:
@@ -137,7 +137,7 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
         clip_end = at[last] + cues[last][1]
         nxt = next((at[k] - plan["down"] for k, (c, _) in enumerate(cues) if c >= e), None)
         # The target is 300 ms; the fade's alignment jitter (ALIGN) is allowed on top until
-        # the ducker follows the server's latency (see BENCHMARKS.md, "Ducking").
+        # the ducker follows the server's latency (docs/DESIGN.md, "Ducking", known limits).
         got = levels(x, clip_end + 3 * RATE // 10 + ALIGN,
                      nxt if nxt is not None else clip_end + RATE)
         if got:

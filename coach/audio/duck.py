@@ -45,8 +45,8 @@ STREAM_PROPS = f"media.role={ROLE} application.name={APP_NAME}"
 POLL_S = 0.015
 REFRESH_S = 0.05  # while ducked, look for new streams and user changes this often
 # The ducker acts this far ahead of the position: a volume change is heard later than the
-# position says coach's frames are (measured with bench/bench_duck.py on the test server: the
-# music moved ~170 ms after the position; see BENCHMARKS.md).
+# position says coach's frames are (seen in tests/test_duck.py's captures on the test server:
+# with no lead the music moved ~170 ms after the position; a bench is still to come).
 LEAD_MS = 150
 STEP_DB = 2.0  # fades move in steps of at most this (-12 dB: 6 steps each way)
 # Two volumes closer than this (fraction of 100 %) are the same: a server may round ours.
