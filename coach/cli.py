@@ -227,10 +227,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                                            getattr(args, "config", None))
     device = _device_arg(args.device)
     player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
+    ducker = _ducker(mixer, getattr(args, "config", None))
     try:
         print(f"playing {program.name!r} ({fmt_duration(timeline.duration_ms)}); Ctrl-C stops",
               file=sys.stderr)
         player.play(mixer)
+        if ducker is not None:
+            # After the stream is open: connecting while PortAudio initialises hung pulsectl's
+            # connect now and then (found); the preroll covers the ~0.4 s it takes.
+            ducker.start(player)
         while not player.wait(0.5):
             if player.lost.is_set():
                 # `coach daemon` waits for the output to come back; a one-off run says so.
@@ -245,11 +250,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\nstopped", file=sys.stderr)
         return 130
     finally:
+        if ducker is not None:
+            ducker.stop(timeout=5.0)  # every lowered stream back before we exit
         player.stop()
     if player.underflows:
         log.warning("%d output underflows: try a larger --blocksize or a quieter machine",
                     player.underflows)
     return 0
+
+
+def _ducker(mixer, config: str | None):
+    """The ducker of `coach run` (config `duck:`), or None when ducking is off; off, it still
+    gives back volumes a crashed coach left lowered."""
+    from coach.audio.duck import Ducker, PulseConnection, ServerGone, recover, state_file
+    from coach.audio.pipeline import duck_plan
+    from coach.daemon.config import load_config
+    level = load_config(config).duck_db
+    if level is None:
+        if state_file().exists():
+            try:
+                server = PulseConnection()
+            except ServerGone as e:
+                log.warning("cannot restore volumes left lowered: %s", e)
+                return None
+            try:
+                recover(server, state_file())
+            except ServerGone as e:
+                log.warning("cannot restore volumes left lowered: %s", e)
+            finally:
+                server.close()
+        return None
+    return Ducker(duck_plan(mixer), level)
 
 
 def demo_program() -> Path:
@@ -384,7 +415,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
-                      voice_defaults=config.voice)
+                      voice_defaults=config.voice, duck_db=config.duck_db)
 
 
 def _request(req: dict, timeout: float = 10.0) -> dict:

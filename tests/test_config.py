@@ -192,3 +192,18 @@ def test_daemon_applies_config_voice_defaults(tmp_path):
     program, timeline = resolved.program, resolved.timeline
     assert (program.voice.rate, program.voice.volume) == (120, 0.3)
     assert timeline.voice.rate == 120
+
+
+def test_duck_is_on_at_minus_12_db_by_default_and_takes_a_level_or_false():
+    assert parse_config("", "c.yaml").duck_db == -12.0
+    assert parse_config("duck: {level: -6dB}\n", "c.yaml").duck_db == -6.0
+    assert parse_config("duck: {level: -18 dB}\n", "c.yaml").duck_db == -18.0
+    assert parse_config("duck: false\n", "c.yaml").duck_db is None
+    assert parse_config("duck: true\n", "c.yaml").duck_db == -12.0
+    for text, message in [("duck: {level: 3dB}\n", "must be a negative level in dB"),
+                          ("duck: {level: loud}\n", "must be a negative level in dB"),
+                          ("duck: {levl: -6dB}\n", 'did you mean "level"'),
+                          ("duck: maybe\n", "duck must be true or false")]:
+        with pytest.raises(CoachError) as e:
+            parse_config(text, "c.yaml")
+        assert message in str(e.value), (text, str(e.value))

@@ -271,3 +271,45 @@ def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Pat
         while r.d.preparer.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert r.d.preparer.pending() == 0, "the warm job ran once the session ended"
+
+
+class RecordingDucker:
+    """Stands in for coach.audio.duck.Ducker: records what the session thread asks of it."""
+
+    def __init__(self, plan, log: list) -> None:
+        self.plan = plan
+        self.log = log
+        self.log.append(("made", plan))
+
+    def start(self, output) -> None:
+        self.log.append(("start", output))
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self.log.append(("stop", None))
+
+
+def test_the_session_ducks_while_playing_restores_on_pause_and_stop(rig: Rig) -> None:
+    log: list = []
+    rig.d.controller.ducker_factory = lambda plan: RecordingDucker(plan, log)
+    rig.call("start", program="row")
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    rig.play_s(1.0)
+    assert [k for k, _ in log] == ["made", "start"]
+    assert log[1][1] is rig.player
+    plan = log[0][1]
+    assert len(plan) > 0 and plan.interval_at(0) is not None  # the announcement ducks
+    rig.play_s(7.0)
+    rig.call("pause")
+    assert [k for k, _ in log][-1] == "stop"  # paused: the music comes back at once
+    rig.call("resume")
+    assert log[-1] == ("start", rig.player)
+    rig.call("stop")
+    assert log[-1][0] == "stop"
+    assert [k for k, _ in log].count("made") == 1
+
+
+def test_no_ducker_when_ducking_is_off(rig: Rig) -> None:
+    assert rig.d.controller.ducker_factory is None  # Daemon(duck_db=None): off
+    rig.call("start", program="row")
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    assert rig.d.controller.session is not None and rig.d.controller.session.ducker is None

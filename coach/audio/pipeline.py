@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.core import duckplan
 from coach.core.mixer import Mixer
 from coach.core.navigation import Spoken
 from coach.core.program import Program, load_program
@@ -72,6 +73,11 @@ def build_mixer(timeline: Timeline, clips: Mapping[str, np.ndarray], rate: int =
         all_clips.setdefault(TICK_KEY, tick)
     return Mixer(timeline, all_clips, rate=rate, metronome=metronome, tick=tick,
                  pending_max_frames=PENDING_MAX_S * rate if pending else None)
+
+
+def duck_plan(mixer: Mixer) -> duckplan.DuckPlan:
+    """When other streams are lowered under this mixer's cues (clips as the mixer has them now)."""
+    return duckplan.plan(mixer.timeline, mixer.clip_frames(), mixer.rate)
 
 
 def mixer_for(path: str | os.PathLike[str], rate: int = 48000, metronome: bool = False,

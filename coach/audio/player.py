@@ -411,6 +411,10 @@ class Player:
                 raise NoOutputDevice(f"output device {device!r} not found ({e}); `coach devices` "
                                      f"lists them, or {RENDER_HINT}") from None
             channels, rate = self._settings(sd, device, info)
+            # The sound server sees coach's stream as media.role=event, application.name=coach
+            # (a ducker never lowers it; other tools can route or leave it alone).
+            from coach.audio.duck import label_stream
+            label_stream()
             token = object()
             try:
                 stream = sd.OutputStream(device=device, samplerate=rate, channels=channels,

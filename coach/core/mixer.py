@@ -106,6 +106,10 @@ class Mixer:
             self.total_frames = max(self.total_frames, self._last_start[cid] + len(arr))
         self.missing.discard(key)
 
+    def clip_frames(self) -> dict[str, int]:
+        """Each clip's length in frames, by clip key (0 for one still pending)."""
+        return {k: int(self._lengths[i]) for k, i in self._index.items()}
+
     def first_use_ms(self) -> dict[str, int]:
         """Each pending clip's first cue time (ms): the deadline it must be filled by."""
         out: dict[str, int] = {}

@@ -23,6 +23,7 @@ from typing import Any
 
 from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
+from coach.core.duckplan import DuckPlan
 from coach.core.errors import CoachError
 from coach.core.navigation import extra_texts
 from coach.core.program import VoiceSettings
@@ -53,7 +54,7 @@ from coach.daemon.commands import (
 from coach.daemon.history import History, InterruptedSession
 from coach.daemon.library import ProgramLibrary, Resolved, with_progress
 from coach.daemon.schedules import Clock, Schedules, system_clock
-from coach.daemon.session import OutputFactory, SessionController
+from coach.daemon.session import DuckerFactory, Ducking, OutputFactory, SessionController
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,17 @@ def _default_output_factory(device: str | int | None, rate: int, blocksize: int,
     return make
 
 
+def _ducker_factory(level_db: float | None) -> DuckerFactory | None:
+    """Config `duck:`: a Ducker per session at that level; None when ducking is off."""
+    if level_db is None:
+        return None
+
+    def make(plan: DuckPlan) -> Ducking:
+        from coach.audio.duck import Ducker
+        return Ducker(plan, level_db)
+    return make
+
+
 class Daemon:
     """The parts, wired: library, schedules, clip worker, session controller, inbox."""
 
@@ -125,7 +137,8 @@ class Daemon:
                  tz: str | None = None, misfire_grace_s: int = 600,
                  cache_dir: Path | None = None, clock: Clock = system_clock,
                  monotonic: Callable[[], float] = time.monotonic,
-                 warm: bool = True, voice_defaults: VoiceSettings | None = None) -> None:
+                 warm: bool = True, voice_defaults: VoiceSettings | None = None,
+                 duck_db: float | None = None) -> None:
         self.history = history
         self.monotonic = monotonic
         self.clock = clock
@@ -137,7 +150,8 @@ class Daemon:
         self.preparer = ClipPreparer(self.inbox.post, rate=rate, cache_dir=cache_dir)
         factory = output_factory or _default_output_factory(device, rate, blocksize, preroll_ms)
         self.controller = SessionController(factory, self.preparer, history, rate=rate,
-                                            monotonic=monotonic, wall=clock)
+                                            monotonic=monotonic, wall=clock,
+                                            ducker_factory=_ducker_factory(duck_db))
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
         self._last_scan = -RESCAN_S
@@ -348,7 +362,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                tz: str | None = None, misfire_grace_s: int = 600, rate: int = 48000,
                blocksize: int = 1024, preroll_ms: int = 500,
                buttons: list[Any] | None = None,
-               voice_defaults: VoiceSettings | None = None) -> int:
+               voice_defaults: VoiceSettings | None = None,
+               duck_db: float | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
     from coach.daemon import sdnotify
     from coach.daemon.commands import COMMANDS
@@ -358,7 +373,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     history = History(history_path)
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
-               voice_defaults=voice_defaults)
+               voice_defaults=voice_defaults, duck_db=duck_db)
     d.begin()  # programs and schedules before the socket answers: `status` shows the next start
     server = ControlServer(socket_path or default_socket(), d.handle, commands=COMMANDS)
     try:

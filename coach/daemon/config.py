@@ -10,11 +10,14 @@ from pathlib import Path
 import platformdirs
 
 from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
-from coach.core.yamlnodes import NodeReader, compose
+from coach.core.yamlnodes import Node, NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio", "voice", "mpris")
+        "media_keys", "gpio", "voice", "mpris", "duck")
 GPIO_KEYS = ("pin", "hold")
+DUCK_KEYS = ("level",)
+DUCK_DEFAULT_DB = -12.0
+DUCK_RANGE_DB = (-60.0, -1.0)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Config:
     gpio_hold_ms: int = 1000  # holding the button this long is `skip`
     voice: VoiceSettings | None = None  # defaults for every program's `voice:`, key by key
     mpris: bool = True  # the MPRIS player org.mpris.MediaPlayer2.coach on the session bus
+    duck_db: float | None = DUCK_DEFAULT_DB  # other streams lowered this much under a cue; None: off
 
 
 def config_dir() -> Path:
@@ -118,8 +122,38 @@ def parse_config(text: str, path: str) -> Config:
             # The same keys, types and ranges as a program's voice; a relative model path is
             # relative to the config's folder.
             values["voice"] = read_voice(r, found["voice"], str(Path(path).parent))
+        if "duck" in found:
+            values["duck_db"] = _read_duck(r, found["duck"])
     r.raise_if_any()
     return Config(**values)
+
+
+def _read_duck(r: NodeReader, node: Node) -> float | None:
+    """`duck: false` (off), `duck: true` (the default level) or `duck: {level: -12dB}`."""
+    raw = getattr(node, "value", None)
+    if isinstance(raw, str):
+        on = r.boolean(node, "duck")
+        return DUCK_DEFAULT_DB if on else None
+    items = r.mapping(node, "duck")
+    if items is None:
+        return DUCK_DEFAULT_DB
+    found = r.known_keys(items, DUCK_KEYS, "in duck")
+    if "level" not in found:
+        return DUCK_DEFAULT_DB
+    text = r.text(found["level"], "duck.level")
+    if text is None:
+        return DUCK_DEFAULT_DB
+    lo, hi = DUCK_RANGE_DB
+    t = text.strip().lower().replace(" ", "")
+    try:
+        db = float(t[:-2] if t.endswith("db") else t)
+    except ValueError:
+        db = float("nan")
+    if not lo <= db <= hi:
+        r.error(found["level"], f'duck.level "{text}" must be a negative level in dB from '
+                                f"{lo:g}dB to {hi:g}dB, like -12dB")
+        return DUCK_DEFAULT_DB
+    return db
 
 
 def with_voice_defaults(program: Program, defaults: VoiceSettings | None) -> Program:

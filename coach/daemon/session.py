@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from coach.audio.pipeline import build_mixer, first_use_ms, render_spoken
 from coach.audio.player import Output
+from coach.core import duckplan
 from coach.core.mixer import Mixer
 from coach.core.navigation import (
     EXTEND_MS,
@@ -34,7 +35,7 @@ from coach.core.navigation import (
     skip_target,
 )
 from coach.core.program import Question, Side
-from coach.core.timeline import TICK_KEY, Phase, locate
+from coach.core.timeline import TICK_KEY, Phase, estimate_speech_ms, locate
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
 from coach.daemon.history import History, SetStatus
@@ -46,6 +47,21 @@ log = logging.getLogger(__name__)
 SessionState = Literal["idle", "preparing", "playing", "paused"]
 SessionEnd = Literal["completed", "stopped"]
 OutputFactory = Callable[[], Output]
+
+
+class Ducking(Protocol):
+    """What the session thread calls of a ducker (coach.audio.duck.Ducker): ``start`` and
+    ``stop`` return at once (its own thread talks to the sound server); ``plan`` is replaced
+    in one assignment when clips arrive."""
+
+    plan: duckplan.DuckPlan
+
+    def start(self, output: Any) -> None: ...
+
+    def stop(self, timeout: float = 1.0) -> None: ...
+
+
+DuckerFactory = Callable[[duckplan.DuckPlan], Ducking]
 
 RECONNECT_S = 2.0  # how often a lost audio output is tried again
 # How often the position goes to the history: a crash resumes at the set's start (its own
@@ -137,6 +153,7 @@ class Session:
     rateable: Rateable | None = None
     taps: Taps | None = None
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
+    ducker: Ducking | None = None  # lowers other streams under cues while playing
 
     @property
     def name(self) -> str:
@@ -149,8 +166,10 @@ class SessionController:
     def __init__(self, output_factory: OutputFactory, preparer: ClipPreparer,
                  history: History | None = None, rate: int = 48000,
                  monotonic: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], datetime] = system_clock) -> None:
+                 wall: Callable[[], datetime] = system_clock,
+                 ducker_factory: DuckerFactory | None = None) -> None:
         self.output_factory = output_factory
+        self.ducker_factory = ducker_factory
         self.preparer = preparer
         self.history = history
         self.rate = rate
@@ -215,6 +234,8 @@ class SessionController:
         self.preparer.cancel(s.job)
         self.preparer.set_busy(False)
         pos = self.position_ms()
+        if s.ducker is not None:
+            s.ducker.stop()  # every lowered stream back at once
         try:
             if s.output is not None:
                 s.output.stop()
@@ -240,12 +261,16 @@ class SessionController:
             s.per_char_s = max(per_char, s.per_char_s or 0.0)
         if not s.playing and self._can_play(s):
             self._play(s)
+        elif s.ducker is not None:
+            s.ducker.plan = self._duck_plan(s)
 
     def on_job_done(self, msg: JobDone) -> None:
         s = self.session
         if s is None or msg.job_id != s.job.id:
             return
         s.clips_done = True
+        if s.ducker is not None:
+            s.ducker.plan = self._duck_plan(s)
         if msg.error is not None:
             log.error("%s: the voice failed: %s", s.name, msg.error)
             if not s.playing:
@@ -274,12 +299,25 @@ class SessionController:
             self.stop("stopped")
             return
         s.playing = True
+        if self.ducker_factory is not None:
+            s.ducker = self.ducker_factory(self._duck_plan(s))
         if s.pause_asked:
             s.output.pause()
+        elif s.ducker is not None:
+            s.ducker.start(s.output)
         missing = len(s.mixer.missing)
         log.info("session: %s playing from %.3f s (%d clips still being made)", s.name,
                  s.start_ms / 1000, missing)
         self._track(s, s.start_ms)
+
+    def _duck_plan(self, s: Session) -> duckplan.DuckPlan:
+        """The duck plan from the clips made so far; a clip still missing counts as long as
+        its words are estimated to take."""
+        tl = s.resolved.timeline
+        frames = s.mixer.clip_frames()
+        for text in s.mixer.missing:
+            frames[text] = estimate_speech_ms(text, tl.voice.rate) * self.rate // 1000
+        return duckplan.plan(tl, frames, self.rate)
 
     # --- the tick: end of session, history, lost output --------------------------------------
 
@@ -333,6 +371,8 @@ class SessionController:
                         "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
             if self.history is not None and s.session_id is not None:
                 self.history.update_position(s.session_id, s.lost_at_ms, self.wall())
+            if s.ducker is not None:
+                s.ducker.stop()
             s.output.stop()
             return
         if t < s.next_retry:
@@ -350,6 +390,8 @@ class SessionController:
             return
         log.info("audio output back: resuming %s at %.1f s", s.name, target / 1000)
         s.output, s.lost_at_ms = output, None
+        if s.ducker is not None:
+            s.ducker.start(output)
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -361,6 +403,8 @@ class SessionController:
             s.pause_asked = True
         elif s.output is not None and s.output.state == "playing":
             s.output.pause()
+            if s.ducker is not None:
+                s.ducker.stop()  # paused: the music comes back at once
         return self.status()
 
     def resume(self) -> Reply:
@@ -373,6 +417,8 @@ class SessionController:
             s.pause_asked = False
         elif s.output is not None and s.output.state == "paused":
             s.output.resume(insert=self._resume_insert(s, self.position_ms()))
+            if s.ducker is not None:
+                s.ducker.start(s.output)
         return self.status()
 
     def toggle(self) -> Reply:

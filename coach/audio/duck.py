@@ -1,0 +1,446 @@
+"""Ducking: other playback streams (the lifter's music) are lowered while the coach speaks.
+
+A ``Ducker`` follows an Output's ``position`` from its own thread (every ~15 ms) and sets the
+volume of every other sink-input on the sound server (PulseAudio, or PipeWire's pulse server)
+through ``pulsectl``, following a pure ``DuckPlan`` (coach/core/duckplan.py): down by
+``level_db`` with a short fade before each cue, back up after it. The thread only reads the
+output's position and state and talks to the sound server; the session thread only calls
+``start``/``stop``.
+
+Nothing is lost: before a stream is lowered its original volume is saved to
+``$XDG_STATE_HOME/coach/ducked.json`` (atomic write); un-ducking and a clean stop restore it
+and remove the file; a start after a crash (or kill -9) restores what the file lists and is
+still there. A stream whose volume is not the one we set was changed by the user: its volume
+becomes the original (never restored over). See "Ducking" in docs/DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from coach.core.duckplan import DuckPlan
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEVEL_DB = -12.0
+APP_NAME = "coach"
+ROLE = "event"
+# What coach's own stream says about itself. PULSE_PROP is read by libpulse (so by ALSA's
+# pulse plugin, which PortAudio uses) when a stream's context is made; the plugin names its
+# context "ALSA plug-in [python3]" first and PULSE_PROP only fills in keys not set, so the
+# name needs PULSE_PROP_OVERRIDE (found: with PULSE_PROP alone `pactl list sink-inputs` shows
+# application.name = "ALSA plug-in [python3.11]").
+STREAM_PROPS = f"media.role={ROLE} application.name={APP_NAME}"
+POLL_S = 0.015
+REFRESH_S = 0.05  # while ducked, look for new streams and user changes this often
+# The ducker acts this far ahead of the position: a volume change is heard later than the
+# position says coach's frames are (seen in tests/test_duck.py's captures on the test server:
+# with no lead the music moved ~170 ms after the position; a bench is still to come).
+LEAD_MS = 150
+STEP_DB = 2.0  # fades move in steps of at most this (-12 dB: 6 steps each way)
+# Two volumes closer than this (fraction of 100 %) are the same: a server may round ours.
+SAME_VOLUME = 0.002
+
+
+def label_stream() -> None:
+    """Label the streams this process opens from now on as coach's (call before PortAudio
+    opens one): media.role=event, application.name=coach. Keeps what PULSE_PROP held."""
+    have = os.environ.get("PULSE_PROP", "")
+    if STREAM_PROPS not in have:
+        os.environ["PULSE_PROP"] = f"{have} {STREAM_PROPS}".strip()
+    over = os.environ.get("PULSE_PROP_OVERRIDE", "")
+    if f"application.name={APP_NAME}" not in over:
+        os.environ["PULSE_PROP_OVERRIDE"] = f"{over} application.name={APP_NAME}".strip()
+
+
+def state_file() -> Path:
+    """Where the volumes of lowered streams are kept while they are lowered."""
+    import platformdirs
+    return Path(platformdirs.user_state_dir(APP_NAME)) / "ducked.json"
+
+
+def db_factor(db: float) -> float:
+    """What a pulse volume (cubic scale, as pactl's percent) is multiplied by for ``db``."""
+    return float(10 ** (db / 60))
+
+
+class Positioned(Protocol):
+    """What the ducker reads of an Output (coach.audio.player.Output has both)."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+
+class Stream(NamedTuple):
+    """A playback stream (sink-input) on the server."""
+
+    idx: int  # the sink-input's index on the server
+    volume: tuple[float, ...]  # per channel, 1.0 = 100 %
+    app: str
+    pid: str
+    name: str
+    role: str
+
+
+class Server(Protocol):
+    """The sound server as the ducker uses it (``PulseConnection`` is the real one)."""
+
+    def streams(self) -> list[Stream]: ...
+
+    def set_volume(self, index: int, volume: Sequence[float]) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class ServerGone(Exception):
+    """The sound server is not there, refused us, or went away."""
+
+
+class PulseConnection:
+    """pulsectl: talks to PulseAudio and to PipeWire's pulse server alike."""
+
+    def __init__(self) -> None:
+        try:
+            import pulsectl
+        except ImportError as e:
+            raise ServerGone(f"pulsectl is not installed ({e})") from None
+        self._pulsectl = pulsectl
+        try:
+            self._pulse = pulsectl.Pulse("coach-duck", connect=False)
+            # No timeout: pulsectl's timed connect waits out the whole timeout even when the
+            # server answers at once (found: 2.2 s for timeout=2); a missing server fails at
+            # once without one, and a hung one only holds the ducker's own thread.
+            self._pulse.connect()
+        except Exception as e:  # PulseError: no server, refused, timed out
+            raise ServerGone(f"no sound server to duck other streams on ({e})") from None
+
+    def streams(self) -> list[Stream]:
+        try:
+            items = self._pulse.sink_input_list()
+        except Exception as e:
+            raise ServerGone(f"the sound server went away ({e})") from None
+        out = []
+        for si in items:
+            p = si.proplist
+            out.append(Stream(int(si.index), tuple(float(v) for v in si.volume.values),
+                              str(p.get("application.name", "")),
+                              str(p.get("application.process.id", "")),
+                              str(p.get("media.name", "")), str(p.get("media.role", ""))))
+        return out
+
+    def set_volume(self, index: int, volume: Sequence[float]) -> bool:
+        """False when the stream is gone."""
+        pc = self._pulsectl
+        try:
+            self._pulse.sink_input_volume_set(index, pc.PulseVolumeInfo(list(volume)))
+        except pc.PulseOperationFailed:
+            return False
+        except Exception as e:
+            raise ServerGone(f"the sound server went away ({e})") from None
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._pulse.close()
+
+
+def is_ours(s: Stream, pid: int | None = None) -> bool:
+    """Coach's own stream is never ducked: by its name, or by our process id."""
+    return s.app == APP_NAME or s.pid == str(os.getpid() if pid is None else pid)
+
+
+def same_volume(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= SAME_VOLUME for x, y in zip(a, b))
+
+
+def scaled(volume: Sequence[float], db: float) -> tuple[float, ...]:
+    f = db_factor(db)
+    return tuple(v * f for v in volume)
+
+
+# -- the saved-volumes file ---------------------------------------------------------------------
+
+@dataclass
+class Ducked:
+    """A stream we lowered: its identity, the volume to give back, the one we last set."""
+
+    index: int
+    app: str
+    pid: str
+    name: str
+    original: tuple[float, ...]
+    lowest: tuple[float, ...]  # original at the full depth: anything we set lies in between
+    set_to: tuple[float, ...]
+    held: bool = False  # the user set its volume during this duck: left alone until it ends
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "app": self.app, "pid": self.pid, "name": self.name,
+                "original": list(self.original), "lowest": list(self.lowest)}
+
+    def matches(self, s: Stream) -> bool:
+        return (s.idx, s.app, s.pid, s.name) == (self.index, self.app, self.pid, self.name)
+
+
+def write_state(path: Path, ducked: Sequence[Ducked]) -> None:
+    """Atomically: the file lists exactly ``ducked`` (removed when empty)."""
+    if not ducked:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.dumps({"version": 1, "streams": [d.to_json() for d in ducked]})
+    fd, tmp = tempfile.mkstemp(prefix=".ducked-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_state(path: Path) -> list[Ducked]:
+    try:
+        data = json.loads(path.read_text())
+        out = []
+        for e in data["streams"]:
+            original = tuple(float(v) for v in e["original"])
+            lowest = tuple(float(v) for v in e["lowest"])
+            out.append(Ducked(int(e["index"]), str(e["app"]), str(e["pid"]), str(e["name"]),
+                              original, lowest, lowest))
+        return out
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("ignoring unreadable %s (%s)", path, e)
+        return []
+
+
+def recover(server: Server, path: Path) -> int:
+    """After a crash: give every stream the file lists, still there and still at a volume we
+    could have set (between its lowest and its original), its original volume back; a stream
+    whose volume is outside that range was changed by the user since, and keeps it. Removes
+    the file. The number of streams restored."""
+    saved = read_state(path)
+    log.debug("saved volumes in %s: %d stream(s)", path, len(saved))
+    if not saved:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return 0
+    restored = 0
+    live = server.streams()
+    for d in saved:
+        s = next((s for s in live if d.matches(s)), None)
+        if s is None or len(s.volume) != len(d.original):
+            continue
+        ours = all(lo - SAME_VOLUME <= v <= hi + SAME_VOLUME
+                   for v, lo, hi in zip(s.volume, d.lowest, d.original))
+        if ours and server.set_volume(d.index, d.original):
+            restored += 1
+    log.warning("a previous coach left %d stream(s) lowered: restored %d (the others are gone "
+                "or the user changed them since)", len(saved), restored)
+    write_state(path, [])
+    return restored
+
+
+# -- the ducker -------------------------------------------------------------------------------
+
+class _Extrapolated:
+    """The position between its updates: PortAudio's callback runs in bursts (through ALSA's
+    pulse plugin, three 1024-frame blocks every ~64 ms), so the position read every 15 ms moves
+    in jumps; between them it advances with the clock, at most ``MAX_AHEAD_S``."""
+
+    MAX_AHEAD_S = 0.1
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.pos = -1
+        self.since = 0.0
+
+    def read(self, pos: int, playing: bool, now: float) -> int:
+        if pos != self.pos or not playing:
+            self.pos, self.since = pos, now
+            return pos
+        ahead = min(now - self.since, self.MAX_AHEAD_S)
+        return pos + int(ahead * self.rate)
+
+
+@dataclass
+class _Run:
+    output: Positioned
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+class Ducker:
+    """Lowers every other playback stream while the coach speaks (see the module's doc).
+
+    ``start(output)`` follows ``output`` from a thread of its own; ``stop()`` restores every
+    lowered stream at once and ends that thread (both return within ``timeout``, ~ms in
+    practice). ``plan`` may be replaced at any time (one assignment: clips that arrived while
+    playing have their real lengths). No sound server, or one that refuses: one warning, and
+    the ducker is off (``off`` is set) for good.
+    """
+
+    def __init__(self, plan: DuckPlan, level_db: float = DEFAULT_LEVEL_DB, *,
+                 state_path: Path | None = None, poll_s: float = POLL_S, lead_ms: int = LEAD_MS,
+                 connect: Callable[[], Server] = PulseConnection) -> None:
+        if level_db > 0:
+            raise ValueError(f"duck level must be negative dB, not {level_db}")
+        self.plan = plan
+        self.level_db = float(level_db)
+        self.state_path = state_path if state_path is not None else state_file()
+        self.poll_s = poll_s
+        self.lead = lead_ms * plan.rate // 1000
+        self._connect = connect
+        self.off = threading.Event()
+        self._lock = threading.Lock()  # guards _run only (never held while talking to the server)
+        self._run: _Run | None = None
+        self._recovered = False
+        self.steps = 0  # volume changes made (bench, tests)
+
+    def start(self, output: Positioned) -> None:
+        """Follow ``output``'s position from now on (restarting the thread if it ran)."""
+        if self.off.is_set():
+            return
+        self.stop()
+        run = _Run(output)
+        run.thread = threading.Thread(target=self._loop, args=(run,), name="coach-duck",
+                                      daemon=True)
+        with self._lock:
+            self._run = run
+        run.thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Restore every stream we lowered now and end the thread (waits at most ``timeout``:
+        a thread still talking to a slow server restores on its own when it gets through)."""
+        with self._lock:
+            run, self._run = self._run, None
+        if run is None:
+            return
+        run.stop.set()
+        if run.thread is not None and run.thread is not threading.current_thread():
+            run.thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._run is not None
+
+    # -- the thread -------------------------------------------------------------------------
+
+    def _give_up(self, e: Exception) -> None:
+        if not self.off.is_set():
+            self.off.set()
+            log.warning("ducking is off: %s (cues still play)", e)
+
+    def _loop(self, run: _Run) -> None:
+        try:
+            server = self._connect()
+        except ServerGone as e:
+            self._give_up(e)
+            return
+        ducked: dict[int, Ducked] = {}
+        log.debug("ducker: connected (state file %s)", self.state_path)
+        try:
+            if not self._recovered:
+                self._recovered = True
+                recover(server, self.state_path)
+            step_db, last_refresh = 0.0, 0.0
+            clock = _Extrapolated(self.plan.rate)
+            while not run.stop.wait(self.poll_s):
+                now = time.monotonic()
+                playing = run.output.state == "playing"
+                pos = clock.read(run.output.position, playing, now) + self.lead
+                want = self._target_db(pos) if playing else 0.0  # paused or ended: restore
+                if want != step_db or (want < 0 and now - last_refresh >= REFRESH_S):
+                    if want != step_db:
+                        log.debug("duck: %.1f dB at source frame %d", want, pos)
+                    self._apply(server, ducked, want)
+                    step_db, last_refresh = want, now
+        except ServerGone as e:
+            self._give_up(e)
+        finally:
+            try:
+                self._apply(server, ducked, 0.0)
+            except ServerGone as e:
+                # The server is gone (and our lowered volumes with its streams): keep the file
+                # for the next start, which restores what is still there.
+                log.debug("cannot restore volumes: %s", e)
+            server.close()
+
+    def _target_db(self, pos: int) -> float:
+        """The gain at source frame ``pos``, in whole steps (a fade is a few volume changes)."""
+        db = self.plan.gain_db(pos, self.level_db)
+        if db >= 0:
+            return 0.0
+        steps = max(1, round(-self.level_db / STEP_DB))
+        size = -self.level_db / steps
+        k = math.ceil(-db / size - 1e-9)  # up: the first step acts at once, the last holds
+        return -min(steps, k) * size
+
+    def _apply(self, server: Server, ducked: dict[int, Ducked], db: float) -> None:
+        """Bring every other stream to ``db`` below its original (0: back to it)."""
+        if db >= 0 and not ducked:
+            return
+        live = {s.idx: s for s in server.streams()}
+        changed = False
+        for index in [i for i in ducked if i not in live or not ducked[i].matches(live[i])]:
+            del ducked[index]  # vanished: forgotten
+            changed = True
+        pending: list[tuple[int, tuple[float, ...]]] = []
+        for s in live.values():
+            if is_ours(s):
+                continue
+            d = ducked.get(s.idx)
+            if d is None:
+                if db >= 0:
+                    continue
+                d = Ducked(s.idx, s.app, s.pid, s.name, s.volume,
+                           scaled(s.volume, self.level_db), s.volume)
+                ducked[s.idx] = d
+                changed = True
+            elif not d.held and not same_volume(s.volume, d.set_to):
+                # The user moved it while ducked: that is the volume they want now.
+                log.info("stream %d (%s): volume changed by the user while ducked; keeping it",
+                         s.idx, s.app or s.name)
+                d.original = d.set_to = s.volume
+                d.lowest = scaled(s.volume, self.level_db)
+                d.held = True
+                changed = True
+            if d.held:
+                continue
+            target = d.original if db >= 0 else scaled(d.original, db)
+            if not same_volume(target, d.set_to) or not same_volume(s.volume, target):
+                pending.append((s.idx, target))
+        if changed:
+            # Saved before anything is lowered: a crash from here on is recovered.
+            write_state(self.state_path, list(ducked.values()))
+        vanished = False
+        for index, target in pending:
+            if server.set_volume(index, target):
+                ducked[index].set_to = target
+                self.steps += 1
+            else:
+                ducked.pop(index, None)
+                vanished = True
+        if db >= 0:
+            ducked.clear()
+            write_state(self.state_path, [])
+        elif vanished:
+            write_state(self.state_path, list(ducked.values()))

@@ -1,0 +1,87 @@
+"""When other streams are lowered under the coach's voice: a pure function of the timeline.
+
+From each speech cue (ticks never duck) and its clip's length in frames at the mixer rate, the
+interval [first sample - ``before``, clip end + ``after``) in source frames; overlapping or
+adjacent intervals merged. The fade down fills an interval's first ``before`` frames (so the
+music is fully down at the cue's first sample) and the fade up its last ``after`` frames (so it
+is back ``after`` after the clip ends). No I/O, no clock: the ducker asks ``gain_db`` at the
+position being heard.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from coach.core.timeline import Timeline, clip_key
+
+BEFORE_MS = 150  # the fade down starts this long before a cue's first sample
+AFTER_MS = 200  # and the fade up ends this long after its clip's last
+
+
+@dataclass(frozen=True)
+class DuckPlan:
+    """Merged duck intervals ``[starts[i], ends[i])`` in source frames, sorted, disjoint and
+    never adjacent; ``down``/``up`` frames of fade at each interval's start/end."""
+
+    rate: int
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    down: int
+    up: int
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def interval_at(self, frame: int) -> int | None:
+        """The index of the interval holding ``frame``, if any."""
+        i = bisect.bisect_right(self.starts, frame) - 1
+        if i >= 0 and frame < self.ends[i]:
+            return i
+        return None
+
+    def depth(self, frame: int) -> float:
+        """How far down at ``frame``: 0 (not ducked) to 1 (fully ducked), linear across each
+        fade; where an interval is shorter than both fades (never, from ``plan``), the smaller
+        of the two ramps."""
+        i = self.interval_at(frame)
+        if i is None:
+            return 0.0
+        into, left = frame - self.starts[i], self.ends[i] - frame
+        d = 1.0
+        if self.down > 0:
+            d = min(d, (into + 1) / self.down)
+        if self.up > 0:
+            d = min(d, left / self.up)
+        return max(0.0, min(1.0, d))
+
+    def gain_db(self, frame: int, level_db: float) -> float:
+        """The gain other streams get at ``frame`` (0 dB outside intervals, ``level_db`` inside)."""
+        return level_db * self.depth(frame)
+
+
+def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
+         before_ms: int = BEFORE_MS, after_ms: int = AFTER_MS) -> DuckPlan:
+    """The duck intervals of ``timeline``'s speech cues; ``clip_frames[text]`` is each clip's
+    length in frames at ``rate`` (a clip not given counts as 0 frames: its cue still ducks for
+    ``before_ms + after_ms``). A cue starts at frame ``t_ms * rate // 1000``, as in the mixer."""
+    before = before_ms * rate // 1000
+    after = after_ms * rate // 1000
+    spans = []
+    for cue in timeline.cues:
+        if cue.kind != "speech":
+            continue
+        first = cue.t_ms * rate // 1000
+        n = int(clip_frames.get(clip_key(cue), 0))
+        spans.append((max(0, first - before), first + max(0, n) + after))
+    spans.sort()
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in spans:
+        if starts and a <= ends[-1]:  # overlapping or adjacent: one interval
+            ends[-1] = max(ends[-1], b)
+        else:
+            starts.append(a)
+            ends.append(b)
+    return DuckPlan(rate, tuple(starts), tuple(ends), before, after)

@@ -1,0 +1,374 @@
+"""Ducking against a real PulseAudio server: a music stream (pacat, media.role=music, an 80 Hz
+tone) is lowered by the configured dB under every cue of a `coach run` and is back within
+300 ms after each; coach's own stream is labelled and never lowered; a kill -9 mid-duck is
+repaired by the next start; a volume the user sets mid-duck is kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_env import RATE, PulseServer, need_pulse
+from conftest import ROOT
+from duck_env import Music, band_level_db, levels, voice_only
+
+from coach.audio.duck import (
+    Ducked,
+    Ducker,
+    PulseConnection,
+    Stream,
+    db_factor,
+    read_state,
+    recover,
+    write_state,
+)
+from coach.core.duckplan import DuckPlan
+
+PROGRAM = """\
+program: Duck
+defaults: {lead_in: 3s, rest: 4s}
+exercises:
+  - name: Wall sit
+    hold: 8s
+  - name: Row
+    reps: 2
+    tempo: "2020"
+"""
+
+PLAN_SCRIPT = """\
+import json, sys
+from coach.audio.pipeline import build_mixer, duck_plan, load, prepare_clips
+_, tl = load(sys.argv[1])
+m = build_mixer(tl, prepare_clips(tl))
+p = duck_plan(m)
+lengths = m.clip_frames()
+print(json.dumps({"starts": p.starts, "ends": p.ends, "down": p.down, "up": p.up,
+                  "cues": [[c.t_ms * m.rate // 1000, lengths[c.text]] for c in tl.cues
+                           if c.kind == "speech"]}))
+"""
+
+
+def sink_inputs(server: PulseServer) -> list[dict[str, str]]:
+    """`pactl list sink-inputs` as one dict per stream (properties and the Volume line)."""
+    out = []
+    for block in server.pactl("list", "sink-inputs").stdout.split("Sink Input #")[1:]:
+        d = {"index": block.split("\n", 1)[0].strip()}
+        for m in re.finditer(r'^\s*([\w.]+) = "(.*)"$', block, re.M):
+            d[m.group(1)] = m.group(2)
+        vol = re.search(r"^\s*Volume: (.*)$", block, re.M)
+        d["volume"] = vol.group(1) if vol else ""
+        out.append(d)
+    return out
+
+
+def percent(volume_line: str) -> int:
+    return int(re.search(r"(\d+)%", volume_line).group(1))  # type: ignore[union-attr]
+
+
+def env_for(server: PulseServer, tmp: Path, config: str | None = None) -> dict[str, str]:
+    env = dict(server.env, XDG_CACHE_HOME=str(tmp / "cache"), XDG_STATE_HOME=str(tmp / "state"),
+               XDG_CONFIG_HOME=str(tmp / "config"))
+    if config is not None:
+        (tmp / "config" / "coach").mkdir(parents=True, exist_ok=True)
+        (tmp / "config" / "coach" / "config.yaml").write_text(config)
+    return env
+
+
+def cue_onsets(x: np.ndarray, cue_frames: list[int], after: int) -> list[int]:
+    """Each cue's first sample in the capture: the voice's onset (looked for from capture
+    frame ``after`` on, above -40 dBFS once the tone is filtered out) nearest to where the
+    cues' spacing puts it. The offset is fitted on every cue but the first: the first plays
+    while the null sink settles to real-time pace, early by up to ~0.2 s."""
+    v = np.abs(voice_only(x))
+    loud = np.flatnonzero(v > 10 ** (-40 / 20))
+    loud = loud[loud >= after]
+    onsets = loud[np.concatenate(([True], np.diff(loud) > RATE // 10))]
+    fit = cue_frames[1:]
+
+    def miss(off: int) -> int:  # how far the cues are from onsets, each counted up to 200 ms
+        return sum(min(int(np.abs(onsets - (f + off)).min()), RATE // 5) for f in fit)
+
+    off = min((int(o) - fit[0] for o in onsets[:30]), key=miss)
+    out = []
+    for f in cue_frames:
+        near = onsets[np.argmin(np.abs(onsets - (f + off)))]
+        out.append(int(near) if abs(int(near) - (f + off)) <= RATE * 3 // 10 else f + off)
+    return out
+
+
+ALIGN = RATE * 15 // 100
+# The null sink takes ~2 s to settle to real-time pace (docs/DESIGN.md, "Testing with real
+# parts"): cues in it sit early in the capture and are not measured.
+SETTLE = 2 * RATE
+
+
+def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after: int) -> dict:
+    """Under each cue (from full depth + ALIGN to its clip's end) the tone is ``level_db`` below
+    ``ref`` (±1 dB, median of 100 ms windows); from 300 ms + ALIGN after each interval's last
+    clip ends to the next interval, back at ``ref`` (every window ±1 dB)."""
+    cues = plan["cues"]
+    at = cue_onsets(x, [c for c, _ in cues], after)
+    depths, backs = [], []
+    for (c, n), onset in zip(cues, at):
+        if c < SETTLE:
+            continue
+        i = np.searchsorted(plan["starts"], c, side="right") - 1
+        # From full depth on, give or take ALIGN: the fade's alignment to the voice moves by
+        # up to ~150 ms between runs (seen in these captures; docs/DESIGN.md "Ducking").
+        full_from = onset + max(0, plan["starts"][i] + plan["down"] - c) + ALIGN
+        got = levels(x, full_from, onset + n)
+        if got:
+            depth = float(np.median(got)) - ref
+            depths.append(depth)
+            assert abs(depth - level_db) <= 1.0, (c / RATE, n / RATE, depth,
+                                                  " ".join(f"{g:.1f}" for g in got))
+    for e in plan["ends"]:
+        last = max(k for k, (c, _) in enumerate(cues) if c < e)
+        if cues[last][0] < SETTLE:
+            continue
+        clip_end = at[last] + cues[last][1]
+        nxt = next((at[k] - plan["down"] for k, (c, _) in enumerate(cues) if c >= e), None)
+        # The target is 300 ms; the fade's alignment jitter (ALIGN) is allowed on top until
+        # the ducker follows the server's latency (docs/DESIGN.md, "Ducking", known limits).
+        got = levels(x, clip_end + 3 * RATE // 10 + ALIGN,
+                     nxt if nxt is not None else clip_end + RATE)
+        if got:
+            backs.append(max(abs(g - ref) for g in got))
+            assert backs[-1] <= 1.0, (clip_end / RATE, " ".join(f"{g:.1f}" for g in got))
+    return {"depths": depths, "back": backs}
+
+
+@pytest.mark.slow
+def test_music_is_lowered_under_every_cue_and_back_after_coach_stream_labelled(tmp_path):
+    need_pulse()
+    prog = tmp_path / "p.yaml"
+    prog.write_text(PROGRAM)
+    with PulseServer(tmp_path / "pulse") as server:
+        env = env_for(server, tmp_path, "duck: {level: -12dB}\n")
+        subprocess.run([sys.executable, "-m", "coach.cli", "check", str(prog)], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+        plan = json.loads(subprocess.run([sys.executable, "-c", PLAN_SCRIPT, str(prog)], cwd=ROOT,
+                                         env=env, check=True, capture_output=True,
+                                         text=True).stdout)
+        cap = server.capture()
+        music = Music(server.env)
+        time.sleep(1.5)
+        launched = cap.frames()
+        run = subprocess.Popen([sys.executable, "-m", "coach.cli", "run", str(prog)], cwd=ROOT,
+                               env=env, stderr=subprocess.PIPE, text=True)
+        seen: list[list[dict[str, str]]] = []
+        while run.poll() is None:
+            seen.append(sink_inputs(server))
+            time.sleep(0.1)
+        err = run.stderr.read() if run.stderr else ""
+        time.sleep(1.0)
+        after = sink_inputs(server)
+        x = cap.stop()
+        music.stop()
+    assert run.returncode == 0, err
+    assert "Traceback" not in err and "ducking is off" not in err, err
+    coach = [s for snap in seen for s in snap if s.get("application.name") == "coach"]
+    assert coach, seen[-1] if seen else "no sink-inputs seen"
+    assert all(s["media.role"] == "event" for s in coach), coach[0]
+    assert all(percent(s["volume"]) == 100 for s in coach), "coach's own stream was ducked"
+    music_vols = {percent(s["volume"]) for snap in seen for s in snap
+                  if s.get("media.role") == "music"}
+    assert min(music_vols) < 100, music_vols  # lowered at some point (pactl saw it)
+    assert [percent(s["volume"]) for s in after if s.get("media.role") == "music"] == [100]
+    assert not (tmp_path / "state" / "coach" / "ducked.json").exists()
+    # The tone's own level once coach has gone, under every cue, and back after each.
+    ref = float(np.median(levels(x, len(x) - RATE * 8 // 10, len(x))))
+    assert -11.5 < ref < -9.5, ref  # 0.3 amplitude is -10.5 dBFS
+    check_ducking(x, plan, -12.0, ref, launched)
+
+
+def _set_volume_percent(server: PulseServer, role: str, pct: int) -> None:
+    for s in sink_inputs(server):
+        if s.get("media.role") == role:
+            r = server.pactl("set-sink-input-volume", s["index"], f"{pct}%")
+            assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
+    need_pulse()
+    prog = tmp_path / "p.yaml"
+    # One long announcement: the music is down for seconds.
+    prog.write_text("program: Long\nexercises:\n  - name: Wall sit\n    focus: Breathe slowly, "
+                    "keep the back flat against the wall, thighs level, and push through the "
+                    "heels the whole time.\n    hold: 20s\n")
+    with PulseServer(tmp_path / "pulse") as server:
+        env = env_for(server, tmp_path)
+        subprocess.run([sys.executable, "-m", "coach.cli", "check", str(prog)], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+        music = Music(server.env)
+        try:
+            run = subprocess.Popen([sys.executable, "-m", "coach.cli", "run", str(prog)], cwd=ROOT,
+                                   env=env, stderr=subprocess.DEVNULL)
+            state = tmp_path / "state" / "coach" / "ducked.json"
+            deadline = time.monotonic() + 30
+            low = None
+            while time.monotonic() < deadline:
+                vols = [percent(s["volume"]) for s in sink_inputs(server)
+                        if s.get("media.role") == "music"]
+                if vols and vols[0] <= round(100 * db_factor(-12)) + 1:
+                    low = vols[0]
+                    break
+                time.sleep(0.02)
+            assert low is not None, "the music was never lowered"
+            assert state.exists()
+            os.kill(run.pid, signal.SIGKILL)
+            run.wait()
+            # Left lowered by the dead coach: the file says what to give back.
+            assert [percent(s["volume"]) for s in sink_inputs(server)
+                    if s.get("media.role") == "music"] == [low]
+            assert [d.app for d in read_state(state)] == ["pacat"]
+            # The next `coach run` restores it before it ducks anything.
+            cap = server.capture()
+            rerun = subprocess.Popen([sys.executable, "-m", "coach.cli", "run", str(prog)],
+                                     cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+            back = None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and back is None:
+                if [percent(s["volume"]) for s in sink_inputs(server)
+                        if s.get("media.role") == "music"] == [100]:
+                    back = time.monotonic()
+                time.sleep(0.01)
+            sink_log = sink_inputs(server)
+            rerun.send_signal(signal.SIGINT)
+            _, err = rerun.communicate(timeout=30)
+            time.sleep(0.5)
+            x = cap.stop()
+        finally:
+            music.stop()
+    assert back is not None, "the music stayed lowered"
+    assert "left 1 stream(s) lowered: restored 1" in err, (err, sink_log)
+    assert not state.exists()
+    # Ctrl-C of the second run gave back what it lowered: the tone ends at its own level.
+    assert abs(band_level_db(x, len(x) - RATE // 10) - 20 * np.log10(0.3)) < 1.0
+
+
+@pytest.mark.slow
+def test_a_volume_the_user_sets_mid_duck_is_kept(tmp_path, monkeypatch):
+    need_pulse()
+    with PulseServer(tmp_path / "pulse") as server:
+        use_server(monkeypatch, server)
+        music = Music(server.env)
+        try:
+            time.sleep(0.5)
+            out = _Clock()
+            rate = RATE
+            # Ducked from 0.5 s to 3 s of the clock's position.
+            plan = DuckPlan(rate, (rate // 2,), (3 * rate,), rate * 15 // 100, rate * 2 // 10)
+            ducker = Ducker(plan, -12.0, state_path=tmp_path / "ducked.json")
+            ducker.start(out)
+            time.sleep(1.5)
+            vols = [percent(s["volume"]) for s in sink_inputs(server) if s.get("media.role") == "music"]
+            assert vols == [round(100 * db_factor(-12))], vols
+            _set_volume_percent(server, "music", 40)  # the user, mid-duck
+            time.sleep(2.5)  # past the end of the duck
+            vols = [percent(s["volume"]) for s in sink_inputs(server) if s.get("media.role") == "music"]
+            ducker.stop()
+            vols_after_stop = [percent(s["volume"]) for s in sink_inputs(server)
+                               if s.get("media.role") == "music"]
+        finally:
+            music.stop()
+    assert vols == [40], vols  # not restored over the user's choice, not lowered again
+    assert vols_after_stop == [40]
+    assert not (tmp_path / "ducked.json").exists()
+
+
+class _Clock:
+    """An Output's position as a clock: source frames since it was made, always playing."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    @property
+    def position(self) -> int:
+        return int((time.monotonic() - self.t0) * RATE)
+
+    @property
+    def state(self) -> str:
+        return "playing"
+
+
+def use_server(monkeypatch: pytest.MonkeyPatch, server: PulseServer) -> None:
+    """pulsectl in this process talks to the test's server (libpulse reads these at connect)."""
+    for k in ("XDG_RUNTIME_DIR", "HOME"):
+        monkeypatch.setenv(k, server.env[k])
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+
+
+# -- the saved-state file against the real server (fast: no real-time audio) -------------------
+
+def test_saved_volumes_are_restored_unless_the_user_changed_them_since(tmp_path, monkeypatch):
+    need_pulse()
+    with PulseServer(tmp_path / "pulse") as server:
+        use_server(monkeypatch, server)
+        a, b, c = Music(server.env, 30, name="a"), Music(server.env, 30, name="b"), \
+            Music(server.env, 30, name="c")
+        try:
+            conn = PulseConnection()
+            deadline = time.monotonic() + 10
+            while len(conn.streams()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            streams = {s.name: s for s in conn.streams()}
+            assert set(streams) == {"a", "b", "c"}
+            low = db_factor(-12)
+            saved = []
+            for name in "abc":
+                s = streams[name]
+                saved.append(Ducked(s.idx, s.app, s.pid, s.name, (0.8,), (0.8 * low,), (0.8 * low,)))
+                conn.set_volume(s.idx, (0.8 * low,))
+            path = tmp_path / "state" / "ducked.json"
+            write_state(path, saved)
+            assert len(read_state(path)) == 3
+            conn.set_volume(streams["b"].idx, (0.9,))  # the user turned b up after the crash
+            c.stop()  # c is gone
+            time.sleep(0.2)
+            assert recover(conn, path) == 1
+            now = {s.name: s for s in conn.streams()}
+            assert abs(now["a"].volume[0] - 0.8) < 0.002  # given back
+            assert abs(now["b"].volume[0] - 0.9) < 0.002  # the user's choice kept
+            assert "c" not in now
+            assert not path.exists()
+            assert recover(conn, path) == 0  # nothing to do twice
+            # An unreadable file is reported and dropped, never a crash.
+            path.write_text("{not json")
+            assert recover(conn, path) == 0 and not path.exists()
+            conn.close()
+        finally:
+            for m in (a, b, c):
+                m.stop()
+
+
+def test_coach_own_streams_are_never_ducked():
+    from coach.audio.duck import is_ours
+    assert is_ours(Stream(1, (1.0,), "coach", "1", "", "event"), pid=2)
+    assert is_ours(Stream(1, (1.0,), "ALSA plug-in [python3]", "7", "", ""), pid=7)
+    assert not is_ours(Stream(1, (1.0,), "pacat", "8", "", "music"), pid=7)
+
+
+def test_no_sound_server_is_one_warning_and_the_ducker_is_off(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/nothing-here")
+    ducker = Ducker(DuckPlan(RATE, (0,), (RATE,), 10, 10), state_path=tmp_path / "d.json")
+    out = _Clock()
+    ducker.start(out)
+    deadline = time.monotonic() + 10
+    while not ducker.off.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ducker.stop()
+    ducker.start(out)  # off for good: no second attempt, no second warning
+    ducker.stop()
+    assert ducker.off.is_set()
+    warnings = [r for r in caplog.records if "ducking is off" in r.getMessage()]
+    assert len(warnings) == 1, caplog.text

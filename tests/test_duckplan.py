@@ -1,0 +1,93 @@
+"""The duck plan: pure intervals from a timeline's speech cues and their clips' lengths."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coach.core.duckplan import AFTER_MS, BEFORE_MS, plan
+from coach.core.program import parse_program
+from coach.core.timeline import Cue, Timeline, compile_program
+
+RATE = 48000
+MS = RATE // 1000
+
+
+def tl(*cues: tuple[int, str, str]) -> Timeline:
+    events = tuple(Cue(t, text, "x", "Ex", 0, 1, None, kind) for t, text, kind in cues)  # type: ignore[arg-type]
+    return Timeline("T", 60_000, events)
+
+
+def test_one_cue_ducks_from_150ms_before_to_200ms_after_its_clip():
+    p = plan(tl((1000, "go", "speech")), {"go": 500 * MS}, RATE)
+    assert p.starts == ((1000 - BEFORE_MS) * MS,)
+    assert p.ends == ((1000 + 500 + AFTER_MS) * MS,)
+    assert p.gain_db(p.starts[0] - 1, -12) == 0.0
+    assert p.gain_db(1000 * MS, -12) == -12.0  # fully down at the first sample
+    assert p.gain_db(1500 * MS - 1, -12) == -12.0  # and to the clip's last
+    assert -12 < p.gain_db(1600 * MS, -12) < 0  # fading up
+    assert p.gain_db(p.ends[0], -12) == 0.0
+    # The fades are monotonic: down over the first 150 ms, up over the last 200 ms.
+    down = [p.depth(f) for f in range(p.starts[0], 1000 * MS + 1, 480)]
+    up = [p.depth(f) for f in range(1500 * MS, p.ends[0] + 1, 480)]
+    assert down == sorted(down) and up == sorted(up, reverse=True)
+
+
+def test_ticks_never_duck_and_unknown_clips_count_as_empty():
+    p = plan(tl((1000, "tick", "tick"), (5000, "rest", "speech")), {}, RATE)
+    assert p.starts == ((5000 - BEFORE_MS) * MS,)
+    assert p.ends == ((5000 + AFTER_MS) * MS,)
+
+
+def test_overlapping_and_adjacent_intervals_merge_but_a_gap_does_not():
+    clips = {"a": 600 * MS, "b": 100 * MS, "c": 100 * MS}
+    # a: [850, 1800); b at 1950 starts at 1800 exactly (adjacent); c far away.
+    p = plan(tl((1000, "a", "speech"), (1950, "b", "speech"), (4000, "c", "speech")), clips, RATE)
+    assert p.starts == (850 * MS, 3850 * MS)
+    assert p.ends == (2250 * MS, 4300 * MS)
+    # One frame more gap: two intervals.
+    q = plan(tl((1000, "a", "speech"), (1951, "b", "speech")), {"a": 600 * MS - 1, "b": 0}, RATE)
+    assert len(q) == 2
+    # Fully down all through the merged interval between its fades.
+    assert all(p.depth(f) == 1.0 for f in range(1000 * MS, 2050 * MS, 100))
+
+
+def test_a_cue_at_zero_starts_at_frame_zero():
+    p = plan(tl((0, "go", "speech")), {"go": 100}, RATE)
+    assert p.starts == (0,) and p.depth(0) > 0
+
+
+def test_a_compiled_program_ducks_every_speech_cue_and_only_in_intervals():
+    program = parse_program("program: P\nexercises:\n  - name: Row\n    reps: 30\n"
+                            "    cadence: 1.5s\n  - name: Wall sit\n    hold: 20s\n")
+    timeline = compile_program(program)
+    clips = {c.text: 400 * MS for c in timeline.cues}
+    p = plan(timeline, clips, RATE)
+    speech = [c for c in timeline.cues if c.kind == "speech"]
+    ticks = [c for c in timeline.cues if c.kind == "tick"]
+    assert speech and ticks
+    for c in speech[1:]:  # the first is at 0: no room for a fade before it
+        assert p.depth(c.t_ms * MS) == 1.0, c
+        assert p.depth(c.t_ms * MS + 400 * MS - 1) == 1.0, c
+    for c in ticks:  # a tick away from any speech is not ducked
+        near = any(abs(c.t_ms - s.t_ms) < 800 for s in speech)
+        if not near:
+            assert p.depth(c.t_ms * MS) == 0.0, c
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30_000), st.integers(0, 3000)), min_size=1, max_size=30))
+def test_intervals_are_sorted_disjoint_and_cover_exactly_the_cues(cues):
+    timeline = tl(*((t, f"c{i}", "speech") for i, (t, _) in enumerate(sorted(cues))))
+    clips = {f"c{i}": n * MS for i, (_, n) in enumerate(sorted(cues))}
+    p = plan(timeline, clips, RATE)
+    for a, b, c in zip(p.starts, p.ends, p.starts[1:]):
+        assert a < b < c  # disjoint and never adjacent
+    for t, n in sorted(cues):
+        lo, hi = max(0, (t - BEFORE_MS) * MS), (t + AFTER_MS) * MS + n * MS
+        assert p.interval_at(lo) is not None and p.interval_at(hi - 1) is not None
+        assert p.interval_at(lo) == p.interval_at(hi - 1)
+    # Every interval's ends are some cue's ends.
+    lows = {max(0, (t - BEFORE_MS) * MS) for t, _ in cues}
+    highs = {(t + AFTER_MS) * MS + n * MS for t, n in cues}
+    assert set(p.starts) <= lows and set(p.ends) <= highs
