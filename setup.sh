@@ -13,8 +13,9 @@ for arg in "$@"; do
     *) echo "setup.sh: unknown option $arg (use --test)" >&2; exit 2 ;;
   esac
 done
+# libpulse0: the ducker (pulsectl) talks to PulseAudio or PipeWire's pulse server through it.
 
-apt_pkgs=(python3 python3-venv python3-dev gcc espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins alsa-utils dbus)
+apt_pkgs=(python3 python3-venv python3-dev gcc espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins alsa-utils dbus libpulse0)
 if [ "$want_test" = 1 ]; then
   apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux dbus playerctl)
 fi
