@@ -80,14 +80,6 @@ def duck_plan(mixer: Mixer) -> duckplan.DuckPlan:
     return duckplan.plan(mixer.timeline, mixer.clip_frames(), mixer.rate)
 
 
-def mixer_for(path: str | os.PathLike[str], rate: int = 48000, metronome: bool = False,
-              progress: Progress | None = None) -> tuple[Program, Timeline, Mixer]:
-    """A program file all the way to its mixer (render, run)."""
-    program, timeline = load(path)
-    clips = prepare_clips(timeline, rate=rate, progress=progress)
-    return program, timeline, build_mixer(timeline, clips, rate=rate, metronome=metronome)
-
-
 def render_spoken(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Timeline,
                   rate: int = 48000, beat_after_last_ms: int = 0, min_ms: int = 0) -> np.ndarray:
     """Words said outside the timeline ("resuming… 3, 2, 1", "30 more seconds"), from ready

@@ -48,12 +48,6 @@ def cue_start_at_or_before(timeline: Timeline, t_ms: int) -> int:
     return starts[i] if i >= 0 else 0
 
 
-def set_start_at_or_before(timeline: Timeline, t_ms: int) -> int:
-    """The start of the set playing at ``t_ms`` (where an interrupted session restarts)."""
-    idx, _ = locate(timeline, t_ms)
-    return timeline.sets[idx].start_ms if idx is not None else 0
-
-
 Anchor = Literal["end", "onset"]
 
 

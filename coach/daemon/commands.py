@@ -9,7 +9,7 @@ line what is wrong), ``request_json`` turns one back. Replies are JSON objects
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, cast
 
 from coach.core.program import QUESTIONS, Question
@@ -154,10 +154,6 @@ def request_json(req: Request) -> dict[str, Any]:
     out: dict[str, Any] = {"cmd": req.verb}
     out.update({k: v for k, v in asdict(req).items() if v is not None})
     return out
-
-
-def request_fields(cls: type[Request]) -> list[str]:
-    return [f.name for f in fields(cls)]
 
 
 def ok(**values: Any) -> Reply:
