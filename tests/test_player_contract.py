@@ -270,6 +270,7 @@ def contract_pause_holds_then_resume_plays_insert_and_continues(d: Driver) -> No
     insert = np.full(20 * RATE, 0.5, np.float32)
     p.play(src)
     d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
+    assert p.insert_position is None  # no insert yet
     before = p.position
     p.pause()
     assert p.state == "paused"
@@ -284,8 +285,13 @@ def contract_pause_holds_then_resume_plays_insert_and_continues(d: Driver) -> No
     assert p.state == "playing" and p.position >= held
     d.play_frames(RATE // 2)
     assert p.position == held  # mid-insert: the source waits where it paused
+    # Frames of the insert heard so far: within it (up to the output latency before its start).
+    k = p.insert_position
+    assert k is not None and -RATE // 2 <= k <= len(insert), k
     _played_out(d, p)
     assert p.position == src.total_frames
+    k = p.insert_position
+    assert k is not None and k >= len(insert), k  # all of it heard
     p.stop()
     rec = d.heard()
     lead = _lead(d, rec)

@@ -287,6 +287,9 @@ class RecordingDucker:
     def stop(self, timeout: float = 1.0) -> None:
         self.log.append(("stop", None))
 
+    def said(self, plan) -> None:
+        self.log.append(("said", plan))
+
 
 def test_the_session_ducks_while_playing_restores_on_pause_and_stop(rig: Rig) -> None:
     log: list = []
@@ -306,6 +309,49 @@ def test_the_session_ducks_while_playing_restores_on_pause_and_stop(rig: Rig) ->
     rig.call("stop")
     assert log[-1][0] == "stop"
     assert [k for k, _ in log].count("made") == 1
+
+
+def test_the_music_is_lowered_under_an_inserts_words_and_not_its_silence(rig: Rig,
+                                                                          tmp_path: Path) -> None:
+    """"30 more seconds" is an insert: the position holds still for 30 s while its words play
+    first. The real Ducker (a DummyServer for the sound server) lowers the music under the
+    words and brings it back for the silence that follows."""
+    from coach.audio.duck import Ducker, db_factor
+    from coach.audio.dummy import DummyServer
+    server = DummyServer()
+    music = server.add()
+    rig.d.controller.ducker_factory = lambda plan: Ducker(
+        plan, -12.0, state_path=tmp_path / "ducked.json", connect=lambda: server)
+    low = db_factor(-12.0)
+
+    def music_at(level: float, what: str) -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            v = server.volume(music)
+            if v is not None and abs(v[0] - level) < 0.002:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{what}: music at {server.volume(music)}, not {level:.3f}")
+
+    rig.call("start", program="row")
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    rig.play_s(0.5)
+    music_at(low, "under the announcement")
+    rig.call("skip")  # into the rest (18 s)
+    rig.play_s(4.0)
+    session = rig.d.controller.session
+    assert session is not None and session.ducker is not None
+    pos = rig.player.position
+    assert session.ducker.plan.interval_at(pos) is None, "the test needs a quiet moment of the rest"
+    music_at(1.0, "in the quiet of the rest")
+    rig.call("extend")
+    rig.play_s(0.3)
+    music_at(low, "under '30 more seconds'")
+    assert rig.player.position == pos  # the timeline held: this is the insert
+    rig.play_s(3.0)
+    music_at(1.0, "in the insert's silence after its words")
+    assert rig.player.position == pos
+    rig.call("stop")
 
 
 def test_no_ducker_when_ducking_is_off(rig: Rig) -> None:

@@ -44,10 +44,12 @@ ROLE = "event"
 STREAM_PROPS = f"media.role={ROLE} application.name={APP_NAME}"
 POLL_S = 0.015
 REFRESH_S = 0.05  # while ducked, look for new streams and user changes this often
-# The ducker acts this far ahead of the position: a volume change is heard later than the
-# position says coach's frames are (seen in tests/test_duck.py's captures on the test server:
-# with no lead the music moved ~170 ms after the position; a bench is still to come).
-LEAD_MS = 150
+# The ducker acts this far ahead of the position. None is needed: the Player's position is
+# counted back from the host's DAC time, and a sink-input's volume change is heard within the
+# sink's own latency (~10-30 ms here, with rewinds). bench/bench_duck.py with 0: fade start
+# -135 ms (plan -150), full depth at -13 ms, back 216 ms after the clip (plan 200); with the
+# old static-latency position it took a 150 ms lead and still moved 60-100 ms early.
+LEAD_MS = 0
 STEP_DB = 2.0  # fades move in steps of at most this (-12 dB: 6 steps each way)
 # Two volumes closer than this (fraction of 100 %) are the same: a server may round ours.
 SAME_VOLUME = 0.002
@@ -76,10 +78,13 @@ def db_factor(db: float) -> float:
 
 
 class Positioned(Protocol):
-    """What the ducker reads of an Output (coach.audio.player.Output has both)."""
+    """What the ducker reads of an Output (coach.audio.player.Output has all three)."""
 
     @property
     def position(self) -> int: ...
+
+    @property
+    def insert_position(self) -> int | None: ...
 
     @property
     def state(self) -> str: ...
@@ -94,14 +99,23 @@ class Stream(NamedTuple):
     pid: str
     name: str
     role: str
+    restore_id: str = ""  # its key in the server's stream-restore database ("" if none)
 
 
 class Server(Protocol):
-    """The sound server as the ducker uses it (``PulseConnection`` is the real one)."""
+    """The sound server as the ducker uses it (``PulseConnection`` is the real one,
+    ``coach.audio.dummy.DummyServer`` the fake; both pass tests/test_duck.py's contract)."""
 
     def streams(self) -> list[Stream]: ...
 
     def set_volume(self, index: int, volume: Sequence[float]) -> bool: ...
+
+    def remembered_volume(self, restore_id: str) -> tuple[float, ...] | None:
+        """The volume the server will give the next stream with this key (stream-restore),
+        None when it keeps none."""
+        ...
+
+    def remember_volume(self, restore_id: str, volume: Sequence[float]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -139,8 +153,36 @@ class PulseConnection:
             out.append(Stream(int(si.index), tuple(float(v) for v in si.volume.values),
                               str(p.get("application.name", "")),
                               str(p.get("application.process.id", "")),
-                              str(p.get("media.name", "")), str(p.get("media.role", ""))))
+                              str(p.get("media.name", "")), str(p.get("media.role", "")),
+                              str(p.get("module-stream-restore.id", ""))))
         return out
+
+    def _restore_entry(self, restore_id: str) -> Any:
+        try:
+            entries = self._pulse.stream_restore_list()
+        except self._pulsectl.PulseOperationFailed:
+            return None  # no stream-restore on this server
+        except Exception as e:
+            raise ServerGone(f"the sound server went away ({e})") from None
+        return next((e for e in entries if e.name == restore_id), None)
+
+    def remembered_volume(self, restore_id: str) -> tuple[float, ...] | None:
+        e = self._restore_entry(restore_id) if restore_id else None
+        if e is None or not e.volume.values:
+            return None
+        return tuple(float(v) for v in e.volume.values)
+
+    def remember_volume(self, restore_id: str, volume: Sequence[float]) -> None:
+        e = self._restore_entry(restore_id) if restore_id else None
+        if e is None or len(e.volume.values) != len(volume):
+            return
+        e.volume = self._pulsectl.PulseVolumeInfo(list(volume))
+        try:
+            self._pulse.stream_restore_write(e, mode="replace")
+        except self._pulsectl.PulseOperationFailed:
+            return
+        except Exception as e2:
+            raise ServerGone(f"the sound server went away ({e2})") from None
 
     def set_volume(self, index: int, volume: Sequence[float]) -> bool:
         """False when the stream is gone."""
@@ -186,10 +228,12 @@ class Ducked:
     lowest: tuple[float, ...]  # original at the full depth: anything we set lies in between
     set_to: tuple[float, ...]
     held: bool = False  # the user set its volume during this duck: left alone until it ends
+    restore_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "app": self.app, "pid": self.pid, "name": self.name,
-                "original": list(self.original), "lowest": list(self.lowest)}
+                "original": list(self.original), "lowest": list(self.lowest),
+                "restore_id": self.restore_id}
 
     def matches(self, s: Stream) -> bool:
         return (s.idx, s.app, s.pid, s.name) == (self.index, self.app, self.pid, self.name)
@@ -222,7 +266,7 @@ def read_state(path: Path) -> list[Ducked]:
             original = tuple(float(v) for v in e["original"])
             lowest = tuple(float(v) for v in e["lowest"])
             out.append(Ducked(int(e["index"]), str(e["app"]), str(e["pid"]), str(e["name"]),
-                              original, lowest, lowest))
+                              original, lowest, lowest, restore_id=str(e.get("restore_id", ""))))
         return out
     except FileNotFoundError:
         return []
@@ -246,7 +290,10 @@ def recover(server: Server, path: Path) -> int:
     live = server.streams()
     for d in saved:
         s = next((s for s in live if d.matches(s)), None)
-        if s is None or len(s.volume) != len(d.original):
+        if s is None:
+            forget_lowered(server, d)
+            continue
+        if len(s.volume) != len(d.original):
             continue
         ours = all(lo - SAME_VOLUME <= v <= hi + SAME_VOLUME
                    for v, lo, hi in zip(s.volume, d.lowest, d.original))
@@ -258,27 +305,26 @@ def recover(server: Server, path: Path) -> int:
     return restored
 
 
+def forget_lowered(server: Server, d: Ducked) -> bool:
+    """A stream ended while lowered: if the server's stream-restore database kept the volume we
+    set for its key, put the original back there, so the next stream of that app or role
+    (the next song's stream) does not start lowered. True if an entry was changed."""
+    if not d.restore_id:
+        return False
+    kept = server.remembered_volume(d.restore_id)
+    if kept is None or len(kept) != len(d.original) or same_volume(kept, d.original):
+        return False
+    ours = all(lo - SAME_VOLUME <= v <= hi + SAME_VOLUME
+               for v, lo, hi in zip(kept, d.lowest, d.original))
+    if not ours:
+        return False  # set by the user (or another program) since: theirs
+    server.remember_volume(d.restore_id, d.original)
+    log.info("stream %d (%s) ended while lowered: its remembered volume put back", d.index,
+             d.app or d.name)
+    return True
+
+
 # -- the ducker -------------------------------------------------------------------------------
-
-class _Extrapolated:
-    """The position between its updates: PortAudio's callback runs in bursts (through ALSA's
-    pulse plugin, three 1024-frame blocks every ~64 ms), so the position read every 15 ms moves
-    in jumps; between them it advances with the clock, at most ``MAX_AHEAD_S``."""
-
-    MAX_AHEAD_S = 0.1
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self.pos = -1
-        self.since = 0.0
-
-    def read(self, pos: int, playing: bool, now: float) -> int:
-        if pos != self.pos or not playing:
-            self.pos, self.since = pos, now
-            return pos
-        ahead = min(now - self.since, self.MAX_AHEAD_S)
-        return pos + int(ahead * self.rate)
-
 
 @dataclass
 class _Run:
@@ -303,6 +349,9 @@ class Ducker:
         if level_db > 0:
             raise ValueError(f"duck level must be negative dB, not {level_db}")
         self.plan = plan
+        # The latest insert's words ("resuming… 3, 2, 1", a rating's echo, "30 more seconds"),
+        # in the insert's own frames, followed by the output's insert_position.
+        self.insert_plan: DuckPlan | None = None
         self.level_db = float(level_db)
         self.state_path = state_path if state_path is not None else state_file()
         self.poll_s = poll_s
@@ -325,6 +374,11 @@ class Ducker:
         with self._lock:
             self._run = run
         run.thread.start()
+
+    def said(self, plan: DuckPlan | None) -> None:
+        """An insert was just given to the output: lower the music under its words too (None:
+        the output dropped it)."""
+        self.insert_plan = plan
 
     def stop(self, timeout: float = 1.0) -> None:
         """Restore every stream we lowered now and end the thread (waits at most ``timeout``:
@@ -362,12 +416,12 @@ class Ducker:
                 self._recovered = True
                 recover(server, self.state_path)
             step_db, last_refresh = 0.0, 0.0
-            clock = _Extrapolated(self.plan.rate)
             while not run.stop.wait(self.poll_s):
                 now = time.monotonic()
                 playing = run.output.state == "playing"
-                pos = clock.read(run.output.position, playing, now) + self.lead
-                want = self._target_db(pos) if playing else 0.0  # paused or ended: restore
+                pos = run.output.position + self.lead
+                want = self._target_db(pos, run.output.insert_position) if playing else 0.0
+                # (paused or ended: restored)
                 if want != step_db or (want < 0 and now - last_refresh >= REFRESH_S):
                     if want != step_db:
                         log.debug("duck: %.1f dB at source frame %d", want, pos)
@@ -384,9 +438,13 @@ class Ducker:
                 log.debug("cannot restore volumes: %s", e)
             server.close()
 
-    def _target_db(self, pos: int) -> float:
-        """The gain at source frame ``pos``, in whole steps (a fade is a few volume changes)."""
+    def _target_db(self, pos: int, insert_pos: int | None = None) -> float:
+        """The gain at source frame ``pos`` (and ``insert_pos`` frames into the latest insert),
+        in whole steps (a fade is a few volume changes)."""
         db = self.plan.gain_db(pos, self.level_db)
+        ins = self.insert_plan
+        if ins is not None and insert_pos is not None:
+            db = min(db, ins.gain_db(insert_pos + self.lead, self.level_db))
         if db >= 0:
             return 0.0
         steps = max(1, round(-self.level_db / STEP_DB))
@@ -401,7 +459,7 @@ class Ducker:
         live = {s.idx: s for s in server.streams()}
         changed = False
         for index in [i for i in ducked if i not in live or not ducked[i].matches(live[i])]:
-            del ducked[index]  # vanished: forgotten
+            forget_lowered(server, ducked.pop(index))  # vanished: forgotten
             changed = True
         pending: list[tuple[int, tuple[float, ...]]] = []
         for s in live.values():
@@ -412,7 +470,7 @@ class Ducker:
                 if db >= 0:
                     continue
                 d = Ducked(s.idx, s.app, s.pid, s.name, s.volume,
-                           scaled(s.volume, self.level_db), s.volume)
+                           scaled(s.volume, self.level_db), s.volume, restore_id=s.restore_id)
                 ducked[s.idx] = d
                 changed = True
             elif not d.held and not same_volume(s.volume, d.set_to):
@@ -437,7 +495,7 @@ class Ducker:
                 ducked[index].set_to = target
                 self.steps += 1
             else:
-                ducked.pop(index, None)
+                forget_lowered(server, ducked.pop(index))
                 vanished = True
         if db >= 0:
             ducked.clear()

@@ -48,6 +48,7 @@ class DummyPlayer:
         self._silence = 0
         self._insert: np.ndarray | None = None
         self._ins_off = 0
+        self._ins_start_out = -1  # _frames_out at the latest insert's first frame
         self._frames_out = 0
         self._heard: list[np.ndarray] = []
         self._clock: threading.Thread | None = None
@@ -63,6 +64,13 @@ class DummyPlayer:
     def position(self) -> int:
         with self._cond:
             return self._pos
+
+    @property
+    def insert_position(self) -> int | None:
+        with self._cond:
+            if self._ins_start_out < 0:
+                return None
+            return self._frames_out - self._ins_start_out
 
     @property
     def underflows(self) -> int:
@@ -197,6 +205,8 @@ class DummyPlayer:
         source = self._source
         if self._state == "playing" and source is not None:
             if self._insert is not None and i < frames:
+                if self._ins_off == 0:
+                    self._ins_start_out = self._frames_out + i
                 n = min(frames - i, len(self._insert) - self._ins_off)
                 out[i:i + n] = self._insert[self._ins_off:self._ins_off + n]
                 i += n
@@ -263,3 +273,81 @@ def _mono(insert: np.ndarray | None) -> np.ndarray | None:
     if insert is None or not len(insert):
         return None
     return np.array(insert, dtype=np.float32).reshape(-1)
+
+
+class DummyServer:
+    """A sound server's playback streams and stream-restore entries in memory: the Ducker's
+    ``Server`` with no PulseAudio (tests/test_duck.py runs the same contract tests on it and on
+    ``PulseConnection``). ``add``/``remove``/``user_sets`` act as other programs and the user
+    would; ``gone`` makes every call fail as a dead server's do."""
+
+    def __init__(self) -> None:
+        from coach.audio.duck import Stream
+        self._stream_type = Stream
+        self._lock = threading.Lock()
+        self._streams: dict[int, Stream] = {}
+        self._restore: dict[str, tuple[float, ...]] = {}
+        self._next = 0
+        self.gone = False
+        self.sets = 0  # volume changes asked of it
+
+    def add(self, app: str = "music-player", name: str = "music", role: str = "music",
+            volume: tuple[float, ...] = (1.0,), pid: str = "4242") -> int:
+        """A new stream (at its remembered volume, as stream-restore gives it); its index."""
+        with self._lock:
+            key = f"sink-input-by-media-role:{role}" if role else f"sink-input-by-application-name:{app}"
+            volume = self._restore.get(key, volume)
+            self._next += 1
+            self._streams[self._next] = self._stream_type(self._next, tuple(volume), app, pid,
+                                                          name, role, key)
+            self._restore[key] = tuple(volume)
+            return self._next
+
+    def remove(self, index: int) -> None:
+        with self._lock:
+            self._streams.pop(index, None)
+
+    def user_sets(self, index: int, volume: tuple[float, ...]) -> None:
+        self.set_volume(index, volume)
+
+    def volume(self, index: int) -> tuple[float, ...] | None:
+        with self._lock:
+            s = self._streams.get(index)
+            return s.volume if s is not None else None
+
+    def _check(self) -> None:
+        if self.gone:
+            from coach.audio.duck import ServerGone
+            raise ServerGone("the dummy server went away")
+
+    # -- Server --------------------------------------------------------------------------------
+
+    def streams(self) -> list[Any]:
+        self._check()
+        with self._lock:
+            return list(self._streams.values())
+
+    def set_volume(self, index: int, volume: Any) -> bool:
+        self._check()
+        with self._lock:
+            s = self._streams.get(index)
+            if s is None:
+                return False
+            self.sets += 1
+            self._streams[index] = s._replace(volume=tuple(float(v) for v in volume))
+            self._restore[s.restore_id] = tuple(float(v) for v in volume)  # as stream-restore saves
+            return True
+
+    def remembered_volume(self, restore_id: str) -> tuple[float, ...] | None:
+        self._check()
+        with self._lock:
+            return self._restore.get(restore_id)
+
+    def remember_volume(self, restore_id: str, volume: Any) -> None:
+        self._check()
+        with self._lock:
+            if restore_id in self._restore:
+                self._restore[restore_id] = tuple(float(v) for v in volume)
+
+    def close(self) -> None:
+        pass

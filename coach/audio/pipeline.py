@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -80,15 +81,31 @@ def duck_plan(mixer: Mixer) -> duckplan.DuckPlan:
     return duckplan.plan(mixer.timeline, mixer.clip_frames(), mixer.rate)
 
 
+@dataclass(frozen=True)
+class SpokenInsert:
+    """Words to play outside the timeline, and when other streams are lowered under them
+    (in frames of the insert itself)."""
+
+    samples: np.ndarray
+    duck: duckplan.DuckPlan
+
+
 def render_spoken(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Timeline,
                   rate: int = 48000, beat_after_last_ms: int = 0, min_ms: int = 0) -> np.ndarray:
     """Words said outside the timeline ("resuming… 3, 2, 1", "30 more seconds"), from ready
     clips, through the same mixer; a part whose clip is missing is left out (never waited for).
     The result lasts until its last clip ends, at least ``beat_after_last_ms`` after the last
     onset (the "1" of a countdown is a beat long) and at least ``min_ms``."""
+    return spoken_insert(spoken, clips, timeline, rate, beat_after_last_ms, min_ms).samples
+
+
+def spoken_insert(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Timeline,
+                  rate: int = 48000, beat_after_last_ms: int = 0, min_ms: int = 0) -> SpokenInsert:
+    """``render_spoken``'s samples with their duck plan (the insert's own words, as cues)."""
     ready = [(text, a, ms) for text, a, ms in spoken.parts if text in clips]
     if not ready:
-        return np.zeros(min_ms * rate // 1000, np.float32)
+        return SpokenInsert(np.zeros(min_ms * rate // 1000, np.float32),
+                            duckplan.DuckPlan(rate, (), (), 0, 0))
     lengths = {t: len(clips[t]) * 1000 // rate for t, _, _ in ready}
     placed = Spoken(tuple(ready)).layout(lengths)
     end = max(max(t + lengths[text] for t, text in placed), placed[-1][0] + beat_after_last_ms,
@@ -96,4 +113,4 @@ def render_spoken(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Tim
     cues = tuple(Cue(t, text, "insert", "", 0, 1, None) for t, text in placed)
     tl = Timeline("insert", end, cues, timeline.voice, timeline.language)
     mixer = Mixer(tl, {t: clips[t] for t, _, _ in ready}, rate=rate)
-    return mixer.render(0, mixer.total_frames)
+    return SpokenInsert(mixer.render(0, mixer.total_frames), duck_plan(mixer))

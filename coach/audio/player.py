@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ class Output(Protocol):
       ``source`` from ``start_frame``: state ``playing``.
     - ``position`` is the source frame being heard; it never goes backwards within one
       play/seek, holds still while paused, and never leaves [0, source.total_frames].
+    - ``insert_position``: how many frames (at the source's rate) of the latest insert have
+      been heard (negative: handed to the device, not heard yet; past its length: it is over);
+      None before the first insert. The ducker lowers the music under an insert's words by it.
     - ``pause``/``resume`` act from the next audio block; ``resume(insert)`` plays the insert,
       then the source from the frame where it paused.
     - ``seek`` jumps (dropping what was being inserted) and keeps ``playing``/``paused``; after
@@ -57,6 +61,9 @@ class Output(Protocol):
 
     @property
     def position(self) -> int: ...
+
+    @property
+    def insert_position(self) -> int | None: ...
 
     @property
     def underflows(self) -> int: ...
@@ -171,6 +178,12 @@ class _Heard(NamedTuple):
     end_at: int  # frames_out when the end marker was reached, -1 before
     frames_out: int
     underflows: int
+    # time.monotonic() at which frame ``src_pos`` (the end of this block) reaches the listener:
+    # the callback's clock reading plus the host's own latency figure for this block
+    # (outputBufferDacTime - currentTime, which on ALSA's pulse plugin includes the sound
+    # server's buffer and sink), or the opened stream's latency where the host gives none.
+    heard_at: float = 0.0
+    ins_start: int = -1  # frames_out at the latest insert's first frame (-1: none yet)
 
 
 class _Job(NamedTuple):
@@ -235,6 +248,7 @@ class Player:
         self._stream_rate = rate
         self._channels = 1
         self._latency_frames = 0
+        self._pos_hi = (-1, 0)  # (generation, highest position reported): never steps back
         self._logged_underflows = 0
         # Lock-free queues: control/feeder append (under _cond), the callback pops.
         self._chunks: deque[_Chunk] = deque()
@@ -246,12 +260,15 @@ class Player:
         self._cb_silence = 0
         self._cb_insert: np.ndarray | None = None
         self._cb_ins_off = 0
+        self._cb_ins_start = -1
         self._cb_paused = False
         self._cb_src_pos = 0
         self._cb_floor = 0
         self._cb_end_at = -1
         self._cb_frames_out = 0
         self._cb_underflows = 0
+        self._cb_latency_s = 0.0  # the opened stream's latency: when the host gives no DAC time
+        self._cb_stream_rate = rate
         self._heard = _Heard(0, 0, 0, False, -1, 0, 0)  # the callback's only published state
 
     # -- public API -------------------------------------------------------------------------
@@ -293,6 +310,18 @@ class Player:
         with self._cond:
             return self._position_locked()
 
+    @property
+    def insert_position(self) -> int | None:
+        heard = self._heard
+        if heard.ins_start < 0:
+            return None
+        with self._cond:
+            stream_rate = self._stream_rate
+            rate = self._source.rate if self._source is not None else self.rate
+        # The output frame being heard now, counted back from the last block's end.
+        now_out = heard.frames_out - (heard.heard_at - time.monotonic()) * stream_rate
+        return round((now_out - heard.ins_start) * rate / stream_rate)
+
     def _position_locked(self) -> int:
         # State and snapshot are read together under the lock: a _Resume is queued in the same
         # critical section that sets "playing", so "paused" here means no resume has reached
@@ -304,7 +333,19 @@ class Player:
             # Idle: played out (everything handed out was heard) or failed. Paused: what was
             # handed out before the pause is still heard; silence follows it.
             return heard.src_pos
-        return max(heard.src_pos - self._latency_frames, heard.floor)
+        # Counted back from the end of the last block by the time until it is heard, so the
+        # position moves with the clock between the callback's bursts (through ALSA's pulse
+        # plugin, three blocks every ~64 ms). The host's per-block figure, not the stream's
+        # static latency: on the test server the static 192 ms put the position 60-100 ms
+        # ahead of the voice in the capture (bench/bench_duck.py; docs/DESIGN.md "Ducking").
+        rate = self._source.rate if self._source is not None else self.rate
+        ahead = max(0.0, heard.heard_at - time.monotonic())
+        pos = max(min(heard.src_pos - round(ahead * rate), heard.src_pos), heard.floor)
+        gen, hi = self._pos_hi
+        if gen == heard.gen and pos < hi and heard.floor <= hi <= heard.src_pos:
+            return hi  # a later block's latency figure a little shorter: never step back
+        self._pos_hi = (heard.gen, pos)
+        return pos
 
     def open(self) -> None:
         """Open and start the stream now (idle, feeding silence) unless it is open; raises
@@ -427,6 +468,7 @@ class Player:
                                      f"{RENDER_HINT}") from None
             self._channels, self._stream_rate = channels, rate
             self._latency_frames = round(float(stream.latency) * rate)
+            self._cb_latency_s, self._cb_stream_rate = float(stream.latency), rate
             logger.info("output %r: %d Hz, %d channel(s), latency %.0f ms, blocksize %d", info["name"],
                         rate, channels, float(stream.latency) * 1000, self.blocksize)
             # The callback is not running yet: its state may be reset from here, and what an
@@ -666,13 +708,20 @@ class Player:
         if i < frames:
             out[i:] = 0
         self._cb_frames_out += frames
+        lag = time_info.outputBufferDacTime - time_info.currentTime
+        if not (time_info.currentTime > 0 and 0.0 <= lag < 5.0):
+            lag = self._cb_latency_s  # the host gives no usable DAC time
+        heard_at = time.monotonic() + lag + frames / self._cb_stream_rate
         self._heard = _Heard(self._cb_gen, self._cb_src_pos, self._cb_floor, self._cb_paused,
-                             self._cb_end_at, self._cb_frames_out, self._cb_underflows)
+                             self._cb_end_at, self._cb_frames_out, self._cb_underflows, heard_at,
+                             self._cb_ins_start)
 
     def _fill(self, out: np.ndarray, frames: int, i: int) -> int:
         """Copy the insert, then source chunks, into out[i:]; the index reached."""
         ins = self._cb_insert
         if ins is not None and i < frames:
+            if self._cb_ins_off == 0:
+                self._cb_ins_start = self._cb_frames_out + i
             n = min(frames - i, len(ins) - self._cb_ins_off)
             out[i:i + n] = ins[self._cb_ins_off:self._cb_ins_off + n]
             i += n

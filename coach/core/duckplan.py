@@ -74,7 +74,9 @@ def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
             continue
         first = cue.t_ms * rate // 1000
         n = int(clip_frames.get(clip_key(cue), 0))
-        spans.append((max(0, first - before), first + max(0, n) + after))
+        # Not clamped at frame 0: a cue at 0 is heard after the preroll, with the position
+        # held at 0 until then, so the music is down by the time it is heard.
+        spans.append((first - before, first + max(0, n) + after))
     spans.sort()
     starts: list[int] = []
     ends: list[int] = []

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from coach.audio.pipeline import build_mixer, first_use_ms, render_spoken
+from coach.audio.pipeline import SpokenInsert, build_mixer, first_use_ms, spoken_insert
 from coach.audio.player import Output
 from coach.core import duckplan
 from coach.core.mixer import Mixer
@@ -52,11 +52,13 @@ OutputFactory = Callable[[], Output]
 class Ducking(Protocol):
     """What the session thread calls of a ducker (coach.audio.duck.Ducker): ``start`` and
     ``stop`` return at once (its own thread talks to the sound server); ``plan`` is replaced
-    in one assignment when clips arrive."""
+    in one assignment when clips arrive; ``said`` hands it an insert's words."""
 
     plan: duckplan.DuckPlan
 
     def start(self, output: Any) -> None: ...
+
+    def said(self, plan: duckplan.DuckPlan | None) -> None: ...
 
     def stop(self, timeout: float = 1.0) -> None: ...
 
@@ -292,7 +294,8 @@ class SessionController:
         if s.insert_on_play == "resume":
             insert = self._resume_insert(s, s.start_ms)
         try:
-            s.output.play(s.mixer, start_frame=s.start_ms * self.rate // 1000, insert=insert)
+            s.output.play(s.mixer, start_frame=s.start_ms * self.rate // 1000,
+                          insert=insert.samples if insert is not None else None)
         except Exception as e:  # the device went away while the clips were made
             log.error("cannot play %s: %s", s.name, e)
             self.last_error = str(e)
@@ -301,6 +304,8 @@ class SessionController:
         s.playing = True
         if self.ducker_factory is not None:
             s.ducker = self.ducker_factory(self._duck_plan(s))
+            if insert is not None:
+                s.ducker.said(insert.duck)
         if s.pause_asked:
             s.output.pause()
         elif s.ducker is not None:
@@ -380,10 +385,10 @@ class SessionController:
         s.next_retry = t + RECONNECT_S
         target = cue_start_at_or_before(s.resolved.timeline, s.lost_at_ms)
         output = self.output_factory()
+        words = self._resume_insert(s, target)
         try:
             output.open()
-            output.play(s.mixer, start_frame=target * self.rate // 1000,
-                        insert=self._resume_insert(s, target))
+            output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples)
         except Exception as e:  # NoOutputDevice, PortAudioError: still gone
             log.debug("audio output still unavailable: %s", e)
             output.stop()
@@ -391,6 +396,7 @@ class SessionController:
         log.info("audio output back: resuming %s at %.1f s", s.name, target / 1000)
         s.output, s.lost_at_ms = output, None
         if s.ducker is not None:
+            s.ducker.said(words.duck)
             s.ducker.start(output)
 
     # --- commands ---------------------------------------------------------------------------
@@ -416,7 +422,7 @@ class SessionController:
         if not s.playing:
             s.pause_asked = False
         elif s.output is not None and s.output.state == "paused":
-            s.output.resume(insert=self._resume_insert(s, self.position_ms()))
+            self._say(s, self._resume_insert(s, self.position_ms()))
             if s.ducker is not None:
                 s.ducker.start(s.output)
         return self.status()
@@ -445,10 +451,10 @@ class SessionController:
             return error("extend works during a rest")
         assert s.output is not None
         words = extend_words(s.resolved.timeline, s.resolved.program.words)
-        insert = render_spoken(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
+        insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
         if s.output.state != "paused":
             s.output.pause()
-        s.output.resume(insert=insert)
+        self._say(s, insert)
         return self.status()
 
     # --- ratings ----------------------------------------------------------------------------
@@ -514,10 +520,10 @@ class SessionController:
                               value, self.wall())
         if echo and s.output is not None and s.output.state == "playing":
             # "four": said at once, in the rest (the rest lasts that much longer).
-            insert = render_spoken(rating_words(s.resolved.timeline, value), s.clips,
+            insert = spoken_insert(rating_words(s.resolved.timeline, value), s.clips,
                                    s.resolved.timeline, self.rate)
             s.output.pause()
-            s.output.resume(insert=insert)
+            self._say(s, insert)
 
     def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Reply:
         target_ms = min(target_ms, s.resolved.timeline.duration_ms)
@@ -527,6 +533,8 @@ class SessionController:
             s.lost_at_ms = target_ms  # where the session goes on once the output is back
         elif s.output is not None:
             s.output.seek(target_ms * self.rate // 1000)
+            if s.ducker is not None:
+                s.ducker.said(None)  # a jump drops what was being inserted
         if s.playing:
             self._track(s, target_ms, why)
         return self.status()
@@ -536,10 +544,17 @@ class SessionController:
             raise LookupError("no session is running")
         return self.session
 
-    def _resume_insert(self, s: Session, pos_ms: int) -> np.ndarray:
+    def _resume_insert(self, s: Session, pos_ms: int) -> SpokenInsert:
         words = resume_words(s.resolved.timeline, pos_ms, s.resolved.program.words)
-        return render_spoken(words, s.clips, s.resolved.timeline, self.rate,
+        return spoken_insert(words, s.clips, s.resolved.timeline, self.rate,
                              beat_after_last_ms=1000)
+
+    def _say(self, s: Session, insert: SpokenInsert) -> None:
+        """Play ``insert`` from the paused output, the music lowered under its words."""
+        assert s.output is not None
+        s.output.resume(insert=insert.samples)
+        if s.ducker is not None:
+            s.ducker.said(insert.duck)
 
     # --- position, history, status ----------------------------------------------------------
 
