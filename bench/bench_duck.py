@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from tests.audio_env import RATE, PulseServer  # noqa: E402
-from tests.duck_env import Music  # noqa: E402
+from tests.duck_env import Music, align, voice_onsets  # noqa: E402
 
 TONE_HZ = 15000.0
 TONE_AMP = 0.3
@@ -97,31 +97,6 @@ def tone_db(x: np.ndarray) -> np.ndarray:
     k = RATE // 400  # 2.5 ms running mean: the envelope's ripple out
     env = np.convolve(env, np.ones(k) / k, mode="same")
     return 20 * np.log10(np.maximum(env, 1e-9))
-
-
-def voice_onsets(x: np.ndarray, after: int) -> np.ndarray:
-    v = np.abs(band(x, 200, 4000))
-    loud = np.flatnonzero(v > 10 ** (-40 / 20))
-    loud = loud[loud >= after]
-    if not len(loud):
-        return loud
-    return loud[np.concatenate(([True], np.diff(loud) > RATE // 10))]
-
-
-def align(onsets: np.ndarray, cue_frames: list[int]) -> list[int | None]:
-    """Each cue's onset in the capture: the offset that puts the most cues (after the first)
-    on an onset, then each cue's nearest onset within 100 ms of it."""
-    fit = cue_frames[1:]
-
-    def miss(off: int) -> int:
-        return sum(min(int(np.abs(onsets - (f + off)).min()), RATE // 5) for f in fit)
-
-    off = min((int(o) - fit[0] for o in onsets[:40]), key=miss)
-    out: list[int | None] = []
-    for f in cue_frames:
-        near = int(onsets[np.argmin(np.abs(onsets - (f + off)))])
-        out.append(near if abs(near - (f + off)) <= RATE // 10 else None)
-    return out
 
 
 def measure(x: np.ndarray, plan: dict, after: int) -> dict[str, list[float]]:

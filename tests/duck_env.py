@@ -9,7 +9,11 @@ import threading
 import numpy as np
 
 RATE = 48000
-TONE_HZ = 50.0  # 80 Hz was within reach of espeak's fundamental under a 100 ms window
+# Above everything the voice holds: clips are made at 22.05 kHz (espeak-ng, Piper) and
+# resampled, so nothing of them lies above 11 kHz. A low tone (80, then 50 Hz) was within
+# reach of espeak's fundamental, and each volume step of it is a broadband click that an onset
+# detector took for the voice (the fade then looked ~140 ms late).
+TONE_HZ = 15000.0
 TONE_AMP = 0.3
 
 
@@ -61,8 +65,39 @@ def levels(x: np.ndarray, lo: int, hi: int, step: int = RATE // 50, win: int = R
     return [band_level_db(x, c, win=win) for c in range(lo + win // 2, hi - win // 2 + 1, step)]
 
 
-def voice_only(x: np.ndarray, cutoff_hz: float = 300.0) -> np.ndarray:
-    """The capture without anything below ``cutoff_hz`` (the tone): where the voice is."""
+def voice_only(x: np.ndarray, lo_hz: float = 300.0, hi_hz: float = 4000.0) -> np.ndarray:
+    """The capture's voice band only: neither the tone nor the sidebands of its volume steps."""
     spec = np.fft.rfft(x.astype(np.float64))
-    spec[: int(cutoff_hz * len(x) / RATE) + 1] = 0
+    f = np.fft.rfftfreq(len(x), 1 / RATE)
+    spec[(f < lo_hz) | (f > hi_hz)] = 0
     return np.fft.irfft(spec, len(x)).astype(np.float32)
+
+
+def voice_onsets(x: np.ndarray, after: int = 0) -> np.ndarray:
+    """Where the voice starts in a capture: the first sample of each run above -40 dBFS in the
+    voice band (runs closer than 100 ms are one), from capture frame ``after`` on."""
+    v = np.abs(voice_only(x))
+    loud = np.flatnonzero(v > 10 ** (-40 / 20))
+    loud = loud[loud >= after]
+    if not len(loud):
+        return loud
+    return loud[np.concatenate(([True], np.diff(loud) > RATE // 10))]
+
+
+def align(onsets: np.ndarray, cue_frames: list[int]) -> list[int | None]:
+    """Each cue's onset in the capture, or None: the offset that puts the cues (all but the
+    first: it plays while the null sink settles to real-time pace) nearest to onsets, each
+    counted up to 200 ms, then each cue's nearest onset within 100 ms of where it puts it."""
+    fit = cue_frames[1:]
+
+    def miss(off: int) -> int:
+        return sum(min(int(np.abs(onsets - (f + off)).min()), RATE // 5) for f in fit)
+
+    # Every pairing of an onset with a cue is a candidate: the first cues can sit early (the
+    # sink settling), and with cues a second apart one second off matches nearly as well.
+    off = min({int(o) - f for o in onsets[:40] for f in fit}, key=miss)
+    out: list[int | None] = []
+    for f in cue_frames:
+        near = int(onsets[np.argmin(np.abs(onsets - (f + off)))])
+        out.append(near if abs(near - (f + off)) <= RATE // 10 else None)
+    return out

@@ -421,7 +421,12 @@ class Ducker:
                 playing = run.output.state == "playing"
                 pos = run.output.position + self.lead
                 want = self._target_db(pos, run.output.insert_position) if playing else 0.0
-                # (paused or ended: restored)
+                # (paused or ended: restored). At most one step per poll: a jump of the whole
+                # depth (a start mid-cue) is a click in the music, heard in the capture as a
+                # broadband onset; the plan's own fades are slower than this anyway.
+                size = self._step_size()
+                now_k, want_k = round(-step_db / size), round(-want / size)
+                want = -size * min(max(want_k, now_k - 1), now_k + 1)
                 if want != step_db or (want < 0 and now - last_refresh >= REFRESH_S):
                     if want != step_db:
                         log.debug("duck: %.1f dB at source frame %d", want, pos)
@@ -447,10 +452,14 @@ class Ducker:
             db = min(db, ins.gain_db(insert_pos + self.lead, self.level_db))
         if db >= 0:
             return 0.0
-        steps = max(1, round(-self.level_db / STEP_DB))
-        size = -self.level_db / steps
+        size = self._step_size()
+        steps = round(-self.level_db / size)
         k = math.ceil(-db / size - 1e-9)  # up: the first step acts at once, the last holds
         return -min(steps, k) * size
+
+    def _step_size(self) -> float:
+        """The level's depth in equal steps of at most STEP_DB."""
+        return -self.level_db / max(1, round(-self.level_db / STEP_DB))
 
     def _apply(self, server: Server, ducked: dict[int, Ducked], db: float) -> None:
         """Bring every other stream to ``db`` below its original (0: back to it)."""
