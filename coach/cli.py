@@ -262,23 +262,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _ducker(mixer, config: str | None):
     """The ducker of `coach run` (config `duck:`), or None when ducking is off; off, it still
     gives back volumes a crashed coach left lowered."""
-    from coach.audio.duck import Ducker, PulseConnection, ServerGone, recover, state_file
+    from coach.audio.duck import Ducker, recover_left_lowered
     from coach.audio.pipeline import duck_plan
     from coach.daemon.config import load_config
     level = load_config(config).duck_db
     if level is None:
-        if state_file().exists():
-            try:
-                server = PulseConnection()
-            except ServerGone as e:
-                log.warning("cannot restore volumes left lowered: %s", e)
-                return None
-            try:
-                recover(server, state_file())
-            except ServerGone as e:
-                log.warning("cannot restore volumes left lowered: %s", e)
-            finally:
-                server.close()
+        recover_left_lowered()
         return None
     return Ducker(duck_plan(mixer), level)
 

@@ -259,6 +259,54 @@ def test_kill_9_then_the_restarted_daemon_resumes_the_set_once(daemon):
     daemon.cli("stop")
 
 
+def test_kill_9_of_the_daemon_mid_duck_then_its_restart_gives_the_music_back(tmp_path, pulse,
+                                                                             cache):
+    """The daemon dies while the music is lowered; the restarted daemon restores it at its
+    start (before any session plays), and the resumed session's ducker gives it back on stop."""
+    from duck_env import Music
+    from test_duck import percent, sink_inputs
+
+    from coach.audio.duck import db_factor
+    d = Daemon(tmp_path, pulse, cache, extra_env={"XDG_STATE_HOME": str(tmp_path / "state")})
+    (d.programs / "long.yaml").write_text(
+        "program: Long\nexercises:\n  - name: Wall sit\n    focus: Breathe slowly, keep the "
+        "back flat against the wall, thighs level, and push through the heels the whole "
+        "time.\n    hold: 20s\n")
+    state = tmp_path / "state" / "coach" / "ducked.json"
+    low = round(100 * db_factor(-12))
+
+    def music() -> list[int]:
+        return [percent(s["volume"]) for s in sink_inputs(pulse) if s.get("media.role") == "music"]
+
+    tone = Music(pulse.env)
+    try:
+        d.start()
+        d.cli("start", "long")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (music() and music()[0] <= low + 1):
+            time.sleep(0.02)
+        assert music() and music()[0] <= low + 1, ("never lowered", music(), d.text()[-2000:])
+        d.stop(signal.SIGKILL)
+        assert music()[0] <= low + 1 and state.exists()  # left lowered, and written down
+        d.start()  # restarted: volumes first (the interrupted session resumes after)
+        back = False
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not back:
+            back = music() == [100]
+            time.sleep(0.01)
+        assert back, (music(), d.text()[-3000:])
+        assert "left 1 stream(s) lowered: restored 1" in d.text()
+        d.wait_for(lambda st: st["state"] == "playing", what="the session resumed")
+        d.cli("stop")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (music() != [100] or state.exists()):
+            time.sleep(0.05)
+        assert music() == [100] and not state.exists()
+    finally:
+        tone.stop()
+        d.cleanup()
+
+
 def test_the_old_flag_resume_still_restarts_the_set(daemon):
     write_program(daemon.programs / "row.yaml")
     daemon.start()

@@ -52,9 +52,11 @@ def test_overlapping_and_adjacent_intervals_merge_but_a_gap_does_not():
     assert all(p.depth(f) == 1.0 for f in range(1000 * MS, 2050 * MS, 100))
 
 
-def test_a_cue_at_zero_starts_at_frame_zero():
+def test_a_cue_at_zero_is_fully_down_at_frame_zero():
+    # Its fade lies before the timeline: the position holds at 0 through the preroll, so the
+    # music is down by the time the cue is heard.
     p = plan(tl((0, "go", "speech")), {"go": 100}, RATE)
-    assert p.starts == (0,) and p.depth(0) > 0
+    assert p.starts == (-BEFORE_MS * MS,) and p.depth(0) == 1.0
 
 
 def test_a_compiled_program_ducks_every_speech_cue_and_only_in_intervals():
@@ -66,7 +68,7 @@ def test_a_compiled_program_ducks_every_speech_cue_and_only_in_intervals():
     speech = [c for c in timeline.cues if c.kind == "speech"]
     ticks = [c for c in timeline.cues if c.kind == "tick"]
     assert speech and ticks
-    for c in speech[1:]:  # the first is at 0: no room for a fade before it
+    for c in speech:
         assert p.depth(c.t_ms * MS) == 1.0, c
         assert p.depth(c.t_ms * MS + 400 * MS - 1) == 1.0, c
     for c in ticks:  # a tick away from any speech is not ducked
@@ -84,10 +86,10 @@ def test_intervals_are_sorted_disjoint_and_cover_exactly_the_cues(cues):
     for a, b, c in zip(p.starts, p.ends, p.starts[1:]):
         assert a < b < c  # disjoint and never adjacent
     for t, n in sorted(cues):
-        lo, hi = max(0, (t - BEFORE_MS) * MS), (t + AFTER_MS) * MS + n * MS
+        lo, hi = (t - BEFORE_MS) * MS, (t + AFTER_MS) * MS + n * MS
         assert p.interval_at(lo) is not None and p.interval_at(hi - 1) is not None
         assert p.interval_at(lo) == p.interval_at(hi - 1)
     # Every interval's ends are some cue's ends.
-    lows = {max(0, (t - BEFORE_MS) * MS) for t, _ in cues}
+    lows = {(t - BEFORE_MS) * MS for t, _ in cues}
     highs = {(t + AFTER_MS) * MS + n * MS for t, n in cues}
     assert set(p.starts) <= lows and set(p.ends) <= highs

@@ -50,6 +50,7 @@ REFRESH_S = 0.05  # while ducked, look for new streams and user changes this oft
 # -135 ms (plan -150), full depth at -13 ms, back 216 ms after the clip (plan 200); with the
 # old static-latency position it took a 150 ms lead and still moved 60-100 ms early.
 LEAD_MS = 0
+RECOVERY_WAIT_S = 5.0
 STEP_DB = 2.0  # fades move in steps of at most this (-12 dB: 6 steps each way)
 # Two volumes closer than this (fraction of 100 %) are the same: a server may round ours.
 SAME_VOLUME = 0.002
@@ -324,6 +325,58 @@ def forget_lowered(server: Server, d: Ducked) -> bool:
     return True
 
 
+# Recoveries running in the background, by state file: a Ducker starting meanwhile waits for
+# its file's (it would otherwise lower a stream that the recovery then "gives back").
+_recoveries: dict[Path, threading.Event] = {}
+_recoveries_lock = threading.Lock()  # guards the dict only, never held while talking
+
+
+def recover_left_lowered(path: Path | None = None,
+                         connect: Callable[[], Server] | None = None) -> int:
+    """At a start: give back what a crashed or killed coach left lowered (``recover``), from
+    this thread. No server, or one that refuses: one warning. The number of streams restored."""
+    path = path if path is not None else state_file()
+    if not path.exists():
+        return 0
+    try:
+        server = (connect or PulseConnection)()
+    except ServerGone as e:
+        log.warning("cannot restore volumes a previous coach left lowered: %s", e)
+        return 0
+    try:
+        return recover(server, path)
+    except ServerGone as e:
+        log.warning("cannot restore volumes a previous coach left lowered: %s", e)
+        return 0
+    finally:
+        server.close()
+
+
+def recover_in_background(path: Path | None = None,
+                          connect: Callable[[], Server] | None = None) -> threading.Thread | None:
+    """``recover_left_lowered`` on a thread of its own (the daemon's start: the sound server may
+    be slow or hung, the socket and the session thread are not held up), if there is a file."""
+    path = path if path is not None else state_file()
+    if not path.exists():
+        return None
+    done = threading.Event()
+    with _recoveries_lock:
+        _recoveries[path] = done
+
+    def run() -> None:
+        try:
+            recover_left_lowered(path, connect)
+        finally:
+            done.set()
+            with _recoveries_lock:
+                if _recoveries.get(path) is done:
+                    del _recoveries[path]
+
+    t = threading.Thread(target=run, name="coach-duck-recover", daemon=True)
+    t.start()
+    return t
+
+
 # -- the ducker -------------------------------------------------------------------------------
 
 @dataclass
@@ -412,6 +465,10 @@ class Ducker:
         ducked: dict[int, Ducked] = {}
         log.debug("ducker: connected (state file %s)", self.state_path)
         try:
+            with _recoveries_lock:
+                pending = _recoveries.get(self.state_path)
+            if pending is not None:
+                pending.wait(RECOVERY_WAIT_S)  # the daemon's start is giving volumes back
             if not self._recovered:
                 self._recovered = True
                 recover(server, self.state_path)

@@ -365,11 +365,15 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                voice_defaults: VoiceSettings | None = None,
                duck_db: float | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
+    from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
     from coach.daemon.commands import COMMANDS
     from coach.daemon.control import ControlServer
     from coach.daemon.control import socket_path as default_socket
 
+    # Volumes a killed daemon left lowered come back now, ducking on or off (not at the first
+    # session: the music may play for hours before one).
+    recover_in_background()
     history = History(history_path)
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
