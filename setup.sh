@@ -39,10 +39,14 @@ py=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
+# setuptools' "Editable installation" notice (a 10-line box: a folder named like the package in
+# the working directory may shadow it) is about importing from elsewhere; coach's clone is that
+# folder. Only that message is filtered: deprecations and every other warning still show.
+QUIET_NOTICE="ignore:Editable installation"
 pip_install() {
   # pip's own warnings about this machine's local indexes are noise; its failures are not.
   local log; log=$(mktemp)
-  if ! .venv/bin/python -m pip install -q "$@" >"$log" 2>&1; then
+  if ! PYTHONWARNINGS="$QUIET_NOTICE" .venv/bin/python -m pip install -q "$@" >"$log" 2>&1; then
     grep -v "^WARNING: Location" "$log" >&2; rm -f "$log"
     echo "setup.sh: pip install $* failed" >&2; exit 1
   fi
