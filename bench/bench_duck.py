@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from tests.audio_env import RATE, PulseServer  # noqa: E402
-from tests.duck_env import Music, align, voice_onsets  # noqa: E402
+from tests.duck_env import PLAN_SCRIPT, Clock, Music, align, voice_onsets  # noqa: E402
 
 TONE_HZ = 15000.0
 TONE_AMP = 0.3
@@ -64,19 +64,6 @@ exercises:
   - name: Plank
     hold: 15s
 """
-
-PLAN_SCRIPT = """\
-import json, sys
-from coach.audio.pipeline import build_mixer, duck_plan, load, prepare_clips
-_, tl = load(sys.argv[1])
-m = build_mixer(tl, prepare_clips(tl))
-p = duck_plan(m)
-lengths = m.clip_frames()
-print(json.dumps({"starts": p.starts, "ends": p.ends, "down": p.down, "up": p.up,
-                  "cues": [[c.t_ms * m.rate // 1000, lengths[c.text]] for c in tl.cues
-                           if c.kind == "speech"]}))
-"""
-
 
 def band(x: np.ndarray, lo: float, hi: float, analytic: bool = False) -> np.ndarray:
     """``x`` with only [lo, hi] Hz kept; ``analytic``: the complex analytic signal (its abs is
@@ -181,23 +168,6 @@ def stat(v: list[float]) -> str:
     return f"{statistics.median(v):+.0f} [{min(v):+.0f}, {max(v):+.0f}]"
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.t0 = time.monotonic()
-
-    @property
-    def position(self) -> int:
-        return int((time.monotonic() - self.t0) * RATE)
-
-    @property
-    def state(self) -> str:
-        return "playing"
-
-    @property
-    def insert_position(self) -> int | None:
-        return None
-
-
 def cpu_run(tmp: Path, seconds: float) -> dict[str, float]:
     from coach.audio.duck import Ducker
     from coach.audio.pipeline import build_mixer, duck_plan, load, prepare_clips
@@ -212,7 +182,7 @@ def cpu_run(tmp: Path, seconds: float) -> dict[str, float]:
         try:
             time.sleep(0.5)
             ducker = Ducker(plan, LEVEL_DB, state_path=tmp / "ducked.json")
-            ducker.start(_Clock())
+            ducker.start(Clock())
             run = ducker._run
             assert run is not None and run.thread is not None
             time.sleep(0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 
 import numpy as np
 
@@ -15,6 +16,21 @@ RATE = 48000
 # detector took for the voice (the fade then looked ~140 ms late).
 TONE_HZ = 15000.0
 TONE_AMP = 0.3
+
+
+# Run with `python -c PLAN_SCRIPT PROGRAM` (in the tests' env, so the clip cache is theirs):
+# prints the duck plan and each speech cue's frame and clip length, as `coach run` will play it.
+PLAN_SCRIPT = """\
+import json, sys
+from coach.audio.pipeline import build_mixer, duck_plan, load, prepare_clips
+_, tl = load(sys.argv[1])
+m = build_mixer(tl, prepare_clips(tl))
+p = duck_plan(m)
+lengths = m.clip_frames()
+print(json.dumps({"starts": p.starts, "ends": p.ends, "down": p.down, "up": p.up,
+                  "cues": [[c.t_ms * m.rate // 1000, lengths[c.text]] for c in tl.cues
+                           if c.kind == "speech"]}))
+"""
 
 
 class Music:
@@ -101,3 +117,23 @@ def align(onsets: np.ndarray, cue_frames: list[int]) -> list[int | None]:
         near = int(onsets[np.argmin(np.abs(onsets - (f + off)))])
         out.append(near if abs(near - (f + off)) <= RATE // 10 else None)
     return out
+
+
+class Clock:
+    """An Output as the ducker reads it: the position is the time since it was made (source
+    frames at RATE), always playing, no insert."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    @property
+    def position(self) -> int:
+        return int((time.monotonic() - self.t0) * RATE)
+
+    @property
+    def state(self) -> str:
+        return "playing"
+
+    @property
+    def insert_position(self) -> int | None:
+        return None

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from audio_env import RATE, PulseServer, need_pulse
 from conftest import ROOT
-from duck_env import Music, align, band_level_db, levels, voice_onsets
+from duck_env import PLAN_SCRIPT, Clock, Music, align, band_level_db, levels, voice_onsets
 
 from coach.audio.duck import (
     Ducked,
@@ -42,19 +42,6 @@ exercises:
     reps: 2
     tempo: "2020"
 """
-
-PLAN_SCRIPT = """\
-import json, sys
-from coach.audio.pipeline import build_mixer, duck_plan, load, prepare_clips
-_, tl = load(sys.argv[1])
-m = build_mixer(tl, prepare_clips(tl))
-p = duck_plan(m)
-lengths = m.clip_frames()
-print(json.dumps({"starts": p.starts, "ends": p.ends, "down": p.down, "up": p.up,
-                  "cues": [[c.t_ms * m.rate // 1000, lengths[c.text]] for c in tl.cues
-                           if c.kind == "speech"]}))
-"""
-
 
 def sink_inputs(server: PulseServer) -> list[dict[str, str]]:
     """`pactl list sink-inputs` as one dict per stream (properties and the Volume line)."""
@@ -249,7 +236,7 @@ def test_a_volume_the_user_sets_mid_duck_is_kept(tmp_path, monkeypatch):
         music = Music(server.env)
         try:
             time.sleep(0.5)
-            out = _Clock()
+            out = Clock()
             rate = RATE
             # Ducked from 0.5 s to 3 s of the clock's position.
             plan = DuckPlan(rate, (rate // 2,), (3 * rate,), rate * 15 // 100, rate * 2 // 10)
@@ -269,25 +256,6 @@ def test_a_volume_the_user_sets_mid_duck_is_kept(tmp_path, monkeypatch):
     assert vols == [40], vols  # not restored over the user's choice, not lowered again
     assert vols_after_stop == [40]
     assert not (tmp_path / "ducked.json").exists()
-
-
-class _Clock:
-    """An Output's position as a clock: source frames since it was made, always playing."""
-
-    def __init__(self) -> None:
-        self.t0 = time.monotonic()
-
-    @property
-    def position(self) -> int:
-        return int((time.monotonic() - self.t0) * RATE)
-
-    @property
-    def state(self) -> str:
-        return "playing"
-
-    @property
-    def insert_position(self) -> int | None:
-        return None
 
 
 def use_server(monkeypatch: pytest.MonkeyPatch, server: PulseServer) -> None:
@@ -350,7 +318,7 @@ def test_coach_own_streams_are_never_ducked():
 def test_no_sound_server_is_one_warning_and_the_ducker_is_off(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/nothing-here")
     ducker = Ducker(DuckPlan(RATE, (0,), (RATE,), 10, 10), state_path=tmp_path / "d.json")
-    out = _Clock()
+    out = Clock()
     ducker.start(out)
     deadline = time.monotonic() + 10
     while not ducker.off.is_set() and time.monotonic() < deadline:
@@ -478,7 +446,7 @@ def test_a_stream_that_ends_while_lowered_is_remembered_at_its_own_volume(server
     def volume(i: int) -> tuple[float, ...] | None:
         return next((x.volume for x in conn.streams() if x.idx == i), None)
 
-    ducker.start(_Clock())
+    ducker.start(Clock())
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not (volume(a) and volume(a)[0] <= low + 0.002):
         time.sleep(0.02)
