@@ -264,8 +264,9 @@ def test_kill_9_then_the_restarted_daemon_resumes_the_set_once(daemon):
 
 def test_kill_9_of_the_daemon_mid_duck_then_its_restart_gives_the_music_back(tmp_path, pulse,
                                                                              cache):
-    """The daemon dies while the music is lowered; the restarted daemon restores it at its
-    start (before any session plays), and the resumed session's ducker gives it back on stop."""
+    """The daemon dies while the music is lowered; the restarted daemon gives it back at its
+    start, with no session playing (not at its first session: music may play for hours
+    before one)."""
     from duck_env import Music
     from test_duck import percent, sink_inputs
 
@@ -291,20 +292,16 @@ def test_kill_9_of_the_daemon_mid_duck_then_its_restart_gives_the_music_back(tmp
         assert music() and music()[0] <= low + 1, ("never lowered", music(), d.text()[-2000:])
         d.stop(signal.SIGKILL)
         assert music()[0] <= low + 1 and state.exists()  # left lowered, and written down
-        d.start()  # restarted: volumes first (the interrupted session resumes after)
-        back = False
+        # Without its program the interrupted session cannot resume (it would duck again at
+        # once and hide the restore): what is left to see is the restart giving volumes back.
+        (d.programs / "long.yaml").unlink()
+        d.start()
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not back:
-            back = music() == [100]
-            time.sleep(0.01)
-        assert back, (music(), d.text()[-3000:])
-        assert "left 1 stream(s) lowered: restored 1" in d.text()
-        d.wait_for(lambda st: st["state"] == "playing", what="the session resumed")
-        d.cli("stop")
-        deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (music() != [100] or state.exists()):
             time.sleep(0.05)
-        assert music() == [100] and not state.exists()
+        assert music() == [100] and not state.exists(), (music(), d.text()[-3000:])
+        assert "left 1 stream(s) lowered: restored 1" in d.text()
+        assert d.status()["state"] == "idle"
     finally:
         tone.stop()
         d.cleanup()
