@@ -485,3 +485,65 @@ def test_after_a_crash_a_stream_gone_meanwhile_is_remembered_at_its_own_volume(t
                               restore_id=s.restore_id)])
     recover(server, path)
     assert server.remembered_volume(s.restore_id) == (0.3,)
+
+
+def test_a_stream_appearing_mid_duck_is_lowered_and_one_that_vanishes_is_forgotten(tmp_path):
+    from coach.audio.dummy import DummyServer
+    server = DummyServer()
+    a = server.add(name="a")
+    rate = RATE
+    plan = DuckPlan(rate, (0,), (60 * rate,), rate // 100, rate // 100)
+    path = tmp_path / "ducked.json"
+    ducker = Ducker(plan, -12.0, state_path=path, connect=lambda: server)
+    low = db_factor(-12)
+
+    def lowered(i: int) -> bool:
+        v = server.volume(i)
+        return v is not None and abs(v[0] - low) < 0.002
+
+    def until(pred, what: str) -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not pred():
+            time.sleep(0.01)
+        assert pred(), what
+
+    ducker.start(Clock())
+    until(lambda: lowered(a), "a lowered")
+    b = server.add(name="b")  # a new song's stream, mid-cue
+    until(lambda: lowered(b), "b, which appeared mid-duck, lowered too")
+    until(lambda: {d.name for d in read_state(path)} == {"a", "b"}, "both written down")
+    server.remove(a)
+    until(lambda: {d.name for d in read_state(path)} == {"b"}, "a forgotten once gone")
+    ducker.stop()
+    assert server.volume(b) == (1.0,) and not path.exists()
+
+
+def test_the_next_songs_stream_made_mid_cue_comes_back_at_the_songs_volume(server_side,
+                                                                           tmp_path) -> None:
+    """Gapless playback opens the next song's stream while the last one is lowered: the
+    server's stream-restore starts it at the lowered volume; after the cue it must be back at
+    the music's own volume, not kept at that one."""
+    conn = server_side.conn
+    a = server_side.add("a")
+    rate = RATE
+    plan = DuckPlan(rate, (0,), (60 * rate,), rate // 100, rate // 100)
+    ducker = Ducker(plan, -12.0, state_path=tmp_path / "ducked.json", connect=server_side.connect)
+    low = db_factor(-12)
+
+    def volume(i: int) -> float | None:
+        return next((x.volume[0] for x in conn.streams() if x.idx == i), None)
+
+    def until(pred, what: str) -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not pred():
+            time.sleep(0.02)
+        assert pred(), what
+
+    ducker.start(Clock())
+    until(lambda: abs((volume(a) or 0) - low) < 0.002, "a lowered")
+    b = server_side.add("b")
+    until(lambda: abs((volume(b) or 0) - low) < 0.002, "b lowered (or started lowered)")
+    server_side.remove(a)
+    time.sleep(0.2)
+    ducker.stop()
+    assert abs((volume(b) or 0) - 1.0) < 0.002, volume(b)

@@ -518,14 +518,31 @@ class Ducker:
         """The level's depth in equal steps of at most STEP_DB."""
         return -self.level_db / max(1, round(-self.level_db / STEP_DB))
 
+    @staticmethod
+    def _original_of(s: Stream, kin: Sequence[Ducked]) -> tuple[float, ...]:
+        """A new stream's own volume. The server's stream-restore starts a stream at the last
+        volume saved for its key (media role or application), which, while another stream of
+        that key is lowered, is the one we set: the next song's stream, made mid-cue, would
+        otherwise take the lowered volume for its own and keep it after the duck (found with
+        the DummyServer, which keeps the same database; PulseAudio does this)."""
+        for d in kin:
+            if (s.restore_id and d.restore_id == s.restore_id and len(d.original) == len(s.volume)
+                    and not same_volume(s.volume, d.original)
+                    and all(lo - SAME_VOLUME <= v <= hi + SAME_VOLUME
+                            for v, lo, hi in zip(s.volume, d.lowest, d.original))):
+                return d.original
+        return s.volume
+
     def _apply(self, server: Server, ducked: dict[int, Ducked], db: float) -> None:
         """Bring every other stream to ``db`` below its original (0: back to it)."""
         if db >= 0 and not ducked:
             return
         live = {s.idx: s for s in server.streams()}
         changed = False
-        for index in [i for i in ducked if i not in live or not ducked[i].matches(live[i])]:
-            forget_lowered(server, ducked.pop(index))  # vanished: forgotten
+        gone = [ducked.pop(i) for i in [i for i in ducked
+                                         if i not in live or not ducked[i].matches(live[i])]]
+        for d in gone:
+            forget_lowered(server, d)  # vanished: forgotten
             changed = True
         pending: list[tuple[int, tuple[float, ...]]] = []
         for s in live.values():
@@ -535,8 +552,9 @@ class Ducker:
             if d is None:
                 if db >= 0:
                     continue
-                d = Ducked(s.idx, s.app, s.pid, s.name, s.volume,
-                           scaled(s.volume, self.level_db), s.volume, restore_id=s.restore_id)
+                original = self._original_of(s, [*ducked.values(), *gone])
+                d = Ducked(s.idx, s.app, s.pid, s.name, original,
+                           scaled(original, self.level_db), s.volume, restore_id=s.restore_id)
                 ducked[s.idx] = d
                 changed = True
             elif not d.held and not same_volume(s.volume, d.set_to):
