@@ -541,8 +541,8 @@ class Ducker:
         changed = False
         gone = [ducked.pop(i) for i in [i for i in ducked
                                          if i not in live or not ducked[i].matches(live[i])]]
-        for d in gone:
-            forget_lowered(server, d)  # vanished: forgotten
+        for was in gone:
+            forget_lowered(server, was)  # vanished: forgotten
             changed = True
         pending: list[tuple[int, tuple[float, ...]]] = []
         for s in live.values():
