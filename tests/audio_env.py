@@ -300,7 +300,7 @@ def need_pipewire() -> None:
     """PipeWire with its pulse server and WirePlumber, and a bus for WirePlumber: skipped only
     when a binary is missing (CI installs them: setup.sh --test)."""
     from tests.conftest import need
-    for tool in ("pipewire", "pipewire-pulse", "wireplumber", "dbus-daemon", "pactl"):
+    for tool in ("pipewire", "pipewire-pulse", "wireplumber", "pw-metadata", "dbus-daemon", "pactl"):
         need(shutil.which(tool) is not None,
              f"`{tool}` (Debian: pipewire pipewire-pulse wireplumber dbus pulseaudio-utils)")
 
@@ -372,13 +372,16 @@ class PipeWireServer:
                        "channels=1")
         if r.returncode != 0:
             raise RuntimeError(f"pactl load-module module-null-sink failed: {r.stderr}")
-        r = self.pactl("set-default-sink", SINK)
-        if r.returncode != 0:
-            raise RuntimeError(f"pactl set-default-sink failed: {r.stderr}")
-        # The default sink is WirePlumber's to apply: once it is, WirePlumber is running and
-        # links (and restores the volume of) every new stream.
-        self._until(lambda: self.pactl("get-default-sink").stdout.strip() == SINK,
+        # The default sink is WirePlumber's to apply ("Not supported" until its metadata is
+        # there): once it is, WirePlumber is running and links every new stream.
+        self._until(lambda: (self.pactl("set-default-sink", SINK).returncode == 0
+                             and self.pactl("get-default-sink").stdout.strip() == SINK),
                     "WirePlumber makes the null sink the default")
+        # WirePlumber's restore-stream (saves and restores stream volumes) makes this metadata:
+        # a stream's volume set before it is up is not remembered.
+        self._until(lambda: "Found" in subprocess.run(
+            ["pw-metadata", "-n", "route-settings"], env=self.env, capture_output=True,
+            text=True, timeout=10).stdout, "WirePlumber's restore-stream is up")
 
     def _until(self, ok: Any, what: str, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
