@@ -17,7 +17,10 @@ done
 
 apt_pkgs=(python3 python3-venv python3-dev gcc espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins alsa-utils dbus libpulse0)
 if [ "$want_test" = 1 ]; then
-  apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux dbus playerctl)
+  # pipewire pipewire-pulse wireplumber: the ducker's Server contract is also tested against a
+  # private PipeWire (the Pi's sound server); they install beside pulseaudio, which stays.
+  apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux dbus playerctl
+             pipewire pipewire-pulse wireplumber)
 fi
 
 missing=()

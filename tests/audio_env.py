@@ -1,6 +1,7 @@
 """Real audio with no sound card: an ALSA file PCM (unpaced, records exactly what PortAudio wrote),
-a private PulseAudio server with a null sink (real time, captured by parec), a known-signal
-Source, an independent onset detector, and a Player driver run as ``python -m tests.audio_env``.
+a private PulseAudio server with a null sink (real time, captured by parec), a private PipeWire
+with its pulse server (the same shape), a known-signal Source, an independent onset detector,
+and a Player driver run as ``python -m tests.audio_env``.
 
 The Player always runs in a subprocess: ALSA reads ~/.asoundrc when PortAudio initialises, so HOME
 must be chosen before sounddevice is imported.
@@ -292,6 +293,125 @@ def pulse_server(tmp: Path | None = None) -> Iterator[PulseServer]:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="coach-pulse-")))
         with PulseServer(tmp) as server:
             yield server
+
+
+
+def need_pipewire() -> None:
+    """PipeWire with its pulse server and WirePlumber, and a bus for WirePlumber: skipped only
+    when a binary is missing (CI installs them: setup.sh --test)."""
+    from tests.conftest import need
+    for tool in ("pipewire", "pipewire-pulse", "wireplumber", "pw-metadata", "dbus-daemon", "pactl"):
+        need(shutil.which(tool) is not None,
+             f"`{tool}` (Debian: pipewire pipewire-pulse wireplumber dbus pulseaudio-utils)")
+
+
+class PipeWireServer:
+    """A private PipeWire (the Pi's sound server: pipewire, WirePlumber, pipewire-pulse) with a
+    48 kHz mono null sink as default, reached like PulseServer: ``env`` and ``pactl``.
+
+    Own XDG_RUNTIME_DIR, HOME and XDG state/config dirs (WirePlumber keeps its stream volumes
+    in $XDG_STATE_HOME/wireplumber); no systemd. WirePlumber links streams to sinks and
+    restores stream volumes; it exits at once without a session bus, so a private
+    `dbus-daemon --session` runs beside it."""
+
+    def __init__(self, tmp: Path, rate: int = RATE):
+        self.dir = Path(tmp)
+        self.rate = rate
+        self.home = _private_dir(self.dir, "home")
+        self.runtime = _private_dir(self.dir, "runtime")
+        self.env = _base_env(self.home, self.runtime)
+        for var in ("PIPEWIRE_RUNTIME_DIR", "PIPEWIRE_REMOTE", "DBUS_SESSION_BUS_ADDRESS"):
+            self.env.pop(var, None)
+        self.env.update(XDG_STATE_HOME=str(self.home / "state"),
+                        XDG_CONFIG_HOME=str(self.home / "config"),
+                        XDG_DATA_HOME=str(self.home / "data"))
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> PipeWireServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _spawn(self, name: str, argv: list[str], **kw: Any) -> subprocess.Popen:
+        with open(self.dir / f"{name}.log", "wb") as log:
+            proc = subprocess.Popen(argv, env=self.env, stdout=kw.pop("stdout", log),
+                                    stderr=subprocess.STDOUT, **kw)
+        self.procs.append(proc)
+        return proc
+
+    def _logs(self) -> str:
+        return "\n".join(f"{p.name}: {p.read_text(errors='replace')[-1500:]}"
+                         for p in sorted(self.dir.glob("*.log")))
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        bus = self._spawn("dbus", ["dbus-daemon", "--session", "--nofork", "--nopidfile",
+                                   "--print-address=1", f"--address=unix:path={self.runtime}/bus"],
+                          stdout=subprocess.PIPE, text=True)
+        assert bus.stdout is not None
+        address = bus.stdout.readline().strip()
+        if not address.startswith("unix:"):
+            raise RuntimeError(f"dbus-daemon gave no address: {self._logs()}")
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+        self._spawn("pipewire", ["pipewire"])
+        self._spawn("wireplumber", ["wireplumber"])
+        self._spawn("pipewire-pulse", ["pipewire-pulse"])
+        # No pactl before the socket is there: pactl makes $XDG_RUNTIME_DIR/pulse itself, and
+        # pipewire-pulse making it meanwhile fails ("mkdir() .../pulse failed: File exists").
+        self._until((self.runtime / "pulse" / "native").exists, "pipewire-pulse's socket")
+        self._until(lambda: self.pactl("info").returncode == 0, "`pactl info` answers")
+        r = self.pactl("load-module", "module-null-sink", f"sink_name={SINK}", f"rate={self.rate}",
+                       "channels=1")
+        if r.returncode != 0:
+            raise RuntimeError(f"pactl load-module module-null-sink failed: {r.stderr}")
+        # The default sink is WirePlumber's to apply ("Not supported" until its metadata is
+        # there): once it is, WirePlumber is running and links every new stream.
+        self._until(lambda: (self.pactl("set-default-sink", SINK).returncode == 0
+                             and self.pactl("get-default-sink").stdout.strip() == SINK),
+                    "WirePlumber makes the null sink the default")
+        # WirePlumber's restore-stream (saves and restores stream volumes) makes this metadata:
+        # a stream's volume set before it is up is not remembered.
+        self._until(lambda: "Found" in subprocess.run(
+            ["pw-metadata", "-n", "route-settings"], env=self.env, capture_output=True,
+            text=True, timeout=10).stdout, "WirePlumber's restore-stream is up")
+
+    def _until(self, ok: Any, what: str, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while not ok():
+            for p in self.procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{p.args[0]} exited ({p.returncode}): {self._logs()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PipeWire: not within {timeout:.0f} s: {what}\n{self._logs()}")
+            time.sleep(0.05)
+
+    def pactl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True,
+                              timeout=10)
+
+    def capture(self) -> Capture:
+        return Capture(self.env, self.rate)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):  # pipewire-pulse, wireplumber, pipewire, then the bus
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
+        self.procs = []
 
 
 # -- the player driver (runs in a subprocess) ----------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_env import RATE, PulseServer, need_pulse
+from audio_env import RATE, PipeWireServer, PulseServer, need_pipewire, need_pulse
 from conftest import ROOT
 from duck_env import PLAN_SCRIPT, Clock, Music, align, band_level_db, levels, voice_onsets
 
@@ -385,12 +385,22 @@ class _DummySide:
         self.conn.close()
 
 
-@pytest.fixture(params=["pulse", "dummy"])
+@pytest.fixture(params=["pulse", "pipewire", "dummy"])
 def server_side(request, tmp_path, monkeypatch):
     if request.param == "dummy":
         side = _DummySide()
         yield side
         side.close()
+        return
+    if request.param == "pipewire":
+        need_pipewire()
+        with PipeWireServer(tmp_path / "pipewire") as pw:
+            use_server(monkeypatch, pw)  # type: ignore[arg-type]
+            side = _PulseSide(pw)  # type: ignore[arg-type]
+            try:
+                yield side
+            finally:
+                side.close()
         return
     need_pulse()
     with PulseServer(tmp_path / "pulse") as server:
@@ -452,13 +462,60 @@ def test_a_stream_that_ends_while_lowered_is_remembered_at_its_own_volume(server
         time.sleep(0.02)
     assert volume(a) is not None and volume(a)[0] <= low + 0.002, volume(a)
     server_side.remove(a)  # the song ends while lowered
+    # The ducker forgets it (and puts its key's remembered volume back), then its file is gone.
+    # (Not this connection's remembered_volume: on PipeWire it is what this one saw last.)
     deadline = time.monotonic() + 5
-    key = "sink-input-by-media-role:music"
-    while time.monotonic() < deadline and abs((conn.remembered_volume(key) or (0,))[0] - 1) > 0.002:
+    while time.monotonic() < deadline and (tmp_path / "ducked.json").exists():
         time.sleep(0.02)
+    assert not (tmp_path / "ducked.json").exists()
     ducker.stop()
     b = server_side.add("b")
     assert abs(volume(b)[0] - 1.0) < 0.002, volume(b)  # type: ignore[index]
+
+
+def test_pipewire_restores_stream_volumes_but_lists_only_what_clients_wrote(tmp_path,
+                                                                            monkeypatch) -> None:
+    """What PulseConnection's remembered volumes rest on, on PipeWire (pipewire-pulse with
+    WirePlumber): the next stream with a key starts at the last volume a stream with that key
+    had, but the pulse interface's stream-restore list does not show it; an entry a client
+    writes is given to the next stream, and then never updated."""
+    import pulsectl
+    need_pipewire()
+    with PipeWireServer(tmp_path / "pipewire") as pw:
+        use_server(monkeypatch, pw)  # type: ignore[arg-type]
+        side = _PulseSide(pw)  # type: ignore[arg-type]
+        pulse = pulsectl.Pulse("facts")
+        key = "sink-input-by-media-role:music"
+        try:
+            assert "PipeWire" in pulse.server_info().server_name
+
+            def vol(i: int) -> float:
+                return float(next(x.volume for x in side.conn.streams() if x.idx == i)[0])
+
+            def listed() -> list[float] | None:
+                e = next((e for e in pulse.stream_restore_list() if e.name == key), None)
+                return None if e is None else [float(v) for v in e.volume.values]
+
+            a = side.add("a")
+            assert abs(vol(a) - 1.0) < 0.002
+            side.conn.set_volume(a, (0.4,))
+            side.remove(a)
+            assert listed() is None  # nothing listed for the key...
+            b = side.add("b")
+            assert abs(vol(b) - 0.4) < 0.002  # ...yet the next stream starts where a ended
+            pulse.stream_restore_write(pulsectl.PulseExtStreamRestoreInfo(key, [0.9], ["mono"]),
+                                       mode="replace")
+            side.remove(b)
+            c = side.add("c")
+            assert abs(vol(c) - 0.9) < 0.002  # a written entry is what the next one gets
+            side.conn.set_volume(c, (0.3,))
+            side.remove(c)
+            d = side.add("d")
+            assert abs(vol(d) - 0.3) < 0.002  # WirePlumber saved c's last volume...
+            assert listed() == [pytest.approx(0.9, abs=0.002)]  # ...the list still says 0.9
+        finally:
+            pulse.close()
+            side.close()
 
 
 def test_after_a_crash_a_stream_gone_meanwhile_is_remembered_at_its_own_volume(tmp_path) -> None:

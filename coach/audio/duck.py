@@ -126,7 +126,21 @@ class ServerGone(Exception):
 
 
 class PulseConnection:
-    """pulsectl: talks to PulseAudio and to PipeWire's pulse server alike."""
+    """pulsectl: talks to PulseAudio and to PipeWire's pulse server alike, but for the remembered
+    volumes (stream-restore).
+
+    PulseAudio's module-stream-restore lists, per key, the volume its next stream will get, and
+    keeps it current. PipeWire's pulse server (0.3.65 with WirePlumber 0.4.13, Raspberry Pi OS
+    Bookworm) does not: WirePlumber saves the volume of every change of a stream under the key
+    ("Output/Audio:media.role:Music" in $XDG_STATE_HOME/wireplumber/restore-stream) and gives it
+    to the next stream, but the pulse interface lists only the entries clients wrote (none for a
+    music stream), and never updates them (found: after a write of 90 % and a stream with that
+    key set to 30 %, the list still said 90 % and the next stream started at 30 %). A write does
+    reach WirePlumber: the next stream starts at the volume written. So on PipeWire the
+    remembered volume of a key is the volume this connection last saw a stream with that key
+    change to (or set, or wrote), None if it saw none; without this a song that ended while
+    lowered left the next song lowered (tests/test_duck.py, "pipewire": it started at 63 %).
+    """
 
     def __init__(self) -> None:
         try:
@@ -142,6 +156,16 @@ class PulseConnection:
             self._pulse.connect()
         except Exception as e:  # PulseError: no server, refused, timed out
             raise ServerGone(f"no sound server to duck other streams on ({e})") from None
+        try:
+            name = str(self._pulse.server_info().server_name)  # "PulseAudio (on PipeWire 0.3.65)"
+        except Exception as e:
+            raise ServerGone(f"the sound server went away ({e})") from None
+        self._pipewire = "PipeWire" in name
+        # PipeWire only: what each stream was last seen at, and per key the volume of the last
+        # change seen (WirePlumber's saved volume) and the channels to write it with.
+        self._volumes: dict[int, tuple[str, tuple[float, ...]]] = {}
+        self._remembered: dict[str, tuple[float, ...]] = {}
+        self._channels: dict[str, list[str]] = {}
 
     def streams(self) -> list[Stream]:
         try:
@@ -156,7 +180,19 @@ class PulseConnection:
                               str(p.get("application.process.id", "")),
                               str(p.get("media.name", "")), str(p.get("media.role", "")),
                               str(p.get("module-stream-restore.id", ""))))
+            if self._pipewire and out[-1].restore_id:
+                s = out[-1]
+                if self._volumes.get(s.idx) != (s.restore_id, s.volume):  # new, or changed
+                    self._saw(s.idx, s.restore_id, s.volume)
+                    self._channels[s.restore_id] = [str(c) for c in si.channel_list]
+        if self._pipewire:
+            live = {s.idx for s in out}
+            self._volumes = {i: v for i, v in self._volumes.items() if i in live}
         return out
+
+    def _saw(self, index: int, restore_id: str, volume: tuple[float, ...]) -> None:
+        self._volumes[index] = (restore_id, volume)
+        self._remembered[restore_id] = volume
 
     def _restore_entry(self, restore_id: str) -> Any:
         try:
@@ -168,16 +204,25 @@ class PulseConnection:
         return next((e for e in entries if e.name == restore_id), None)
 
     def remembered_volume(self, restore_id: str) -> tuple[float, ...] | None:
+        if self._pipewire:
+            return self._remembered.get(restore_id) if restore_id else None
         e = self._restore_entry(restore_id) if restore_id else None
         if e is None or not e.volume.values:
             return None
         return tuple(float(v) for v in e.volume.values)
 
     def remember_volume(self, restore_id: str, volume: Sequence[float]) -> None:
-        e = self._restore_entry(restore_id) if restore_id else None
-        if e is None or len(e.volume.values) != len(volume):
-            return
-        e.volume = self._pulsectl.PulseVolumeInfo(list(volume))
+        if self._pipewire:  # no entry to read: a new one, in the channels the key's stream had
+            channels = self._channels.get(restore_id)
+            if not restore_id or channels is None or len(channels) != len(volume):
+                return
+            e = self._pulsectl.PulseExtStreamRestoreInfo(restore_id, list(volume), channels)
+            self._remembered[restore_id] = tuple(float(v) for v in volume)
+        else:
+            e = self._restore_entry(restore_id) if restore_id else None
+            if e is None or len(e.volume.values) != len(volume):
+                return
+            e.volume = self._pulsectl.PulseVolumeInfo(list(volume))
         try:
             self._pulse.stream_restore_write(e, mode="replace")
         except self._pulsectl.PulseOperationFailed:
@@ -194,6 +239,8 @@ class PulseConnection:
             return False
         except Exception as e:
             raise ServerGone(f"the sound server went away ({e})") from None
+        if index in self._volumes:
+            self._saw(index, self._volumes[index][0], tuple(float(v) for v in volume))
         return True
 
     def close(self) -> None:
