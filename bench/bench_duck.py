@@ -9,9 +9,10 @@ Timing, --runs times: `coach run` of PROGRAM below (espeak-ng, warm clip cache, 
 a 15 kHz tone at -10.5 dBFS; parec records the sink's monitor. The voice's clips are made at
 22.05 kHz and resampled, so nothing of them lies above 11 kHz: the tone's level is read
 sample by sample (its band, 14.8-15.2 kHz, as an analytic signal, ~2.5 ms resolution) without
-the voice in it, and the voice (0.3-10 kHz) without the tone. Per cue that starts a duck
+the voice in it. Per cue that starts a duck
 interval: fade start (the tone first 0.5 dB down) and full depth (within 1 dB of the level)
-relative to the cue's first sample (the voice's onset, -40 dBFS); depth = median level from
+relative to the cue's first sample (where the plan puts it, by the offset that best fits the
+voice's onsets, -40 dBFS in 300-4000 Hz, to the cues); depth = median level from
 full depth to the clip's end; per interval end: the tone's first rise after the clip's end
 (0.5 dB up from depth) and its return (within 1 dB of its own level, staying there 50 ms),
 relative to the clip's last sample. Cues in the first 2 s are not measured (the null sink is
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from tests.audio_env import RATE, PulseServer  # noqa: E402
-from tests.duck_env import PLAN_SCRIPT, Clock, Music, align, voice_onsets  # noqa: E402
+from tests.duck_env import PLAN_SCRIPT, Clock, Music, cue_positions, voice_onsets  # noqa: E402
 
 TONE_HZ = 15000.0
 TONE_AMP = 0.3
@@ -88,14 +89,14 @@ def tone_db(x: np.ndarray) -> np.ndarray:
 
 def measure(x: np.ndarray, plan: dict, after: int) -> dict[str, list[float]]:
     cues = plan["cues"]
-    at = align(voice_onsets(x, after), [c for c, _ in cues])
+    at, _ = cue_positions(voice_onsets(x, after), [c for c, _ in cues])
     lvl = tone_db(x)
     ms = 1000 / RATE
     ref = float(np.median(lvl[len(lvl) - RATE:len(lvl) - RATE // 10]))  # coach gone: its own level
     out: dict[str, list[float]] = {"fade_start": [], "full": [], "depth": [], "rise": [], "back": []}
     settle = 2 * RATE
     for k, ((c, n), onset) in enumerate(zip(cues, at)):
-        if onset is None or c < settle:
+        if c < settle:
             continue
         i = int(np.searchsorted(plan["starts"], c, side="right")) - 1
         first_of_interval = next(j for j, (cc, _) in enumerate(cues) if cc >= plan["starts"][i]) == k

@@ -137,3 +137,16 @@ class Clock:
     @property
     def insert_position(self) -> int | None:
         return None
+
+
+def cue_positions(onsets: np.ndarray, cue_frames: list[int]) -> tuple[list[int], int]:
+    """Where each cue is in the capture, and how many cues an onset was found for. The mixer
+    puts every cue on its sample relative to the others (0 samples of error, measured
+    elsewhere), so one offset places them all: the median of (onset - cue) over the cues
+    ``align`` found. An onset detector's own error on one cue (a quiet first consonant, a
+    fricative outside the voice band) then moves nothing."""
+    found = [(f, o) for f, o in zip(cue_frames, align(onsets, cue_frames)) if o is not None]
+    if not found:
+        return [], 0
+    off = int(np.median([o - f for f, o in found[1:] or found]))
+    return [f + off for f in cue_frames], len(found)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from audio_env import RATE, PipeWireServer, PulseServer, need_pipewire, need_pulse
 from conftest import ROOT
-from duck_env import PLAN_SCRIPT, Clock, Music, align, band_level_db, levels, voice_onsets
+from duck_env import PLAN_SCRIPT, Clock, Music, band_level_db, cue_positions, levels, voice_onsets
 
 from coach.audio.duck import (
     Ducked,
@@ -82,12 +82,11 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
     if os.environ.get("DUCK_DUMP"):
         np.save(os.environ["DUCK_DUMP"] + ".npy", x)
         Path(os.environ["DUCK_DUMP"] + ".json").write_text(json.dumps(dict(plan, after=after)))
-    at = align(voice_onsets(x, after), [c for c, _ in cues])
-    found = [o for (c, _), o in zip(cues, at) if c >= SETTLE]
-    assert sum(o is not None for o in found) >= 0.9 * len(found), at  # the voice is there
+    at, found = cue_positions(voice_onsets(x, after), [c for c, _ in cues])
+    assert found >= 2 * len(cues) // 3, (found, len(cues))  # the voice is there, on its plan
     depths, backs = [], []
     for (c, n), onset in zip(cues, at):
-        if c < SETTLE or onset is None:
+        if c < SETTLE:
             continue
         i = np.searchsorted(plan["starts"], c, side="right") - 1
         # From where the plan is at full depth (the cue's first sample, or later where the
@@ -102,7 +101,7 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
     for e in plan["ends"]:
         last = max(k for k, (c, _) in enumerate(cues) if c < e)
         onset = at[last]
-        if cues[last][0] < SETTLE or onset is None:
+        if cues[last][0] < SETTLE:
             continue
         clip_end = onset + cues[last][1]
         k_next = next((k for k, (c, _) in enumerate(cues) if c >= e), None)
