@@ -575,9 +575,34 @@ def finish(raw: np.ndarray, native_rate: int, rate: int, volume: float) -> np.nd
     return (x * gain).astype(np.float32)
 
 
-def cache_key(engine: str, model: str, rate_wpm: int, volume: float, out_rate: int, text: str) -> str:
-    blob = json.dumps([CACHE_VERSION, engine, model, int(rate_wpm), round(float(volume), 6),
-                       int(out_rate), text], ensure_ascii=False)
+SENTENCE_END = (".", "!", "?")
+
+
+def spoken_text(engine: str, text: str) -> str:
+    """What ``engine`` is given to say ``text`` (the cue's text, the timeline and history keep
+    it as written). Piper: a text that does not end a sentence gets a full stop. Its voices
+    are trained on whole sentences; without the end-of-sentence token the last phoneme is cut
+    short (a bare "2" lasted 0.18-0.21 s, "2." 0.25-0.29 s) and the recogniser in
+    bench/bench_recognise.py heard fewer of its counts (BENCHMARKS.md, "Do the engines' words
+    come through?"). espeak-ng says its text as written: it speaks counts whole already, and
+    a full stop there adds nothing the recogniser could measure."""
+    if engine == "piper":
+        said = text.rstrip()
+        if said and not said.endswith(SENTENCE_END):
+            return said + "."
+    return text
+
+
+def cache_key(engine: str, model: str, rate_wpm: int, volume: float, out_rate: int, text: str,
+              said: str | None = None) -> str:
+    """The clip's cache key. ``said``, when the engine is given other words than ``text``
+    (spoken_text), is part of it, so a change of phrasing never reuses an old clip; a text
+    said as written keeps the key it always had."""
+    parts: list[object] = [CACHE_VERSION, engine, model, int(rate_wpm), round(float(volume), 6),
+                           int(out_rate), text]
+    if said is not None and said != text:
+        parts.append(said)
+    blob = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -664,7 +689,12 @@ class Voice:
         # Piper's model_id (path, size, mtime) makes a replaced model a different clip;
         # espeak keys stay as they were (its voice id), so existing caches remain valid.
         model = getattr(s, "model_id", s.model)
-        return cache_key(s.engine, model, self.settings.rate, self.settings.volume, self.rate, text)
+        return cache_key(s.engine, model, self.settings.rate, self.settings.volume, self.rate, text,
+                         self.said(text))
+
+    def said(self, text: str) -> str:
+        """What the engine is given for ``text`` (spoken_text for the engine speaking)."""
+        return spoken_text(self._synth.engine, text)
 
     def prepare(self, texts: Iterable[str],
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Clip]:
@@ -701,7 +731,7 @@ class Voice:
         if clip is not None:
             self.stats["cached"] += 1
         else:
-            raw = self._synth.synth(text) if text.strip() else np.zeros(0, np.float32)
+            raw = self._synth.synth(self.said(text)) if text.strip() else np.zeros(0, np.float32)
             samples = finish(raw, self._synth.native_rate, self.rate, self.settings.volume)
             clip = Clip(samples, self.rate, self._synth.engine, self._synth.model, text)
             self.stats["synthesized"] += 1
@@ -739,6 +769,8 @@ class Voice:
         info = {"engine": clip.engine, "model": clip.model, "text": clip.text, "rate": clip.rate,
                 "wpm": self.settings.rate, "volume": self.settings.volume,
                 "samples": int(clip.samples.size), "version": CACHE_VERSION}
+        if self.said(clip.text) != clip.text:
+            info["said"] = self.said(clip.text)
         if getattr(self._synth, "model_path", None) is not None:
             info["model_path"] = str(self._synth.model_path)  # type: ignore[attr-defined]
         try:
