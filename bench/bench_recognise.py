@@ -9,6 +9,12 @@ words equal the phrase's words (digits read as English words; homophones such as
 count as the same; "one hundred and twenty" equals "one hundred twenty"). Phrases with a
 word outside PocketSphinx's dictionary ("pulldown") cannot be scored and are left out.
 
+The default phrasing, "coach", is what coach gives the engine (coach.audio.voice.spoken_text:
+Piper gets a full stop after a text of one word, espeak-ng the text as written); --phrasing
+compares others. Every run also reports the bare counts' clip lengths and the least headroom
+(time from a clip's end to the next cue) over every cue of the programs: below zero, `coach
+check` would warn.
+
 Decoder settings (all PocketSphinx's defaults but one):
 - bestpath=False: the lattice rescoring that follows the grammar search can end on a path of
   silence alone, which the grammar does not allow: a clip then gives an empty hypothesis
@@ -22,11 +28,12 @@ Decoder settings (all PocketSphinx's defaults but one):
 
 Piper samples with noise inside its ONNX graph (noise_scale, noise_w; its random draws are
 not seeded from Python), so every synthesis differs: --repeats N synthesizes every phrase N
-times (a fresh clip cache each time) and scores all of them. espeak-ng is deterministic.
+times (a fresh clip cache each time) and scores all of them. espeak-ng has no noise (two
+syntheses of "2" differed by 62 samples in length): one synthesis by default.
 
     .venv/bin/python bench/bench_recognise.py                  # both engines, coach's phrasing
     .venv/bin/python bench/bench_recognise.py --engine piper --repeats 5 \\
-        --phrasing as-is --phrasing coach                      # compare what Piper is given
+        --phrasing as-is --phrasing coach --phrasing one-word!  # compare what Piper is given
     .venv/bin/python bench/bench_recognise.py --engine piper --show-misses
 """
 
@@ -61,11 +68,15 @@ NUMBER_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "
                 "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "point"}
 
 
+def timelines(paths: list[Path]) -> list:
+    return [compile_program(load_program(path)) for path in paths]
+
+
 def plan_phrases(paths: list[Path]) -> dict[str, str]:
     """Every distinct speech text of the programs -> its class: counts, tempo, other."""
     out: dict[str, str] = {}
-    for path in paths:
-        for cue in compile_program(load_program(path)).cues:
+    for timeline in timelines(paths):
+        for cue in timeline.cues:
             if cue.kind != "speech":
                 continue
             cls = ("counts" if cue.phrase == "numbers" else
@@ -164,6 +175,10 @@ def phrasings() -> dict[str, Callable[[str, str], str]]:
         "stop": lambda engine, text: _stop(text),  # a full stop unless the text ends a sentence
         "comma": lambda engine, text: text.rstrip().rstrip(".") + ",",
         "words.": lambda engine, text: _stop(_number_words(text)),
+        # one word (a count, "lower"...) with an exclamation mark, longer texts as written
+        "one-word!": lambda engine, text: (text.strip() + "!" if len(text.split()) == 1
+                                           and not text.rstrip().endswith((".", "!", "?"))
+                                           else text),
     }
 
 
@@ -181,19 +196,41 @@ def synthesize(engine: str, texts: list[str], phrasing: str,
         return {t: clips[t].samples for t in texts}, time.perf_counter() - t0
 
 
+def headroom(tls: list, clips: dict[str, np.ndarray]) -> tuple[float, str]:
+    """The least time, s, between a speech clip's end and the next cue, over every cue of the
+    programs (negative: the clip runs into the next cue, which `coach check` warns about)."""
+    worst, what = float("inf"), ""
+    for tl in tls:
+        cues = tl.cues
+        for i, c in enumerate(cues):
+            if c.kind != "speech":
+                continue
+            nxt = next((n for n in cues[i + 1:] if n.t_ms > c.t_ms), None)
+            if nxt is None:
+                continue
+            room = (nxt.t_ms - c.t_ms) / 1000 - clips[c.text].size / RATE
+            if room < worst:
+                worst, what = room, c.text
+    return worst, what
+
+
 def is_bare_count(text: str) -> bool:
     return re.fullmatch(r"\d+", text) is not None
 
 
 def run(engine: str, phrasing: str, repeats: int, phrases: dict[str, str], texts: list[str],
-        vocabulary: list[str], judge: Judge, rate: int, show_misses: bool) -> str:
+        vocabulary: list[str], judge: Judge, rate: int, show_misses: bool, tls: list) -> str:
     tally = {c: [0, 0, 0, 0, 0] for c in CLASSES}  # exact, inside, words matched, words, phrases
     durations: list[float] = []
     two: list[str] = []
     synth_s = decode_s = 0.0
+    room, tight = float("inf"), ""
     for _ in range(repeats):
-        clips, s = synthesize(engine, texts, phrasing, rate)
+        clips, s = synthesize(engine, list(phrases), phrasing, rate)
         synth_s += s
+        r, what = headroom(tls, clips)
+        if r < room:
+            room, tight = r, what
         t0 = time.perf_counter()
         # spawn, not fork: the parent runs onnxruntime's and espeak-ng's threads
         with multiprocessing.get_context("spawn").Pool(2, _init_worker, (vocabulary,)) as pool:
@@ -211,8 +248,9 @@ def run(engine: str, phrasing: str, repeats: int, phrases: dict[str, str], texts
             if show_misses and not exact:
                 print(f"  miss [{engine}, {phrasing}] {text!r}: heard {' '.join(h)!r} "
                       f"({clips[text].size / RATE:.2f} s)")
-    print(f"  ({engine}, {phrasing}: {len(texts)} texts x {repeats}: synthesis {synth_s:.0f} s, "
-          f"decoding {decode_s:.0f} s; '2' heard as: {', '.join(two)})", file=sys.stderr)
+    print(f"  ({engine}, {phrasing}: {len(phrases)} texts x {repeats}: synthesis {synth_s:.0f} s, "
+          f"decoding {decode_s:.0f} s; '2' heard as: {', '.join(two)}; least headroom after "
+          f"{tight!r})", file=sys.stderr)
     cells = []
     for c in (*CLASSES, "all"):
         rows = list(tally.values()) if c == "all" else [tally[c]]
@@ -220,7 +258,8 @@ def run(engine: str, phrasing: str, repeats: int, phrases: dict[str, str], texts
         cells.append(f"{e}/{p} ({i}) {100 * m / max(n, 1):.0f} %")
     d = np.array(durations)
     dur = f"{np.median(d):.2f} ({d.min():.2f}-{d.max():.2f})" if d.size else "-"
-    return f"| {engine} | {phrasing} | {repeats} | " + " | ".join(cells) + f" | {dur} |"
+    return (f"| {engine} | {phrasing} | {repeats} | " + " | ".join(cells)
+            + f" | {dur} | {room:+.2f} |")
 
 
 def main() -> int:
@@ -231,13 +270,14 @@ def main() -> int:
                     help="what the engine is given (repeatable; default 'coach', coach's own)")
     ap.add_argument("--repeats", type=int, default=None,
                     help="syntheses of every phrase (default: 3 for piper, 1 for espeak, which "
-                         "is deterministic)")
+                         "has no noise)")
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--rate", type=int, default=170, help="voice rate, wpm (default 170)")
     ap.add_argument("programs", nargs="*", type=Path)
     args = ap.parse_args()
     paths = args.programs or sorted((ROOT / "programs").glob("*.yaml"))
     phrases = plan_phrases(paths)
+    tls = timelines(paths)
     vocabulary = known_words({w for t in phrases for w in words_of(t)})
     known = set(vocabulary)
     texts = [t for t in phrases if all(w in known for w in words_of(t))]
@@ -247,14 +287,16 @@ def main() -> int:
           f"({n['counts']} counts, {n['tempo']} tempo words, {n['other']} others; "
           f"{len(vocabulary)} words in the grammar), {args.rate} wpm")
     print("a cell: exact hits/phrases x repeats (phrases whose words were heard in order among "
-          "extra ones) words matched; bare counts: clip length, s, median (min-max)")
-    print("| engine | phrasing | repeats | counts | tempo words | others | all | bare counts, s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "extra ones) words matched; bare counts: clip length, s, median (min-max); headroom: "
+          "the least time, s, from a clip's end to the next cue in the programs, any repeat")
+    print("| engine | phrasing | repeats | counts | tempo words | others | all | bare counts, s "
+          "| headroom, s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for engine in args.engine or ["espeak", "piper"]:
         repeats = args.repeats or (3 if engine == "piper" else 1)
         for phrasing in args.phrasing or ["coach"]:
             print(run(engine, phrasing, repeats, phrases, texts, vocabulary, judge, args.rate,
-                      args.show_misses), flush=True)
+                      args.show_misses, tls), flush=True)
     return 0
 
 
