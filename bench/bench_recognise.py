@@ -223,6 +223,7 @@ def run(engine: str, phrasing: str, repeats: int, phrases: dict[str, str], texts
     tally = {c: [0, 0, 0, 0, 0] for c in CLASSES}  # exact, inside, words matched, words, phrases
     durations: list[float] = []
     two: list[str] = []
+    two_s: list[float] = []
     synth_s = decode_s = 0.0
     room, tight = float("inf"), ""
     for _ in range(repeats):
@@ -245,11 +246,13 @@ def run(engine: str, phrasing: str, repeats: int, phrases: dict[str, str], texts
                 durations.append(clips[text].size / RATE)
             if text == "2":
                 two.append(" ".join(h) or "-")
+                two_s.append(clips[text].size / RATE)
             if show_misses and not exact:
                 print(f"  miss [{engine}, {phrasing}] {text!r}: heard {' '.join(h)!r} "
                       f"({clips[text].size / RATE:.2f} s)")
     print(f"  ({engine}, {phrasing}: {len(phrases)} texts x {repeats}: synthesis {synth_s:.0f} s, "
-          f"decoding {decode_s:.0f} s; '2' heard as: {', '.join(two)}; least headroom after "
+          f"decoding {decode_s:.0f} s; '2' heard as: {', '.join(two)}, lasted "
+          f"{min(two_s, default=0):.2f}-{max(two_s, default=0):.2f} s; least headroom after "
           f"{tight!r})", file=sys.stderr)
     cells = []
     for c in (*CLASSES, "all"):

@@ -212,6 +212,33 @@ def test_a_piper_clip_cached_before_the_full_stop_is_not_reused(joe, tmp_path):
     assert not np.array_equal(clip.samples, stale.samples)
 
 
+@pytest.mark.slow
+def test_every_shipped_program_fits_its_slots_in_piper(joe, tmp_path):
+    """Every shipped program with `voice: {engine: piper}` passes `coach check` without an
+    overlap warning: the full stops Piper is given after one word keep every clip inside its
+    slot (one synthesis each; bench/bench_recognise.py reports the least headroom over
+    several)."""
+    import yaml
+
+    files = []
+    for src in sorted(PROGRAMS.glob("*.yaml")):
+        data = yaml.safe_load(src.read_text())
+        voice = {k: v for k, v in (data.get("voice") or {}).items() if k in ("rate", "volume")}
+        data["voice"] = {**voice, "engine": "piper"}
+        dst = tmp_path / src.name
+        dst.write_text(yaml.safe_dump(data, sort_keys=False))
+        files.append(str(dst))
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), COACH_REQUIRE_REAL="1")
+    r = subprocess.run([sys.executable, "-m", "coach.cli", "check", *files], capture_output=True,
+                       text=True, env=env, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert ": warning: " not in r.stderr, r.stderr
+    assert r.stdout.count(": ok: ") == len(files) == 8, r.stdout
+    sidecars = [json.loads(m.read_text()) for m in (tmp_path / "cache").rglob("*.json")]
+    assert {m["engine"] for m in sidecars} == {"piper"}
+    assert {m["said"] for m in sidecars if "said" in m} >= {"2.", "lower.", "release."}
+
+
 def test_cache_keys_differ_by_engine_and_model(joe, espeak, tmp_path):
     cache = tmp_path / "cache"
     e = Voice(VoiceSettings(), "en", RATE, cache_dir=cache, require_real=True)
