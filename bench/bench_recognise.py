@@ -10,7 +10,8 @@ count as the same; "one hundred and twenty" equals "one hundred twenty"). Phrase
 word outside PocketSphinx's dictionary ("pulldown") cannot be scored and are left out.
 
 The default phrasing, "coach", is what coach gives the engine (coach.audio.voice.spoken_text:
-Piper gets a full stop after a text of one spoken word, espeak-ng the text as written); --phrasing
+Piper gets an exclamation mark after a count below 20, a full stop after another one-word
+text, espeak-ng the text as written); --phrasing
 compares others. Every run also reports the bare counts' clip lengths and the least headroom
 (time from a clip's end to the next cue) over every cue of the programs: below zero, `coach
 check` would warn.

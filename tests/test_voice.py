@@ -244,9 +244,15 @@ def test_cache_key_covers_rate_volume_voice_text(espeak, tmp_path):
     assert other.prepare(["lower"])["lower"].rate == 44100 and other.stats["synthesized"] == 1
 
 
-@pytest.mark.parametrize("text", ["2", "10", "19", "lower", "hold", "release", " 3 "])
-def test_piper_is_given_one_word_as_a_sentence_and_espeak_the_text(text):
-    assert spoken_text("piper", text) == text.strip() + "."
+@pytest.mark.parametrize("text", ["0", "2", "10", "19", " 3 "])
+def test_piper_is_given_a_count_below_20_as_an_exclamation(text):
+    assert spoken_text("piper", text) == text.strip() + "!"
+    assert spoken_text("espeak", text) == text and spoken_text("tone", text) == text
+
+
+@pytest.mark.parametrize("text", ["lower", "hold", "release", "halfway"])
+def test_piper_is_given_a_lone_word_as_a_sentence(text):
+    assert spoken_text("piper", text) == text + "."
     assert spoken_text("espeak", text) == text and spoken_text("tone", text) == text
 
 

@@ -582,20 +582,25 @@ def spoken_text(engine: str, text: str) -> str:
     """What ``engine`` is given to say ``text`` (the cue's text: the timeline, the cues and
     the history keep it as written).
 
-    Piper: a text of one spoken word (a count below 20, "lower", "hold", "release") that does
-    not end a sentence gets a full stop. Its voices learnt whole sentences; a lone word
-    without the end of a sentence has its last phoneme cut short: a bare "2" was 0.16-0.21 s
-    of sound, "2." 0.22-0.27 s (20 syntheses each; bench/bench_recognise.py and
-    BENCHMARKS.md, "Do the engines' words come through?"). Longer texts are given as
-    written, for the 1 s slots they sit in: "last one lower" is already 0.86-0.97 s, and
-    with a full stop it reached 1.03 s (1 in 20); "75." (a count every second) reached
-    0.97 s. espeak-ng (and the tones) are given the text as written: espeak-ng's counts are
-    whole (a bare count 0.29 s or more), and its cache keys stay what they were."""
+    Piper: a text of one spoken word that does not end a sentence is given as one: a count
+    below 20 with an exclamation mark ("2" -> "2!"), any other word with a full stop
+    ("lower" -> "lower."). Its voices learnt whole sentences; a lone word without the end of
+    a sentence has its last phoneme cut short: a bare "2" was 0.16-0.22 s of sound, "2!" and
+    "2." 0.22-0.30 s. The recogniser of bench/bench_recognise.py heard "2!" as "two" in most
+    syntheses and "2." hardly ever (an extra "in"); for the phase words the full stop was
+    heard best ("hold!" worst). BENCHMARKS.md, "Do the engines' words come through?".
+    Longer texts are given as written, for the 1 s slots they sit in: "last one lower" is
+    already 0.86-0.97 s, and with a full stop it reached 1.03 s (1 in 20); "75." (a count
+    every second) reached 0.97 s. espeak-ng (and the tones) are given the text as written:
+    espeak-ng's counts are whole (a bare count 0.29 s or more), and its cache keys stay what
+    they were."""
     if engine == "piper":
         said = text.strip()
-        if (said and len(said.split()) == 1 and not said.endswith(SENTENCE_END)
-                and not (said.isdigit() and int(said) >= 20)):
-            return said + "."
+        if said and len(said.split()) == 1 and not said.endswith(SENTENCE_END):
+            if not said.isdigit():
+                return said + "."
+            if int(said) < 20:
+                return said + "!"
     return text
 
 
