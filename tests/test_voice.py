@@ -21,9 +21,11 @@ from coach.audio.voice import (
     Clip,
     Voice,
     VoiceUnavailable,
+    cache_key,
     clip_key,
     finish,
     prepare_timeline,
+    spoken_text,
     terminal_progress,
     tick_clip,
 )
@@ -88,6 +90,19 @@ def espeak_cli(text: str, tmp_path: Path, voice: str = "en", wpm: int = 170) -> 
 
 def voice(tmp_path: Path, name: str = "cache", **settings) -> Voice:
     return Voice(VoiceSettings(**settings), "en", RATE, cache_dir=tmp_path / name)
+
+
+def record_given(v: Voice) -> list[str]:
+    """The texts ``v``'s engine is given from now on, in order."""
+    given: list[str] = []
+    synth = v._synth.synth
+
+    def recording(text: str) -> np.ndarray:
+        given.append(text)
+        return synth(text)
+
+    v._synth.synth = recording  # type: ignore[method-assign]
+    return given
 
 
 # --- clips ------------------------------------------------------------------------------------
@@ -227,6 +242,42 @@ def test_cache_key_covers_rate_volume_voice_text(espeak, tmp_path):
     # A different output rate is a different clip too.
     other = Voice(VoiceSettings(), "en", 44100, cache_dir=tmp_path / "cache")
     assert other.prepare(["lower"])["lower"].rate == 44100 and other.stats["synthesized"] == 1
+
+
+@pytest.mark.parametrize("text", ["0", "2", "10", "19", " 3 "])
+def test_piper_is_given_a_count_below_20_as_an_exclamation(text):
+    assert spoken_text("piper", text) == text.strip() + "!"
+    assert spoken_text("espeak", text) == text and spoken_text("tone", text) == text
+
+
+@pytest.mark.parametrize("text", ["lower", "hold", "release", "halfway"])
+def test_piper_is_given_a_lone_word_as_a_sentence(text):
+    assert spoken_text("piper", text) == text + "."
+    assert spoken_text("espeak", text) == text and spoken_text("tone", text) == text
+
+
+@pytest.mark.parametrize("text", ["2 lower", "last one lower", "rest 60 seconds", "next: Plank", "20", "75",
+                                  "session complete. Well done.", "Tap one to five?", "Go!", "3.",
+                                  ""])
+def test_longer_texts_and_sentences_are_given_to_piper_as_they_are(text):
+    assert spoken_text("piper", text) == text
+
+
+def test_espeak_clips_keep_their_cache_keys_and_say_the_text(espeak, tmp_path):
+    """espeak-ng is given the cue's text: its key is the one it always had (existing caches stay
+    valid), its sidecar records no other words, and the clip is the text synthesized."""
+    v = voice(tmp_path)
+    given = record_given(v)
+    v.prepare(["2", "last one lower"])
+    assert given == ["2", "last one lower"]
+    assert v._key("2") == cache_key("espeak", v.model, 170, 0.9, RATE, "2")
+    assert all("said" not in json.loads(m.read_text()) for m in (tmp_path / "cache").glob("*.json"))
+
+
+def test_a_change_of_spoken_words_changes_the_cache_key():
+    args = ("piper", "/m/en_US-joe-medium.onnx|1:2|3:4", 170, 1.0, RATE, "2")
+    assert cache_key(*args, "2.") != cache_key(*args) == cache_key(*args, "2")
+    assert cache_key(*args, "2.") != cache_key(*args[:-1], "2.")  # not the clip of the text "2."
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a numpy file at all", b"\x93NUMPY\x01\x00garbage"])

@@ -575,9 +575,45 @@ def finish(raw: np.ndarray, native_rate: int, rate: int, volume: float) -> np.nd
     return (x * gain).astype(np.float32)
 
 
-def cache_key(engine: str, model: str, rate_wpm: int, volume: float, out_rate: int, text: str) -> str:
-    blob = json.dumps([CACHE_VERSION, engine, model, int(rate_wpm), round(float(volume), 6),
-                       int(out_rate), text], ensure_ascii=False)
+SENTENCE_END = (".", "!", "?")
+
+
+def spoken_text(engine: str, text: str) -> str:
+    """What ``engine`` is given to say ``text`` (the cue's text: the timeline, the cues and
+    the history keep it as written).
+
+    Piper: a text of one spoken word that does not end a sentence is given as one: a count
+    below 20 with an exclamation mark ("2" -> "2!"), any other word with a full stop
+    ("lower" -> "lower."). Its voices learnt whole sentences; a lone word without the end of
+    a sentence has its last phoneme cut short: a bare "2" was 0.16-0.22 s of sound, "2!" and
+    "2." 0.22-0.30 s. The recogniser of bench/bench_recognise.py heard "2!" as "two" in most
+    syntheses and "2." hardly ever (an extra "in"); for the phase words the full stop was
+    heard best ("hold!" worst). BENCHMARKS.md, "Do the engines' words come through?".
+    Longer texts are given as written, for the 1 s slots they sit in: "last one lower" is
+    already 0.86-0.97 s, and with a full stop it reached 1.03 s (1 in 20); "75." (a count
+    every second) reached 0.97 s. espeak-ng (and the tones) are given the text as written:
+    espeak-ng's counts are whole (a bare count 0.29 s or more), and its cache keys stay what
+    they were."""
+    if engine == "piper":
+        said = text.strip()
+        if said and len(said.split()) == 1 and not said.endswith(SENTENCE_END):
+            if not said.isdigit():
+                return said + "."
+            if int(said) < 20:
+                return said + "!"
+    return text
+
+
+def cache_key(engine: str, model: str, rate_wpm: int, volume: float, out_rate: int, text: str,
+              said: str | None = None) -> str:
+    """The clip's cache key. ``said``, when the engine is given other words than ``text``
+    (spoken_text), is part of it, so a change of phrasing never reuses an old clip; a text
+    said as written keeps the key it always had."""
+    parts: list[object] = [CACHE_VERSION, engine, model, int(rate_wpm), round(float(volume), 6),
+                           int(out_rate), text]
+    if said is not None and said != text:
+        parts.append(said)
+    blob = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -664,7 +700,12 @@ class Voice:
         # Piper's model_id (path, size, mtime) makes a replaced model a different clip;
         # espeak keys stay as they were (its voice id), so existing caches remain valid.
         model = getattr(s, "model_id", s.model)
-        return cache_key(s.engine, model, self.settings.rate, self.settings.volume, self.rate, text)
+        return cache_key(s.engine, model, self.settings.rate, self.settings.volume, self.rate, text,
+                         self.said(text))
+
+    def said(self, text: str) -> str:
+        """What the engine is given for ``text`` (spoken_text for the engine speaking)."""
+        return spoken_text(self._synth.engine, text)
 
     def prepare(self, texts: Iterable[str],
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Clip]:
@@ -701,7 +742,7 @@ class Voice:
         if clip is not None:
             self.stats["cached"] += 1
         else:
-            raw = self._synth.synth(text) if text.strip() else np.zeros(0, np.float32)
+            raw = self._synth.synth(self.said(text)) if text.strip() else np.zeros(0, np.float32)
             samples = finish(raw, self._synth.native_rate, self.rate, self.settings.volume)
             clip = Clip(samples, self.rate, self._synth.engine, self._synth.model, text)
             self.stats["synthesized"] += 1
@@ -739,6 +780,8 @@ class Voice:
         info = {"engine": clip.engine, "model": clip.model, "text": clip.text, "rate": clip.rate,
                 "wpm": self.settings.rate, "volume": self.settings.volume,
                 "samples": int(clip.samples.size), "version": CACHE_VERSION}
+        if self.said(clip.text) != clip.text:
+            info["said"] = self.said(clip.text)
         if getattr(self._synth, "model_path", None) is not None:
             info["model_path"] = str(self._synth.model_path)  # type: ignore[attr-defined]
         try:
