@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
 import select
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -678,6 +680,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # `kill -USR1 PID` prints every thread's stack to stderr (the journal, for the daemon): how
+    # a hung process on a headless Pi, or in a test, says where it is.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         status = args.func(args)
         # Flush here, not at interpreter shutdown: a reader that went away (`| head`) then

@@ -215,7 +215,16 @@ def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
                 time.sleep(0.01)
             sink_log = sink_inputs(server)
             rerun.send_signal(signal.SIGINT)
-            _, err = rerun.communicate(timeout=30)
+            try:
+                _, err = rerun.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                # Seen once in CI (a clean clone, under load): Ctrl-C did not end it. Where
+                # every thread is goes to stderr (coach's SIGUSR1), then the test fails.
+                rerun.send_signal(signal.SIGUSR1)
+                time.sleep(2)
+                rerun.kill()
+                _, err = rerun.communicate(timeout=30)
+                raise AssertionError(f"coach run did not stop on Ctrl-C:\n{err}") from None
             time.sleep(0.5)
             x = cap.stop()
         finally:
