@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import json
 import logging
@@ -682,7 +683,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # `kill -USR1 PID` prints every thread's stack to stderr (the journal, for the daemon): how
     # a hung process on a headless Pi, or in a test, says where it is.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    with contextlib.suppress(OSError, ValueError):  # no real stderr (called in-process): none
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         status = args.func(args)
         # Flush here, not at interpreter shutdown: a reader that went away (`| head`) then
