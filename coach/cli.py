@@ -231,6 +231,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     device = _device_arg(args.device)
     player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
     ducker = _ducker(mixer, getattr(args, "config", None))
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill PID` stops as Ctrl-C does: lowered music given back
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         print(f"playing {program.name!r} ({fmt_duration(timeline.duration_ms)}); Ctrl-C stops",
               file=sys.stderr)

@@ -204,8 +204,12 @@ def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
             assert [d.app for d in read_state(state)] == ["pacat"]
             # The next `coach run` restores it before it ducks anything.
             cap = server.capture()
+            # Ctrl-C as a terminal sends it: a runner started in the background (`.ci/run &`)
+            # passes SIGINT on ignored, and Python then never raises KeyboardInterrupt (found:
+            # the stack dump showed coach run simply playing on).
             rerun = subprocess.Popen([sys.executable, "-m", "coach.cli", "run", str(prog)],
-                                     cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+                                     cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             back = None
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and back is None:
