@@ -556,6 +556,14 @@ def test_after_a_crash_a_stream_gone_meanwhile_is_remembered_at_its_own_volume(t
     assert server.remembered_volume(s.restore_id) == (0.3,)
 
 
+def until(pred, what: str, timeout: float = 5) -> None:
+    """Wait for the ducker's own thread to have done ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not pred():
+        time.sleep(0.01)
+    assert pred(), what
+
+
 def test_a_stream_appearing_mid_duck_is_lowered_and_one_that_vanishes_is_forgotten(tmp_path):
     from coach.audio.dummy import DummyServer
     server = DummyServer()
@@ -569,12 +577,6 @@ def test_a_stream_appearing_mid_duck_is_lowered_and_one_that_vanishes_is_forgott
     def lowered(i: int) -> bool:
         v = server.volume(i)
         return v is not None and abs(v[0] - low) < 0.002
-
-    def until(pred, what: str) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not pred():
-            time.sleep(0.01)
-        assert pred(), what
 
     ducker.start(Clock())
     until(lambda: lowered(a), "a lowered")
@@ -601,12 +603,6 @@ def test_the_next_songs_stream_made_mid_cue_comes_back_at_the_songs_volume(serve
 
     def volume(i: int) -> float | None:
         return next((x.volume[0] for x in conn.streams() if x.idx == i), None)
-
-    def until(pred, what: str) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not pred():
-            time.sleep(0.02)
-        assert pred(), what
 
     ducker.start(Clock())
     until(lambda: abs((volume(a) or 0) - low) < 0.002, "a lowered")
