@@ -629,7 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restart an interrupted session at the start of its interrupted set")
     c.set_defaults(func=cmd_daemon)
 
-    from coach.core.program import QUESTIONS
+    from coach.core.types import QUESTIONS, RATINGS
     from coach.daemon.commands import COMMANDS, Rate, Start
     for verb, cls in COMMANDS.items():
         c = sub.add_parser(verb, help=cls.help)
@@ -637,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
             c.add_argument("program", metavar="PROGRAM")
             c.add_argument("--force", action="store_true", help="stop the running session first")
         if cls is Rate:
-            c.add_argument("value", type=int, choices=range(1, 6), metavar="N",
+            c.add_argument("value", type=int, choices=RATINGS, metavar="N",
                            help="1-5 (feel: 1 not at all ... 5 fully; effort: 1 easy ... 5 "
                                 "nothing left)")
             c.add_argument("--question", choices=QUESTIONS,
@@ -654,7 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sessions", type=int, metavar="N",
                    help="sessions counted: per exercise for --imbalance (default 5), all "
                    "sessions for --plot (default: every one)")
-    c.add_argument("--question", choices=("feel", "effort"), default="feel",
+    c.add_argument("--question", choices=QUESTIONS, default="feel",
                    help="the rating --imbalance compares (default feel; with effort, the side "
                    "that needed more effort is the lagging one)")
     c.add_argument("--plot", metavar="FILE",

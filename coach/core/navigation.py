@@ -12,6 +12,7 @@ from typing import Literal
 
 from coach.core.phrases import fill, phrase_table, say_number
 from coach.core.timeline import Timeline, locate
+from coach.core.types import RATINGS
 
 BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
 EXTEND_MS = 30_000  # one `extend` adds this much to a rest
@@ -116,7 +117,7 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) 
     """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo
     (made with the session's clips, so saying them never waits for the voice)."""
     texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
-    texts += [t for n in range(1, 6) for t in rating_words(timeline, n).texts]
+    texts += [t for n in RATINGS for t in rating_words(timeline, n).texts]
     return list(dict.fromkeys(texts))
 
 

@@ -19,6 +19,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coach.core.errors import CoachError
 from coach.core.phrases import PACKS, PHRASE_IDS, PLACEHOLDERS, missing_phrases
+from coach.core.types import (  # noqa: F401  (re-exported: the program's vocabulary)
+    QUESTIONS,
+    RATING_RANGE,
+    TEMPO_PHASES,
+    Kind,
+    Question,
+    Side,
+    TempoPhase,
+)
 from coach.core.yamlnodes import (
     NodeReader,
     compose,
@@ -35,9 +44,6 @@ from coach.core.yamlnodes import (
 
 logger = logging.getLogger(__name__)
 
-TempoPhase = Literal["eccentric", "bottom_pause", "concentric", "top_pause"]
-TEMPO_PHASES: tuple[TempoPhase, ...] = ("eccentric", "bottom_pause", "concentric", "top_pause")
-Side = Literal["left", "right"]
 EXPLOSIVE_MS = 1000  # an "X" in a tempo is a 1 s phase spoken "explode"
 
 
@@ -74,12 +80,6 @@ class VoiceSettings:
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
 
-Kind = Literal["tempo", "cadence", "hold", "poses"]
-# A rating the coach asks for after a set (issue "the coach listens back"): the lifter answers
-# 1-5 ("feel": how well the target muscle was felt; "effort": how hard the set was).
-Question = Literal["feel", "effort"]
-QUESTIONS: tuple[Question, ...] = ("feel", "effort")
-RATING_RANGE = (1, 5)
 ProgressTarget = Literal["reps", "hold", "sets"]
 PROGRESS_TARGETS: tuple[ProgressTarget, ...] = ("reps", "hold", "sets")
 ConditionKind = Literal["completed", "feel", "effort"]

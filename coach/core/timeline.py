@@ -9,13 +9,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
-from coach.core.program import Program, Question, Side, VoiceSettings
+from coach.core.program import Program, VoiceSettings
+from coach.core.types import CueKind, PhaseKind, Question, Side
 
-CueKind = Literal["speech", "tick"]  # a tick is a soft click, no words
-PhaseKind = Literal["announce", "lead_in", "eccentric", "bottom_pause", "concentric", "top_pause",
-                    "hold", "rep", "pose", "rest", "switch", "answer"]
 ANSWER_WINDOW_MS = 8000  # how long a rating is awaited after its prompt's (estimated) end
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, cast
 
-from coach.core.program import QUESTIONS, Question
+from coach.core.types import QUESTIONS, RATING_MAX, RATING_MIN, Question, is_rating
 
 Reply = dict[str, Any]
 
@@ -139,8 +139,8 @@ def parse_request(obj: Any) -> Request:
                      slot=slot if isinstance(slot, str) else None)
     if cls is Rate:
         value = obj.get("value")
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            raise CommandError(f"rate needs a value from 1 to 5, got {value!r}")
+        if not is_rating(value):
+            raise CommandError(f"rate needs a value from {RATING_MIN} to {RATING_MAX}, got {value!r}")
         question = obj.get("question")
         if question is not None and question not in QUESTIONS:
             raise CommandError(f"rate: question must be one of {', '.join(QUESTIONS)}, "

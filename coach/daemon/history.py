@@ -10,20 +10,23 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, get_args
 
 import platformdirs
+
+from coach.core.types import (
+    QUESTIONS,
+    RATING_MAX,
+    RATING_MIN,
+    SESSION_STATUSES,
+    SET_STATUSES,
+    Question,
+    SessionStatus,
+    SetStatus,
+)
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-SessionStatus = Literal["running", "completed", "stopped", "interrupted"]
-SetStatus = Literal["running", "completed", "skipped", "interrupted"]
-SESSION_STATUSES: tuple[str, ...] = get_args(SessionStatus)
-SET_STATUSES: tuple[str, ...] = get_args(SetStatus)
-Question = Literal["feel", "effort"]
-QUESTIONS: tuple[str, ...] = get_args(Question)
-RATING_MIN, RATING_MAX = 1, 5
 DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach history`) only reads briefly
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.

@@ -34,8 +34,8 @@ from coach.core.navigation import (
     resume_words,
     skip_target,
 )
-from coach.core.program import Question, Side
 from coach.core.timeline import TICK_KEY, Phase, estimate_speech_ms, locate
+from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState, Side
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
 from coach.daemon.history import History, SetStatus
@@ -44,8 +44,6 @@ from coach.daemon.schedules import system_clock
 
 log = logging.getLogger(__name__)
 
-SessionState = Literal["idle", "preparing", "playing", "paused"]
-SessionEnd = Literal["completed", "stopped"]
 OutputFactory = Callable[[], Output]
 
 
@@ -79,7 +77,6 @@ MIN_CLIP_COST_S = 0.03
 # A rating by taps: the window stays open this long after the last tap (1-5 taps, the play
 # key or the GPIO button); taps inside it are the rating, not pause/resume.
 TAP_CLOSE_S = 2.0
-MAX_RATING = 5
 
 
 def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_ms: int,
@@ -464,7 +461,7 @@ class SessionController:
         if s.taps is not None and s.taps.count and \
                 self.monotonic() - s.taps.last_tap >= TAP_CLOSE_S:
             taps, s.taps = s.taps, None
-            self._record(s, taps.target, taps.question, min(taps.count, MAX_RATING), echo=True)
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=True)
         idx, phase = locate(s.resolved.timeline, pos)
         if idx is None or phase is None or phase.phase != "answer" or phase.question is None:
             if s.taps is not None and not s.taps.count:

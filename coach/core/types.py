@@ -1,0 +1,47 @@
+"""Coach's shared vocabulary, each word written once (as Mopidy's ``types.py``): the kinds of
+exercise, sides, rating questions and their range, the phases of a timeline, and the states of
+a session and of each set in the log. Every other module, in every layer, imports them from here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeGuard, get_args
+
+# --- a program ----------------------------------------------------------------------------------
+Kind = Literal["tempo", "cadence", "hold", "poses"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+TempoPhase = Literal["eccentric", "bottom_pause", "concentric", "top_pause"]
+TEMPO_PHASES: tuple[TempoPhase, ...] = get_args(TempoPhase)
+Side = Literal["left", "right"]
+SIDES: tuple[Side, ...] = get_args(Side)
+
+# --- ratings ------------------------------------------------------------------------------------
+# A rating the coach asks for after a set (issue "the coach listens back"): the lifter answers
+# 1-5 ("feel": how well the target muscle was felt; "effort": how hard the set was).
+Question = Literal["feel", "effort"]
+QUESTIONS: tuple[Question, ...] = get_args(Question)
+RATING_MIN, RATING_MAX = 1, 5
+RATING_RANGE = (RATING_MIN, RATING_MAX)
+RATINGS: tuple[int, ...] = tuple(range(RATING_MIN, RATING_MAX + 1))
+
+
+def is_rating(value: object) -> TypeGuard[int]:
+    """An int 1-5 (a bool is not a rating, though Python calls it an int)."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and RATING_MIN <= value <= RATING_MAX)
+
+
+# --- a timeline ---------------------------------------------------------------------------------
+CueKind = Literal["speech", "tick"]  # a tick is a soft click, no words
+PhaseKind = Literal["announce", "lead_in", "eccentric", "bottom_pause", "concentric", "top_pause",
+                    "hold", "rep", "pose", "rest", "switch", "answer"]
+PHASE_KINDS: tuple[PhaseKind, ...] = get_args(PhaseKind)
+
+# --- the daemon's session, and the log ----------------------------------------------------------
+SessionState = Literal["idle", "preparing", "playing", "paused"]
+SESSION_STATES: tuple[SessionState, ...] = get_args(SessionState)
+SessionEnd = Literal["completed", "stopped"]
+SessionStatus = Literal["running", "completed", "stopped", "interrupted"]
+SESSION_STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
+SetStatus = Literal["running", "completed", "skipped", "interrupted"]
+SET_STATUSES: tuple[SetStatus, ...] = get_args(SetStatus)
