@@ -41,19 +41,27 @@ def imports(path: Path) -> list[tuple[int, str]]:
     return out
 
 
+def layer_files(layer: str) -> list[Path]:
+    """Every module of ``coach/<layer>/``, its subpackages' too (coach/core/program/...)."""
+    return sorted((PKG / layer).rglob("*.py"))
+
+
+def wrong_imports(layer: str) -> list[str]:
+    return [f"{f.relative_to(PKG.parent)}:{line}: imports {mod}"
+            for f in layer_files(layer) for line, mod in imports(f)
+            if any(mod == x or mod.startswith(x + ".") for x in FORBIDDEN[layer])]
+
+
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_lower_layers_never_import_higher_ones(layer: str) -> None:
-    files = sorted((PKG / layer).glob("*.py"))
-    assert files, f"coach/{layer}/ is empty"
-    bad = [f"{f.relative_to(PKG.parent)}:{line}: imports {mod}"
-           for f in files for line, mod in imports(f)
-           if any(mod == x or mod.startswith(x + ".") for x in FORBIDDEN[layer])]
+    assert layer_files(layer), f"coach/{layer}/ is empty"
+    bad = wrong_imports(layer)
     assert not bad, "\n".join(bad)
 
 
 def test_core_is_pure() -> None:
     bad = [f"{f.relative_to(PKG.parent)}:{line}: imports {mod}"
-           for f in sorted((PKG / "core").glob("*.py")) for line, mod in imports(f)
+           for f in layer_files("core") for line, mod in imports(f)
            if mod.split(".")[0] in CORE_FORBIDDEN_STDLIB]
     assert not bad, "\n".join(bad)
 
@@ -67,6 +75,20 @@ def test_the_checker_sees_a_wrong_import(tmp_path: Path) -> None:
     finally:
         f.unlink()
     assert "coach.audio.player" in found
+
+
+def test_the_checker_walks_subpackages() -> None:
+    # A wrong import in a subpackage of a layer (coach/core/program/) is caught too, its
+    # relative import resolved from the subpackage.
+    assert PKG / "core" / "program" / "walker.py" in layer_files("core")
+    f = PKG / "core" / "program" / "_probe_wrong_import.py"
+    f.write_text("def f():\n    from ...audio.player import Player\n    return Player\n")
+    try:
+        bad = wrong_imports("core")
+    finally:
+        f.unlink()
+    assert bad == ["coach/core/program/_probe_wrong_import.py:2: imports coach.audio.player",
+                   "coach/core/program/_probe_wrong_import.py:2: imports coach.audio.player.Player"]
 
 
 def test_no_module_left_at_the_top() -> None:

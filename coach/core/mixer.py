@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from coach.core.program import TEMPO_PHASES
 from coach.core.timeline import TICK_KEY, Cue, Phase, Timeline, clip_key  # noqa: F401 (re-exported)
+from coach.core.types import TEMPO_PHASES
 
 logger = logging.getLogger(__name__)
 

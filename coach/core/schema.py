@@ -1,7 +1,7 @@
 """The program format as a JSON Schema (draft 2020-12), generated from the loader's own tables.
 
 Pure. Every key, type, range and choice comes from ``coach.core.program``'s field tables (the
-ones ``_Walker.read`` validates with), phrase ids and templates from ``coach.core.phrases``,
+ones the walker validates with), phrase ids and templates from ``coach.core.phrases``,
 and the duration pattern from ``coach.core.yamlnodes``. The schema is a sound approximation of
 the loader: what the loader accepts, the schema accepts (an editor must never flag a good
 program); of what the loader rejects, the schema rejects what JSON Schema can say. It cannot
@@ -28,13 +28,12 @@ from coach.core.program import (
     POSE_FIELDS,
     PROGRESS_FIELDS,
     PROGRESS_TARGETS,
-    QUESTIONS,
-    RATING_RANGE,
     SETS_SPEC,
     TOP_FIELDS,
     VOICE_FIELDS,
     Spec,
 )
+from coach.core.types import QUESTIONS, RATING_RANGE
 from coach.core.yamlnodes import BOOL_WORDS, DURATION_PATTERN, INT_PATTERN, NUMBER_PATTERN
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -129,7 +129,8 @@ from math import ceil  # noqa: E402  (kept next to the code that uses it)
 
 from coach.core.errors import CoachError, Diagnostic  # noqa: E402
 from coach.core.phrases import fill, phrase_table, say_number  # noqa: E402
-from coach.core.program import TEMPO_PHASES, Exercise, check_session_length  # noqa: E402
+from coach.core.program import Exercise, check_session_length  # noqa: E402
+from coach.core.types import TEMPO_PHASES  # noqa: E402
 
 _TEMPO_WORDS = ("lower", "bottom_hold", "squeeze", "top_hold")
 _WORD_RE = re.compile(r"[\w']+")

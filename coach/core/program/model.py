@@ -1,0 +1,115 @@
+"""The program as data: frozen dataclasses of a validated program, its exercises and their parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from coach.core.types import Kind, Question, Side
+
+
+@dataclass(frozen=True)
+class Tempo:
+    code: str  # as written, separators removed, upper-case X: "31X0"
+    phases_ms: tuple[int, int, int, int]  # eccentric, bottom pause, concentric, top pause
+    explosive: tuple[bool, bool, bool, bool]
+
+
+@dataclass(frozen=True)
+class Pose:
+    name: str
+    hold_ms: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    text: str  # as written: "mon,wed,fri 07:00"
+    days: tuple[int, ...]  # 0 = Monday ... 6 = Sunday, sorted, unique
+    hour: int
+    minute: int
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    engine: str = "espeak"  # "espeak" or "piper"
+    voice: str | None = None  # espeak voice id/name; None = the language's default
+    model: str | None = None  # piper model name or path
+    rate: int = 170  # words per minute
+    volume: float = 0.9  # 0..1
+    # The keys the file said (the rest are the built-in defaults): config.yaml's voice
+    # defaults fill in only the others (coach.daemon.config.with_voice_defaults).
+    given: frozenset[str] = field(default=frozenset(), compare=False)
+
+
+ProgressTarget = Literal["reps", "hold", "sets"]
+PROGRESS_TARGETS: tuple[ProgressTarget, ...] = ("reps", "hold", "sets")
+ConditionKind = Literal["completed", "feel", "effort"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """When a progress rule applies: ``completed`` (every set of the exercise done, in a
+    completed session), ``feel`` (and the mean feel >= threshold), ``effort`` (and the mean
+    effort <= threshold). A rating condition also needs the sets completed."""
+
+    kind: ConditionKind = "completed"
+    threshold: int | None = None  # 1-5 for feel and effort; None for completed
+
+    def __str__(self) -> str:
+        if self.kind == "completed":
+            return "completed"
+        return f"{self.kind} {'>=' if self.kind == 'feel' else '<='} {self.threshold}"
+
+
+@dataclass(frozen=True)
+class ProgressRule:
+    """``progress:`` of an exercise: add ``step`` to ``target`` after a session that met
+    ``when``, up to ``max``. Steps and max are counts for reps and sets, milliseconds for hold."""
+
+    target: ProgressTarget
+    step: int
+    max: int
+    when: Condition = field(default_factory=Condition)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    kind: Kind
+    sets: int = 1
+    reps: int | None = None  # tempo and cadence kinds
+    tempo: Tempo | None = None
+    cadence_ms: int | None = None
+    hold_ms: int | None = None  # hold kind; for poses, the default hold (already applied to poses)
+    poses: tuple[Pose, ...] = ()
+    eyes_closed: bool = False
+    sides: tuple[Side | None, ...] = (None,)  # ("left", "right") for `sides: both`
+    focus: str | None = None
+    rest_ms: int = 60_000
+    lead_in_ms: int = 5_000
+    switch_ms: int = 5_000
+    announce_ms: int | None = None  # None: estimated from the words and the voice rate
+    words: Mapping[str, str] = field(default_factory=dict)  # this exercise's overrides only
+    line: int = 0  # 1-based line of the exercise in its file (for messages)
+    # The ratings asked after each set (empty: none), from the exercise's `rate` or the
+    # program's; ``rate_at`` is where that `rate` key is written (line, col) for messages.
+    rate: tuple[Question, ...] = ()
+    rate_at: tuple[int, int] = (0, 0)
+    progress: tuple[ProgressRule, ...] = ()
+    # Values raised today by progression (coach.core.progression.apply_progress): (target,
+    # the last session's value) for each; the first set's announcement says "9 reps today,
+    # up from 8". Values are counts, or ms for hold.
+    up_from: tuple[tuple[ProgressTarget, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    exercises: tuple[Exercise, ...]
+    schedules: tuple[Schedule, ...] = ()
+    language: str = "en"
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    words: Mapping[str, str] = field(default_factory=dict)  # program-level overrides
+    path: str = "<program>"
+    exercises_at: tuple[int, int] = (0, 0)  # 1-based line, col of the `exercises` key (messages)
