@@ -213,9 +213,6 @@ SINGULAR: Mapping[str, Mapping[str, str]] = {
 }
 SINGULAR_SUFFIX = ":one"  # a singular's key in a phrase table: "rest:one" (never a phrase id)
 
-# The espeak-ng voice (a bare id as `espeak-ng --voices` lists it) that speaks each pack.
-PACK_VOICES: Mapping[str, str] = {"en": "en", "de": "de", "es": "es", "fr": "fr"}
-
 
 # --- numbers as words ---------------------------------------------------------------------
 # The words come from num2words (counting form); coach only makes a number agree with the noun
@@ -295,11 +292,6 @@ NUMBER_FORMS: Mapping[str, Mapping[tuple[str, str], str]] = {
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f"},
 }
-
-# Words for 0..100 in every language (English: digits), e.g. NUMBERS["de"][21] == "einundzwanzig".
-NUMBERS: Mapping[str, Mapping[int, str]] = {
-    lang: {n: speak(n) for n in range(101)} for lang, speak in NUMBER_WORDS.items()}
-
 
 def missing_phrases(language: str) -> list[str]:
     """Phrase ids the ``language`` pack lacks (all of them for an unknown language); "numbers"

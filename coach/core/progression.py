@@ -39,10 +39,6 @@ class Progressed:
     new: int  # today's value
     reason: str  # "all sets completed", "feel 4.3 >= 4", "feel 3.2 < 4", "no previous session"
 
-    @property
-    def went_up(self) -> bool:
-        return self.new > self.old
-
 
 def _value(ex: Exercise | PastExercise, target: ProgressTarget) -> int | None:
     value = getattr(ex, _FIELD[target])
