@@ -45,7 +45,7 @@ def _load(path: str, config: str | None = None):
 
 def _load_program(path: str, config: str | None = None):
     from coach.core.program import load_program
-    from coach.daemon.config import load_config, with_voice_defaults
+    from coach.store.config import load_config, with_voice_defaults
     program = load_program(path)
     return with_voice_defaults(program, load_config(config).voice)
 
@@ -106,8 +106,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if any(ex.progress for ex in program.exercises):
         # Today's values: the program's `progress:` rules applied to its last session.
         from coach.core.timeline import compile_program
-        from coach.daemon.history import History
-        from coach.daemon.library import progressed
+        from coach.store.history import History
+        from coach.store.programs import progressed
         with History() as history:
             program, notes = progressed(program, history, Path(args.file).resolve())
         timeline = compile_program(program)
@@ -272,7 +272,7 @@ def _ducker(mixer, config: str | None):
     gives back volumes a crashed coach left lowered."""
     from coach.audio.duck import Ducker, recover_left_lowered
     from coach.audio.pipeline import duck_plan
-    from coach.daemon.config import load_config
+    from coach.store.config import load_config
     level = load_config(config).duck_db
     if level is None:
         recover_left_lowered()
@@ -389,7 +389,7 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 def cmd_daemon(args: argparse.Namespace) -> int:
     from coach.daemon.app import run_daemon
-    from coach.daemon.config import load_config, programs_dir
+    from coach.store.config import load_config, programs_dir
     config = load_config(args.config)
     pdir = programs_dir(config, args.programs)
     if not pdir.is_dir():
@@ -500,8 +500,8 @@ def _positive(value: int | None, option: str) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from coach.daemon.history import History
-    from coach.report import history as report
+    from coach.report import views
+    from coach.store.history import History
     _positive(args.limit, "--limit")
     _positive(args.sessions, "--sessions")
     if args.plot:
@@ -519,13 +519,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         h.close()
     if args.plot:
         from coach.report.plots import save_history_plot
-        n = save_history_plot(report.plot_data(sessions), args.plot)
+        n = save_history_plot(views.plot_data(sessions), args.plot)
         print(f"{args.plot}: {n} exercise panel{'s' if n != 1 else ''} from "
               f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}")
         return 0
     if args.imbalance:
-        rows = report.imbalance(sessions, args.question,
-                                args.sessions or report.DEFAULT_IMBALANCE_SESSIONS)
+        rows = views.imbalance(sessions, args.question,
+                               args.sessions or views.DEFAULT_IMBALANCE_SESSIONS)
         if args.json:
             json.dump([x.to_json() for x in rows], sys.stdout, ensure_ascii=False)
             sys.stdout.write("\n")
@@ -533,10 +533,10 @@ def cmd_history(args: argparse.Namespace) -> int:
             print(f"no unilateral exercise has left/right {args.question} ratings yet")
         else:
             for x in rows:
-                print(report.imbalance_line(x))
+                print(views.imbalance_line(x))
         return 0
     if args.json:
-        json.dump([report.session_json(s) for s in sessions], sys.stdout, ensure_ascii=False)
+        json.dump([views.session_json(s) for s in sessions], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     if not sessions:
@@ -546,7 +546,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         done = sum(1 for x in s.sets if x.status == "completed")
         print(f"{when}  {s.program}  {s.status}  {done}/{len(s.sets)} sets  "
               f"{fmt_duration(s.position_ms)}")
-        for line in report.session_lines(s):
+        for line in views.session_lines(s):
             print(f"    {line}")
     return 0
 

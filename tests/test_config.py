@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from coach.core.errors import CoachError
-from coach.daemon.config import Config, load_config, parse_config, programs_dir
+from coach.store.config import Config, load_config, parse_config, programs_dir
 
 
 def test_full_config(tmp_path):
@@ -71,7 +71,7 @@ def test_programs_dir_precedence(tmp_path, monkeypatch):
 # ---- voice defaults: config.yaml's `voice:` under each program's own, key by key ----------
 
 from coach.core.program import VoiceSettings, parse_program  # noqa: E402
-from coach.daemon.config import with_voice_defaults  # noqa: E402
+from coach.store.config import with_voice_defaults  # noqa: E402
 
 VOICE_PROGRAM = "program: P\n{voice}exercises:\n  - name: A\n    hold: 10s\n"
 

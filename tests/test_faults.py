@@ -362,7 +362,7 @@ def test_locked_history_still_plays_and_warns(daemon, journal):
     file it blocks readers too, so history is given up at startup. Either way: it plays."""
     daemon.db.parent.mkdir(parents=True)
     if journal == "wal":
-        from coach.daemon.history import History
+        from coach.store.history import History
         History(daemon.db).close()  # the database as coach created it
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(daemon.db), journal],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

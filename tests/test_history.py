@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.daemon.history import SCHEMA_VERSION, History
+from coach.store.history import History
+from coach.store.migrations import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,10 +68,10 @@ def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
 
 def test_a_schema_1_history_migrates_in_place_and_keeps_every_row(tmp_path: Path) -> None:
     # A database exactly as the schema-1 coach wrote it (its migration, its rows).
-    from coach.daemon.history import _MIGRATIONS
+    from coach.store.migrations import MIGRATIONS
     db = tmp_path / "h.sqlite3"
     conn = sqlite3.connect(db)
-    conn.executescript(_MIGRATIONS[0])
+    conn.executescript(MIGRATIONS[0])
     conn.execute("INSERT INTO sessions(program, program_path, started_at, status, position_ms) "
                  "VALUES ('Row day', '/p/row.yaml', '2026-11-01T07:00:00+00:00', 'completed', 9)")
     conn.execute("INSERT INTO sessions(program, program_path, started_at, status, position_ms) "
@@ -123,7 +124,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from datetime import datetime, timezone
-    from coach.daemon.history import SCHEMA_VERSION, History
+    from coach.store.history import History
     h = History(sys.argv[1])
     now = datetime.now(timezone.utc)
     s = h.start_session("Upper A", "/p/upper.yaml", now)
@@ -171,7 +172,7 @@ def test_corrupt_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFi
     db = tmp_path / "history.sqlite3"
     junk = b"this is not sqlite at all\n" * 200
     db.write_bytes(junk)
-    with caplog.at_level(logging.WARNING, logger="coach.daemon.history"):
+    with caplog.at_level(logging.WARNING, logger="coach.store.history"):
         h = History(db)
     assert h.enabled
     aside = list(tmp_path.glob("history.sqlite3.corrupt-*"))
@@ -206,7 +207,7 @@ def test_locked_database_does_not_raise(tmp_path: Path, caplog: pytest.LogCaptur
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
     try:
-        with caplog.at_level(logging.WARNING, logger="coach.daemon.history"):
+        with caplog.at_level(logging.WARNING, logger="coach.store.history"):
             set_id = h.start_set(sid, "Row", 0, 1, 3, None, 0, at(1))  # must not raise
             h.end_set(set_id, "completed", at(2))
             h.update_position(sid, 99)
@@ -232,7 +233,7 @@ def test_database_locked_before_open(tmp_path: Path, caplog: pytest.LogCaptureFi
     other.execute("BEGIN EXCLUSIVE")
     other.execute("INSERT INTO t VALUES (1)")
     try:
-        with caplog.at_level(logging.WARNING, logger="coach.daemon.history"):
+        with caplog.at_level(logging.WARNING, logger="coach.store.history"):
             h = History(db, busy_timeout=0.2)
         assert not h.enabled
         assert h.start_session("A", "a.yaml", at(0)) == 0
@@ -279,10 +280,10 @@ def test_writes_from_several_threads(tmp_path: Path) -> None:
 
 def _schema_2_db(db: Path) -> None:
     """A database exactly as the schema-2 coach wrote it: its two migrations, its rows."""
-    from coach.daemon.history import _MIGRATIONS
+    from coach.store.migrations import MIGRATIONS
     conn = sqlite3.connect(db)
-    conn.executescript(_MIGRATIONS[0])
-    conn.executescript(_MIGRATIONS[1])
+    conn.executescript(MIGRATIONS[0])
+    conn.executescript(MIGRATIONS[1])
     conn.execute("INSERT INTO sessions(program, program_path, started_at, ended_at, status, "
                  "position_ms, updated_at, resumed_from) VALUES ('Legs', '/p/legs.yaml', "
                  "'2026-11-01T07:00:00+00:00', '2026-11-01T07:40:00+00:00', 'interrupted', "
@@ -327,10 +328,10 @@ def test_a_schema_2_history_migrates_in_place_and_keeps_every_row(tmp_path: Path
 
 
 def test_a_schema_1_history_gets_the_ratings_tables(tmp_path: Path) -> None:
-    from coach.daemon.history import _MIGRATIONS
+    from coach.store.migrations import MIGRATIONS
     db = tmp_path / "h.sqlite3"
     conn = sqlite3.connect(db)
-    conn.executescript(_MIGRATIONS[0])
+    conn.executescript(MIGRATIONS[0])
     conn.execute("INSERT INTO sessions(program, program_path, started_at, status, position_ms) "
                  "VALUES ('Row day', '/p/row.yaml', '2026-11-01T07:00:00+00:00', 'completed', 9)")
     conn.execute("PRAGMA user_version = 1")
@@ -470,7 +471,7 @@ RATE_CHILD = textwrap.dedent(
     """
     import sys
     from datetime import datetime, timezone
-    from coach.daemon.history import History
+    from coach.store.history import History
     h = History(sys.argv[1])
     now = datetime.now(timezone.utc)
     s = h.start_session("Legs", "/p/legs.yaml", now)

@@ -1,22 +1,31 @@
-"""The folders are the layers: coach/core is pure and imports neither audio nor daemon code;
-coach/audio never imports daemon code; coach/report (history views, pictures) may read core and
-history records, and only the CLI imports it. Read from the source (every import, also inside
-functions), so a lazy import cannot hide a wrong direction."""
+"""The folders are the layers: coach/core is pure and imports nothing else of coach; coach/audio
+imports only core; coach/store (what coach keeps on disk: the history, config.yaml, program
+files) imports only core; coach/report (history views, pictures) reads core and the store,
+never the daemon, and only the CLI imports it; the daemon never imports the CLI. Read from the
+source (every import, also inside functions), so a lazy import cannot hide a wrong direction;
+and `coach plan` / `coach history` are run to show they load no daemon code."""
 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "coach"
 FORBIDDEN = {
-    "core": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
-    "audio": ("coach.daemon", "coach.report", "coach.cli"),
+    "core": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli"),
+    "audio": ("coach.store", "coach.daemon", "coach.report", "coach.cli"),
+    # What coach keeps on disk: read by the CLI, the reports and the daemon alike.
+    "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
     "daemon": ("coach.report", "coach.cli"),
-    # Reports read core and history records; only the face imports them.
-    "report": ("coach.cli",),
+    # Reports read core and the store (history records); only the face imports them.
+    "report": ("coach.audio", "coach.daemon", "coach.cli"),
 }
 # The core is pure: no clock, no threads, no sound, no sockets.
 CORE_FORBIDDEN_STDLIB = ("threading", "socket", "sounddevice", "time", "subprocess", "sqlite3")
@@ -95,3 +104,61 @@ def test_no_module_left_at_the_top() -> None:
     # Only the face lives beside the three layers.
     top = sorted(p.name for p in PKG.glob("*.py"))
     assert top == ["__init__.py", "cli.py"], top
+
+
+# --- `coach plan` and `coach history` run without the daemon's code -----------------------------
+
+# The parser's verb table (`coach start`, `coach rate`...) is the daemon's command table; it is
+# the only daemon code the CLI loads before a command runs. A command itself adds none.
+PARSER_DAEMON_MODULES = {"coach.daemon", "coach.daemon.commands"}
+RUN_CLI = """
+import json, sys
+import coach.cli
+def daemon_modules():
+    return sorted(m for m in sys.modules if m == "coach.daemon" or m.startswith("coach.daemon."))
+coach.cli.build_parser()
+before = daemon_modules()
+status = coach.cli.main(sys.argv[1:])
+sys.stdout.flush()
+print(json.dumps({"status": status, "before": before, "after": daemon_modules()}), file=sys.stderr)
+"""
+
+
+def run_cli(env: dict[str, str], *args: str) -> tuple[str, dict]:
+    r = subprocess.run([sys.executable, "-c", RUN_CLI, *args], capture_output=True, text=True,
+                       env=env, cwd=PKG.parent, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout, json.loads(r.stderr.strip().splitlines()[-1])
+
+
+def test_plan_and_history_load_no_daemon_code(tmp_path: Path) -> None:
+    from coach.core.program import load_program
+    from coach.store.history import History
+    program_path = PKG.parent / "programs" / "unilateral-rated.yaml"  # has `progress:` rules
+    program = load_program(program_path)
+    assert any(ex.progress for ex in program.exercises)
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    (tmp_path / "config" / "coach").mkdir(parents=True)
+    (tmp_path / "config" / "coach" / "config.yaml").write_text("voice: {rate: 150}\n")
+    # A finished session of it, every set completed: today's plan progresses from it.
+    now = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+    with History(tmp_path / "data" / "coach" / "history.sqlite3") as h:
+        sid = h.start_session(program.name, str(program_path.resolve()), now)
+        for i, ex in enumerate(program.exercises):
+            h.record_used(sid, i, ex.name, ex.reps, ex.hold_ms, ex.sets)
+            for n in range(1, ex.sets + 1):
+                h.end_set(h.start_set(sid, ex.name, i, n, ex.sets, "both", 0, now),
+                          "completed", now)
+        h.end_session(sid, "completed", now)
+
+    out, seen = run_cli(env, "plan", "--json", str(program_path))
+    assert seen["status"] == 0 and json.loads(out)["progress"], out
+    runs = [seen]
+    for args in (["plan", str(program_path)], ["history"], ["history", "--json"]):
+        out, seen = run_cli(env, *args)
+        assert seen["status"] == 0 and program.name in out, out
+        runs.append(seen)
+    for seen in runs:
+        assert set(seen["before"]) <= PARSER_DAEMON_MODULES, seen
+        assert seen["after"] == seen["before"], seen

@@ -16,9 +16,8 @@ from matplotlib.image import imread
 from coach.cli import main
 from coach.core.program import load_program
 from coach.core.timeline import compile_program
-from coach.daemon.history import History
-from coach.report import history as report
-from coach.report import plots
+from coach.report import plots, views
+from coach.store.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
@@ -106,11 +105,11 @@ def test_imbalance_by_effort_lags_the_side_that_needed_more(tmp_path: Path) -> N
         h.rate(s, None, BSS, 0, 1, "right", "feel", 4, T0)
     sessions = h.recent(None)
     h.close()
-    [x] = report.imbalance(sessions, "effort")
+    [x] = views.imbalance(sessions, "effort")
     assert (x.left, x.right, x.lagging, x.sessions) == (5.0, 3.0, "left", 3)
-    [y] = report.imbalance(sessions, "feel")
+    [y] = views.imbalance(sessions, "feel")
     assert y.lagging is None
-    assert report.imbalance(sessions[:2], "effort")[0].lagging is None  # 2 sessions < 3
+    assert views.imbalance(sessions[:2], "effort")[0].lagging is None  # 2 sessions < 3
 
 
 def test_user_mistakes_are_one_line(data_home: Path, tmp_path: Path, capsys) -> None:
@@ -128,7 +127,7 @@ def test_user_mistakes_are_one_line(data_home: Path, tmp_path: Path, capsys) -> 
 
 def test_plot_data_numbers(tmp_path: Path) -> None:
     h = build(tmp_path / "h.sqlite3", [2, 3, 5])
-    panels = report.plot_data(h.recent(None))
+    panels = views.plot_data(h.recent(None))
     h.close()
     assert [(p.exercise, p.unilateral) for p in panels] == [(BSS, True), ("Wall sit", False)]
     bss, wall = panels

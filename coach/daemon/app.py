@@ -28,6 +28,7 @@ from coach.core.errors import CoachError
 from coach.core.navigation import extra_texts
 from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
+from coach.core.records import InterruptedSession
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import (
     SESSION_VERBS,
@@ -51,10 +52,11 @@ from coach.daemon.commands import (
     ok,
     parse_request,
 )
-from coach.daemon.history import History, InterruptedSession
-from coach.daemon.library import ProgramLibrary, Resolved, with_progress
+from coach.daemon.library import ProgramLibrary
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import DuckerFactory, Ducking, OutputFactory, SessionController
+from coach.store.history import History
+from coach.store.programs import Resolved, with_progress
 
 log = logging.getLogger(__name__)
 

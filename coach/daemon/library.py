@@ -1,5 +1,6 @@
 """The program library: the programs directory as last read, each file's good version (if any)
-and its last error. Owned by the session thread; scanning reads a few small files."""
+and its last error. Owned by the session thread; scanning reads a few small files (each one as
+coach/store/programs.py reads a program)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.core.errors import CoachError
-from coach.core.program import Program, Schedule, VoiceSettings, load_program
-from coach.core.progression import PastExercise, Progressed, apply_progress
+from coach.core.program import Program, Schedule, VoiceSettings
 from coach.core.timeline import Timeline, compile_program
-from coach.daemon.history import History
+from coach.store.programs import Resolved, load_with_defaults
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +29,12 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """A program ready to play: its stem (or file stem), path, program and timeline."""
-
-    stem: str
-    path: Path
-    program: Program
-    timeline: Timeline
-
-
-@dataclass(frozen=True)
 class Change:
     """What one scan found: stems loaded or reloaded (their clips may be prepared ahead) and
     stems whose schedules must be looked at again (loaded, broken or removed)."""
 
     loaded: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
-
-
-def load_with_defaults(path: Path, voice_defaults: VoiceSettings | None) -> Program:
-    """A program file with config.yaml's voice defaults under its own `voice:`."""
-    from coach.daemon.config import with_voice_defaults
-    return with_voice_defaults(load_program(path), voice_defaults)
 
 
 class ProgramLibrary:
@@ -136,29 +120,3 @@ class ProgramLibrary:
     def listing(self) -> dict[str, dict[str, str | None]]:
         return {k: {"name": v.program.name if v.program else None, "path": str(v.path),
                     "error": v.error} for k, v in sorted(self.entries.items())}
-
-
-def progressed(program: Program, history: History | None,
-               path: Path | str | None = None) -> tuple[Program, list[Progressed]]:
-    """``program`` as it plays today: its `progress:` rules applied to the last finished
-    session of it in ``history`` (matched by file path or name)."""
-    if history is None or not any(ex.progress for ex in program.exercises):
-        return program, []
-    summary = history.last_session_summary(str(path) if path is not None else program.name)
-    if not summary and path is not None:
-        summary = history.last_session_summary(program.name)
-    past = {i: PastExercise(sets=e.sets if e.sets is not None else
-                            program.exercises[i].sets if i < len(program.exercises) else 1,
-                            completed=e.completed, reps=e.reps, hold_ms=e.hold_ms,
-                            feel=e.feel, effort=e.effort)
-            for i, e in summary.items() if i < len(program.exercises)
-            and e.exercise == program.exercises[i].name}
-    return apply_progress(program, past)
-
-
-def with_progress(resolved: Resolved, history: History | None) -> tuple[Resolved, list[Progressed]]:
-    """A resolved program with today's progression (a new timeline when anything changed)."""
-    program, notes = progressed(resolved.program, history, resolved.path)
-    if program is resolved.program:
-        return resolved, notes
-    return Resolved(resolved.stem, resolved.path, program, compile_program(program)), notes

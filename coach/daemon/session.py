@@ -35,12 +35,12 @@ from coach.core.navigation import (
     skip_target,
 )
 from coach.core.timeline import TICK_KEY, Phase, estimate_speech_ms, locate
-from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState, Side
+from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState, SetStatus, Side
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.commands import Reply, error
-from coach.daemon.history import History, SetStatus
-from coach.daemon.library import Resolved
 from coach.daemon.schedules import system_clock
+from coach.store.history import History
+from coach.store.programs import Resolved
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Pictures: the history (one panel per exercise: ratings over time per side, reps/hold on a
 second axis) and one session's plan as a horizontal strip. matplotlib's object API with the
 Agg (PNG) and SVG backends only: no pyplot, no display, no global state. The numbers drawn come
-from pure functions (``report.history.plot_data``, ``plan_strip``), which tests check."""
+from pure functions (``report.views.plot_data``, ``plan_strip``), which tests check."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach.core.errors import CoachError, Diagnostic
 from coach.core.timeline import Timeline
-from coach.report.history import Panel
+from coach.report.views import Panel
 
 logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its font cache notes are not ours
 

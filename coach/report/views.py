@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from coach.daemon.history import QUESTIONS, RatingRecord, SessionRecord, SetRecord
+from coach.core.records import RatingRecord, SessionRecord, SetRecord
+from coach.core.types import QUESTIONS, SIDES
 
-SIDES = ("left", "right")
 LAG_POINTS = 1.0  # a side's session mean this far behind the other's...
 LAG_SESSIONS = 3  # ...in at least this many of the sessions counted: that side is lagging
 DEFAULT_IMBALANCE_SESSIONS = 5
@@ -195,7 +195,7 @@ def plot_data(sessions: list[SessionRecord]) -> list[Panel]:
                 panels[row.exercise].unilateral = True
         groups: dict[tuple[str, str, str], list[int]] = {}
         for r in s.ratings:
-            side = r.side or "both"
+            side: str = r.side or "both"
             if r.side is not None:
                 panels[r.exercise].unilateral = True
             groups.setdefault((r.exercise, side, r.question), []).append(r.value)

@@ -1,4 +1,5 @@
-"""The daemon's settings: `$XDG_CONFIG_HOME/coach/config.yaml`, validated like programs."""
+"""Coach's settings: `$XDG_CONFIG_HOME/coach/config.yaml`, validated like programs. The daemon
+reads all of it; the CLI reads its voice defaults (and, for `coach daemon`, the rest)."""
 
 from __future__ import annotations
 

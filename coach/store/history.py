@@ -1,18 +1,26 @@
 """SQLite log of sessions and sets (what was trained, when, how it ended); finds a session a crash
 left running so the daemon can resume it. History must never stop the player: on a locked or
-unusable database it logs a warning and its calls become no-ops."""
+unusable database it logs a warning and its calls become no-ops. What it returns is plain data
+(coach/core/records.py); its schema and migrations are coach/store/migrations.py."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import platformdirs
 
+from coach.core.records import (
+    ExerciseSummary,
+    ExerciseUsed,
+    InterruptedSession,
+    RatingRecord,
+    SessionRecord,
+    SetRecord,
+)
 from coach.core.types import (
     QUESTIONS,
     RATING_MAX,
@@ -23,189 +31,11 @@ from coach.core.types import (
     SessionStatus,
     SetStatus,
 )
+from coach.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
 DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach history`) only reads briefly
-
-# Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
-_MIGRATIONS = [
-    """
-    CREATE TABLE sessions (
-        id           INTEGER PRIMARY KEY,
-        program      TEXT NOT NULL,
-        program_path TEXT NOT NULL,
-        started_at   TEXT NOT NULL,
-        ended_at     TEXT,
-        status       TEXT NOT NULL DEFAULT 'running'
-                     CHECK (status IN ('running', 'completed', 'stopped', 'interrupted')),
-        position_ms  INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE sets (
-        id             INTEGER PRIMARY KEY,
-        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        exercise       TEXT NOT NULL,
-        exercise_index INTEGER NOT NULL,
-        set_no         INTEGER NOT NULL,
-        sets           INTEGER NOT NULL,
-        side           TEXT,
-        started_at     TEXT NOT NULL,
-        ended_at       TEXT,
-        status         TEXT NOT NULL DEFAULT 'running'
-                       CHECK (status IN ('running', 'completed', 'skipped', 'interrupted')),
-        start_ms       INTEGER NOT NULL
-    );
-    CREATE INDEX sets_by_session ON sets(session_id, id);
-    CREATE INDEX sessions_by_status ON sessions(status);
-    """,
-    # 2: when the session last wrote its position (how recent an interruption is: a restarted
-    # daemon resumes a fresh one by itself), and which interrupted session it resumes (a crash
-    # loop never resumes the same interruption twice).
-    """
-    ALTER TABLE sessions ADD COLUMN updated_at TEXT;
-    ALTER TABLE sessions ADD COLUMN resumed_from INTEGER;
-    """,
-    # 3: the lifter's ratings of a set (per side of a unilateral one), and the values each
-    # exercise actually used in a session (what progression steps from). A rating is one per
-    # logical set (session, exercise, set number), side and question: a later one replaces it,
-    # so a lifter can correct a slip. A set done twice (`back`) is still one set to rate.
-    """
-    CREATE TABLE ratings (
-        id             INTEGER PRIMARY KEY,
-        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        set_id         INTEGER REFERENCES sets(id) ON DELETE SET NULL,
-        exercise       TEXT NOT NULL,
-        exercise_index INTEGER NOT NULL,
-        set_no         INTEGER NOT NULL,
-        side           TEXT CHECK (side IN ('left', 'right')),
-        question       TEXT NOT NULL CHECK (question IN ('feel', 'effort')),
-        value          INTEGER NOT NULL
-                       CHECK (typeof(value) = 'integer' AND value BETWEEN 1 AND 5),
-        rated_at       TEXT NOT NULL
-    );
-    CREATE UNIQUE INDEX ratings_one_per_set_side_question
-        ON ratings(session_id, exercise_index, set_no, coalesce(side, ''), question);
-    CREATE TABLE session_exercises (
-        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        exercise_index INTEGER NOT NULL,
-        exercise       TEXT NOT NULL,
-        reps           INTEGER,
-        hold_ms        INTEGER,
-        sets           INTEGER NOT NULL,
-        PRIMARY KEY (session_id, exercise_index)
-    );
-    """,
-]
-
-
-@dataclass(frozen=True)
-class SetRecord:
-    id: int
-    session_id: int
-    exercise: str
-    exercise_index: int  # 0-based, as in the timeline
-    set_no: int  # 1-based
-    sets: int
-    side: str | None  # "left", "right" or None
-    started_at: datetime
-    ended_at: datetime | None
-    status: str
-    start_ms: int  # the set's start in the session timeline (ms)
-
-
-@dataclass(frozen=True)
-class RatingRecord:
-    """The lifter's answer to one question about one set (one side of a unilateral set)."""
-
-    id: int
-    session_id: int
-    set_id: int | None  # the sets row rated (None: not known, e.g. rated between rows)
-    exercise: str
-    exercise_index: int
-    set_no: int
-    side: str | None  # "left", "right" or None
-    question: str  # "feel" or "effort"
-    value: int  # 1-5
-    rated_at: datetime
-
-
-@dataclass(frozen=True)
-class ExerciseUsed:
-    """The values an exercise actually used in a session (after any progression)."""
-
-    session_id: int
-    exercise_index: int
-    exercise: str
-    reps: int | None
-    hold_ms: int | None
-    sets: int
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: int
-    program: str
-    program_path: str
-    started_at: datetime
-    ended_at: datetime | None
-    status: str
-    position_ms: int
-    sets: list[SetRecord] = field(default_factory=list)
-    ratings: list[RatingRecord] = field(default_factory=list)  # in set order
-    used: list[ExerciseUsed] = field(default_factory=list)  # by exercise_index
-    resumed_from: int | None = None
-
-
-@dataclass(frozen=True)
-class ExerciseSummary:
-    """One exercise of a program's last finished session: what progression decides from.
-
-    ``reps``/``hold_ms``/``sets`` are the values used (None when that session predates
-    schema 3 and did not record them; ``sets`` then falls back to the sets rows). ``completed``
-    is true when every one of its sets was completed and the session itself completed.
-    ``feel``/``effort`` are the means of every rating of the exercise (both sides, all sets),
-    None when unrated."""
-
-    exercise_index: int
-    exercise: str
-    reps: int | None
-    hold_ms: int | None
-    sets: int | None
-    completed: bool
-    feel: float | None
-    effort: float | None
-    session_id: int
-    session_status: str
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class InterruptedSession:
-    """A session a crash left "running". ``set`` is its last running set, or None when the crash
-    came between sets (then resume from ``position_ms``)."""
-
-    session_id: int
-    program: str
-    program_path: str
-    started_at: datetime
-    position_ms: int
-    set: SetRecord | None
-    updated_at: datetime | None = None  # the last position written (None: before schema 2)
-    resumed_from: int | None = None  # this session itself resumed that interrupted one
-    sets_completed: int = 0
-
-    @property
-    def exercise_index(self) -> int | None:
-        return self.set.exercise_index if self.set else None
-
-    @property
-    def set_no(self) -> int | None:
-        return self.set.set_no if self.set else None
-
-    @property
-    def start_ms(self) -> int | None:
-        return self.set.start_ms if self.set else None
 
 
 def default_path() -> Path:
@@ -290,7 +120,7 @@ class History:
             if version < SCHEMA_VERSION:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for sql in _MIGRATIONS[version:]:
+                    for sql in MIGRATIONS[version:]:
                         for stmt in sql.split(";"):
                             if stmt.strip():
                                 conn.execute(stmt)

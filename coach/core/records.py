@@ -1,0 +1,120 @@
+"""What the history store gives back, as plain data: a session, its sets, the lifter's ratings,
+the values each exercise used, a program's last finished session summed up per exercise, and a
+session a crash left running. No I/O: the store (coach/store/history.py) builds them from its
+rows; reports and progression read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from coach.core.types import Question, SessionStatus, SetStatus, Side
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    id: int
+    session_id: int
+    exercise: str
+    exercise_index: int  # 0-based, as in the timeline
+    set_no: int  # 1-based
+    sets: int
+    side: str | None  # "both" (one row for both sides of a unilateral set), "left", "right", None
+    started_at: datetime
+    ended_at: datetime | None
+    status: SetStatus
+    start_ms: int  # the set's start in the session timeline (ms)
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    """The lifter's answer to one question about one set (one side of a unilateral set)."""
+
+    id: int
+    session_id: int
+    set_id: int | None  # the sets row rated (None: not known, e.g. rated between rows)
+    exercise: str
+    exercise_index: int
+    set_no: int
+    side: Side | None
+    question: Question
+    value: int  # RATING_MIN-RATING_MAX (1-5)
+    rated_at: datetime
+
+
+@dataclass(frozen=True)
+class ExerciseUsed:
+    """The values an exercise actually used in a session (after any progression)."""
+
+    session_id: int
+    exercise_index: int
+    exercise: str
+    reps: int | None
+    hold_ms: int | None
+    sets: int
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    program: str
+    program_path: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: SessionStatus
+    position_ms: int
+    sets: list[SetRecord] = field(default_factory=list)
+    ratings: list[RatingRecord] = field(default_factory=list)  # in set order
+    used: list[ExerciseUsed] = field(default_factory=list)  # by exercise_index
+    resumed_from: int | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    """One exercise of a program's last finished session: what progression decides from.
+
+    ``reps``/``hold_ms``/``sets`` are the values used (None when that session predates
+    schema 3 and did not record them; ``sets`` then falls back to the sets rows). ``completed``
+    is true when every one of its sets was completed and the session itself completed.
+    ``feel``/``effort`` are the means of every rating of the exercise (both sides, all sets),
+    None when unrated."""
+
+    exercise_index: int
+    exercise: str
+    reps: int | None
+    hold_ms: int | None
+    sets: int | None
+    completed: bool
+    feel: float | None
+    effort: float | None
+    session_id: int
+    session_status: SessionStatus
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class InterruptedSession:
+    """A session a crash left "running". ``set`` is its last running set, or None when the crash
+    came between sets (then resume from ``position_ms``)."""
+
+    session_id: int
+    program: str
+    program_path: str
+    started_at: datetime
+    position_ms: int
+    set: SetRecord | None
+    updated_at: datetime | None = None  # the last position written (None: before schema 2)
+    resumed_from: int | None = None  # this session itself resumed that interrupted one
+    sets_completed: int = 0
+
+    @property
+    def exercise_index(self) -> int | None:
+        return self.set.exercise_index if self.set else None
+
+    @property
+    def set_no(self) -> int | None:
+        return self.set.set_no if self.set else None
+
+    @property
+    def start_ms(self) -> int | None:
+        return self.set.start_ms if self.set else None

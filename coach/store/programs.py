@@ -1,0 +1,55 @@
+"""Programs as coach reads them from disk: a program file with config.yaml's voice defaults
+under its own `voice:`, and as it plays today (its `progress:` rules applied to its last session
+in the history). The CLI (`coach plan`) and the daemon's program library both read them here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.core.program import Program, VoiceSettings, load_program
+from coach.core.progression import PastExercise, Progressed, apply_progress
+from coach.core.timeline import Timeline, compile_program
+from coach.store.config import with_voice_defaults
+from coach.store.history import History
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A program ready to play: its stem (or file stem), path, program and timeline."""
+
+    stem: str
+    path: Path
+    program: Program
+    timeline: Timeline
+
+
+def load_with_defaults(path: Path, voice_defaults: VoiceSettings | None) -> Program:
+    """A program file with config.yaml's voice defaults under its own `voice:`."""
+    return with_voice_defaults(load_program(path), voice_defaults)
+
+
+def progressed(program: Program, history: History | None,
+               path: Path | str | None = None) -> tuple[Program, list[Progressed]]:
+    """``program`` as it plays today: its `progress:` rules applied to the last finished
+    session of it in ``history`` (matched by file path or name)."""
+    if history is None or not any(ex.progress for ex in program.exercises):
+        return program, []
+    summary = history.last_session_summary(str(path) if path is not None else program.name)
+    if not summary and path is not None:
+        summary = history.last_session_summary(program.name)
+    past = {i: PastExercise(sets=e.sets if e.sets is not None else
+                            program.exercises[i].sets if i < len(program.exercises) else 1,
+                            completed=e.completed, reps=e.reps, hold_ms=e.hold_ms,
+                            feel=e.feel, effort=e.effort)
+            for i, e in summary.items() if i < len(program.exercises)
+            and e.exercise == program.exercises[i].name}
+    return apply_progress(program, past)
+
+
+def with_progress(resolved: Resolved, history: History | None) -> tuple[Resolved, list[Progressed]]:
+    """A resolved program with today's progression (a new timeline when anything changed)."""
+    program, notes = progressed(resolved.program, history, resolved.path)
+    if program is resolved.program:
+        return resolved, notes
+    return Resolved(resolved.stem, resolved.path, program, compile_program(program)), notes
