@@ -38,7 +38,7 @@ class VoiceSettings:
     rate: int = 170  # words per minute
     volume: float = 0.9  # 0..1
     # The keys the file said (the rest are the built-in defaults): config.yaml's voice
-    # defaults fill in only the others (coach.daemon.config.with_voice_defaults).
+    # defaults fill in only the others (coach.store.config.with_voice_defaults).
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
 
