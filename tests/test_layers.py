@@ -1,7 +1,8 @@
 """The folders are the layers: coach/core is pure and imports neither audio nor daemon code;
 coach/audio never imports daemon code; coach/report (history views, pictures) may read core and
-history records, and only the CLI imports it. Read from the source (every import, also inside
-functions), so a lazy import cannot hide a wrong direction."""
+history records, and only the CLI imports it; coach/files.py (atomic writes) is a leaf any layer
+but the pure core may use. Read from the source (every import, also inside functions), so a lazy
+import cannot hide a wrong direction."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "coach"
 FORBIDDEN = {
-    "core": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
+    "core": ("coach.audio", "coach.daemon", "coach.report", "coach.cli", "coach.files"),
     "audio": ("coach.daemon", "coach.report", "coach.cli"),
     "daemon": ("coach.report", "coach.cli"),
     # Reports read core and history records; only the face imports them.
@@ -43,7 +44,7 @@ def imports(path: Path) -> list[tuple[int, str]]:
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_lower_layers_never_import_higher_ones(layer: str) -> None:
-    files = sorted((PKG / layer).glob("*.py"))
+    files = sorted((PKG / layer).rglob("*.py"))
     assert files, f"coach/{layer}/ is empty"
     bad = [f"{f.relative_to(PKG.parent)}:{line}: imports {mod}"
            for f in files for line, mod in imports(f)
@@ -53,7 +54,7 @@ def test_lower_layers_never_import_higher_ones(layer: str) -> None:
 
 def test_core_is_pure() -> None:
     bad = [f"{f.relative_to(PKG.parent)}:{line}: imports {mod}"
-           for f in sorted((PKG / "core").glob("*.py")) for line, mod in imports(f)
+           for f in sorted((PKG / "core").rglob("*.py")) for line, mod in imports(f)
            if mod.split(".")[0] in CORE_FORBIDDEN_STDLIB]
     assert not bad, "\n".join(bad)
 
@@ -69,7 +70,15 @@ def test_the_checker_sees_a_wrong_import(tmp_path: Path) -> None:
     assert "coach.audio.player" in found
 
 
+def test_files_is_a_leaf() -> None:
+    # Every layer but the core may use coach/files.py, so it uses none of them.
+    f = PKG / "files.py"
+    bad = [f"coach/files.py:{line}: imports {mod}" for line, mod in imports(f)
+           if mod == "coach" or mod.startswith("coach.")]
+    assert not bad, "\n".join(bad)
+
+
 def test_no_module_left_at_the_top() -> None:
-    # Only the face lives beside the three layers.
+    # Only the face, and the leaf helper for atomic writes, live beside the layers.
     top = sorted(p.name for p in PKG.glob("*.py"))
-    assert top == ["__init__.py", "cli.py"], top
+    assert top == ["__init__.py", "cli.py", "files.py"], top
