@@ -98,9 +98,9 @@ def _span(x: np.ndarray, thr: float) -> int:
 
 def coach_sounds(path: str, cache_dir: Path) -> list[CueSound]:
     """coach's clips (prepared into ``cache_dir``, which also warms it for `coach run`)."""
-    from coach.audio.voice import clip_key, prepare_timeline
+    from coach.audio.voice import prepare_timeline
     from coach.core.program import load_program
-    from coach.core.timeline import compile_program
+    from coach.core.timeline import clip_key, compile_program
     tl = compile_program(load_program(path))
     clips = prepare_timeline(tl, rate=RATE, cache_dir=cache_dir)
     thr = 10 ** (THRESHOLD_DBFS / 20)

@@ -1,9 +1,10 @@
 """The folders are the layers: coach/core is pure and imports nothing else of coach; coach/audio
 imports only core; coach/store (what coach keeps on disk: the history, config.yaml, program
 files) imports only core; coach/report (history views, pictures) reads core and the store,
-never the daemon, and only the CLI imports it; the daemon never imports the CLI. Read from the
-source (every import, also inside functions), so a lazy import cannot hide a wrong direction;
-and `coach plan` / `coach history` are run to show they load no daemon code."""
+never the daemon, and only the CLI imports it; the daemon never imports the CLI; coach/files.py
+(atomic writes) is a leaf any layer but the pure core may use. Read from the source (every
+import, also inside functions), so a lazy import cannot hide a wrong direction; and `coach plan`
+/ `coach history` are run to show they load no daemon code."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "coach"
 FORBIDDEN = {
-    "core": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli"),
+    "core": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli",
+             "coach.files"),
     "audio": ("coach.store", "coach.daemon", "coach.report", "coach.cli"),
     # What coach keeps on disk: read by the CLI, the reports and the daemon alike.
     "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
@@ -98,12 +100,18 @@ def test_the_checker_walks_subpackages() -> None:
         f.unlink()
     assert bad == ["coach/core/program/_probe_wrong_import.py:2: imports coach.audio.player",
                    "coach/core/program/_probe_wrong_import.py:2: imports coach.audio.player.Player"]
+def test_files_is_a_leaf() -> None:
+    # Every layer but the core may use coach/files.py, so it uses none of them.
+    f = PKG / "files.py"
+    bad = [f"coach/files.py:{line}: imports {mod}" for line, mod in imports(f)
+           if mod == "coach" or mod.startswith("coach.")]
+    assert not bad, "\n".join(bad)
 
 
 def test_no_module_left_at_the_top() -> None:
-    # Only the face lives beside the three layers.
+    # Only the face, and the leaf helper for atomic writes, live beside the layers.
     top = sorted(p.name for p in PKG.glob("*.py"))
-    assert top == ["__init__.py", "cli.py"], top
+    assert top == ["__init__.py", "cli.py", "files.py"], top
 
 
 # --- `coach plan` and `coach history` run without the daemon's code -----------------------------

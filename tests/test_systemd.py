@@ -331,7 +331,7 @@ def run() -> Iterator[Observed]:
         # What should be heard: the set-2 announcement as `coach render` renders it (what the
         # mixer plays, sample for sample), and the resume's words as the session controller
         # builds them (its functions, its clips: the cache the daemon filled).
-        from coach.audio.pipeline import load, render_spoken
+        from coach.audio.pipeline import load, spoken_insert
         from coach.audio.voice import Voice
         from coach.core.navigation import resume_words
         wav = base / "row.wav"
@@ -344,7 +344,7 @@ def run() -> Iterator[Observed]:
         voice = Voice(tl.voice, tl.language, RATE, cache / "coach" / "clips")
         clips = {t: c.samples for t, c in voice.prepare(words.texts).items()}
         assert set(clips) == set(words.texts)
-        ob.resume_words = render_spoken(words, clips, tl, RATE, beat_after_last_ms=1000)
+        ob.resume_words = spoken_insert(words, clips, tl, RATE, beat_after_last_ms=1000).samples
         ob.logs = logs()
         yield ob
     finally:

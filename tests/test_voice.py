@@ -17,21 +17,19 @@ import pytest
 from conftest import ROOT, need
 
 from coach.audio.voice import (
-    TICK_KEY,
     Clip,
     Voice,
     VoiceUnavailable,
     cache_key,
-    clip_key,
     finish,
     prepare_timeline,
     spoken_text,
-    terminal_progress,
     tick_clip,
 )
+from coach.cli import terminal_progress
 from coach.core.errors import CoachError
 from coach.core.program import Exercise, Program, VoiceSettings
-from coach.core.timeline import compile_program
+from coach.core.timeline import TICK_KEY, clip_key, compile_program
 
 RATE = 48000
 PHRASES = ["3", "squeeze", "lower", "Lat pulldown. Set 1 of 3"]

@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from coach.core.duckplan import DuckPlan
+from coach.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -295,15 +295,7 @@ def write_state(path: Path, ducked: Sequence[Ducked]) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps({"version": 1, "streams": [d.to_json() for d in ducked]})
-    fd, tmp = tempfile.mkstemp(prefix=".ducked-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, data, perm=0o600)  # private, as the state file always was
 
 
 def read_state(path: Path) -> list[Ducked]:

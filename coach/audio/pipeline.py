@@ -90,18 +90,13 @@ class SpokenInsert:
     duck: duckplan.DuckPlan
 
 
-def render_spoken(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Timeline,
-                  rate: int = 48000, beat_after_last_ms: int = 0, min_ms: int = 0) -> np.ndarray:
-    """Words said outside the timeline ("resuming… 3, 2, 1", "30 more seconds"), from ready
-    clips, through the same mixer; a part whose clip is missing is left out (never waited for).
-    The result lasts until its last clip ends, at least ``beat_after_last_ms`` after the last
-    onset (the "1" of a countdown is a beat long) and at least ``min_ms``."""
-    return spoken_insert(spoken, clips, timeline, rate, beat_after_last_ms, min_ms).samples
-
-
 def spoken_insert(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Timeline,
                   rate: int = 48000, beat_after_last_ms: int = 0, min_ms: int = 0) -> SpokenInsert:
-    """``render_spoken``'s samples with their duck plan (the insert's own words, as cues)."""
+    """Words said outside the timeline ("resuming… 3, 2, 1", "30 more seconds"), from ready
+    clips, through the same mixer; a part whose clip is missing is left out (never waited for).
+    The samples last until the last clip ends, at least ``beat_after_last_ms`` after the last
+    onset (the "1" of a countdown is a beat long) and at least ``min_ms``; with them, when other
+    streams are lowered under them (the insert's own words, as cues)."""
     ready = [(text, a, ms) for text, a, ms in spoken.parts if text in clips]
     if not ready:
         return SpokenInsert(np.zeros(min_ms * rate // 1000, np.float32),

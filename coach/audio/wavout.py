@@ -9,9 +9,10 @@ import logging
 import os
 import wave
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+
+from coach.files import atomic_open
 
 logger = logging.getLogger(__name__)
 
@@ -31,24 +32,17 @@ def render_to_wav(mixer, path: str | os.PathLike, block_frames: int = 48000,
     """
     if block_frames <= 0:
         raise ValueError(f"block_frames must be > 0, got {block_frames}")
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     total = mixer.total_frames
-    try:
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(mixer.rate)
-            w.setnframes(total)  # known up front: the header is never rewritten
-            done = 0
-            while done < total:
-                n = min(block_frames, total - done)
-                w.writeframesraw(to_int16(mixer.render(done, n)).tobytes())
-                done += n
-                if progress is not None:
-                    progress(done, total)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f, wave.open(f, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(mixer.rate)
+        w.setnframes(total)  # known up front: the header is never rewritten
+        done = 0
+        while done < total:
+            n = min(block_frames, total - done)
+            w.writeframesraw(to_int16(mixer.render(done, n)).tobytes())
+            done += n
+            if progress is not None:
+                progress(done, total)
     logger.info("wrote %s: %d frames at %d Hz", path, total, mixer.rate)

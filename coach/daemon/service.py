@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 from coach.core.errors import CoachError, Diagnostic
+from coach.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -119,15 +119,7 @@ def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Installed:
     unit_dir.mkdir(parents=True, exist_ok=True)
     target = unit_dir / UNIT_NAME
     # Write then rename: a running manager never reads half a unit.
-    fd, tmp = tempfile.mkstemp(prefix=".coach.service.", dir=unit_dir)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(render_unit(coach_bin))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, render_unit(coach_bin), perm=0o644)
     logger.info("wrote %s (ExecStart=%s daemon)", target, coach_bin)
     return Installed(target, next_steps(target))
 
