@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, assert_never
 
 from coach.core.errors import CoachError, Diagnostic
 
+from . import __version__
+
 if TYPE_CHECKING:
     from coach.daemon.protocol import Reply, Request, Status
-
-from . import __version__
 
 log = logging.getLogger("coach")
 

@@ -10,7 +10,6 @@ JSON by its ``to_json`` and is read back by ``parse_reply``.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any
 
 from coach.daemon.protocol import (
     Back,
@@ -71,7 +70,7 @@ def parse_reply(req: Request, obj: JsonObject) -> Reply:
     return req.reply.from_json(obj)
 
 
-def answer_json(handle: Callable[[Request], Reply], obj: Any) -> JsonObject:
+def answer_json(handle: Callable[[Request], Reply], obj: object) -> JsonObject:
     """The socket's side of the wire: a JSON request object, parsed, answered by ``handle``
     (the daemon's typed handler), and its reply as JSON."""
     try:
