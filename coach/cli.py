@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import faulthandler
 import json
 import logging
@@ -13,11 +14,14 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, assert_never
 
 from coach.core.errors import CoachError, Diagnostic
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from coach.daemon.protocol import Reply, Request, Status
 
 log = logging.getLogger("coach")
 
@@ -452,82 +456,92 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       voice_defaults=config.voice, duck_db=config.duck_db)
 
 
-def _request(req: dict, timeout: float = 10.0) -> dict:
+def _request(req: Request, timeout: float = 10.0) -> Reply:
+    from coach.daemon.commands import parse_reply, request_json
     from coach.daemon.control import request
     try:
-        return request(req, timeout=timeout)
+        return parse_reply(req, request(request_json(req), timeout=timeout))
     except ConnectionError as e:
         raise SystemExit(f"coach: {e}") from None
 
 
-def _print_status(st: dict) -> None:
-    if st.get("state") == "idle":
+def _print_status(st: Status) -> None:
+    if st.state == "idle":
         line = "idle"
-        if st.get("next"):
-            line += f"; next scheduled: {st['next']}"
+        if st.next:
+            line += f"; next scheduled: {st.next}"
         print(line)
-        if st.get("interrupted"):
-            i = st["interrupted"]
-            print(f"interrupted session: {i['program']} (set {i.get('set')}); {i.get('hint')}")
-        if st.get("error_last_start"):
-            print(f"last start failed: {st['error_last_start']}")
+        if st.interrupted:
+            i = st.interrupted
+            print(f"interrupted session: {i.program} (set {i.set}); {i.hint}")
+        if st.error_last_start:
+            print(f"last start failed: {st.error_last_start}")
         return
-    where = f"{st.get('exercise')}, set {st.get('set')} of {st.get('sets')}"
-    if st.get("side"):
-        where += f", {st['side']} side"
-    phase = st.get("phase") or ""
-    if st.get("rep"):
-        phase += f", rep {st['rep']}"
-    pos = int(st.get("position") or 0) * 1000
-    print(f"{st['state']}: {st.get('program')} at {fmt_duration(pos)}"
-          f" of {fmt_duration(int((st.get('duration') or 0) * 1000))}")
+    where = f"{st.exercise}, set {st.set} of {st.sets}"
+    if st.side:
+        where += f", {st.side} side"
+    phase: str = st.phase or ""
+    if st.rep:
+        phase += f", rep {st.rep}"
+    pos = int(st.position or 0) * 1000
+    print(f"{st.state}: {st.program} at {fmt_duration(pos)}"
+          f" of {fmt_duration(int((st.duration or 0) * 1000))}")
     print(f"  {where}{': ' + phase if phase else ''}")
-    if st.get("state") == "preparing":
-        print(f"  voice: {st.get('prepared')} of {st.get('needed')} clips ready; "
+    if st.state == "preparing":
+        print(f"  voice: {st.prepared} of {st.needed} clips ready; "
               "it plays as soon as the voice stays ahead")
-    if st.get("next"):
-        print(f"  next: {st['next']}")
+    if st.next:
+        print(f"  next: {st.next}")
+
+
+def _verb_request(args: argparse.Namespace) -> Request:
+    """The typed request of a daemon verb's command line (its fields marked ``cli``)."""
+    from coach.daemon.commands import COMMANDS
+    from coach.daemon.protocol import Start
+    cls = COMMANDS[args.command]
+    req = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                 if "cli" in f.metadata})
+    if isinstance(req, Start) and req.program.endswith((".yaml", ".yml")) and \
+            Path(req.program).exists():
+        req = dataclasses.replace(req, program=str(Path(req.program).resolve()))
+    return req
 
 
 def cmd_verb(args: argparse.Namespace) -> int:
-    from coach.daemon.commands import COMMANDS, Rate, Request, Start, request_json
-    cls = COMMANDS[args.command]
-    if cls.verb == "start":
-        program = args.program
-        if program.endswith((".yaml", ".yml")) and Path(program).exists():
-            program = str(Path(program).resolve())
-        req = request_json(Start(program=program, force=args.force))
-    elif cls is Rate:
-        req = request_json(Rate(value=args.value, question=args.question))
-    else:
-        req = request_json(cast(Callable[[], Request], cls)())
+    from coach.daemon.protocol import Failed, Pong, ProgramList, Rated, Reloaded, Status, Stopped
     # Every verb answers at once: a start whose clips are missing says "preparing".
     timeout = 10.0
-    reply = _request(req, timeout)
-    if not reply.get("ok"):
-        print(f"coach: {reply.get('error')}", file=sys.stderr)
+    reply = _request(_verb_request(args), timeout)
+    if isinstance(reply, Failed):
+        print(f"coach: {reply.error}", file=sys.stderr)
         return 1
     if getattr(args, "json", False):
-        json.dump(reply, sys.stdout)
+        json.dump(reply.to_json(), sys.stdout)
         sys.stdout.write("\n")
-    elif args.command == "reload":
-        print(f"{len(reply.get('programs', []))} programs; changed: "
-              f"{', '.join(reply.get('changed') or []) or 'none'}")
-        for err in (reply.get("errors") or {}).values():
-            print(err, file=sys.stderr)
-    elif args.command == "rate":
-        side = f" {reply['side']} side" if reply.get("side") else ""
-        print(f"rated {reply['exercise']}, set {reply['set']}{side}: {reply['question']} "
-              f"{reply['value']}")
-    elif args.command == "ping":
-        print(f"coach daemon running (pid {reply.get('pid')})")
-    elif args.command == "programs":
-        for stem, p in (reply.get("programs") or {}).items():
-            print(f"{stem}: {p.get('name') or '(does not load)'}  {p.get('path')}")
-            if p.get("error"):
-                print(p["error"], file=sys.stderr)
-    elif "state" in reply:
-        _print_status(reply)
+        return 0
+    match reply:
+        case Reloaded():
+            print(f"{len(reply.programs)} programs; changed: "
+                  f"{', '.join(reply.changed) or 'none'}")
+            for err in reply.errors.values():
+                print(err, file=sys.stderr)
+        case Rated():
+            side = f" {reply.side} side" if reply.side else ""
+            print(f"rated {reply.exercise}, set {reply.set}{side}: {reply.question} "
+                  f"{reply.value}")
+        case Pong():
+            print(f"coach daemon running (pid {reply.pid})")
+        case ProgramList():
+            for stem, p in reply.programs.items():
+                print(f"{stem}: {p.name or '(does not load)'}  {p.path}")
+                if p.error:
+                    print(p.error, file=sys.stderr)
+        case Status():
+            _print_status(reply)
+        case Stopped():
+            print("idle")
+        case _:
+            assert_never(reply)
     return 0
 
 
@@ -666,19 +680,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restart an interrupted session at the start of its interrupted set")
     c.set_defaults(func=cmd_daemon)
 
-    from coach.core.types import QUESTIONS, RATINGS
-    from coach.daemon.commands import COMMANDS, Rate, Start
+    from coach.core.types import QUESTIONS
+    from coach.daemon.commands import COMMANDS
     for verb, cls in COMMANDS.items():
         c = sub.add_parser(verb, help=cls.help)
-        if cls is Start:
-            c.add_argument("program", metavar="PROGRAM")
-            c.add_argument("--force", action="store_true", help="stop the running session first")
-        if cls is Rate:
-            c.add_argument("value", type=int, choices=RATINGS, metavar="N",
-                           help="1-5 (feel: 1 not at all ... 5 fully; effort: 1 easy ... 5 "
-                                "nothing left)")
-            c.add_argument("--question", choices=QUESTIONS,
-                           help="default: the first question the set asks")
+        for f in dataclasses.fields(cls):  # the request's fields marked cli: its arguments
+            if "cli" in f.metadata:
+                positional = f.default is dataclasses.MISSING
+                c.add_argument(f.name if positional else f"--{f.name}", **f.metadata["cli"])
         c.add_argument("--json", action="store_true")
         c.set_defaults(func=cmd_verb)
 

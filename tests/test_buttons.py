@@ -18,6 +18,7 @@ from conftest import ROOT, need
 from evdev import InputEvent, ecodes
 
 from coach.daemon.buttons import KEYMAP, GpioButton, MediaKeys
+from coach.daemon.protocol import Back, Failed, Pause, Reply, Request, Resume, Skip, Status, Stop, Toggle
 
 LOGGER = "coach.daemon.buttons"
 # An exception that kills a reader thread is a failure, not a warning.
@@ -27,22 +28,22 @@ pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExce
 class Recorder:
     """The daemon side: records requests, answers like Daemon.handle, signals each arrival."""
 
-    def __init__(self, reply: dict | None = None, fail_on: str | None = None) -> None:
-        self.requests: list[dict] = []
-        self.reply = reply or {"ok": True}
+    def __init__(self, reply: Reply | None = None, fail_on: str | None = None) -> None:
+        self.requests: list[Request] = []
+        self.reply = reply or Status()
         self.fail_on = fail_on
         self.arrived = threading.Event()
 
-    def __call__(self, req: dict) -> dict:
+    def __call__(self, req: Request) -> Reply:
         self.requests.append(req)
         self.arrived.set()
-        if req["cmd"] == self.fail_on:
+        if req.verb == self.fail_on:
             raise RuntimeError("handler blew up")
         return self.reply
 
     @property
     def cmds(self) -> list[str]:
-        return [r["cmd"] for r in self.requests]
+        return [r.verb for r in self.requests]
 
 
 _t = [0]
@@ -88,11 +89,11 @@ def wait_scans(mk: MediaKeys, n: int) -> None:
 # --- the key map and the one handler ------------------------------------------------------------
 
 def test_keymap():
-    assert KEYMAP[ecodes.KEY_PLAYPAUSE] == KEYMAP[ecodes.KEY_PLAYCD] == "toggle"
-    assert KEYMAP[ecodes.KEY_PAUSECD] == "toggle"
-    assert KEYMAP[ecodes.KEY_PLAY] == "resume" and KEYMAP[ecodes.KEY_PAUSE] == "pause"
-    assert KEYMAP[ecodes.KEY_NEXTSONG] == "skip" and KEYMAP[ecodes.KEY_PREVIOUSSONG] == "back"
-    assert KEYMAP[ecodes.KEY_STOPCD] == "stop"
+    assert KEYMAP[ecodes.KEY_PLAYPAUSE] == KEYMAP[ecodes.KEY_PLAYCD] == Toggle()
+    assert KEYMAP[ecodes.KEY_PAUSECD] == Toggle()
+    assert KEYMAP[ecodes.KEY_PLAY] == Resume() and KEYMAP[ecodes.KEY_PAUSE] == Pause()
+    assert KEYMAP[ecodes.KEY_NEXTSONG] == Skip() and KEYMAP[ecodes.KEY_PREVIOUSSONG] == Back()
+    assert KEYMAP[ecodes.KEY_STOPCD] == Stop()
     assert len(KEYMAP) == 8
 
 
@@ -136,7 +137,7 @@ def test_device_name_filter_applies_to_the_source():
 
 def test_failing_or_refusing_handler_does_not_stop_the_keys(caplog):
     caplog.set_level(logging.INFO, LOGGER)
-    rec = Recorder(reply={"ok": False, "error": "no session is running"}, fail_on="skip")
+    rec = Recorder(reply=Failed("no session is running"), fail_on="skip")
     run_source({}, [("hs", iter(press(ecodes.KEY_NEXTSONG) + press(ecodes.KEY_PLAYPAUSE)))], rec)
     assert rec.cmds == ["skip", "toggle"]
     assert lines(caplog, "skip failed")

@@ -118,7 +118,7 @@ def test_no_module_left_at_the_top() -> None:
 
 # The parser's verb table (`coach start`, `coach rate`...) is the daemon's command table; it is
 # the only daemon code the CLI loads before a command runs. A command itself adds none.
-PARSER_DAEMON_MODULES = {"coach.daemon", "coach.daemon.commands"}
+PARSER_DAEMON_MODULES = {"coach.daemon", "coach.daemon.commands", "coach.daemon.protocol"}
 RUN_CLI = """
 import json, sys
 import coach.cli

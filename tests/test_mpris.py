@@ -20,6 +20,7 @@ from daemon_env import Coachd
 from test_session import PROGRAM, Rig
 
 from coach.daemon.mpris import BUS_NAME, Mpris, session_bus_address
+from coach.daemon.protocol import Reply, Request, Status
 
 
 def _need_tools() -> None:
@@ -230,9 +231,9 @@ def test_no_session_bus_is_one_line_and_the_part_stays_off(tmp_path, monkeypatch
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no `bus` socket in it
     assert session_bus_address() is None
     caplog.set_level(logging.DEBUG, logger="coach.daemon.mpris")
-    asked: list[dict] = []
+    asked: list[Request] = []
     m = Mpris()
-    m.start(lambda req: asked.append(req) or {"ok": True, "state": "idle"})
+    m.start(lambda req: asked.append(req) or Status())
     assert not m.wait_ready()
     m.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "coach.daemon.mpris"]
@@ -317,13 +318,13 @@ def test_playerctl_pauses_a_real_session_of_the_real_daemon(tmp_path, bus, espea
 
 def test_close_ends_the_thread_and_frees_the_name(bus) -> None:
     quick = Mpris()
-    quick.start(lambda req: {"ok": True, "state": "idle"})
+    quick.start(lambda req: Status())
     thread = quick._thread
     quick.close()  # right after start: the loop may not have run yet
     assert thread is not None and not thread.is_alive()
 
     m = Mpris()
-    m.start(lambda req: {"ok": True, "state": "idle"})
+    m.start(lambda req: Status())
     assert m.wait_ready()
     assert "coach" in playerctl("-l").split()
     thread = m._thread
@@ -336,10 +337,10 @@ def test_close_ends_the_thread_and_frees_the_name(bus) -> None:
 def test_close_does_not_wait_for_a_daemon_that_no_longer_answers(bus) -> None:
     gone = threading.Event()
 
-    def handler(req: dict) -> dict:
+    def handler(req: Request) -> Reply:
         if gone.is_set():
             time.sleep(4)  # Daemon.handle once the session thread has ended: its timeout
-        return {"ok": True, "state": "idle"}
+        return Status()
 
     m = Mpris(poll_s=0.05)
     m.start(handler)

@@ -15,6 +15,7 @@ from daemon_env import ROW_DAY
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
 from coach.daemon.app import AUTO_RESUME_S, Daemon
+from coach.daemon.commands import answer_json
 from coach.store.history import History
 
 PROGRAM = ROW_DAY  # Row set 1: work 6-18, rest 18-28; set 2 starts at 28 s
@@ -61,7 +62,7 @@ class Rig:
         self.history.close()
 
     def call(self, cmd: str, **kw: Any) -> dict:
-        return self.d.handle({"cmd": cmd, **kw})
+        return answer_json(self.d.handle, {"cmd": cmd, **kw})
 
     def status(self) -> dict:
         return self.call("status")

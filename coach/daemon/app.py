@@ -16,10 +16,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
@@ -30,16 +31,22 @@ from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
-from coach.daemon.commands import (
-    SESSION_VERBS,
+from coach.daemon.library import ProgramLibrary
+from coach.daemon.protocol import (
     Back,
-    CommandError,
     Extend,
+    Failed,
+    GetStatus,
+    Interrupted,
     Pause,
     Ping,
+    Pong,
+    ProgramInfo,
+    ProgramList,
     Programs,
     Rate,
     Reload,
+    Reloaded,
     Reply,
     Request,
     Resume,
@@ -47,12 +54,9 @@ from coach.daemon.commands import (
     Start,
     Status,
     Stop,
+    Stopped,
     Toggle,
-    error,
-    ok,
-    parse_request,
 )
-from coach.daemon.library import ProgramLibrary
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import DuckerFactory, Ducking, OutputFactory, SessionController
 from coach.store.history import History
@@ -100,7 +104,7 @@ class Inbox:
         c = _Call(request)
         self._q.put(c)
         if not c.done.wait(timeout):
-            return error(f"the daemon did not answer {request.verb!r} within {timeout:g} s")
+            return Failed(f"the daemon did not answer {request.verb!r} within {timeout:g} s")
         assert c.reply is not None
         return c.reply
 
@@ -163,12 +167,8 @@ class Daemon:
 
     # --- any thread -------------------------------------------------------------------------
 
-    def handle(self, obj: Any, timeout: float = REPLY_TIMEOUT_S) -> Reply:
-        """A JSON request from any thread (socket, keys, button): parsed, posted, answered."""
-        try:
-            request = parse_request(obj)
-        except CommandError as e:
-            return error(str(e))
+    def handle(self, request: Request, timeout: float = REPLY_TIMEOUT_S) -> Reply:
+        """A request from any thread (socket, keys, button, MPRIS): posted, answered."""
         return self.inbox.call(request, timeout)
 
     def stop_soon(self) -> None:
@@ -200,7 +200,7 @@ class Daemon:
                 msg.reply = self.dispatch(msg.request)
             except Exception as e:  # a bug must cost one request, never the session thread
                 log.exception("%s failed", msg.request.verb)
-                msg.reply = error(f"internal error: {type(e).__name__}: {e}")
+                msg.reply = Failed(f"internal error: {type(e).__name__}: {e}")
             msg.done.set()
         elif isinstance(msg, ClipReady):
             self.controller.on_clip(msg)
@@ -219,8 +219,8 @@ class Daemon:
         for slot in self.schedules.due():
             log.info("schedule: starting %s (slot %s)", slot.stem, slot.key)
             reply = self.dispatch(Start(slot.stem, slot=slot.key))
-            if not reply.get("ok"):
-                log.warning("schedule: %s not started: %s", slot.stem, reply.get("error"))
+            if isinstance(reply, Failed):
+                log.warning("schedule: %s not started: %s", slot.stem, reply.error)
         if mono - self._last_scan >= RESCAN_S:
             self._rescan()
         if self.on_tick is not None:
@@ -244,56 +244,59 @@ class Daemon:
         """One request, on the session thread."""
         c = self.controller
         try:
-            if isinstance(req, Ping):
-                return ok(pid=os.getpid())
-            if isinstance(req, Status):
-                return self.status()
-            if isinstance(req, Start):
-                return self._start(req)
-            if isinstance(req, Reload):
-                changed = self._rescan()
-                return ok(programs=sorted(self.library.entries), changed=changed,
-                          errors=self.library.errors())
-            if isinstance(req, Programs):
-                return ok(programs=self.library.listing())
-            if c.session is None and isinstance(req, (Resume, Toggle)) and \
-                    self.interrupted is not None:
-                # The headset's play key brings back an interrupted session at its set.
-                return self.resume_interrupted()
-            if c.session is None and req.verb in SESSION_VERBS:
-                return error("no session is running")
-            if isinstance(req, Pause):
-                return c.pause()
-            if isinstance(req, Resume):
-                return c.resume()
-            if isinstance(req, Toggle):
-                return c.toggle()
-            if isinstance(req, Skip):
-                return c.skip()
-            if isinstance(req, Back):
-                return c.back()
-            if isinstance(req, Extend):
-                return c.extend()
-            if isinstance(req, Rate):
-                return c.rate_set(req.value, req.question)
-            if isinstance(req, Stop):
-                c.stop("stopped")
-                return ok(state="idle")
+            if c.session is None and req.needs_session:
+                if isinstance(req, (Resume, Toggle)) and self.interrupted is not None:
+                    # The headset's play key brings back an interrupted session at its set.
+                    return self.resume_interrupted()
+                return Failed("no session is running")
+            match req:
+                case Ping():
+                    return Pong(os.getpid())
+                case GetStatus():
+                    return self.status()
+                case Start():
+                    return self._start(req)
+                case Reload():
+                    changed = self._rescan()
+                    return Reloaded(sorted(self.library.entries), changed, self.library.errors())
+                case Programs():
+                    return ProgramList({
+                        stem: ProgramInfo(e.program.name if e.program else None, str(e.path),
+                                          e.error)
+                        for stem, e in sorted(self.library.entries.items())})
+                case Pause():
+                    return c.pause()
+                case Resume():
+                    return c.resume()
+                case Toggle():
+                    return c.toggle()
+                case Skip():
+                    return c.skip()
+                case Back():
+                    return c.back()
+                case Extend():
+                    return c.extend()
+                case Rate():
+                    return c.rate_set(req.value, req.question)
+                case Stop():
+                    c.stop("stopped")
+                    return Stopped()
+                case _:
+                    assert_never(req)
         except CoachError as e:
-            return error(str(e))
+            return Failed(str(e))
         except LookupError as e:
-            return error(e.args[0] if e.args else str(e))
-        return error(f"unknown command {req.verb!r}")
+            return Failed(e.args[0] if e.args else str(e))
 
-    def _start(self, req: Start) -> Reply:
+    def _start(self, req: Start) -> Status | Failed:
         c = self.controller
         if c.session is not None and not req.force:
-            return error(f"a session of {c.session.name!r} is running; "
+            return Failed(f"a session of {c.session.name!r} is running; "
                          "stop it first or use --force")
         # Everything that can fail comes before a running session is stopped.
         resolved = self._today(self.library.resolve(req.program))
         reply = c.start(resolved, force=req.force)
-        if reply.get("ok"):
+        if isinstance(reply, Status):
             self.interrupted = None  # a new session supersedes it (history marks it)
         return reply
 
@@ -304,19 +307,16 @@ class Daemon:
             log.info("progress: %s", line)
         return resolved
 
-    def status(self) -> Reply:
+    def status(self) -> Status:
         st = self.controller.status()
-        if self.controller.session is None:
-            nxt = self.schedules.next()
-            st["next"] = (f"{nxt.stem} at {nxt.at.isoformat(timespec='minutes')}"
-                          if nxt is not None else None)
-            i = self.interrupted
-            if i is not None:
-                st["interrupted"] = {"program": i.program, "path": i.program_path,
-                                     "exercise_index": i.exercise_index, "set": i.set_no,
-                                     "hint": "coach resume (or the headset's play key) "
-                                             "restarts it at that set"}
-        return st
+        if self.controller.session is not None:
+            return st
+        nxt = self.schedules.next()
+        i = self.interrupted
+        return replace(st, next=(f"{nxt.stem} at {nxt.at.isoformat(timespec='minutes')}"
+                                 if nxt is not None else None),
+                       interrupted=(Interrupted(i.program, i.program_path, i.exercise_index,
+                                                i.set_no) if i is not None else None))
 
     # --- an interrupted session -------------------------------------------------------------
 
@@ -330,10 +330,10 @@ class Daemon:
         # A session that was itself a resume and crashed before finishing a set: a loop.
         return not (i.resumed_from is not None and i.sets_completed == 0)
 
-    def resume_interrupted(self) -> Reply:
+    def resume_interrupted(self) -> Status | Failed:
         i = self.interrupted
         if i is None:
-            return error("no interrupted session")
+            return Failed("no interrupted session")
         stem = Path(i.program_path).stem
         name = stem if stem in self.library.entries else i.program_path
         if self.history is not None:
@@ -343,12 +343,12 @@ class Daemon:
             resolved = self._today(self.library.resolve(name))
         except (CoachError, LookupError) as e:
             self.interrupted = None
-            return error(f"cannot resume {i.program!r}: {e}")
+            return Failed(f"cannot resume {i.program!r}: {e}")
         at = i.start_ms if i.start_ms is not None else i.position_ms
         log.info("resuming interrupted session %s at %.1f s", i.program, at / 1000)
         reply = self.controller.start(resolved, at_ms=at, resumed=True,
                                       resumed_from=i.session_id)
-        if reply.get("ok"):
+        if isinstance(reply, Status):
             self.interrupted = None
         return reply
 
@@ -369,7 +369,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
-    from coach.daemon.commands import COMMANDS
+    from coach.daemon.commands import COMMANDS, answer_json
     from coach.daemon.control import ControlServer
     from coach.daemon.control import socket_path as default_socket
 
@@ -381,7 +381,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
                voice_defaults=voice_defaults, duck_db=duck_db)
     d.begin()  # programs and schedules before the socket answers: `status` shows the next start
-    server = ControlServer(socket_path or default_socket(), d.handle, commands=COMMANDS)
+    server = ControlServer(socket_path or default_socket(), partial(answer_json, d.handle),
+                           commands=COMMANDS)
     try:
         server.start()
     except BaseException:
@@ -402,8 +403,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         if resume or d.should_auto_resume(d.clock()):
             log.info("session %r was interrupted at %s; resuming it", i.program, where)
             reply = d.resume_interrupted()
-            if not reply.get("ok"):
-                log.error("resume failed: %s", reply.get("error"))
+            if isinstance(reply, Failed):
+                log.error("resume failed: %s", reply.error)
         else:
             log.warning("session %r was interrupted at %s; `coach resume` (or the headset's "
                         "play key) restarts it there", i.program, where)

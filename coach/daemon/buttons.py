@@ -1,5 +1,5 @@
 """Hardware controls for the headless daemon: headphone media keys (evdev) and a GPIO push-button
-(gpiozero). Both turn presses into control requests ({"cmd": ...}) for Daemon.handle."""
+(gpiozero). Both turn presses into typed requests (Toggle(), Skip(), ...) for Daemon.handle."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from coach.daemon.protocol import Back, Failed, Pause, Reply, Request, Resume, Skip, Stop, Toggle
+
 ecodes: Any
 try:
     from evdev import ecodes
@@ -23,37 +25,37 @@ except ImportError:  # keys are simply disabled; start() says so once
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], dict]
+Handler = Callable[[Request], Reply]
 INPUT_DIR = "/dev/input"
 JOIN_S = 5.0  # close() waits this long for a reader thread
 
 # Headsets differ: wired remotes send PLAYPAUSE, Bluetooth AVRCP sends PLAYCD/PAUSECD or PLAY/PAUSE.
-KEYMAP: dict[int, str] = {} if ecodes is None else {
-    ecodes.KEY_PLAYPAUSE: "toggle",
-    ecodes.KEY_PLAYCD: "toggle",
-    ecodes.KEY_PAUSECD: "toggle",
-    ecodes.KEY_PLAY: "resume",
-    ecodes.KEY_PAUSE: "pause",
-    ecodes.KEY_NEXTSONG: "skip",
-    ecodes.KEY_PREVIOUSSONG: "back",
-    ecodes.KEY_STOPCD: "stop",
+KEYMAP: dict[int, Request] = {} if ecodes is None else {
+    ecodes.KEY_PLAYPAUSE: Toggle(),
+    ecodes.KEY_PLAYCD: Toggle(),
+    ecodes.KEY_PAUSECD: Toggle(),
+    ecodes.KEY_PLAY: Resume(),
+    ecodes.KEY_PAUSE: Pause(),
+    ecodes.KEY_NEXTSONG: Skip(),
+    ecodes.KEY_PREVIOUSSONG: Back(),
+    ecodes.KEY_STOPCD: Stop(),
 }
 
 
-def _call(handler: Handler | None, cmd: str, where: str) -> None:
+def _call(handler: Handler | None, req: Request, where: str) -> None:
     """Send one request; a failing handler is logged, never allowed to kill the button thread."""
     if handler is None:
-        log.debug("%s: %s before start(), dropped", where, cmd)
+        log.debug("%s: %s before start(), dropped", where, req.verb)
         return
     try:
-        reply = handler({"cmd": cmd})
+        reply = handler(req)
     except Exception:
-        log.exception("%s: %s failed", where, cmd)
+        log.exception("%s: %s failed", where, req.verb)
         return
-    if isinstance(reply, dict) and not reply.get("ok", True):
-        log.info("%s: %s: %s", where, cmd, reply.get("error"))
+    if isinstance(reply, Failed):
+        log.info("%s: %s: %s", where, req.verb, reply.error)
     else:
-        log.info("%s: %s", where, cmd)
+        log.info("%s: %s", where, req.verb)
 
 
 class MediaKeys:
@@ -85,9 +87,9 @@ class MediaKeys:
         are ignored (a held key must not fire skip ten times)."""
         if ecodes is None or event.type != ecodes.EV_KEY or event.value != 1:
             return
-        cmd = KEYMAP.get(event.code)
-        if cmd is not None:
-            _call(self._handler, cmd, where)
+        req = KEYMAP.get(event.code)
+        if req is not None:
+            _call(self._handler, req, where)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -338,13 +340,13 @@ class GpioButton:
     def _on_hold(self) -> None:
         with self._lock:
             self._held = True
-        _call(self._handler, "skip", f"GPIO {self.pin} held")
+        _call(self._handler, Skip(), f"GPIO {self.pin} held")
 
     def _released(self) -> None:
         with self._lock:
             held, self._held = self._held, False
         if not held:
-            _call(self._handler, "toggle", f"GPIO {self.pin}")
+            _call(self._handler, Toggle(), f"GPIO {self.pin}")
 
     def close(self) -> None:
         if self.button is not None:

@@ -1,5 +1,6 @@
 """The daemon's control socket: one JSON object per line each way over a Unix stream socket,
-only for the daemon's own uid (SO_PEERCRED). Server (threaded) and client."""
+only for the daemon's own uid (SO_PEERCRED). Server (threaded) and client; the JSON objects are
+the wire of coach.daemon.commands."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from coach.core.errors import CoachError, Diagnostic
-from coach.daemon.commands import COMMANDS
+from coach.daemon.commands import COMMANDS, request_verb
+from coach.daemon.protocol import CommandError, Failed, JsonObject
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def _error(path: Path, message: str) -> CoachError:
     return CoachError(Diagnostic(str(path), 0, 0, message))
 
 
-def _encode(reply: dict) -> bytes:
+def _encode(reply: JsonObject) -> bytes:
     # json.dumps escapes newlines inside strings, so a reply is always exactly one line.
     return json.dumps(reply).encode() + b"\n"
 
@@ -51,8 +53,9 @@ def _encode(reply: dict) -> bytes:
 class ControlServer:
     """Serves the control socket from background threads (one per connection).
 
-    ``handler(request) -> reply`` is called for each valid request from the connection's own
-    thread (the daemon's handler posts it to the session thread and waits). The server adds
+    ``handler(request) -> reply`` is called with each JSON request object whose verb is one of
+    ``commands``, from the connection's own thread (the daemon's, commands.answer_json, parses
+    it, posts it to the session thread and waits). The server adds
     ``"ok": True`` to a reply that lacks "ok"; a CoachError raised by the handler becomes
     ``{"ok": false, "error": str(e)}``, any other exception
     ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
@@ -60,7 +63,7 @@ class ControlServer:
     def __init__(
         self,
         path: Path,
-        handler: Callable[[dict], dict],
+        handler: Callable[[JsonObject], JsonObject],
         *,
         commands: Iterable[str] = tuple(COMMANDS),
         idle_timeout: float = 300.0,
@@ -221,7 +224,7 @@ class ControlServer:
                         # No drain here: the accept loop must not wait on a client.
                         conn.settimeout(0.1)
                         try:
-                            conn.sendall(_encode({"ok": False, "error": "too many connections"}))
+                            conn.sendall(_encode(Failed("too many connections").to_json()))
                         except OSError:
                             pass
                         conn.close()
@@ -275,7 +278,7 @@ class ControlServer:
         """Answer once and hang up. Unread input is drained first, since closing a Unix socket
         with unread data resets it and the client might lose our answer."""
         try:
-            conn.sendall(_encode({"ok": False, "error": error}))
+            conn.sendall(_encode(Failed(error).to_json()))
             conn.shutdown(socket.SHUT_WR)
             conn.settimeout(1.0)
             drained = 0
@@ -287,20 +290,17 @@ class ControlServer:
         except OSError:
             pass
 
-    def _reply(self, line: bytes) -> dict:
+    def _reply(self, line: bytes) -> JsonObject:
         try:
             req = json.loads(line)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return {"ok": False, "error": f"malformed JSON: {exc}"}
+            return Failed(f"malformed JSON: {exc}").to_json()
         except RecursionError:
-            return {"ok": False, "error": "malformed JSON: nested too deeply"}
-        if not isinstance(req, dict):
-            return {"ok": False, "error": "request must be a JSON object"}
-        cmd = req.get("cmd")
-        if not isinstance(cmd, str):
-            return {"ok": False, "error": 'request has no "cmd" string'}
-        if cmd not in self.commands:
-            return {"ok": False, "error": f"unknown command {cmd!r}"}
+            return Failed("malformed JSON: nested too deeply").to_json()
+        try:
+            cmd = request_verb(req, self.commands)
+        except CommandError as exc:
+            return Failed(str(exc)).to_json()
         try:
             reply = self.handler(req)
             if not isinstance(reply, dict):
@@ -309,10 +309,10 @@ class ControlServer:
             json.dumps(reply)  # unserialisable replies are the handler's bug, reported as such
             return reply
         except CoachError as exc:
-            return {"ok": False, "error": str(exc)}
+            return Failed(str(exc)).to_json()
         except Exception as exc:
             logger.exception("control handler failed on %r", cmd)
-            return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+            return Failed(f"internal error: {type(exc).__name__}: {exc}").to_json()
 
 
 def _connect(path: Path, timeout: float) -> socket.socket:
@@ -347,7 +347,7 @@ def _connect(path: Path, timeout: float) -> socket.socket:
             raise
 
 
-def request(cmd: dict, path: Path | None = None, timeout: float = 5.0) -> dict:
+def request(cmd: JsonObject, path: Path | None = None, timeout: float = 5.0) -> JsonObject:
     """Send one request to the daemon and return its reply.
 
     Raises ConnectionError (with a message fit for the user) when the daemon can't be reached

@@ -117,6 +117,3 @@ class ProgramLibrary:
     def errors(self) -> dict[str, str]:
         return {k: v.error for k, v in self.entries.items() if v.error}
 
-    def listing(self) -> dict[str, dict[str, str | None]]:
-        return {k: {"name": v.program.name if v.program else None, "path": str(v.path),
-                    "error": v.error} for k, v in sorted(self.entries.items())}

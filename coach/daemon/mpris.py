@@ -25,9 +25,12 @@ from dbus_fast import BusType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbus_property, dbus_signal
 
+from coach.daemon import protocol  # protocol.Pause(): the Player's methods share their names
+from coach.daemon.protocol import Failed, GetStatus, Reply, Request, Status
+
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], dict]
+Handler = Callable[[Request], Reply]
 BUS_NAME = "org.mpris.MediaPlayer2.coach"
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
 ROOT_IFACE = "org.mpris.MediaPlayer2"
@@ -68,30 +71,30 @@ def session_bus_address(env: dict[str, str] | os._Environ[str] = os.environ) -> 
     return None
 
 
-def track_id(st: dict) -> str:
-    if st.get("state", "idle") == "idle" or st.get("exercise_index") is None:
+def track_id(st: Status) -> str:
+    if st.state == "idle" or st.exercise_index is None:
         return NO_TRACK
-    return f"/org/coach/set/{st['exercise_index']}_{st['set']}"
+    return f"/org/coach/set/{st.exercise_index}_{st.set}"
 
 
-def title(st: dict) -> str:
-    t = f"{st['exercise']}, set {st['set']} of {st['sets']}"
-    return f"{t}, {st['side']}" if st.get("side") else t
+def title(st: Status) -> str:
+    t = f"{st.exercise}, set {st.set} of {st.sets}"
+    return f"{t}, {st.side}" if st.side else t
 
 
-def metadata(st: dict) -> dict[str, Variant]:
+def metadata(st: Status) -> dict[str, Variant]:
     """What a player shows of a status reply: the set as the track, the program as the album.
     The length is the set's (announce to the next set); in a rest between sets, the session's."""
     tid = track_id(st)
     if tid == NO_TRACK:
         return {"mpris:trackid": Variant("o", NO_TRACK)}
-    if st.get("phase") == "rest" or st.get("set_start") is None:
-        length_s = float(st.get("duration") or 0.0)
+    if st.phase == "rest" or st.set_start is None or st.set_end is None:
+        length_s = st.duration or 0.0
     else:
-        length_s = float(st["set_end"]) - float(st["set_start"])
+        length_s = st.set_end - st.set_start
     return {"mpris:trackid": Variant("o", tid),
             "xesam:title": Variant("s", title(st)),
-            "xesam:album": Variant("s", str(st.get("program") or "")),
+            "xesam:album": Variant("s", st.program or ""),
             "xesam:artist": Variant("as", ["coach"]),
             "mpris:length": Variant("x", round(length_s * 1_000_000))}
 
@@ -162,40 +165,40 @@ class _Player(ServiceInterface):
         self.part = part
 
     @property
-    def st(self) -> dict:
+    def st(self) -> Status:
         return self.part.last
 
     @dbus_method()
     @dbus_types()
     def PlayPause(self) -> None:
-        self.part.send("toggle")
+        self.part.send(protocol.Toggle())
 
     @dbus_method()
     @dbus_types()
     def Play(self) -> None:
         # Idle with an interrupted session, resume restarts it (Daemon.dispatch); idle with
         # none, the daemon answers "no session is running" and nothing happens.
-        self.part.send("resume")
+        self.part.send(protocol.Resume())
 
     @dbus_method()
     @dbus_types()
     def Pause(self) -> None:
-        self.part.send("pause")
+        self.part.send(protocol.Pause())
 
     @dbus_method()
     @dbus_types()
     def Next(self) -> None:
-        self.part.send("skip")
+        self.part.send(protocol.Skip())
 
     @dbus_method()
     @dbus_types()
     def Previous(self) -> None:
-        self.part.send("back")
+        self.part.send(protocol.Back())
 
     @dbus_method()
     @dbus_types()
     def Stop(self) -> None:
-        self.part.send("stop")
+        self.part.send(protocol.Stop())
 
     @dbus_method()
     @dbus_types("x")
@@ -220,7 +223,7 @@ class _Player(ServiceInterface):
     @dbus_property(access=PropertyAccess.READ)
     @dbus_types(returns="s")
     def PlaybackStatus(self) -> str:
-        return PLAYBACK.get(self.st.get("state", "idle"), "Stopped")
+        return PLAYBACK.get(self.st.state, "Stopped")
 
     @dbus_property(access=PropertyAccess.READ)
     @dbus_types(returns="a{sv}")
@@ -255,7 +258,7 @@ class _Player(ServiceInterface):
     @dbus_property(access=PropertyAccess.READ)
     @dbus_types(returns="b")
     def CanGoNext(self) -> bool:
-        return self.st.get("state", "idle") != "idle"
+        return self.st.state != "idle"
 
     @dbus_property(access=PropertyAccess.READ)
     @dbus_types(returns="b")
@@ -293,7 +296,7 @@ class Mpris:
     def __init__(self, *, poll_s: float = POLL_S, address: str | None = None) -> None:
         self.poll_s = poll_s
         self.address = address  # None: the user's session bus (session_bus_address)
-        self.last: dict = {"state": "idle"}  # the last status reply; read and written on the loop
+        self.last = Status()  # the last status reply (idle at first); read and written on the loop
         self.active = False  # the name is ours and the object exported
         self.ready = threading.Event()  # set once it is known whether the part is on
         self._polled_at = 0.0
@@ -397,7 +400,7 @@ class Mpris:
                 pass
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _ask(self, req: dict) -> dict:
+    async def _ask(self, req: Request) -> Reply:
         """The daemon's reply, from the executor; at close, ``_Closing`` at once instead (the
         session thread ends first, so a request then waits its whole timeout)."""
         assert self._loop is not None and self._pool is not None and self._handler is not None
@@ -410,12 +413,12 @@ class Mpris:
             raise _Closing
         return reply.result()
 
-    async def _poll_once(self) -> tuple[dict, float]:
+    async def _poll_once(self) -> tuple[Reply, float]:
         """The status now (kept in ``last``), and the previous one's position estimate."""
         assert self._loop is not None
         before = self.position_us()
-        st = await self._ask({"cmd": "status"})
-        if st.get("ok"):
+        st = await self._ask(GetStatus())
+        if isinstance(st, Status):
             self.last = st
             self._polled_at = self._loop.time()
         return st, before
@@ -453,36 +456,36 @@ class Mpris:
     def _shown(self) -> dict[str, Any]:
         """What PropertiesChanged reports: the status, the track, whether Next can go."""
         st = self.last
-        return {"PlaybackStatus": PLAYBACK.get(st.get("state", "idle"), "Stopped"),
+        return {"PlaybackStatus": PLAYBACK.get(st.state, "Stopped"),
                 "Metadata": _plain(metadata(st)),
-                "CanGoNext": st.get("state", "idle") != "idle"}
+                "CanGoNext": st.state != "idle"}
 
     def position_us(self) -> int:
         """Microseconds into the session: the last status's position, plus the time since it
         was asked while playing (clients extrapolate the same way between reads)."""
         st = self.last
-        pos = float(st.get("position") or 0.0)
-        if st.get("state") == "playing" and self._loop is not None and self._polled_at:
+        pos = st.position
+        if st.state == "playing" and self._loop is not None and self._polled_at:
             pos += min(max(0.0, self._loop.time() - self._polled_at), self.poll_s * 2)
         return round(pos * 1_000_000)
 
-    def send(self, cmd: str) -> None:
+    def send(self, req: Request) -> None:
         """A remote's request: posted from the executor (the loop never waits on the session
         thread), then a poll at once so the new state is announced."""
         assert self._loop is not None
 
         async def go() -> None:
             try:
-                reply = await self._ask({"cmd": cmd})
+                reply = await self._ask(req)
             except _Closing:
                 return
             except Exception:
-                log.exception("MPRIS: %s failed", cmd)
+                log.exception("MPRIS: %s failed", req.verb)
                 return
-            if reply.get("ok"):
-                log.info("MPRIS: %s", cmd)
+            if isinstance(reply, Failed):
+                log.info("MPRIS: %s: %s", req.verb, reply.error)
             else:
-                log.info("MPRIS: %s: %s", cmd, reply.get("error"))
+                log.info("MPRIS: %s", req.verb)
             if self._poke is not None:
                 self._poke.set()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -37,7 +37,7 @@ from coach.core.navigation import (
 from coach.core.timeline import TICK_KEY, Phase, estimate_speech_ms, locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState, SetStatus, Side
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
-from coach.daemon.commands import Reply, error
+from coach.daemon.protocol import Failed, Rated, Status
 from coach.daemon.schedules import system_clock
 from coach.store.history import History
 from coach.store.programs import Resolved
@@ -180,9 +180,9 @@ class SessionController:
     # --- start and stop ---------------------------------------------------------------------
 
     def start(self, resolved: Resolved, at_ms: int = 0, force: bool = False,
-              resumed: bool = False, resumed_from: int | None = None) -> Reply:
+              resumed: bool = False, resumed_from: int | None = None) -> Status | Failed:
         if self.session is not None and not force:
-            return error(f"a session of {self.session.name!r} is running; "
+            return Failed(f"a session of {self.session.name!r} is running; "
                          "stop it first or use --force")
         tl = resolved.timeline
         at_ms = max(0, min(at_ms, tl.duration_ms))
@@ -194,7 +194,7 @@ class SessionController:
         except Exception as e:  # NoOutputDevice, PortAudioError
             output.stop()
             log.error("cannot start %s: %s", resolved.program.name, e)
-            return error(str(e))
+            return Failed(str(e))
         if self.session is not None:
             self.stop("stopped")
         # The worker's order: the resume words (said first), then every clip in the order it
@@ -398,7 +398,7 @@ class SessionController:
 
     # --- commands ---------------------------------------------------------------------------
 
-    def pause(self) -> Reply:
+    def pause(self) -> Status | Failed:
         s = self._need()
         if s.lost_at_ms is not None:
             return self.status()
@@ -410,7 +410,7 @@ class SessionController:
                 s.ducker.stop()  # paused: the music comes back at once
         return self.status()
 
-    def resume(self) -> Reply:
+    def resume(self) -> Status | Failed:
         s = self._need()
         if s.lost_at_ms is not None:
             s.next_retry = 0.0  # try the output again now
@@ -424,7 +424,7 @@ class SessionController:
                 s.ducker.start(s.output)
         return self.status()
 
-    def toggle(self) -> Reply:
+    def toggle(self) -> Status | Failed:
         s = self._need()
         if s.playing and s.lost_at_ms is None and self._tap(s):
             return self.status()
@@ -432,20 +432,20 @@ class SessionController:
             s.output is not None and s.output.state == "paused")
         return self.resume() if paused or s.lost_at_ms is not None else self.pause()
 
-    def skip(self) -> Reply:
+    def skip(self) -> Status | Failed:
         s = self._need()
         return self._seek(s, skip_target(s.resolved.timeline, self.position_ms()), "skip")
 
-    def back(self) -> Reply:
+    def back(self) -> Status | Failed:
         s = self._need()
         return self._seek(s, back_target(s.resolved.timeline, self.position_ms()), "back")
 
-    def extend(self) -> Reply:
+    def extend(self) -> Status | Failed:
         s = self._need()
         if s.lost_at_ms is not None:
             return self.status()
         if not s.playing or not can_extend(s.resolved.timeline, self.position_ms()):
-            return error("extend works during a rest")
+            return Failed("extend works during a rest")
         assert s.output is not None
         words = extend_words(s.resolved.timeline, s.resolved.program.words)
         insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
@@ -494,18 +494,17 @@ class SessionController:
                  taps.target.set_no, f" {taps.target.side}" if taps.target.side else "")
         return True
 
-    def rate_set(self, value: int, question: Question | None = None) -> Reply:
+    def rate_set(self, value: int, question: Question | None = None) -> Rated | Failed:
         s = self._need()
         target = s.rateable
         if target is None:
-            return error("no set is waiting for a rating (a set is rated from its rating "
+            return Failed("no set is waiting for a rating (a set is rated from its rating "
                          "question until the next set starts)")
         q = question or (target.questions[0] if target.questions else "feel")
         if s.taps is not None and s.taps.target == target and s.taps.question == q:
             s.taps = None  # the shell's answer wins over taps being counted
         self._record(s, target, q, value, echo=False)
-        return {"ok": True, "exercise": target.exercise, "set": target.set_no,
-                "side": target.side, "question": q, "value": value}
+        return Rated(target.exercise, target.set_no, target.side, q, value)
 
     def _record(self, s: Session, target: Rateable, question: Question, value: int,
                 echo: bool) -> None:
@@ -522,7 +521,7 @@ class SessionController:
             s.output.pause()
             self._say(s, insert)
 
-    def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Reply:
+    def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Status:
         target_ms = min(target_ms, s.resolved.timeline.duration_ms)
         if not s.playing:
             s.start_ms = target_ms  # a session still preparing starts there
@@ -608,35 +607,29 @@ class SessionController:
                                                span.set, span.sets, sides, span.start_ms,
                                                self.wall())
 
-    def status(self) -> Reply:
+    def status(self) -> Status:
+        """The session's status (when idle, the daemon adds its own parts: Daemon.status)."""
         s = self.session
-        out: dict[str, Any] = {"ok": True, "state": self.state(), "program": None,
-                               "exercise": None, "set": None, "sets": None, "side": None,
-                               "phase": None, "rep": None, "position": 0.0, "next": None}
         if s is None:
-            if self.last_error:
-                out["error_last_start"] = self.last_error
-            return out
+            return Status(self.state(), error_last_start=self.last_error or None)
         tl = s.resolved.timeline
         pos = self.position_ms()
         idx, phase = locate(tl, pos)
-        if s.lost_at_ms is not None:
-            out["reason"] = "audio output lost; retrying"
-        out.update(program=s.name, position=round(pos / 1000, 3),
-                   duration=round(tl.duration_ms / 1000, 3))
+        st = Status(self.state(), program=s.name, position=round(pos / 1000, 3),
+                    duration=round(tl.duration_ms / 1000, 3),
+                    reason="audio output lost; retrying" if s.lost_at_ms is not None else None)
         if not s.playing:
-            out.update(prepared=sum(1 for t in s.job.texts if t in s.clips),
-                       needed=len(s.job.texts))
+            st = replace(st, prepared=sum(1 for t in s.job.texts if t in s.clips),
+                         needed=len(s.job.texts))
         if idx is not None:
             span = tl.sets[idx]
-            out.update(exercise=span.exercise, set=span.set, sets=span.sets,
-                       exercise_index=span.exercise_index,
-                       set_start=round(span.start_ms / 1000, 3),
-                       set_end=round(span.end_ms / 1000, 3))
             nxt = tl.sets[idx + 1] if idx + 1 < len(tl.sets) else None
-            out["next"] = f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done"
+            st = replace(st, exercise=span.exercise, set=span.set, sets=span.sets,
+                         exercise_index=span.exercise_index,
+                         set_start=round(span.start_ms / 1000, 3),
+                         set_end=round(span.end_ms / 1000, 3),
+                         next=f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done")
         if phase is not None:
-            out.update(phase=phase.phase, rep=phase.rep, side=phase.side)
-            if phase.pose:
-                out["pose"] = phase.pose
-        return out
+            st = replace(st, phase=phase.phase, rep=phase.rep, side=phase.side,
+                         pose=phase.pose or None)
+        return st
