@@ -31,6 +31,7 @@ from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
+from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.library import ProgramLibrary
 from coach.daemon.protocol import (
     Back,
@@ -58,7 +59,7 @@ from coach.daemon.protocol import (
     Toggle,
 )
 from coach.daemon.schedules import Clock, Schedules, system_clock
-from coach.daemon.session import DuckerFactory, Ducking, OutputFactory, SessionController
+from coach.daemon.session import OutputFactory, SessionController
 from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
 

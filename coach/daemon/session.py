@@ -1,5 +1,6 @@
 """The session controller: the one running session, its output and its history, moved only by
-the session thread.
+the session thread. Its parts: the start rule and the clips' order (prepare.py), its history
+rows (record.py), its rating window (rating.py), its status (status.py), ducking (ducking.py).
 
 A start answers at once: the session is ``preparing`` while its clips are made (by the clip
 worker, in the order they are heard) and starts playing as soon as what lies ahead is ready
@@ -13,15 +14,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
 from coach.audio.pipeline import SpokenInsert, build_mixer, first_use_ms, spoken_insert
 from coach.audio.player import Output
-from coach.core import duckplan
+from coach.core.duckplan import DuckPlan
 from coach.core.mixer import Mixer
 from coach.core.navigation import (
     EXTEND_MS,
@@ -29,16 +30,19 @@ from coach.core.navigation import (
     can_extend,
     cue_start_at_or_before,
     extend_words,
-    extra_texts,
     rating_words,
     resume_words,
     skip_target,
 )
-from coach.core.timeline import TICK_KEY, Phase, estimate_speech_ms, locate
-from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState, SetStatus, Side
+from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
+from coach.daemon.ducking import DuckerFactory, Ducking, duck_plan
+from coach.daemon.prepare import can_start, clip_order
 from coach.daemon.protocol import Failed, Rated, Status
+from coach.daemon.rating import Rateable, RatingWindow
+from coach.daemon.record import SessionRecord
 from coach.daemon.schedules import system_clock
+from coach.daemon.status import session_status
 from coach.store.history import History
 from coach.store.programs import Resolved
 
@@ -46,87 +50,7 @@ log = logging.getLogger(__name__)
 
 OutputFactory = Callable[[], Output]
 
-
-class Ducking(Protocol):
-    """What the session thread calls of a ducker (coach.audio.duck.Ducker): ``start`` and
-    ``stop`` return at once (its own thread talks to the sound server); ``plan`` is replaced
-    in one assignment when clips arrive; ``said`` hands it an insert's words."""
-
-    plan: duckplan.DuckPlan
-
-    def start(self, output: Any) -> None: ...
-
-    def said(self, plan: duckplan.DuckPlan | None) -> None: ...
-
-    def stop(self, timeout: float = 1.0) -> None: ...
-
-
-DuckerFactory = Callable[[duckplan.DuckPlan], Ducking]
-
 RECONNECT_S = 2.0  # how often a lost audio output is tried again
-# How often the position goes to the history: a crash resumes at the set's start (its own
-# row), so this only dates the interruption (the 2-minute auto-resume rule); every 5 s keeps
-# the SQLite writes of a session (and its CPU: measured 0.7-1.07 % of a core at 1 s) low.
-POSITION_SAVE_S = 5.0
-# When may a preparing session start? Each clip still missing must be ready this long before
-# its cue is heard: the player renders 1 s ahead, and half a second more is slack.
-READY_MARGIN_MS = 1500
-# The clip worker's measured seconds per character, times this, is the plan for the rest.
-SYNTH_SAFETY = 2.0
-MIN_CLIP_COST_S = 0.03
-# A rating by taps: the window stays open this long after the last tap (1-5 taps, the play
-# key or the GPIO button); taps inside it are the rating, not pause/resume.
-TAP_CLOSE_S = 2.0
-
-
-def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_ms: int,
-              per_char_s: float | None, first: frozenset[str] = frozenset()) -> bool:
-    """Would every clip still ``missing`` (in the order the worker makes them) be ready
-    READY_MARGIN_MS before its cue is heard, if playback started now from ``start_ms``, at the
-    worker's measured seconds per character (times SYNTH_SAFETY)? ``uses``: each clip's first
-    cue at or after ``start_ms``. ``first``: words said before the timeline plays ("resuming.
-    Row, set 2 of 2. 3, 2, 1"), which must all be ready. Clips heard only before ``start_ms``
-    (after a `back`) or never in the timeline are not waited for."""
-    if first & set(missing):
-        return False
-    waited = [t for t in missing if t in uses]
-    if not waited:
-        return True
-    if per_char_s is None:
-        return False  # no pace measured yet (everything so far came from the cache)
-    done_s = 0.0
-    for text in missing:  # the worker's order: a clip not waited for still takes its time
-        done_s += max(MIN_CLIP_COST_S, per_char_s * len(text) * SYNTH_SAFETY)
-        if text not in uses:
-            continue
-        heard_ms = preroll_ms + uses[text] - start_ms
-        if done_s * 1000 > heard_ms - READY_MARGIN_MS:
-            return False
-    return True
-
-
-@dataclass(frozen=True)
-class Rateable:
-    """A set (one side of a unilateral set) whose rating is awaited: from its answer window
-    until the next set starts."""
-
-    set_index: int
-    set_row: int | None
-    exercise: str
-    exercise_index: int
-    set_no: int
-    side: Side | None
-    questions: tuple[Question, ...]
-
-
-@dataclass
-class Taps:
-    """Taps counted in one answer window."""
-
-    target: Rateable
-    question: Question
-    count: int = 0
-    last_tap: float = 0.0
 
 
 @dataclass
@@ -135,22 +59,17 @@ class Session:
     start_ms: int  # where playback begins in the timeline
     job: ClipJob
     mixer: Mixer
+    record: SessionRecord  # its rows in the history, the set the position is in
     clips: dict[str, np.ndarray] = field(default_factory=dict)
     per_char_s: float | None = None  # the worker's measured cost, None until a clip was made
     output: Output | None = None  # opened at start; playing once the clips allow
     playing: bool = False  # play() was called
     pause_asked: bool = False  # paused while preparing: plays paused
     insert_on_play: Literal["resume", None] = None
-    session_id: int | None = None
-    set_index: int | None = None
-    set_row: int | None = None
-    set_reached_work_end: bool = False
-    last_position_saved: float = 0.0
     lost_at_ms: int | None = None  # the audio output died here; the session waits to resume
     next_retry: float = 0.0
     clips_done: bool = False
-    rateable: Rateable | None = None
-    taps: Taps | None = None
+    rating: RatingWindow = field(default_factory=RatingWindow)
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
     ducker: Ducking | None = None  # lowers other streams under cues while playing
 
@@ -197,30 +116,17 @@ class SessionController:
             return Failed(str(e))
         if self.session is not None:
             self.stop("stopped")
-        # The worker's order: the resume words (said first), then every clip in the order it
-        # is heard from the start point, then those heard only before it, then the rest.
-        first = (list(resume_words(tl, at_ms, resolved.program.words).texts) if resumed
-                 else [])
-        uses = first_use_ms(tl, at_ms)
-        before = first_use_ms(tl)
-        ahead = sorted(uses, key=lambda t: uses[t])
-        behind = sorted((t for t in before if t not in uses), key=lambda t: before[t])
-        texts = [t for t in first + ahead + behind + extra_texts(tl, resolved.program.words)
-                 if t != TICK_KEY]
-        job = ClipJob(resolved.stem, tl, list(dict.fromkeys(texts)), "session")
+        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed)
+        job = ClipJob(resolved.stem, tl, texts, "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
-        s = Session(resolved, at_ms, job, mixer, output=output,
-                    insert_on_play="resume" if resumed else None, first=frozenset(first))
+        s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),
+                    output=output, insert_on_play="resume" if resumed else None,
+                    first=frozenset(first))
         self.session = s
         self.last_error = None
         self.preparer.set_busy(True)
         self.preparer.submit(job)
-        if self.history is not None:
-            s.session_id = self.history.start_session(resolved.program.name, str(resolved.path),
-                                                      self.wall(), resumed_from=resumed_from)
-            # The values each exercise uses this time: what progression steps from next time.
-            for i, ex in enumerate(resolved.program.exercises):
-                self.history.record_used(s.session_id, i, ex.name, ex.reps, ex.hold_ms, ex.sets)
+        s.record.begin(resolved, resumed_from)
         log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000,
                  len(job.texts))
         return self.status()
@@ -239,11 +145,7 @@ class SessionController:
             if s.output is not None:
                 s.output.stop()
         finally:
-            if self.history is not None and s.session_id is not None:
-                if s.set_row is not None:
-                    self._end_set(s, "completed" if status == "completed" else "skipped")
-                self.history.update_position(s.session_id, pos, self.wall())
-                self.history.end_session(s.session_id, status, self.wall())
+            s.record.end(pos, status)
         log.info("session: %s %s", s.name, status)
 
     # --- clips arriving from the worker ---------------------------------------------------
@@ -312,14 +214,8 @@ class SessionController:
                  s.start_ms / 1000, missing)
         self._track(s, s.start_ms)
 
-    def _duck_plan(self, s: Session) -> duckplan.DuckPlan:
-        """The duck plan from the clips made so far; a clip still missing counts as long as
-        its words are estimated to take."""
-        tl = s.resolved.timeline
-        frames = s.mixer.clip_frames()
-        for text in s.mixer.missing:
-            frames[text] = estimate_speech_ms(text, tl.voice.rate) * self.rate // 1000
-        return duckplan.plan(tl, frames, self.rate)
+    def _duck_plan(self, s: Session) -> DuckPlan:
+        return duck_plan(s.resolved.timeline, s.mixer, self.rate)
 
     # --- the tick: end of session, history, lost output --------------------------------------
 
@@ -343,11 +239,7 @@ class SessionController:
         self._track(s, pos)
         self._answer_windows(s, pos)
         self._watch_deadlines(s, pos)
-        t = self.monotonic()
-        if self.history is not None and s.session_id is not None and \
-                t - s.last_position_saved > POSITION_SAVE_S:
-            self.history.update_position(s.session_id, pos, self.wall())
-            s.last_position_saved = t
+        s.record.save_position(pos, self.monotonic())
 
     def _watch_deadlines(self, s: Session, pos: int) -> None:
         # The start rule keeps every clip ahead of the play head; if a machine slowed down
@@ -371,8 +263,7 @@ class SessionController:
             s.next_retry = t + RECONNECT_S
             log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
                         "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
-            if self.history is not None and s.session_id is not None:
-                self.history.update_position(s.session_id, s.lost_at_ms, self.wall())
+            s.record.position(s.lost_at_ms)
             if s.ducker is not None:
                 s.ducker.stop()
             s.output.stop()
@@ -426,7 +317,8 @@ class SessionController:
 
     def toggle(self) -> Status | Failed:
         s = self._need()
-        if s.playing and s.lost_at_ms is None and self._tap(s):
+        if s.playing and s.lost_at_ms is None and \
+                s.rating.tap(s.resolved.timeline, self.position_ms(), self.monotonic()):
             return self.status()
         paused = s.pause_asked if not s.playing else (
             s.output is not None and s.output.state == "paused")
@@ -458,62 +350,24 @@ class SessionController:
 
     def _answer_windows(self, s: Session, pos: int) -> None:
         """Open a window when an answer phase plays; close one 2 s after its last tap."""
-        if s.taps is not None and s.taps.count and \
-                self.monotonic() - s.taps.last_tap >= TAP_CLOSE_S:
-            taps, s.taps = s.taps, None
+        taps = s.rating.closed(self.monotonic())
+        if taps is not None:
             self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=True)
-        idx, phase = locate(s.resolved.timeline, pos)
-        if idx is None or phase is None or phase.phase != "answer" or phase.question is None:
-            if s.taps is not None and not s.taps.count:
-                s.taps = None  # the window passed without a tap: the set stays unrated
-            return
-        target = self._rateable(s, idx, phase)
-        s.rateable = target
-        if s.taps is None or (s.taps.target, s.taps.question) != (target, phase.question):
-            if s.taps is None or not s.taps.count:
-                s.taps = Taps(target, phase.question)
-
-    def _rateable(self, s: Session, idx: int, phase: Phase) -> Rateable:
-        ex = s.resolved.program.exercises[phase.exercise_index]
-        return Rateable(idx, s.set_row, phase.exercise, phase.exercise_index, phase.set,
-                        phase.side, ex.rate)
-
-    def _tap(self, s: Session) -> bool:
-        """A play-key press inside an answer window (or 2 s after a tap) is one more tap."""
-        t = self.monotonic()
-        taps = s.taps
-        if taps is None:
-            return False
-        if not taps.count:
-            _, phase = locate(s.resolved.timeline, self.position_ms())
-            if phase is None or phase.phase != "answer":
-                return False
-        taps.count += 1
-        taps.last_tap = t
-        log.info("rating: tap %d for %s set %d%s", taps.count, taps.target.exercise,
-                 taps.target.set_no, f" {taps.target.side}" if taps.target.side else "")
-        return True
+        s.rating.follow(s.resolved, s.record.set_row, pos)
 
     def rate_set(self, value: int, question: Question | None = None) -> Rated | Failed:
         s = self._need()
-        target = s.rateable
-        if target is None:
+        answer = s.rating.answer(question)
+        if answer is None:
             return Failed("no set is waiting for a rating (a set is rated from its rating "
                          "question until the next set starts)")
-        q = question or (target.questions[0] if target.questions else "feel")
-        if s.taps is not None and s.taps.target == target and s.taps.question == q:
-            s.taps = None  # the shell's answer wins over taps being counted
+        target, q = answer
         self._record(s, target, q, value, echo=False)
         return Rated(target.exercise, target.set_no, target.side, q, value)
 
     def _record(self, s: Session, target: Rateable, question: Question, value: int,
                 echo: bool) -> None:
-        log.info("rating: %s set %d%s %s = %d", target.exercise, target.set_no,
-                 f" {target.side}" if target.side else "", question, value)
-        if self.history is not None and s.session_id is not None:
-            self.history.rate(s.session_id, target.set_row, target.exercise,
-                              target.exercise_index, target.set_no, target.side, question,
-                              value, self.wall())
+        s.record.rate(target, question, value)
         if echo and s.output is not None and s.output.state == "playing":
             # "four": said at once, in the rest (the rest lasts that much longer).
             insert = spoken_insert(rating_words(s.resolved.timeline, value), s.clips,
@@ -577,59 +431,18 @@ class SessionController:
             return "preparing"
         return "paused" if s.output.state == "paused" else "playing"
 
-    def _end_set(self, s: Session, status: SetStatus) -> None:
-        if s.set_row is not None and self.history is not None:
-            if status == "skipped" and s.set_reached_work_end:
-                status = "completed"
-            self.history.end_set(s.set_row, status, self.wall())
-        s.set_row = None
-
     def _track(self, s: Session, pos_ms: int, why: str = "") -> None:
-        """Keep history's current set in step with the position."""
-        tl = s.resolved.timeline
-        idx, _ = locate(tl, pos_ms)
-        if idx is not None and idx == s.set_index:
-            if pos_ms >= tl.sets[idx].work_end_ms:
-                s.set_reached_work_end = True
-            return
-        if s.set_index is not None:
-            self._end_set(s, "skipped" if why in ("skip", "back") else "completed")
-        if s.rateable is not None and s.rateable.set_index != idx:
-            s.rateable = None  # the next set started: the last one can no longer be rated
-            s.taps = None
-        s.set_index = idx
-        s.set_reached_work_end = False
-        if idx is not None and self.history is not None and s.session_id is not None:
-            span = tl.sets[idx]
-            ex = s.resolved.program.exercises[span.exercise_index]
-            sides = "both" if len(ex.sides) > 1 else None
-            s.set_row = self.history.start_set(s.session_id, span.exercise, span.exercise_index,
-                                               span.set, span.sets, sides, span.start_ms,
-                                               self.wall())
+        """Keep history's current set in step with the position; a set's rating window
+        closes when the next set starts."""
+        if s.record.track(s.resolved, pos_ms, why):
+            s.rating.next_set(s.record.set_index)
 
     def status(self) -> Status:
         """The session's status (when idle, the daemon adds its own parts: Daemon.status)."""
         s = self.session
         if s is None:
             return Status(self.state(), error_last_start=self.last_error or None)
-        tl = s.resolved.timeline
-        pos = self.position_ms()
-        idx, phase = locate(tl, pos)
-        st = Status(self.state(), program=s.name, position=round(pos / 1000, 3),
-                    duration=round(tl.duration_ms / 1000, 3),
-                    reason="audio output lost; retrying" if s.lost_at_ms is not None else None)
-        if not s.playing:
-            st = replace(st, prepared=sum(1 for t in s.job.texts if t in s.clips),
-                         needed=len(s.job.texts))
-        if idx is not None:
-            span = tl.sets[idx]
-            nxt = tl.sets[idx + 1] if idx + 1 < len(tl.sets) else None
-            st = replace(st, exercise=span.exercise, set=span.set, sets=span.sets,
-                         exercise_index=span.exercise_index,
-                         set_start=round(span.start_ms / 1000, 3),
-                         set_end=round(span.end_ms / 1000, 3),
-                         next=f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done")
-        if phase is not None:
-            st = replace(st, phase=phase.phase, rep=phase.rep, side=phase.side,
-                         pose=phase.pose or None)
-        return st
+        prepared = (None if s.playing else
+                    (sum(1 for t in s.job.texts if t in s.clips), len(s.job.texts)))
+        return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
+                              s.lost_at_ms is not None, prepared)

@@ -1,0 +1,59 @@
+"""A preparing session's clips: the order the clip worker makes them in, and when the session
+may start (every clip still missing ready before its cue is heard, at the pace the worker has
+shown: a cue is never played late)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from coach.audio.pipeline import first_use_ms
+from coach.core.navigation import extra_texts, resume_words
+from coach.core.timeline import TICK_KEY, Timeline
+
+# When may a preparing session start? Each clip still missing must be ready this long before
+# its cue is heard: the player renders 1 s ahead, and half a second more is slack.
+READY_MARGIN_MS = 1500
+# The clip worker's measured seconds per character, times this, is the plan for the rest.
+SYNTH_SAFETY = 2.0
+MIN_CLIP_COST_S = 0.03
+
+
+def clip_order(tl: Timeline, at_ms: int, words: Mapping[str, str],
+               resumed: bool) -> tuple[list[str], list[str]]:
+    """The words said before the timeline plays (a resume's), and every clip of a session
+    starting at ``at_ms``, once each, in the order the worker makes them."""
+    # The worker's order: the resume words (said first), then every clip in the order it
+    # is heard from the start point, then those heard only before it, then the rest.
+    first = list(resume_words(tl, at_ms, words).texts) if resumed else []
+    uses = first_use_ms(tl, at_ms)
+    before = first_use_ms(tl)
+    ahead = sorted(uses, key=lambda t: uses[t])
+    behind = sorted((t for t in before if t not in uses), key=lambda t: before[t])
+    texts = [t for t in first + ahead + behind + extra_texts(tl, words) if t != TICK_KEY]
+    return first, list(dict.fromkeys(texts))
+
+
+def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_ms: int,
+              per_char_s: float | None, first: frozenset[str] = frozenset()) -> bool:
+    """Would every clip still ``missing`` (in the order the worker makes them) be ready
+    READY_MARGIN_MS before its cue is heard, if playback started now from ``start_ms``, at the
+    worker's measured seconds per character (times SYNTH_SAFETY)? ``uses``: each clip's first
+    cue at or after ``start_ms``. ``first``: words said before the timeline plays ("resuming.
+    Row, set 2 of 2. 3, 2, 1"), which must all be ready. Clips heard only before ``start_ms``
+    (after a `back`) or never in the timeline are not waited for."""
+    if first & set(missing):
+        return False
+    waited = [t for t in missing if t in uses]
+    if not waited:
+        return True
+    if per_char_s is None:
+        return False  # no pace measured yet (everything so far came from the cache)
+    done_s = 0.0
+    for text in missing:  # the worker's order: a clip not waited for still takes its time
+        done_s += max(MIN_CLIP_COST_S, per_char_s * len(text) * SYNTH_SAFETY)
+        if text not in uses:
+            continue
+        heard_ms = preroll_ms + uses[text] - start_ms
+        if done_s * 1000 > heard_ms - READY_MARGIN_MS:
+            return False
+    return True

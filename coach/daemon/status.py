@@ -1,0 +1,34 @@
+"""A running session's Status, built from its timeline and its position: the set and phase
+there, what comes next, and while it prepares how many of its clips are made."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from coach.core.timeline import Timeline, locate
+from coach.core.types import SessionState
+from coach.daemon.protocol import Status
+
+
+def session_status(state: SessionState, program: str, tl: Timeline, pos: int, lost: bool,
+                   prepared: tuple[int, int] | None) -> Status:
+    """``pos``: ms into the timeline; ``lost``: the audio output died and is retried;
+    ``prepared``: while preparing, clips made and clips needed."""
+    idx, phase = locate(tl, pos)
+    st = Status(state, program=program, position=round(pos / 1000, 3),
+                duration=round(tl.duration_ms / 1000, 3),
+                reason="audio output lost; retrying" if lost else None)
+    if prepared is not None:
+        st = replace(st, prepared=prepared[0], needed=prepared[1])
+    if idx is not None:
+        span = tl.sets[idx]
+        nxt = tl.sets[idx + 1] if idx + 1 < len(tl.sets) else None
+        st = replace(st, exercise=span.exercise, set=span.set, sets=span.sets,
+                     exercise_index=span.exercise_index,
+                     set_start=round(span.start_ms / 1000, 3),
+                     set_end=round(span.end_ms / 1000, 3),
+                     next=f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done")
+    if phase is not None:
+        st = replace(st, phase=phase.phase, rep=phase.rep, side=phase.side,
+                     pose=phase.pose or None)
+    return st
