@@ -527,8 +527,9 @@ def cmd_verb(args: argparse.Namespace) -> int:
                 print(err, file=sys.stderr)
         case Rated():
             side = f" {reply.side} side" if reply.side else ""
+            was = f" (was {reply.was})" if reply.was is not None else ""
             print(f"rated {reply.exercise}, set {reply.set}{side}: {reply.question} "
-                  f"{reply.value}")
+                  f"{reply.value}{was}")
         case Pong():
             print(f"coach daemon running (pid {reply.pid})")
         case ProgramList():
@@ -594,9 +595,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         print("no sessions yet")
     for s in sessions:
         when = s.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        done = sum(1 for x in s.sets if x.status == "completed")
-        print(f"{when}  {s.program}  {s.status}  {done}/{len(s.sets)} sets  "
-              f"{fmt_duration(s.position_ms)}")
+        done, planned = views.sets_count(s)
+        # The time actually coached; before schema 4 only the wall clock's span is known.
+        if s.coached_ms is not None:
+            length = fmt_duration(s.coached_ms)
+        elif s.ended_at is not None:
+            length = "~" + fmt_duration(int((s.ended_at - s.started_at).total_seconds() * 1000))
+        else:
+            length = fmt_duration(s.position_ms)
+        paused = f" (paused {fmt_duration(s.paused_ms)})" if s.paused_ms else ""
+        print(f"{when}  {s.program}  {s.status}  {done}/{planned} sets  {length}{paused}")
         for line in views.session_lines(s):
             print(f"    {line}")
     return 0

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_session import Rig
+from session_env import Rig
 
 from coach.core.timeline import Phase
 
@@ -33,9 +33,13 @@ def answer_phases(rig: Rig) -> list[Phase]:
 
 
 def play_to(rig: Rig, t_ms: int) -> None:
-    """Advance the output to ``t_ms`` of the session and let the session thread see it."""
-    now_ms = rig.status()["position"] * 1000
-    rig.play_s(max(0.0, (t_ms - now_ms) / 1000))
+    """Advance the output to ``t_ms`` of the session and let the session thread see it (an
+    insert being said, such as a rating's echo, holds the timeline: play on past it)."""
+    for _ in range(10):
+        now_ms = rig.status()["position"] * 1000
+        if now_ms >= t_ms:
+            return
+        rig.play_s((t_ms - now_ms) / 1000)
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ from typing import Literal
 
 from coach.core.phrases import fill, phrase_table, say_number
 from coach.core.timeline import Timeline, locate
-from coach.core.types import RATINGS
+from coach.core.types import RATINGS, SIDES, Side
 
 BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
 EXTEND_MS = 30_000  # one `extend` adds this much to a rest
 RESUME_GAP_MS = 300  # between "resuming. Lat pulldown, set 2 of 3" and the 3-2-1
+ECHO_GAP_MS = 200  # between the parts of a rating's echo ("Split squat, set 1 of 2. four")
 
 
 def skip_target(timeline: Timeline, pos_ms: int) -> int:
@@ -77,6 +78,13 @@ class Spoken:
         return out
 
 
+def _set_header(timeline: Timeline, set_index: int, words: Mapping[str, str]) -> str:
+    """"Lat pulldown, set 2 of 3": said on a resume and in a rating's echo (one clip)."""
+    span = timeline.sets[set_index]
+    return f"{span.exercise}, " + fill(words, "set_of", timeline.language, n=span.set,
+                                       total=span.sets)
+
+
 def resume_words(timeline: Timeline, pos_ms: int, overrides: Mapping[str, str] | None = None) -> Spoken:
     """"resuming", the exercise and set, then 3, 2, 1 a second apart: said before the paused
     frame plays again (after a pause or a lost audio output)."""
@@ -85,9 +93,7 @@ def resume_words(timeline: Timeline, pos_ms: int, overrides: Mapping[str, str] |
     parts: list[tuple[str, Anchor, int]] = [(words["resuming"], "end", 0)]
     idx, _ = locate(timeline, pos_ms)
     if idx is not None:
-        span = timeline.sets[idx]
-        header = f"{span.exercise}, " + fill(words, "set_of", lang, n=span.set, total=span.sets)
-        parts.append((header, "end", RESUME_GAP_MS))
+        parts.append((_set_header(timeline, idx, words), "end", RESUME_GAP_MS))
     parts.append((say_number(3, lang), "end", RESUME_GAP_MS))
     parts += [(say_number(n, lang), "onset", 1000) for n in (2, 1)]
     return Spoken(tuple(parts))
@@ -108,9 +114,19 @@ def extend_words(timeline: Timeline, overrides: Mapping[str, str] | None = None)
     return Spoken(((fill(words, "extended", timeline.language, seconds=EXTEND_MS // 1000), "end", 0),))
 
 
-def rating_words(timeline: Timeline, value: int) -> Spoken:
-    """The coach repeating a rating it heard ("four")."""
-    return Spoken(((say_number(value, timeline.language), "end", 0),))
+def rating_words(timeline: Timeline, value: int, set_index: int | None = None,
+                 side: Side | None = None, overrides: Mapping[str, str] | None = None) -> Spoken:
+    """The coach repeating a rating it heard, and what it went to: "Split squat, set 1 of 2.
+    left side. four" (``set_index`` None: the number alone). Every part is a clip made with
+    the session (extra_texts)."""
+    parts: list[tuple[str, Anchor, int]] = []
+    if set_index is not None:
+        words = phrase_table(timeline.language, overrides or {})
+        parts.append((_set_header(timeline, set_index, words), "end", 0))
+        if side is not None:
+            parts.append((words[side], "end", ECHO_GAP_MS))
+    parts.append((say_number(value, timeline.language), "end", ECHO_GAP_MS if parts else 0))
+    return Spoken(tuple(parts))
 
 
 def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
@@ -118,6 +134,8 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) 
     (made with the session's clips, so saying them never waits for the voice)."""
     texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
     texts += [t for n in RATINGS for t in rating_words(timeline, n).texts]
+    words = phrase_table(timeline.language, overrides or {})
+    texts += [words[side] for side in SIDES if any(p.side == side for p in timeline.phases)]
     return list(dict.fromkeys(texts))
 
 

@@ -26,6 +26,10 @@ class PastExercise:
     hold_ms: int | None = None
     feel: float | None = None  # mean ratings over its sets (None: not rated)
     effort: float | None = None
+    # Its sets completed (skipped and partial ones never count) and how the session ended:
+    # what `coach plan` says when it did not progress (None: not known).
+    sets_completed: int | None = None
+    session_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def _rating(x: float) -> str:
 def _condition(rule: ProgressRule, past: PastExercise) -> tuple[bool, str]:
     """Whether ``rule``'s condition held in ``past``, and why (said to the user)."""
     if not past.completed:
-        return False, "last session not completed"
+        return False, _not_completed(past)
     when = rule.when
     if when.kind == "completed":
         return True, "all sets completed"
@@ -65,6 +69,19 @@ def _condition(rule: ProgressRule, past: PastExercise) -> tuple[bool, str]:
         return ok, f"feel {_rating(mean)} {'>=' if ok else '<'} {when.threshold}"
     ok = mean <= when.threshold
     return ok, f"effort {_rating(mean)} {'<=' if ok else '>'} {when.threshold}"
+
+
+def _not_completed(past: PastExercise) -> str:
+    """Why the last session does not count: "2 of 3 sets completed (skipped and partial sets
+    do not count)", "last session stopped"."""
+    if past.sets_completed is not None and past.sets_completed < past.sets:
+        return (f"{past.sets_completed} of {past.sets} sets completed (skipped and partial "
+                "sets do not count)")
+    if past.session_status == "partial":
+        return "last session had skipped or partial sets"
+    if past.session_status in ("stopped", "interrupted"):
+        return f"last session {past.session_status}"
+    return "last session not completed"
 
 
 def progress_rule(ex: Exercise, rule: ProgressRule, past: PastExercise | None

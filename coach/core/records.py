@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from coach.core.types import Question, SessionStatus, SetStatus, Side
+from coach.core.types import SIDES, Measure, Question, SessionStatus, SetStatus, Side
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,11 @@ class SetRecord:
     ended_at: datetime | None
     status: SetStatus
     start_ms: int  # the set's start in the session timeline (ms)
+    # How much of the work was done (reps, seconds of a hold, poses: ``unit``) beside what was
+    # planned; None for a set logged before schema 4 or still running.
+    done: float | None = None
+    planned: float | None = None
+    unit: Measure | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,28 @@ class SessionRecord:
     ratings: list[RatingRecord] = field(default_factory=list)  # in set order
     used: list[ExerciseUsed] = field(default_factory=list)  # by exercise_index
     resumed_from: int | None = None
+    coached_ms: int | None = None  # time actually coached, pauses excluded (None: before schema 4)
+    paused_ms: int | None = None
+
+
+def completed_sets(rows: list[SetRecord]) -> set[tuple[int, int]]:
+    """The (exercise_index, set_no) of every set completed in ``rows``. A set logged per side
+    (unilateral sets, from schema 4) needs a completed row for the left and for the right; one
+    row for both sides (side "both", before schema 4) or a two-sided set's row needs to be
+    completed. A set done twice (``back``) counts when either attempt completed it."""
+    per: dict[tuple[int, int], dict[str, bool]] = {}
+    for r in rows:
+        sides = per.setdefault((r.exercise_index, r.set_no), {})
+        names = SIDES if r.side == "both" else (r.side,) if r.side in SIDES else ("whole",)
+        for n in names:
+            sides[n] = sides.get(n, False) or r.status == "completed"
+    out = set()
+    for key, sides in per.items():
+        if sides.keys() & set(SIDES):
+            sides = {n: sides.get(n, False) for n in SIDES}  # a side never reached: not done
+        if all(sides.values()):
+            out.add(key)
+    return out
 
 
 @dataclass(frozen=True)
@@ -75,7 +102,8 @@ class ExerciseSummary:
 
     ``reps``/``hold_ms``/``sets`` are the values used (None when that session predates
     schema 3 and did not record them; ``sets`` then falls back to the sets rows). ``completed``
-    is true when every one of its sets was completed and the session itself completed.
+    is true when every one of its sets was completed and the session itself completed;
+    ``sets_completed`` counts its completed sets (skipped and partial ones never count).
     ``feel``/``effort`` are the means of every rating of the exercise (both sides, all sets),
     None when unrated."""
 
@@ -90,6 +118,7 @@ class ExerciseSummary:
     session_id: int
     session_status: SessionStatus
     started_at: datetime
+    sets_completed: int | None = None
 
 
 @dataclass(frozen=True)

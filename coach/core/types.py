@@ -40,8 +40,17 @@ PHASE_KINDS: tuple[PhaseKind, ...] = get_args(PhaseKind)
 # --- the daemon's session, and the log ----------------------------------------------------------
 SessionState = Literal["idle", "preparing", "playing", "paused"]
 SESSION_STATES: tuple[SessionState, ...] = get_args(SessionState)
+# How a session ended in the controller: played out, or stopped. The log then stores it as
+# "completed" only if every set was ("partial" when one was skipped or cut), or "stopped".
 SessionEnd = Literal["completed", "stopped"]
-SessionStatus = Literal["running", "completed", "stopped", "interrupted"]
+SessionStatus = Literal["running", "completed", "partial", "stopped", "interrupted"]
 SESSION_STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
-SetStatus = Literal["running", "completed", "skipped", "interrupted"]
+# What became of a set (one side of a unilateral set): its whole work played, part of it (the
+# reps, seconds or poses done are kept), or none of it.
+SetOutcome = Literal["completed", "partial", "skipped"]
+SET_OUTCOMES: tuple[SetOutcome, ...] = get_args(SetOutcome)
+SetStatus = Literal["running", "completed", "partial", "skipped", "interrupted"]
 SET_STATUSES: tuple[SetStatus, ...] = get_args(SetStatus)
+# What a set's ``done`` and ``planned`` count: reps, seconds (a hold) or poses.
+Measure = Literal["reps", "s", "poses"]
+MEASURES: tuple[Measure, ...] = get_args(Measure)

@@ -155,13 +155,21 @@ class Stopped(_Done):
 
 @dataclass(frozen=True)
 class Rated(_Done):
-    """rate: the rating as recorded."""
+    """rate: the rating as stored, and ``was``, the value it replaced (its key left out when
+    it replaced none)."""
 
     exercise: str
     set: int
     side: Side | None
     question: Question
     value: int
+    was: int | None = None
+
+    def to_json(self) -> JsonObject:
+        out = super().to_json()
+        if self.was is None:
+            del out["was"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
-"""A set's rating window: which set a rating goes to (from its answer phase until the next set
-starts) and the play-key taps counted in it, which are the rating and not pause/resume."""
+"""Where a rating goes and the play-key taps that make one. A rating always goes to the set (or
+side) whose work ended last, from that moment until the next set or side starts (the session
+record knows which: record.py); taps are counted while a rating question's answer phase plays
+(and 2 s after the last tap), where they are the rating and not pause/resume."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from coach.core.outcome import Unit
 from coach.core.timeline import Phase, Timeline, locate
 from coach.core.types import Question, Side
 from coach.store.programs import Resolved
@@ -16,19 +19,46 @@ log = logging.getLogger(__name__)
 # key or the GPIO button); taps inside it are the rating, not pause/resume.
 TAP_CLOSE_S = 2.0
 
+RATE_RULE = "a set (or side) can be rated from the moment its work ends until the next one starts"
+
 
 @dataclass(frozen=True)
 class Rateable:
-    """A set (one side of a unilateral set) whose rating is awaited: from its answer window
-    until the next set starts."""
+    """A set (one side of a unilateral set) whose work ended and whose next set or side has not
+    started: what a rating given now goes to."""
 
-    set_index: int
-    set_row: int | None
+    set_index: int  # into timeline.sets
+    set_row: int | None  # its row in the history (this attempt's)
     exercise: str
     exercise_index: int
     set_no: int
     side: Side | None
-    questions: tuple[Question, ...]
+    questions: tuple[Question, ...]  # what its exercise asks (may be none)
+
+
+def rateable(resolved: Resolved, unit: Unit, set_row: int | None) -> Rateable:
+    ex = resolved.program.exercises[unit.exercise_index]
+    return Rateable(unit.set_index, set_row, unit.exercise, unit.exercise_index, unit.set,
+                    unit.side, ex.rate)
+
+
+def asked_now(phase: Phase | None, target: Rateable) -> Question | None:
+    """The question being answered now: that of the answer phase playing, if it is the
+    target's (a rating given without a question goes to it; else to the first one asked)."""
+    if phase is None or phase.phase != "answer" or phase.question is None:
+        return None
+    if (phase.exercise_index, phase.set, phase.side) != (target.exercise_index, target.set_no,
+                                                          target.side):
+        return None
+    return phase.question
+
+
+def nothing_to_rate(unit: Unit | None) -> str:
+    """Why a rating given now goes nowhere (``unit``: the set or side playing, if any)."""
+    if unit is None:
+        return f"nothing to rate yet: {RATE_RULE}"
+    side = f" {unit.side} side" if unit.side else ""
+    return f"nothing to rate yet: {unit.exercise} set {unit.set}{side} has not ended ({RATE_RULE})"
 
 
 @dataclass
@@ -41,18 +71,10 @@ class Taps:
     last_tap: float = 0.0
 
 
-def rateable(resolved: Resolved, idx: int, phase: Phase, set_row: int | None) -> Rateable:
-    ex = resolved.program.exercises[phase.exercise_index]
-    return Rateable(idx, set_row, phase.exercise, phase.exercise_index, phase.set,
-                    phase.side, ex.rate)
-
-
 @dataclass
 class RatingWindow:
-    """One session's ratings in progress, moved by the session thread: the set a rating goes
-    to now (``rateable``) and the taps being counted in its answer window."""
+    """One session's taps in progress, moved by the session thread."""
 
-    rateable: Rateable | None = None
     taps: Taps | None = None
 
     def closed(self, now: float) -> Taps | None:
@@ -63,18 +85,16 @@ class RatingWindow:
             return taps
         return None
 
-    def follow(self, resolved: Resolved, set_row: int | None, pos: int) -> None:
-        """Open a window when an answer phase plays."""
-        idx, phase = locate(resolved.timeline, pos)
-        if idx is None or phase is None or phase.phase != "answer" or phase.question is None:
+    def follow(self, phase: Phase | None, target: Rateable | None) -> None:
+        """Open a tap window while an answer phase plays; its taps go to ``target``, the set
+        or side that ended last."""
+        if target is None or phase is None or phase.phase != "answer" or phase.question is None:
             if self.taps is not None and not self.taps.count:
                 self.taps = None  # the window passed without a tap: the set stays unrated
             return
-        target = rateable(resolved, idx, phase, set_row)
-        self.rateable = target
-        if self.taps is None or (self.taps.target, self.taps.question) != (target, phase.question):
-            if self.taps is None or not self.taps.count:
-                self.taps = Taps(target, phase.question)
+        if self.taps is None or (not self.taps.count and
+                                 (self.taps.target, self.taps.question) != (target, phase.question)):
+            self.taps = Taps(target, phase.question)
 
     def tap(self, tl: Timeline, pos: int, now: float) -> bool:
         """A play-key press inside an answer window (or 2 s after a tap) is one more tap."""
@@ -91,18 +111,13 @@ class RatingWindow:
                  taps.target.set_no, f" {taps.target.side}" if taps.target.side else "")
         return True
 
-    def answer(self, question: Question | None) -> tuple[Rateable, Question] | None:
-        """The set and question a rating given now goes to (None: no set is waiting)."""
-        target = self.rateable
-        if target is None:
-            return None
-        q = question or (target.questions[0] if target.questions else "feel")
-        if self.taps is not None and self.taps.target == target and self.taps.question == q:
-            self.taps = None  # the shell's answer wins over taps being counted
-        return target, q
-
-    def next_set(self, idx: int | None) -> None:
-        """The position entered set ``idx`` (None: between or after the sets)."""
-        if self.rateable is not None and self.rateable.set_index != idx:
-            self.rateable = None  # the next set started: the last one can no longer be rated
+    def answered(self, target: Rateable, question: Question) -> None:
+        """The shell's answer wins over taps being counted for the same set and question."""
+        if self.taps is not None and (self.taps.target, self.taps.question) == (target, question):
             self.taps = None
+
+    def next_unit(self) -> Taps | None:
+        """The next set or side started: taps still being counted are the rating now (they
+        were given in time); an empty window just closes."""
+        taps, self.taps = self.taps, None
+        return taps if taps is not None and taps.count else None

@@ -1,14 +1,16 @@
 """What the history holds of the running session, written by the session thread: its row and
-the values it used, its current set's row (kept in step with the position), its ratings, and
-the position every few seconds (which dates an interruption)."""
+the values it used; a row per set (per side of a unilateral set) saying how it went, kept in
+step with the position (coach/core/outcome.py says what a position means for a set); its
+ratings; the time coached and paused; and the position every few seconds (which dates an
+interruption)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from coach.core.timeline import locate
-from coach.core.types import Question, SessionEnd, SetStatus
+from coach.core.outcome import Outcome, Unit, outcome, unit_at, units
+from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
 from coach.daemon.rating import Rateable
 from coach.daemon.schedules import Clock
 from coach.store.history import History
@@ -21,21 +23,89 @@ log = logging.getLogger(__name__)
 # the SQLite writes of a session (and its CPU: measured 0.7-1.07 % of a core at 1 s) low.
 POSITION_SAVE_S = 5.0
 
+_RANK = {"skipped": 0, "partial": 1, "completed": 2}
+
+
+@dataclass
+class Attempt:
+    """One go at a unit (a set, or one side): played from ``from_ms`` (its start, or where a
+    jump landed) up to ``reached``; ``result`` once its work ended or was cut (from then until
+    the next unit starts, it is the one a rating goes to)."""
+
+    unit: Unit
+    row: int | None
+    from_ms: int
+    reached: int
+    result: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A rating stored; ``was``: the value it replaced (None: the first answer)."""
+
+    was: int | None
+
+
+@dataclass(frozen=True)
+class NotSaved:
+    """A rating the history did not take, and why (said to the lifter)."""
+
+    reason: str
+
+
+@dataclass
+class CoachedTime:
+    """Seconds coached (playing) and paused (by the lifter, or waiting for a lost output),
+    from the session thread's observations: each interval goes to the state seen at its start,
+    so the controller looks before and after every change of state."""
+
+    coached: float = 0.0
+    paused: float = 0.0
+    last_t: float | None = None
+    last_state: SessionState = "preparing"
+
+    def account(self, now: float, state: SessionState) -> None:
+        if self.last_t is not None and now > self.last_t:
+            if self.last_state == "playing":
+                self.coached += now - self.last_t
+            elif self.last_state == "paused":
+                self.paused += now - self.last_t
+        self.last_t, self.last_state = now, state
+
+    @property
+    def coached_ms(self) -> int:
+        return round(self.coached * 1000)
+
+    @property
+    def paused_ms(self) -> int:
+        return round(self.paused * 1000)
+
 
 @dataclass
 class SessionRecord:
-    """One session's rows in the history (none when ``history`` is None) and the set the
+    """One session's rows in the history (none when ``history`` is None) and the unit the
     position is in."""
 
     history: History | None
     wall: Clock
     session_id: int | None = None
-    set_index: int | None = None
-    set_row: int | None = None
-    set_reached_work_end: bool = False
+    units: tuple[Unit, ...] = ()
+    origin: int = 0  # the first unit this session answers for (a resume starts later)
+    attempt: Attempt | None = None
+    best: dict[int, Outcome] = field(default_factory=dict)  # per unit, the best attempt
+    time: CoachedTime = field(default_factory=CoachedTime)
     last_position_saved: float = 0.0
 
-    def begin(self, resolved: Resolved, resumed_from: int | None) -> None:
+    @property
+    def _on(self) -> bool:
+        return self.history is not None and bool(self.session_id)
+
+    def begin(self, resolved: Resolved, resumed_from: int | None, start_ms: int,
+              now: float) -> None:
+        self.units = units(resolved.timeline)
+        if resumed_from is not None:
+            self.origin = unit_at(self.units, start_ms) or 0
+        self.time.account(now, "preparing")
         if self.history is not None:
             self.session_id = self.history.start_session(resolved.program.name,
                                                          str(resolved.path), self.wall(),
@@ -45,57 +115,162 @@ class SessionRecord:
                 self.history.record_used(self.session_id, i, ex.name, ex.reps, ex.hold_ms,
                                          ex.sets)
 
-    def end(self, pos: int, status: SessionEnd) -> None:
-        if self.history is not None and self.session_id is not None:
-            if self.set_row is not None:
-                self.end_set("completed" if status == "completed" else "skipped")
+    def account(self, now: float, state: SessionState) -> None:
+        self.time.account(now, state)
+
+    # --- the position: units begun, played and cut -------------------------------------------
+
+    def observe(self, pos: int) -> bool:
+        """The position as played (a tick): the unit it is in, and those played through to
+        get there. True when a new unit began (the last one's rating window closed)."""
+        u = unit_at(self.units, pos)
+        a = self.attempt
+        if u is None:
+            return False
+        if a is None:  # the session begins here: what lies before it was never played
+            self._pass(self.origin, u)
+            self._open(u, pos)
+            return True
+        if u < a.unit.index:
+            return False  # a recovered output goes back to the cut cue: the same attempt
+        if u == a.unit.index:
+            a.reached = max(a.reached, pos)
+            self._settle(a)
+            return False
+        a.reached = max(a.reached, a.unit.end_ms)  # played on, to its end and beyond
+        self._settle(a)
+        self._close(a)
+        for k in range(a.unit.index + 1, u):
+            self._open(k, self.units[k].start_ms)
+            self._finish(self.units[k].end_ms)
+        self._open(u, self.units[u].start_ms, reached=pos)
+        return True
+
+    def seek(self, before: int, target: int, why: str) -> bool:
+        """A jump (skip, back) from ``before`` to ``target``: the unit playing is cut where it
+        was, units jumped over are skipped, and the jump's target begins a new attempt unless
+        it is the same unit's rest (a skip from the work). True when a new unit began."""
+        if self.attempt is None:
+            return self.observe(target)
+        moved = self.observe(before)
+        a = self.attempt
+        assert a is not None
+        if a.result is None:
+            a.result = outcome(a.unit, a.from_ms, before)
+            self._said(a)
+        t = unit_at(self.units, target)
+        if t is None or (t == a.unit.index and why == "skip"):
+            return moved
+        self._close(a)
+        self._pass(a.unit.index + 1, t)
+        self._open(t, target)
+        return True
+
+    def current(self) -> Attempt | None:
+        return self.attempt
+
+    def rateable(self) -> Attempt | None:
+        """The attempt whose work ended (or was cut) and whose next unit has not started."""
+        a = self.attempt
+        return a if a is not None and a.result is not None else None
+
+    def _open(self, k: int, from_ms: int, reached: int | None = None) -> None:
+        unit = self.units[k]
+        row = None
+        if self._on:
+            assert self.history is not None and self.session_id is not None
+            row = self.history.start_set(self.session_id, unit.exercise, unit.exercise_index,
+                                         unit.set, unit.sets, unit.side, unit.set_start_ms,
+                                         self.wall()) or None
+        self.attempt = Attempt(unit, row, from_ms, from_ms if reached is None else reached)
+        self._settle(self.attempt)  # a jump into its rest: skipped at once
+
+    def _settle(self, a: Attempt) -> None:
+        if a.result is None and a.reached >= a.unit.work_end_ms:
+            a.result = outcome(a.unit, a.from_ms, a.reached)
+            self._said(a)
+
+    def _finish(self, reached: int) -> None:
+        a = self.attempt
+        assert a is not None
+        a.reached = max(a.reached, reached)
+        self._settle(a)
+        self._close(a)
+
+    def _pass(self, first: int, stop: int) -> None:
+        """Units jumped over (or before a session's start point): skipped."""
+        for k in range(first, stop):
+            self._open(k, self.units[k].end_ms)
+            self._close(self.attempt)  # type: ignore[arg-type]
+
+    def _close(self, a: Attempt) -> None:
+        if a.result is None:
+            a.result = outcome(a.unit, a.from_ms, a.reached)
+            self._said(a)
+        r = a.result
+        best = self.best.get(a.unit.index)
+        if best is None or (_RANK[r.status], r.done) > (_RANK[best.status], best.done):
+            self.best[a.unit.index] = r
+        if a.row is not None and self.history is not None:
+            self.history.end_set(a.row, r.status, self.wall(), r.done, r.planned, r.measure)
+        self.attempt = None
+
+    def _said(self, a: Attempt) -> None:
+        r = a.result
+        assert r is not None
+        side = f" {a.unit.side}" if a.unit.side else ""
+        log.info("set: %s set %d%s %s (%g of %g %s)", a.unit.exercise, a.unit.set, side,
+                 r.status, r.done, r.planned, r.measure)
+
+    # --- the session's end, position and time -------------------------------------------------
+
+    def end(self, pos: int, how: SessionEnd) -> SessionStatus:
+        """Close the session at ``pos``, played out or stopped: the unit playing is cut there.
+        Played out, it is completed only if every unit it answers for was."""
+        if self.attempt is not None:
+            self.observe(pos)
+            if self.attempt is not None:
+                self._close(self.attempt)
+        status: SessionStatus = "stopped"
+        if how == "completed":
+            done = all(k in self.best and self.best[k].status == "completed"
+                       for k in range(self.origin, len(self.units)))
+            status = "completed" if done else "partial"
+        if self._on:
+            assert self.history is not None and self.session_id is not None
             self.history.update_position(self.session_id, pos, self.wall())
-            self.history.end_session(self.session_id, status, self.wall())
+            self.history.end_session(self.session_id, status, self.wall(),
+                                     self.time.coached_ms, self.time.paused_ms)
+        return status
 
     def position(self, pos: int) -> None:
-        if self.history is not None and self.session_id is not None:
+        if self._on:
+            assert self.history is not None and self.session_id is not None
             self.history.update_position(self.session_id, pos, self.wall())
 
     def save_position(self, pos: int, now: float) -> None:
-        """The position, at most every POSITION_SAVE_S (``now``: the monotonic clock)."""
-        if self.history is not None and self.session_id is not None and \
-                now - self.last_position_saved > POSITION_SAVE_S:
-            self.history.update_position(self.session_id, pos, self.wall())
+        """The position and the time coached, at most every POSITION_SAVE_S (``now``: the
+        monotonic clock)."""
+        if self._on and now - self.last_position_saved > POSITION_SAVE_S:
+            assert self.history is not None and self.session_id is not None
+            self.history.update_position(self.session_id, pos, self.wall(),
+                                         self.time.coached_ms, self.time.paused_ms)
             self.last_position_saved = now
 
-    def end_set(self, status: SetStatus) -> None:
-        if self.set_row is not None and self.history is not None:
-            if status == "skipped" and self.set_reached_work_end:
-                status = "completed"
-            self.history.end_set(self.set_row, status, self.wall())
-        self.set_row = None
+    # --- ratings ------------------------------------------------------------------------------
 
-    def track(self, resolved: Resolved, pos_ms: int, why: str = "") -> bool:
-        """Keep history's current set in step with the position; True when the position
-        left the set it was in (``set_index`` is then the new one, None between sets)."""
-        tl = resolved.timeline
-        idx, _ = locate(tl, pos_ms)
-        if idx is not None and idx == self.set_index:
-            if pos_ms >= tl.sets[idx].work_end_ms:
-                self.set_reached_work_end = True
-            return False
-        if self.set_index is not None:
-            self.end_set("skipped" if why in ("skip", "back") else "completed")
-        self.set_index = idx
-        self.set_reached_work_end = False
-        if idx is not None and self.history is not None and self.session_id is not None:
-            span = tl.sets[idx]
-            ex = resolved.program.exercises[span.exercise_index]
-            sides = "both" if len(ex.sides) > 1 else None
-            self.set_row = self.history.start_set(self.session_id, span.exercise,
-                                                  span.exercise_index, span.set, span.sets,
-                                                  sides, span.start_ms, self.wall())
-        return True
-
-    def rate(self, target: Rateable, question: Question, value: int) -> None:
+    def rate(self, target: Rateable, question: Question, value: int) -> Saved | NotSaved:
+        """Store a rating; what it replaced, or why it was not stored (the seam where a
+        history that is off is said)."""
         log.info("rating: %s set %d%s %s = %d", target.exercise, target.set_no,
                  f" {target.side}" if target.side else "", question, value)
-        if self.history is not None and self.session_id is not None:
-            self.history.rate(self.session_id, target.set_row, target.exercise,
-                              target.exercise_index, target.set_no, target.side, question,
-                              value, self.wall())
+        if self.history is None or not self.session_id:
+            return NotSaved("history is off")
+        was = self.history.rating(self.session_id, target.exercise_index, target.set_no,
+                                  target.side, question)
+        stored = self.history.rate(self.session_id, target.set_row, target.exercise,
+                                   target.exercise_index, target.set_no, target.side, question,
+                                   value, self.wall())
+        if not stored:
+            return NotSaved(f"the history database failed ({self.history.disabled_reason})")
+        return Saved(was)

@@ -34,13 +34,14 @@ from coach.core.navigation import (
     resume_words,
     skip_target,
 )
+from coach.core.timeline import locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking, duck_plan
 from coach.daemon.prepare import can_start, clip_order
 from coach.daemon.protocol import Failed, Rated, Status
-from coach.daemon.rating import Rateable, RatingWindow
-from coach.daemon.record import SessionRecord
+from coach.daemon.rating import Rateable, RatingWindow, asked_now, nothing_to_rate, rateable
+from coach.daemon.record import NotSaved, Saved, SessionRecord
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import session_status
 from coach.store.history import History
@@ -59,7 +60,7 @@ class Session:
     start_ms: int  # where playback begins in the timeline
     job: ClipJob
     mixer: Mixer
-    record: SessionRecord  # its rows in the history, the set the position is in
+    record: SessionRecord  # its rows in the history, the set (side) the position is in
     clips: dict[str, np.ndarray] = field(default_factory=dict)
     per_char_s: float | None = None  # the worker's measured cost, None until a clip was made
     output: Output | None = None  # opened at start; playing once the clips allow
@@ -126,26 +127,28 @@ class SessionController:
         self.last_error = None
         self.preparer.set_busy(True)
         self.preparer.submit(job)
-        s.record.begin(resolved, resumed_from)
+        s.record.begin(resolved, resumed_from, at_ms, self.monotonic())
         log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000,
                  len(job.texts))
         return self.status()
 
-    def stop(self, status: SessionEnd) -> None:
+    def stop(self, how: SessionEnd) -> None:
+        """End the session, played out ("completed") or stopped; the log says how it went."""
         s = self.session
         if s is None:
             return
+        pos = self.position_ms()  # where it ended: read while the session is still current
+        self._account(s)
         self.session = None
         self.preparer.cancel(s.job)
         self.preparer.set_busy(False)
-        pos = self.position_ms()
         if s.ducker is not None:
             s.ducker.stop()  # every lowered stream back at once
         try:
             if s.output is not None:
                 s.output.stop()
         finally:
-            s.record.end(pos, status)
+            status = s.record.end(pos, how)
         log.info("session: %s %s", s.name, status)
 
     # --- clips arriving from the worker ---------------------------------------------------
@@ -189,6 +192,7 @@ class SessionController:
 
     def _play(self, s: Session) -> None:
         assert s.output is not None
+        self._account(s)
         insert = None
         if s.insert_on_play == "resume":
             insert = self._resume_insert(s, s.start_ms)
@@ -201,6 +205,7 @@ class SessionController:
             self.stop("stopped")
             return
         s.playing = True
+        self._account(s)
         if self.ducker_factory is not None:
             s.ducker = self.ducker_factory(self._duck_plan(s))
             if insert is not None:
@@ -223,8 +228,10 @@ class SessionController:
         s = self.session
         if s is None or not s.playing or s.output is None:
             return
+        self._account(s)
         if s.lost_at_ms is not None or s.output.lost.is_set():
             self._recover(s)
+            self._account(s)
             return
         out = s.output
         if out.state == "idle" and out.wait(0):
@@ -239,6 +246,7 @@ class SessionController:
         self._track(s, pos)
         self._answer_windows(s, pos)
         self._watch_deadlines(s, pos)
+        self._account(s)
         s.record.save_position(pos, self.monotonic())
 
     def _watch_deadlines(self, s: Session, pos: int) -> None:
@@ -293,26 +301,29 @@ class SessionController:
         s = self._need()
         if s.lost_at_ms is not None:
             return self.status()
+        self._account(s)
         if not s.playing:
             s.pause_asked = True
         elif s.output is not None and s.output.state == "playing":
             s.output.pause()
             if s.ducker is not None:
                 s.ducker.stop()  # paused: the music comes back at once
+        self._account(s)
         return self.status()
 
     def resume(self) -> Status | Failed:
         s = self._need()
+        self._account(s)
         if s.lost_at_ms is not None:
             s.next_retry = 0.0  # try the output again now
             self._recover(s)
-            return self.status()
-        if not s.playing:
+        elif not s.playing:
             s.pause_asked = False
         elif s.output is not None and s.output.state == "paused":
             self._say(s, self._resume_insert(s, self.position_ms()))
             if s.ducker is not None:
                 s.ducker.start(s.output)
+        self._account(s)
         return self.status()
 
     def toggle(self) -> Status | Failed:
@@ -348,35 +359,56 @@ class SessionController:
 
     # --- ratings ----------------------------------------------------------------------------
 
+    def _rateable(self, s: Session) -> Rateable | None:
+        """The set or side a rating given now goes to: the one whose work ended last, until
+        the next one starts."""
+        a = s.record.rateable()
+        return rateable(s.resolved, a.unit, a.row) if a is not None else None
+
     def _answer_windows(self, s: Session, pos: int) -> None:
-        """Open a window when an answer phase plays; close one 2 s after its last tap."""
+        """Open a tap window when an answer phase plays; close one 2 s after its last tap."""
         taps = s.rating.closed(self.monotonic())
         if taps is not None:
             self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=True)
-        s.rating.follow(s.resolved, s.record.set_row, pos)
+        _, phase = locate(s.resolved.timeline, pos)
+        s.rating.follow(phase, self._rateable(s))
 
     def rate_set(self, value: int, question: Question | None = None) -> Rated | Failed:
         s = self._need()
-        answer = s.rating.answer(question)
-        if answer is None:
-            return Failed("no set is waiting for a rating (a set is rated from its rating "
-                         "question until the next set starts)")
-        target, q = answer
-        self._record(s, target, q, value, echo=False)
-        return Rated(target.exercise, target.set_no, target.side, q, value)
+        if s.playing:
+            self._track(s, self.position_ms())  # a side that ended since the last tick
+        target = self._rateable(s)
+        if target is None:
+            a = s.record.current()
+            return Failed(nothing_to_rate(a.unit if a is not None else None))
+        _, phase = locate(s.resolved.timeline, self.position_ms())
+        q = question or asked_now(phase, target) or next(iter(target.questions), None)
+        if q is None:
+            return Failed(f"{target.exercise} asks no rating (its program has no rate: key); "
+                          "give the question: coach rate N --question feel")
+        s.rating.answered(target, q)
+        saved = self._record(s, target, q, value, echo=False)
+        if isinstance(saved, NotSaved):
+            return Failed(f"not saved: {saved.reason}")
+        return Rated(target.exercise, target.set_no, target.side, q, value, saved.was)
 
     def _record(self, s: Session, target: Rateable, question: Question, value: int,
-                echo: bool) -> None:
-        s.record.rate(target, question, value)
-        if echo and s.output is not None and s.output.state == "playing":
-            # "four": said at once, in the rest (the rest lasts that much longer).
-            insert = spoken_insert(rating_words(s.resolved.timeline, value), s.clips,
-                                   s.resolved.timeline, self.rate)
+                echo: bool) -> Saved | NotSaved:
+        saved = s.record.rate(target, question, value)
+        if echo and isinstance(saved, Saved) and s.output is not None and \
+                s.output.state == "playing":
+            # "Split squat, set 1 of 2. left side. four": said at once, in the rest (the rest
+            # lasts that much longer), from clips prepared with the session.
+            words = rating_words(s.resolved.timeline, value, target.set_index, target.side,
+                                 s.resolved.program.words)
+            insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
             s.output.pause()
             self._say(s, insert)
+        return saved
 
     def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Status:
         target_ms = min(target_ms, s.resolved.timeline.duration_ms)
+        before = self.position_ms()  # where the set playing was cut
         if not s.playing:
             s.start_ms = target_ms  # a session still preparing starts there
         elif s.lost_at_ms is not None:
@@ -385,8 +417,8 @@ class SessionController:
             s.output.seek(target_ms * self.rate // 1000)
             if s.ducker is not None:
                 s.ducker.said(None)  # a jump drops what was being inserted
-        if s.playing:
-            self._track(s, target_ms, why)
+        if s.playing and s.record.seek(before, target_ms, why):
+            self._next_unit(s)
         return self.status()
 
     def _need(self) -> Session:
@@ -431,11 +463,21 @@ class SessionController:
             return "preparing"
         return "paused" if s.output.state == "paused" else "playing"
 
-    def _track(self, s: Session, pos_ms: int, why: str = "") -> None:
-        """Keep history's current set in step with the position; a set's rating window
-        closes when the next set starts."""
-        if s.record.track(s.resolved, pos_ms, why):
-            s.rating.next_set(s.record.set_index)
+    def _track(self, s: Session, pos_ms: int) -> None:
+        """Keep history's current set (side) in step with the position as played."""
+        if s.record.observe(pos_ms):
+            self._next_unit(s)
+
+    def _next_unit(self, s: Session) -> None:
+        """A new set or side began: the last one's rating window closed (taps still being
+        counted in it are its rating)."""
+        taps = s.rating.next_unit()
+        if taps is not None:
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=False)
+
+    def _account(self, s: Session) -> None:
+        """The time coached and paused: looked at before and after every change of state."""
+        s.record.account(self.monotonic(), self.state())
 
     def status(self) -> Status:
         """The session's status (when idle, the daemon adds its own parts: Daemon.status)."""

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from coach.core.records import RatingRecord, SessionRecord, SetRecord
+from coach.core.records import RatingRecord, SessionRecord, SetRecord, completed_sets
 from coach.core.types import QUESTIONS, SIDES
 
 LAG_POINTS = 1.0  # a side's session mean this far behind the other's...
@@ -48,15 +48,41 @@ def set_entries(session: SessionRecord) -> list[dict[str, Any]]:
     return out
 
 
+def sets_count(session: SessionRecord) -> tuple[int, int]:
+    """(completed, planned) sets of a session: "N/M sets". A set is completed when its work
+    (both sides of a unilateral one) was played in full; M is the program's number of sets as
+    the session used it (before schema 3: the sets it reached)."""
+    done = len(completed_sets(session.sets))
+    planned = sum(u.sets for u in session.used) or len(
+        {(r.exercise_index, r.set_no) for r in session.sets})
+    return done, planned
+
+
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 1)
+
+
 def session_json(session: SessionRecord) -> dict[str, Any]:
-    """One session of `coach history --json`: its row's keys, ``sets`` (see set_entries) and
-    ``used`` (the values each exercise used, when recorded)."""
+    """One session of `coach history --json`: its row's keys, ``coached_s`` (time actually
+    coached, pauses excluded) and ``paused_s`` (null for a session logged before schema 4),
+    ``sets_completed`` and ``sets_planned``, ``sets`` (see set_entries) and ``used`` (the
+    values each exercise used, when recorded)."""
     out = {k: _iso(getattr(session, k)) for k in
            ("id", "program", "program_path", "started_at", "ended_at", "status", "position_ms",
             "resumed_from")}
+    out["coached_s"] = _seconds(session.coached_ms)
+    out["paused_s"] = _seconds(session.paused_ms)
+    out["sets_completed"], out["sets_planned"] = sets_count(session)
     out["sets"] = set_entries(session)
     out["used"] = [asdict(u) for u in session.used]
     return out
+
+
+def outcome_text(row: SetRecord) -> str:
+    """"completed", "skipped", "partial 5/8 reps", "partial 23.4/45 s"."""
+    if row.status != "partial" or row.done is None or row.planned is None:
+        return row.status
+    return f"partial {row.done:g}/{row.planned:g} {row.unit or ''}".rstrip()
 
 
 def ratings_text(entries: list[dict[str, Any]]) -> str:
@@ -72,15 +98,16 @@ def ratings_text(entries: list[dict[str, Any]]) -> str:
 
 def session_lines(session: SessionRecord) -> list[str]:
     """The set lines of plain `coach history`, e.g.
-    "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2"."""
+    "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2" (one row for
+    both sides, before schema 4), "Split squat set 1 of 2 (right): partial 5/8 reps  feel 2"."""
     entries = set_entries(session)
     lines = []
     for row in session.sets:
         mine = [e for e in entries if e["id"] == row.id]
         side = f" ({row.side})" if row.side and row.side != "both" else ""
         text = ratings_text(mine)
-        lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}: {row.status}"
-                     + (f"  {text}" if text else ""))
+        lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}: "
+                     f"{outcome_text(row)}" + (f"  {text}" if text else ""))
     return lines
 
 

@@ -20,18 +20,21 @@ from coach.core.records import (
     RatingRecord,
     SessionRecord,
     SetRecord,
+    completed_sets,
 )
 from coach.core.types import (
+    MEASURES,
     QUESTIONS,
     RATING_MAX,
     RATING_MIN,
     SESSION_STATUSES,
     SET_STATUSES,
+    Measure,
     Question,
     SessionStatus,
     SetStatus,
 )
-from coach.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from coach.store.migrations import connect
 
 logger = logging.getLogger(__name__)
 
@@ -90,49 +93,7 @@ class History:
 
     # -- opening ---------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit, each statement commits on its own (no forgotten
-        # commit can leave a write in limbo). check_same_thread=False: the daemon's scheduler,
-        # control-socket and player threads all log; self._lock serialises them.
-        conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            # Reading the header is what detects a corrupt file ("file is not a database").
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(f"could not switch to WAL (journal_mode={mode})")
-            # WAL + synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before
-            # execute() returns, so killing the process loses nothing; only a power cut can drop
-            # the last commits, and even then the database stays consistent. FULL would fsync
-            # each position update, wearing a Pi's SD card for little gain.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            check = conn.execute("PRAGMA quick_check").fetchone()[0]  # small DB: cheap
-            if check != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
-            if version > SCHEMA_VERSION:
-                raise sqlite3.OperationalError(
-                    f"schema version {version} is newer than this coach ({SCHEMA_VERSION})"
-                )
-            if version < SCHEMA_VERSION:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for sql in MIGRATIONS[version:]:
-                        for stmt in sql.split(";"):
-                            if stmt.strip():
-                                conn.execute(stmt)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return connect(self.path, self._busy_timeout)
 
     def _move_aside(self, exc: Exception) -> None:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
@@ -246,21 +207,35 @@ class History:
         self._write("UPDATE sessions SET position_ms=? WHERE id=?", (start_ms, session_id))
         return int(sid)
 
-    def end_set(self, set_id: int, status: SetStatus, now: datetime) -> None:
+    def end_set(self, set_id: int, status: SetStatus, now: datetime, done: float | None = None,
+                planned: float | None = None, unit: Measure | None = None) -> None:
+        """Close a set (one side of a unilateral set): how it went, and how much of its work
+        was ``done`` beside what was ``planned`` (reps, seconds of a hold, or poses: ``unit``)."""
         if status not in SET_STATUSES or status == "running":
             raise ValueError(f"bad set status {status!r}")
-        self._write("UPDATE sets SET status=?, ended_at=? WHERE id=?", (status, _ts(now), set_id))
+        if unit is not None and unit not in MEASURES:
+            raise ValueError(f"bad set unit {unit!r}")
+        self._write("UPDATE sets SET status=?, ended_at=?, done=?, planned=?, unit=? WHERE id=?",
+                    (status, _ts(now), done, planned, unit, set_id))
 
     def update_position(self, session_id: int, position_ms: int,
-                        now: datetime | None = None) -> None:
+                        now: datetime | None = None, coached_ms: int | None = None,
+                        paused_ms: int | None = None) -> None:
+        """The session's position (and, when given, the time coached and paused so far)."""
+        if coached_ms is not None or paused_ms is not None:
+            self._write("UPDATE sessions SET coached_ms=coalesce(?, coached_ms), "
+                        "paused_ms=coalesce(?, paused_ms) WHERE id=?",
+                        (coached_ms, paused_ms, session_id))
         if now is None:
             self._write("UPDATE sessions SET position_ms=? WHERE id=?", (position_ms, session_id))
         else:
             self._write("UPDATE sessions SET position_ms=?, updated_at=? WHERE id=?",
                         (position_ms, _ts(now), session_id))
 
-    def end_session(self, session_id: int, status: SessionStatus, now: datetime) -> None:
-        """Close a session; a set still running in it is closed as interrupted."""
+    def end_session(self, session_id: int, status: SessionStatus, now: datetime,
+                    coached_ms: int | None = None, paused_ms: int | None = None) -> None:
+        """Close a session, with the time it coached and was paused when known; a set still
+        running in it is closed as interrupted."""
         if status not in SESSION_STATUSES or status == "running":
             raise ValueError(f"bad session status {status!r}")
         self._write(
@@ -269,7 +244,9 @@ class History:
             (_ts(now), session_id),
         )
         self._write(
-            "UPDATE sessions SET status=?, ended_at=? WHERE id=?", (status, _ts(now), session_id)
+            "UPDATE sessions SET status=?, ended_at=?, coached_ms=coalesce(?, coached_ms), "
+            "paused_ms=coalesce(?, paused_ms) WHERE id=?",
+            (status, _ts(now), coached_ms, paused_ms, session_id)
         )
 
     def mark_interrupted(self, session_id: int, now: datetime) -> None:
@@ -345,6 +322,16 @@ class History:
         )
         return int(rows[0][0]) if rows else 0
 
+    def rating(self, session_id: int, exercise_index: int, set_no: int, side: str | None,
+               question: Question) -> int | None:
+        """The value a set (side) has for ``question`` in this session, None when unrated."""
+        rows = self._read(
+            "SELECT value FROM ratings WHERE session_id=? AND exercise_index=? AND set_no=? "
+            "AND coalesce(side, '')=? AND question=?",
+            (session_id, exercise_index, set_no, side or "", question),
+        )
+        return int(rows[0][0]) if rows else None
+
     def record_used(self, session_id: int, exercise_index: int, exercise: str,
                     reps: int | None, hold_ms: int | None, sets: int) -> None:
         """Record the values an exercise uses in this session (written at session start);
@@ -383,15 +370,16 @@ class History:
                 "SELECT exercise_index, exercise, reps, hold_ms, sets FROM session_exercises "
                 "WHERE session_id=?", (sid,))
         }
-        done: dict[int, set[int]] = {}
         planned: dict[int, tuple[str, int]] = {}
-        for idx, name, set_no, nsets, set_status in self._read(
-            f"SELECT exercise_index, exercise, set_no, sets, status FROM sets "
-            f"WHERE session_id IN ({marks}) ORDER BY id", tuple(chain)
-        ):
-            planned[idx] = (name, nsets)
-            if set_status == "completed":
-                done.setdefault(idx, set()).add(set_no)
+        logged = [_set_record(r) for r in self._read(
+            f"SELECT {_SET_COLS} FROM sets WHERE session_id IN ({marks}) ORDER BY id",
+            tuple(chain))]
+        for r in logged:
+            planned[r.exercise_index] = (r.exercise, r.sets)
+        # Only completed sets count: a skipped or partial one never progresses anything.
+        done: dict[int, set[int]] = {}
+        for idx, set_no in completed_sets(logged):
+            done.setdefault(idx, set()).add(set_no)
         ratings: dict[tuple[int, str], list[int]] = {}
         # Per logical set, side and question, the latest session's rating wins.
         seen: set[tuple[int, int, str, str]] = set()
@@ -415,13 +403,13 @@ class History:
                 name, nsets = planned[idx]
                 reps = hold = None
             want = nsets if nsets is not None else planned.get(idx, (name, 0))[1]
-            completed = (status == "completed" and want > 0
-                         and set(range(1, want + 1)) <= done.get(idx, set()))
+            n_done = len(set(range(1, want + 1)) & done.get(idx, set()))
+            completed = status == "completed" and want > 0 and n_done == want
             out[idx] = ExerciseSummary(
                 exercise_index=idx, exercise=name, reps=reps, hold_ms=hold, sets=nsets,
                 completed=completed, feel=mean(ratings.get((idx, "feel"))),
                 effort=mean(ratings.get((idx, "effort"))), session_id=sid,
-                session_status=status, started_at=_dt_req(started),
+                session_status=status, started_at=_dt_req(started), sets_completed=n_done,
             )
         return out
 
@@ -430,11 +418,12 @@ class History:
         order, its ratings and the values its exercises used."""
         rows = self._read(
             "SELECT id, program, program_path, started_at, ended_at, status, position_ms, "
-            "resumed_from FROM sessions ORDER BY id DESC LIMIT ?",
+            "resumed_from, coached_ms, paused_ms FROM sessions ORDER BY id DESC LIMIT ?",
             (-1 if limit is None else limit,),
         )
         out = []
-        for sid, program, path, started, ended, status, pos, resumed_from in rows:
+        for sid, program, path, started, ended, status, pos, resumed_from, coached, paused \
+                in rows:
             sets = self._read(
                 f"SELECT {_SET_COLS} FROM sets WHERE session_id=? ORDER BY id", (sid,)
             )
@@ -452,7 +441,7 @@ class History:
                     [_set_record(r) for r in sets],
                     [_rating_record(r) for r in ratings],
                     [ExerciseUsed(*r) for r in used],
-                    resumed_from,
+                    resumed_from, coached, paused,
                 )
             )
         return out
@@ -475,15 +464,21 @@ class History:
 
 _SET_COLS = (
     "id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at, "
-    "status, start_ms"
+    "status, start_ms, done, planned, unit"
 )
 
 
+def _amount(x: float | None) -> float | None:
+    """A stored amount as read back: whole reps and seconds as ints (8, not 8.0)."""
+    return int(x) if x is not None and float(x).is_integer() else x
+
+
 def _set_record(row: tuple) -> SetRecord:
-    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms) = row
+    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms, done,
+     planned, unit) = row
     return SetRecord(
         sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started), _dt(ended), status,
-        start_ms,
+        start_ms, _amount(done), _amount(planned), unit,
     )
 
 

@@ -1,9 +1,14 @@
-"""The history database's schema, as the migrations that build it: a database at version i is
-brought up to date by running the migrations from index i on, in one transaction."""
+"""The history database's schema, as the migrations that build it, and how a file is opened
+(``connect``): a database at version i is brought up to date by running the migrations from
+index i on, in one transaction, with foreign keys off while they run (a table rebuilt to change
+a CHECK must not cascade its DROP into the rows that refer to it) and checked before it commits."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 4
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
 MIGRATIONS = [
@@ -72,4 +77,119 @@ MIGRATIONS = [
         PRIMARY KEY (session_id, exercise_index)
     );
     """,
+    # 4: an honest log. A set (one side of a unilateral set, each its own row from now on) is
+    # `partial` when it was cut in its work, with how much was `done` beside what was
+    # `planned` (in reps, seconds of a hold, or poses: `unit`); a session that played out is
+    # `partial` unless every set was completed (older completed sessions with a set that was
+    # not are marked so); a session keeps the time actually coached and the time paused. SQLite
+    # cannot change a CHECK in place: both tables are rebuilt (the documented way, foreign keys
+    # off), every row and id kept.
+    """
+    CREATE TABLE sessions_v4 (
+        id           INTEGER PRIMARY KEY,
+        program      TEXT NOT NULL,
+        program_path TEXT NOT NULL,
+        started_at   TEXT NOT NULL,
+        ended_at     TEXT,
+        status       TEXT NOT NULL DEFAULT 'running'
+                     CHECK (status IN ('running', 'completed', 'partial', 'stopped',
+                                       'interrupted')),
+        position_ms  INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT,
+        resumed_from INTEGER,
+        coached_ms   INTEGER,
+        paused_ms    INTEGER
+    );
+    INSERT INTO sessions_v4(id, program, program_path, started_at, ended_at, status, position_ms,
+                            updated_at, resumed_from)
+        SELECT id, program, program_path, started_at, ended_at, status, position_ms, updated_at,
+               resumed_from FROM sessions;
+    DROP TABLE sessions;
+    ALTER TABLE sessions_v4 RENAME TO sessions;
+    CREATE INDEX sessions_by_status ON sessions(status);
+    CREATE TABLE sets_v4 (
+        id             INTEGER PRIMARY KEY,
+        session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        exercise       TEXT NOT NULL,
+        exercise_index INTEGER NOT NULL,
+        set_no         INTEGER NOT NULL,
+        sets           INTEGER NOT NULL,
+        side           TEXT,
+        started_at     TEXT NOT NULL,
+        ended_at       TEXT,
+        status         TEXT NOT NULL DEFAULT 'running'
+                       CHECK (status IN ('running', 'completed', 'partial', 'skipped',
+                                         'interrupted')),
+        start_ms       INTEGER NOT NULL,
+        done           REAL,
+        planned        REAL,
+        unit           TEXT CHECK (unit IN ('reps', 's', 'poses'))
+    );
+    INSERT INTO sets_v4(id, session_id, exercise, exercise_index, set_no, sets, side, started_at,
+                        ended_at, status, start_ms)
+        SELECT id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at,
+               status, start_ms FROM sets;
+    DROP TABLE sets;
+    ALTER TABLE sets_v4 RENAME TO sets;
+    CREATE INDEX sets_by_session ON sets(session_id, id);
+    UPDATE sessions SET status = 'partial'
+        WHERE status = 'completed' AND EXISTS (
+            SELECT 1 FROM sets WHERE sets.session_id = sessions.id AND sets.status != 'completed');
+    """,
 ]
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """The history database at ``path``, opened as coach uses it (WAL, autocommit, foreign keys
+    on) and brought up to SCHEMA_VERSION. Raises sqlite3.DatabaseError for a corrupt file or
+    one newer than this coach."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: autocommit, each statement commits on its own (no forgotten
+    # commit can leave a write in limbo). check_same_thread=False: the daemon's scheduler,
+    # control-socket and player threads all log; History's lock serialises them.
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        # Reading the header is what detects a corrupt file ("file is not a database").
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"could not switch to WAL (journal_mode={mode})")
+        # WAL + synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before
+        # execute() returns, so killing the process loses nothing; only a power cut can drop
+        # the last commits, and even then the database stays consistent. FULL would fsync
+        # each position update, wearing a Pi's SD card for little gain.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]  # small DB: cheap
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+        if version > SCHEMA_VERSION:
+            raise sqlite3.OperationalError(
+                f"schema version {version} is newer than this coach ({SCHEMA_VERSION})"
+            )
+        if version < SCHEMA_VERSION:
+            # Foreign keys are still off (a connection starts so): a table rebuilt by a
+            # migration is dropped without its DROP cascading into the rows referring to it;
+            # the references are checked before the migration commits.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = len(conn.execute("PRAGMA foreign_key_check").fetchall())
+                for sql in MIGRATIONS[version:]:
+                    for stmt in sql.split(";"):
+                        if stmt.strip():
+                            conn.execute(stmt)
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if len(broken) > before:  # older orphans (a foreign writer) are not ours
+                    raise sqlite3.IntegrityError(f"migration broke references: {broken[:3]}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -41,7 +41,8 @@ def progressed(program: Program, history: History | None,
     past = {i: PastExercise(sets=e.sets if e.sets is not None else
                             program.exercises[i].sets if i < len(program.exercises) else 1,
                             completed=e.completed, reps=e.reps, hold_ms=e.hold_ms,
-                            feel=e.feel, effort=e.effort)
+                            feel=e.feel, effort=e.effort, sets_completed=e.sets_completed,
+                            session_status=e.session_status)
             for i, e in summary.items() if i < len(program.exercises)
             and e.exercise == program.exercises[i].name}
     return apply_progress(program, past)
