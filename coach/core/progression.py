@@ -72,11 +72,11 @@ def _condition(rule: ProgressRule, past: PastExercise) -> tuple[bool, str]:
 
 
 def _not_completed(past: PastExercise) -> str:
-    """Why the last session does not count: "2 of 3 sets completed (skipped and partial sets
-    do not count)", "last session stopped"."""
+    """Why the last session does not count: "2 of 3 sets completed; skipped and partial sets
+    do not count", "last session stopped"."""
     if past.sets_completed is not None and past.sets_completed < past.sets:
-        return (f"{past.sets_completed} of {past.sets} sets completed (skipped and partial "
-                "sets do not count)")
+        return (f"{past.sets_completed} of {past.sets} sets completed; skipped and partial "
+                "sets do not count")
     if past.session_status == "partial":
         return "last session had skipped or partial sets"
     if past.session_status in ("stopped", "interrupted"):
