@@ -303,3 +303,23 @@ def test_coach_history_shows_the_count_against_the_program_and_the_time_coached(
     assert "(paused 1:0" in heads[0], heads
     assert heads[1].startswith("Outcomes  partial  0/3 sets  0:0"), heads
     assert heads[2] == "Outcomes  stopped  0/3 sets  0:00", heads
+
+
+def test_a_crash_in_the_right_side_resumes_the_whole_set(tmp_path: Path, espeak) -> None:
+    db = tmp_path / "history.sqlite3"
+    with Rig(tmp_path, "first", history_path=db) as a:
+        (a.programs / "split.yaml").write_text(SPLIT)
+        a.call("reload")
+        start(a, "split")
+        a.play_s(27.0)  # left completed; the right side is being worked
+        a.crash()
+    with Rig(tmp_path, "second", history_path=db) as b:
+        i = b.d.interrupted
+        assert i is not None and (i.set_no, i.start_ms, i.sets_completed) == (1, 0, 0)
+        assert i.set is not None and i.set.side == "right"
+        [session] = b.history.recent(1)
+        assert [(x.side, x.status) for x in session.sets] == [("left", "completed"),
+                                                              ("right", "running")]
+        st = b.call("resume")
+        assert st["ok"] and (st["set"], st["position"]) == (1, 0.0), "the set from its start"
+        b.call("stop")

@@ -140,9 +140,8 @@ class SessionRecord:
         a.reached = max(a.reached, a.unit.end_ms)  # played on, to its end and beyond
         self._settle(a)
         self._close(a)
-        for k in range(a.unit.index + 1, u):
-            self._open(k, self.units[k].start_ms)
-            self._finish(self.units[k].end_ms)
+        for k in range(a.unit.index + 1, u):  # played through between two ticks
+            self._finish(self._open(k, self.units[k].start_ms), self.units[k].end_ms)
         self._open(u, self.units[u].start_ms, reached=pos)
         return True
 
@@ -174,7 +173,7 @@ class SessionRecord:
         a = self.attempt
         return a if a is not None and a.result is not None else None
 
-    def _open(self, k: int, from_ms: int, reached: int | None = None) -> None:
+    def _open(self, k: int, from_ms: int, reached: int | None = None) -> Attempt:
         unit = self.units[k]
         row = None
         if self._on:
@@ -182,17 +181,16 @@ class SessionRecord:
             row = self.history.start_set(self.session_id, unit.exercise, unit.exercise_index,
                                          unit.set, unit.sets, unit.side, unit.set_start_ms,
                                          self.wall()) or None
-        self.attempt = Attempt(unit, row, from_ms, from_ms if reached is None else reached)
-        self._settle(self.attempt)  # a jump into its rest: skipped at once
+        a = self.attempt = Attempt(unit, row, from_ms, from_ms if reached is None else reached)
+        self._settle(a)  # a jump into its rest: skipped at once
+        return a
 
     def _settle(self, a: Attempt) -> None:
         if a.result is None and a.reached >= a.unit.work_end_ms:
             a.result = outcome(a.unit, a.from_ms, a.reached)
             self._said(a)
 
-    def _finish(self, reached: int) -> None:
-        a = self.attempt
-        assert a is not None
+    def _finish(self, a: Attempt, reached: int) -> None:
         a.reached = max(a.reached, reached)
         self._settle(a)
         self._close(a)
@@ -200,8 +198,7 @@ class SessionRecord:
     def _pass(self, first: int, stop: int) -> None:
         """Units jumped over (or before a session's start point): skipped."""
         for k in range(first, stop):
-            self._open(k, self.units[k].end_ms)
-            self._close(self.attempt)  # type: ignore[arg-type]
+            self._close(self._open(k, self.units[k].end_ms))
 
     def _close(self, a: Attempt) -> None:
         if a.result is None:

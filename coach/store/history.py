@@ -261,9 +261,9 @@ class History:
         if not rows:
             return None
         sid, program, program_path, started_at, position_ms, updated_at, resumed_from = rows[0]
-        done = self._read(
-            "SELECT count(*) FROM sets WHERE session_id=? AND status='completed'", (sid,)
-        )
+        # Whole sets completed (a unilateral one: both sides), not rows.
+        done = completed_sets([_set_record(r) for r in self._read(
+            f"SELECT {_SET_COLS} FROM sets WHERE session_id=?", (sid,))])
         sets = self._read(
             f"SELECT {_SET_COLS} FROM sets WHERE session_id=? AND status='running' "
             "ORDER BY id DESC LIMIT 1",
@@ -278,7 +278,7 @@ class History:
             set=_set_record(sets[0]) if sets else None,
             updated_at=_dt(updated_at),
             resumed_from=resumed_from,
-            sets_completed=int(done[0][0]) if done else 0,
+            sets_completed=len(done),
         )
 
     def rate(
