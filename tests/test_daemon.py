@@ -464,7 +464,9 @@ def test_the_audio_path_never_reads_the_wall_clock():
     """Cue times come from the sample count alone, so a wall-clock step cannot move a cue: the
     modules between the program and the sound card never ask for the time of day."""
     import re
-    names = ("core/timeline.py", "core/mixer.py", "core/navigation.py", "audio/player.py",
+    names = ("core/timeline/model.py", "core/timeline/compiler.py", "core/timeline/overlaps.py",
+             "core/mixer.py", "core/navigation.py", "audio/player/portaudio.py",
+             "audio/player/callback.py", "audio/player/frames.py", "audio/player/devices.py",
              "audio/voice/base.py", "audio/voice/cache.py", "audio/voice/dsp.py", "audio/voice/espeak.py",
              "audio/voice/piper.py", "audio/voice/tone.py", "audio/wavout.py", "audio/pipeline.py",
              "daemon/session.py", "daemon/prepare.py", "daemon/record.py", "daemon/rating.py",

@@ -1,7 +1,7 @@
 """Real-time output: a Player streams any Source (the mixer) through PortAudio via sounddevice.
 
-``Output`` is the interface the session controller drives; Player is the real one,
-coach.audio.dummy.DummyPlayer the in-process one for tests.
+Player is the real ``Output`` (coach.audio.player.output); its control methods and feeder thread
+live here, the audio callback in coach.audio.player.callback.
 """
 
 from __future__ import annotations
@@ -11,191 +11,19 @@ import functools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from coach.audio.player.callback import Callback, Chunk, Heard, Pause, Play, Resume, Seek
+from coach.audio.player.devices import RENDER_HINT, default_output, load_sounddevice, output_settings
+from coach.audio.player.frames import Job, insert_frames, render
+from coach.audio.player.output import NoOutputDevice, PlayerState, Source
 
-RENDER_HINT = "write the session to a WAV file instead with `coach render`"
-
-PlayerState = Literal["idle", "playing", "paused"]
-
-
-class Source(Protocol):
-    """What the Player plays: frames [first_frame, first_frame + n_frames) on demand, mono float32."""
-
-    rate: int
-    total_frames: int
-
-    def render(self, first_frame: int, n_frames: int) -> np.ndarray: ...
-
-
-@runtime_checkable
-class Output(Protocol):
-    """A player as the session controller drives it; every method from any non-audio thread.
-
-    - ``open`` opens the output now, feeding silence (a missing device raises NoOutputDevice
-      before anything is prepared; a Bluetooth headset wakes up); ``play`` opens it if needed.
-    - ``play`` plays preroll silence, then ``insert`` (mono, at the source's rate), then
-      ``source`` from ``start_frame``: state ``playing``.
-    - ``position`` is the source frame being heard; it never goes backwards within one
-      play/seek, holds still while paused, and never leaves [0, source.total_frames].
-    - ``insert_position``: how many frames (at the source's rate) of the latest insert have
-      been heard (negative: handed to the device, not heard yet; past its length: it is over);
-      None before the first insert. The ducker lowers the music under an insert's words by it.
-    - ``pause``/``resume`` act from the next audio block; ``resume(insert)`` plays the insert,
-      then the source from the frame where it paused.
-    - ``seek`` jumps (dropping what was being inserted) and keeps ``playing``/``paused``; after
-      the source played out it plays again from there.
-    - ``wait`` is True once the source has played out (state already ``idle``) or after ``stop``.
-    - ``error`` is the exception that ended playback when the source failed to render;
-      ``lost`` is set when the output died under us (position freezes; call ``stop``).
-    """
-
-    @property
-    def state(self) -> PlayerState: ...
-
-    @property
-    def position(self) -> int: ...
-
-    @property
-    def insert_position(self) -> int | None: ...
-
-    @property
-    def underflows(self) -> int: ...
-
-    @property
-    def error(self) -> Exception | None: ...
-
-    @property
-    def lost(self) -> threading.Event: ...
-
-    def open(self) -> None: ...
-
-    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None: ...
-
-    def pause(self) -> None: ...
-
-    def resume(self, insert: np.ndarray | None = None) -> None: ...
-
-    def seek(self, frame: int) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def wait(self, timeout: float | None = None) -> bool: ...
-
-
-class NoOutputDevice(Exception):
-    """PortAudio has no usable output device (or none matching the configured one)."""
-
-
-def _sounddevice() -> Any:
-    # Imported lazily: `coach render`/`plan` must work where libportaudio is absent, and tests
-    # pick the ALSA configuration (HOME/.asoundrc) before PortAudio initialises.
-    try:
-        import sounddevice
-    except OSError as e:  # sounddevice raises OSError when libportaudio cannot be loaded
-        raise NoOutputDevice(f"PortAudio is not available ({e}); {RENDER_HINT}") from None
-    return sounddevice
-
-
-def list_devices() -> list[dict]:
-    """Output devices as PortAudio sees them: index, name, channels, default samplerate, is_default."""
-    sd = _sounddevice()
-    default_out = _default_output(sd)
-    devices = []
-    for index, dev in enumerate(sd.query_devices()):
-        if dev["max_output_channels"] > 0:
-            devices.append({"index": index, "name": dev["name"],
-                            "channels": int(dev["max_output_channels"]),
-                            "default_samplerate": float(dev["default_samplerate"]),
-                            "is_default": index == default_out})
-    return devices
-
-
-def _default_output(sd: Any) -> int:
-    try:
-        return int(sd.default.device[1])
-    except Exception:  # no default device at all
-        return -1
-
-
-# -- what travels to the callback, and what it publishes back: all immutable ------------------
-
-class _Chunk(NamedTuple):
-    """Rendered stream frames for source frames [src_start, src_start + src_len) of generation
-    ``gen``; ``data is None`` marks the end of the source."""
-
-    data: np.ndarray | None
-    src_start: int
-    src_len: int
-    gen: int
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Play:
-    """Start generation ``gen`` at ``frame``: preroll silence, then ``insert``, then ``chunk``."""
-
-    gen: int
-    frame: int
-    chunk: _Chunk | None
-    preroll: int
-    insert: np.ndarray | None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Seek:
-    """Jump to generation ``gen`` at ``frame``; the first chunk travels with the command so the
-    callback never sees the new position without frames for it."""
-
-    gen: int
-    frame: int
-    chunk: _Chunk | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Pause:
-    pass
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Resume:
-    insert: np.ndarray | None
-
-
-class _Heard(NamedTuple):
-    """The callback's progress, published as one object per block so that a reader never mixes
-    the fields of two blocks."""
-
-    gen: int
-    src_pos: int  # next source frame the callback will hand out
-    floor: int  # position never reported below this (segment start / resume point)
-    paused: bool
-    end_at: int  # frames_out when the end marker was reached, -1 before
-    frames_out: int
-    underflows: int
-    # time.monotonic() at which frame ``src_pos`` (the end of this block) reaches the listener:
-    # the callback's clock reading plus the host's own latency figure for this block
-    # (outputBufferDacTime - currentTime, which on ALSA's pulse plugin includes the sound
-    # server's buffer and sink), or the opened stream's latency where the host gives none.
-    heard_at: float = 0.0
-    ins_start: int = -1  # frames_out at the latest insert's first frame (-1: none yet)
-
-
-class _Job(NamedTuple):
-    """One render for the feeder, taken under the lock and done outside it."""
-
-    source: Source
-    gen: int
-    first: int
-    n: int
-    resampler: Any
-    channels: int
-    stream_rate: int
+# The package's lines read "coach.audio.player: ..." whichever module logs, as they always have
+# (bench/bench_playback.py counts the underflow warnings by that name).
+logger = logging.getLogger("coach.audio.player")
 
 
 class Player:
@@ -207,8 +35,8 @@ class Player:
     One discipline: everything the control methods and the feeder share (state, source,
     generation, feed pointers, resampler, stream) is read and written under ``_cond`` only,
     and PortAudio is never called while holding it (its finished callback takes it). The audio
-    callback takes no lock: it pops commands and chunks from deques (atomic), keeps its own
-    ``_cb_*`` fields, and publishes one immutable ``_Heard`` per block.
+    callback (``_cb``, coach.audio.player.callback) takes no lock: it pops commands and chunks
+    from deques (atomic), keeps its own fields, and publishes one immutable ``Heard`` per block.
     """
 
     def __init__(self, device: str | int | None = None, rate: int = 48000, blocksize: int = 1024,
@@ -250,26 +78,8 @@ class Player:
         self._latency_frames = 0
         self._pos_hi = (-1, 0)  # (generation, highest position reported): never steps back
         self._logged_underflows = 0
-        # Lock-free queues: control/feeder append (under _cond), the callback pops.
-        self._chunks: deque[_Chunk] = deque()
-        self._cmds: deque[_Play | _Seek | _Pause | _Resume] = deque()  # applied at the next block start
-        # Callback state: written only by the callback (and by _open before the stream starts).
-        self._cb_gen = 0
-        self._cb_chunk: _Chunk | None = None
-        self._cb_off = 0
-        self._cb_silence = 0
-        self._cb_insert: np.ndarray | None = None
-        self._cb_ins_off = 0
-        self._cb_ins_start = -1
-        self._cb_paused = False
-        self._cb_src_pos = 0
-        self._cb_floor = 0
-        self._cb_end_at = -1
-        self._cb_frames_out = 0
-        self._cb_underflows = 0
-        self._cb_latency_s = 0.0  # the opened stream's latency: when the host gives no DAC time
-        self._cb_stream_rate = rate
-        self._heard = _Heard(0, 0, 0, False, -1, 0, 0)  # the callback's only published state
+        # The audio thread's side: the command and chunk queues, its own state, what it heard.
+        self._cb = Callback(rate)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -286,7 +96,7 @@ class Player:
 
     @property
     def underflows(self) -> int:
-        return self._heard.underflows
+        return self._cb.heard.underflows
 
     @property
     def stream_rate(self) -> int:
@@ -312,7 +122,7 @@ class Player:
 
     @property
     def insert_position(self) -> int | None:
-        heard = self._heard
+        heard = self._cb.heard
         if heard.ins_start < 0:
             return None
         with self._cond:
@@ -323,10 +133,10 @@ class Player:
         return round((now_out - heard.ins_start) * rate / stream_rate)
 
     def _position_locked(self) -> int:
-        # State and snapshot are read together under the lock: a _Resume is queued in the same
+        # State and snapshot are read together under the lock: a Resume is queued in the same
         # critical section that sets "playing", so "paused" here means no resume has reached
         # the callback, and the reported position never steps back across a resume.
-        heard = self._heard
+        heard = self._cb.heard
         if heard.gen != self._gen:  # a play/seek the callback has not picked up yet, or stopped
             return self._seg_start
         if self._state != "playing" or heard.paused:
@@ -357,16 +167,16 @@ class Player:
         source's rate: "resuming... 3, 2, 1"), then ``source`` from ``start_frame``."""
         channels, stream_rate = self._open()
         preroll = self.preroll_ms * stream_rate // 1000
-        data = self._insert_frames(insert, source.rate, channels, stream_rate)
+        data = insert_frames(insert, source.rate, channels, stream_rate)
         self._restart(source, start_frame, None,
-                      lambda gen, frame, chunk: _Play(gen, frame, chunk, preroll, data))
+                      lambda gen, frame, chunk: Play(gen, frame, chunk, preroll, data))
 
     def pause(self) -> None:
         """Silence from the next audio block on; the stream stays open feeding silence."""
         with self._cond:
             if self._state != "playing":
                 return
-            self._cmds.append(_Pause())
+            self._cb.cmds.append(Pause())
             self._state = "paused"
 
     def resume(self, insert: np.ndarray | None = None) -> None:
@@ -376,11 +186,11 @@ class Player:
             if self._state != "paused" or source is None:
                 return
             channels, stream_rate = self._channels, self._stream_rate
-        data = self._insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
+        data = insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
         with self._cond:
             if self._state != "paused" or self._source is not source:
                 return  # resumed, stopped or replaced meanwhile
-            self._cmds.append(_Resume(data))
+            self._cb.cmds.append(Resume(data))
             self._state = "playing"
 
     def seek(self, frame: int) -> None:
@@ -389,7 +199,7 @@ class Player:
         with self._cond:
             source = self._source
         if source is not None:
-            self._restart(source, frame, source, lambda gen, frame, chunk: _Seek(gen, frame, chunk))
+            self._restart(source, frame, source, lambda gen, frame, chunk: Seek(gen, frame, chunk))
 
     def stop(self) -> None:
         """End playback and close the stream (safe from the main thread on Ctrl-C)."""
@@ -398,7 +208,7 @@ class Player:
             self._gen += 1
             self._source = None
             self._state = "idle"
-            self._chunks.clear()
+            self._cb.chunks.clear()
             stream, self._stream, self._stream_token = self._stream, None, None
             feeder, self._feeder = self._feeder, None
             self._cond.notify_all()
@@ -434,7 +244,7 @@ class Player:
                 return self._channels, self._stream_rate
             # Whole under the lock so two play()s cannot open two streams; opening and starting
             # never call our finished callback, abort/close (outside the lock) do.
-            sd = _sounddevice()
+            sd = load_sounddevice()
             try:
                 outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
             except sd.PortAudioError as e:
@@ -443,7 +253,7 @@ class Player:
                 raise NoOutputDevice("no audio output device found (PortAudio sees none); "
                                      f"{RENDER_HINT}")
             device = self.device
-            if device is None and _default_output(sd) < 0:
+            if device is None and default_output(sd) < 0:
                 raise NoOutputDevice("no default audio output device; set one (see `coach "
                                      f"devices`) or {RENDER_HINT}")
             try:
@@ -451,7 +261,7 @@ class Player:
             except (ValueError, sd.PortAudioError) as e:
                 raise NoOutputDevice(f"output device {device!r} not found ({e}); `coach devices` "
                                      f"lists them, or {RENDER_HINT}") from None
-            channels, rate = self._settings(sd, device, info)
+            channels, rate = output_settings(sd, device, info, self.rate)
             # The sound server sees coach's stream as media.role=event, application.name=coach
             # (a ducker never lowers it; other tools can route or leave it alone).
             from coach.audio.duck import label_stream
@@ -460,7 +270,7 @@ class Player:
             try:
                 stream = sd.OutputStream(device=device, samplerate=rate, channels=channels,
                                          dtype="float32", blocksize=self.blocksize,
-                                         latency=self.latency, callback=self._callback,
+                                         latency=self.latency, callback=self._cb,
                                          finished_callback=functools.partial(self._on_finished,
                                                                              token))
             except sd.PortAudioError as e:
@@ -468,16 +278,11 @@ class Player:
                                      f"{RENDER_HINT}") from None
             self._channels, self._stream_rate = channels, rate
             self._latency_frames = round(float(stream.latency) * rate)
-            self._cb_latency_s, self._cb_stream_rate = float(stream.latency), rate
             logger.info("output %r: %d Hz, %d channel(s), latency %.0f ms, blocksize %d", info["name"],
                         rate, channels, float(stream.latency) * 1000, self.blocksize)
             # The callback is not running yet: its state may be reset from here, and what an
             # earlier stream left unapplied must not reach this one.
-            self._cmds.clear()
-            self._chunks.clear()
-            self._cb_gen, self._cb_chunk, self._cb_paused, self._cb_insert = self._gen, None, False, None
-            self._cb_src_pos = self._cb_floor = self._seg_start
-            self._cb_silence, self._cb_end_at = 0, -1
+            self._cb.reset(self._gen, self._seg_start, float(stream.latency), rate)
             self.lost.clear()
             try:
                 stream.start()
@@ -500,62 +305,14 @@ class Player:
         with self._cond:
             ours = token is self._stream_token
         if ours:
-            logger.warning("audio output lost at source frame %d", self._heard.src_pos)
+            logger.warning("audio output lost at source frame %d", self._cb.heard.src_pos)
             self.lost.set()
-
-    def _settings(self, sd: Any, device: Any, info: dict) -> tuple[int, int]:
-        """Mono at the asked rate if the device takes it; else stereo and/or its own rate."""
-        rates = [self.rate, int(info["default_samplerate"])]
-        for channels in (1, 2):
-            for rate in rates:
-                try:
-                    sd.check_output_settings(device=device, channels=channels, dtype="float32",
-                                             samplerate=rate)
-                    return channels, rate
-                except (ValueError, sd.PortAudioError):
-                    continue
-        raise NoOutputDevice(f"output device {info['name']!r} accepts neither mono nor stereo float "
-                             f"at {rates[0]} or {rates[1]} Hz; {RENDER_HINT}")
-
-    @staticmethod
-    def _to_stream(mono: np.ndarray, rate: int, channels: int, stream_rate: int) -> np.ndarray:
-        """Source-rate mono -> stream-rate (frames, channels) float32."""
-        if rate != stream_rate:
-            import soxr
-            mono = soxr.resample(mono, rate, stream_rate).astype(np.float32, copy=False)
-        if channels == 1:
-            return np.ascontiguousarray(mono.reshape(-1, 1))
-        return np.ascontiguousarray(np.repeat(mono.reshape(-1, 1), channels, axis=1))
-
-    def _insert_frames(self, insert: np.ndarray | None, rate: int, channels: int,
-                       stream_rate: int) -> np.ndarray | None:
-        if insert is None or not len(insert):
-            return None
-        return self._to_stream(np.asarray(insert, dtype=np.float32).reshape(-1), rate, channels,
-                               stream_rate)
-
-    def _render(self, job: _Job) -> _Chunk | None:
-        source, first = job.source, job.first
-        n = max(0, min(job.n, source.total_frames - first))
-        if n == 0:
-            return None
-        mono = np.asarray(source.render(first, n), dtype=np.float32).reshape(-1)
-        if len(mono) != n:  # a misbehaving source must not shift everything after it
-            logger.warning("source rendered %d frames, asked %d", len(mono), n)
-            mono = np.pad(mono[:n], (0, max(0, n - len(mono))))
-        if job.resampler is not None:
-            last = first + n >= source.total_frames
-            mono = job.resampler.resample_chunk(mono, last=last).astype(np.float32, copy=False)
-        elif job.channels == 1:
-            return _Chunk(mono.reshape(-1, 1), first, n, job.gen)
-        return _Chunk(self._to_stream(mono, job.stream_rate, job.channels, job.stream_rate),
-                      first, n, job.gen)
 
     def _ahead_frames(self, source: Source) -> int:
         return max(self.blocksize, self.ahead_ms * source.rate // 1000)
 
     def _restart(self, source: Source, frame: int, expect: Source | None,
-                 make_cmd: Callable[[int, int, _Chunk | None], _Play | _Seek]) -> None:
+                 make_cmd: Callable[[int, int, Chunk | None], Play | Seek]) -> None:
         """Flush and start a new generation at ``frame``. The first chunk is rendered outside
         the lock with a fresh resampler; the commit re-checks that nothing replaced the source
         meanwhile (``expect``: the source a seek was for; None for play, which sets it)."""
@@ -566,8 +323,8 @@ class Player:
         if source.rate != stream_rate:
             import soxr
             resampler = soxr.ResampleStream(source.rate, stream_rate, 1, dtype="float32")
-        first = self._render(_Job(source, -1, frame, self._ahead_frames(source), resampler,
-                                  channels, stream_rate))
+        first = render(Job(source, -1, frame, self._ahead_frames(source), resampler,
+                           channels, stream_rate))
         with self._cond:
             if self._stream is None or (expect is not None and self._source is not expect):
                 return  # stopped, failed or replaced while rendering
@@ -581,14 +338,14 @@ class Player:
             if first is not None:
                 first = first._replace(gen=gen)
             # Command first, then flush: the callback drops older chunks by generation anyway.
-            self._cmds.append(make_cmd(gen, frame, first))
-            self._chunks.clear()
+            self._cb.cmds.append(make_cmd(gen, frame, first))
+            self._cb.chunks.clear()
             self._resampler = resampler
             self._seg_start = frame
             self._feed_next = frame + (first.src_len if first else 0)
             self._feed_end = False
             if self._feed_next >= source.total_frames:
-                self._chunks.append(_Chunk(None, self._feed_next, 0, gen))
+                self._cb.chunks.append(Chunk(None, self._feed_next, 0, gen))
                 self._feed_end = True
             self._done.clear()
             self._cond.notify_all()
@@ -605,15 +362,15 @@ class Player:
                 while True:
                     if self._feeder is not me:
                         return
-                    heard = self._heard
+                    heard = self._cb.heard
                     source = self._source
                     if source is not None and not self._feed_end:
                         ahead = self._ahead_frames(source)
                         played = heard.src_pos if heard.gen == self._gen else self._seg_start
                         queued = self._feed_next - played
                         if queued <= ahead // 2:
-                            job = _Job(source, self._gen, self._feed_next, ahead - queued,
-                                       self._resampler, self._channels, self._stream_rate)
+                            job = Job(source, self._gen, self._feed_next, ahead - queued,
+                                      self._resampler, self._channels, self._stream_rate)
                             break
                     if self._ended_locked(heard):
                         self._state = "idle"
@@ -627,28 +384,28 @@ class Player:
             if job is not None:
                 self._feed(job)
 
-    def _feed(self, job: _Job) -> None:
+    def _feed(self, job: Job) -> None:
         try:
-            chunk = self._render(job)
+            chunk = render(job)
         except Exception as e:  # a broken source must end playback, not hang wait()
             logger.exception("rendering frames %d..%d failed", job.first, job.first + job.n)
             with self._cond:
                 if job.gen == self._gen:
                     self._error, self._source, self._state = e, None, "idle"
-                    self._chunks.clear()
+                    self._cb.chunks.clear()
                     self._done.set()
             return
         with self._cond:
             if job.gen != self._gen:
                 return  # flushed while rendering
             if chunk is not None:
-                self._chunks.append(chunk)
+                self._cb.chunks.append(chunk)
                 self._feed_next = job.first + chunk.src_len
             if self._feed_next >= job.source.total_frames:
-                self._chunks.append(_Chunk(None, self._feed_next, 0, job.gen))
+                self._cb.chunks.append(Chunk(None, self._feed_next, 0, job.gen))
                 self._feed_end = True
 
-    def _ended_locked(self, heard: _Heard) -> bool:
+    def _ended_locked(self, heard: Heard) -> bool:
         """The end marker reached the callback and the device has played the frames before it."""
         return (self._state == "playing" and self._feed_end and heard.gen == self._gen
                 and heard.end_at >= 0
@@ -663,7 +420,7 @@ class Player:
                 logger.exception("on_end callback failed")
 
     def _log_underflows(self) -> None:
-        n = self._heard.underflows
+        n = self._cb.heard.underflows
         with self._cond:
             new = n > self._logged_underflows
             if new:
@@ -671,93 +428,3 @@ class Player:
         if new:
             logger.warning("%d output underflow(s) so far; raise latency or blocksize if the sound "
                            "stutters", n)
-
-    # -- the PortAudio callback: copies rendered frames and zero-fills, nothing else ----------
-
-    def _apply(self, cmd: _Play | _Seek | _Pause | _Resume) -> None:
-        if isinstance(cmd, _Pause):
-            self._cb_paused = True
-        elif isinstance(cmd, _Resume):
-            self._cb_paused = False
-            self._cb_insert, self._cb_ins_off = cmd.insert, 0
-            self._cb_floor = self._cb_src_pos
-        else:
-            if isinstance(cmd, _Play):
-                self._cb_silence, self._cb_paused = cmd.preroll, False
-                insert = cmd.insert
-            else:
-                # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
-                insert = None
-            self._cb_insert, self._cb_ins_off = insert, 0
-            self._cb_gen, self._cb_src_pos, self._cb_floor = cmd.gen, cmd.frame, cmd.frame
-            self._cb_chunk, self._cb_off, self._cb_end_at = cmd.chunk, 0, -1
-
-    def _callback(self, out: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        if status.output_underflow:
-            self._cb_underflows += 1
-        cmds = self._cmds
-        while cmds:
-            self._apply(cmds.popleft())
-        i = 0
-        if self._cb_silence:
-            i = min(frames, self._cb_silence)
-            out[:i] = 0
-            self._cb_silence -= i
-        if not self._cb_paused:
-            i = self._fill(out, frames, i)
-        if i < frames:
-            out[i:] = 0
-        self._cb_frames_out += frames
-        lag = time_info.outputBufferDacTime - time_info.currentTime
-        if not (time_info.currentTime > 0 and 0.0 <= lag < 5.0):
-            lag = self._cb_latency_s  # the host gives no usable DAC time
-        heard_at = time.monotonic() + lag + frames / self._cb_stream_rate
-        self._heard = _Heard(self._cb_gen, self._cb_src_pos, self._cb_floor, self._cb_paused,
-                             self._cb_end_at, self._cb_frames_out, self._cb_underflows, heard_at,
-                             self._cb_ins_start)
-
-    def _fill(self, out: np.ndarray, frames: int, i: int) -> int:
-        """Copy the insert, then source chunks, into out[i:]; the index reached."""
-        ins = self._cb_insert
-        if ins is not None and i < frames:
-            if self._cb_ins_off == 0:
-                self._cb_ins_start = self._cb_frames_out + i
-            n = min(frames - i, len(ins) - self._cb_ins_off)
-            out[i:i + n] = ins[self._cb_ins_off:self._cb_ins_off + n]
-            i += n
-            self._cb_ins_off += n
-            if self._cb_ins_off >= len(ins):
-                self._cb_insert = None
-        gen = self._cb_gen
-        chunks = self._chunks
-        while i < frames:
-            ch = self._cb_chunk
-            if ch is None:
-                try:
-                    ch = chunks.popleft()
-                except IndexError:
-                    break  # feeder behind: zero-fill, keep the position
-                if ch.gen < gen:
-                    continue  # flushed by a seek
-                if ch.gen > gen:
-                    # Queued after a play/seek whose command arrived after this block began (the
-                    # end marker of a seek near the end): put it back for the next block.
-                    chunks.appendleft(ch)
-                    break
-                self._cb_chunk, self._cb_off = ch, 0
-            data = ch.data
-            if data is None:
-                if self._cb_end_at < 0:
-                    self._cb_end_at = self._cb_frames_out + i
-                break
-            off = self._cb_off
-            n = min(frames - i, len(data) - off)
-            out[i:i + n] = data[off:off + n]
-            i += n
-            off += n
-            self._cb_src_pos = ch.src_start + off * ch.src_len // len(data)
-            if off >= len(data):
-                self._cb_chunk = None
-            else:
-                self._cb_off = off
-        return i

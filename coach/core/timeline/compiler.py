@@ -1,4 +1,6 @@
-"""The timeline compiler: a Program in, a sorted list of timed cue and phase events out.
+"""The timeline compiler: a Program in, a sorted list of timed cue and phase events out
+(the rating prompts and their answer windows included; ``rating_problems`` refuses rests
+too short to hold them).
 
 Pure: no clock, no I/O, no audio. Times are integer milliseconds from session start, so
 nothing drifts over a 2-hour program.
@@ -6,131 +8,16 @@ nothing drifts over a 2-hour program.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+import re
+from math import ceil
 
-from coach.core.program import Program, VoiceSettings
-from coach.core.types import CueKind, PhaseKind, Question, Side
+from coach.core.errors import CoachError, Diagnostic
+from coach.core.phrases import fill, phrase_table, say_number
+from coach.core.program import Exercise, Program, check_session_length
+from coach.core.timeline.model import Cue, Event, Phase, SetSpan, Timeline
+from coach.core.types import TEMPO_PHASES, CueKind, PhaseKind, Question, Side
 
 ANSWER_WINDOW_MS = 8000  # how long a rating is awaited after its prompt's (estimated) end
-
-
-@dataclass(frozen=True)
-class Cue:
-    """Something said (or a tick played) at ``t_ms``."""
-
-    t_ms: int
-    text: str  # what is spoken; for kind "tick" a label only
-    phrase: str  # phrase id (see phrases.PHRASE_IDS), or "announce", "pose", "tick"
-    exercise: str
-    exercise_index: int
-    set: int
-    side: Side | None
-    kind: CueKind = "speech"
-    question: Question | None = None  # a rating prompt (phrase rate_feel / rate_effort)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "cue", "t": round(self.t_ms / 1000, 3), "text": self.text,
-                "phrase": self.phrase, "kind": self.kind, "exercise": self.exercise,
-                "exercise_index": self.exercise_index, "set": self.set, "side": self.side,
-                "question": self.question}
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A span of the session: announce, lead_in, a tempo phase, a hold, a rep, a pose, rest...
-
-    ``answer``: the window in which the rating ``question`` of this set (and ``side``) is
-    awaited; it lies inside the set's rest or switch, which it splits (phases never overlap)."""
-
-    t_ms: int
-    duration_ms: int
-    phase: PhaseKind
-    exercise: str
-    exercise_index: int
-    set: int
-    rep: int | None
-    side: Side | None
-    pose: str | None
-    question: Question | None = None  # the answer phase's question
-
-    @property
-    def end_ms(self) -> int:
-        return self.t_ms + self.duration_ms
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "phase", "t": round(self.t_ms / 1000, 3),
-                "duration": round(self.duration_ms / 1000, 3), "phase": self.phase,
-                "exercise": self.exercise, "exercise_index": self.exercise_index,
-                "set": self.set, "rep": self.rep, "side": self.side, "pose": self.pose,
-                "question": self.question}
-
-
-Event = Cue | Phase
-
-TICK_KEY = "\x00tick"  # a NUL can never be in spoken text, so it cannot collide with a phrase
-
-
-def clip_key(cue: Cue) -> str:
-    """The key of a cue's clip: its text for speech, one shared key for every tick."""
-    return TICK_KEY if cue.kind == "tick" else cue.text
-
-
-@dataclass(frozen=True)
-class SetSpan:
-    """One set of one exercise (both sides of a unilateral set), from its announce to its rest."""
-
-    exercise: str
-    exercise_index: int
-    set: int
-    sets: int
-    start_ms: int  # start of the announce phase
-    work_end_ms: int  # end of the last work phase (before rest)
-    end_ms: int  # start of the next set's announce (or the session end)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    program: str
-    duration_ms: int
-    events: tuple[Event, ...]  # sorted by t_ms; at equal times phases come before cues
-    voice: VoiceSettings = field(default_factory=VoiceSettings)
-    language: str = "en"
-    sets: tuple[SetSpan, ...] = ()
-
-    # Computed once per timeline (the daemon asks ten times a second).
-    @cached_property
-    def cues(self) -> tuple[Cue, ...]:
-        return tuple(e for e in self.events if isinstance(e, Cue))
-
-    @cached_property
-    def phases(self) -> tuple[Phase, ...]:
-        return tuple(e for e in self.events if isinstance(e, Phase))
-
-    @cached_property
-    def _phase_starts(self) -> list[int]:
-        return [p.t_ms for p in self.phases]
-
-    @cached_property
-    def _set_starts(self) -> list[int]:
-        return [s.start_ms for s in self.sets]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"program": self.program, "duration": round(self.duration_ms / 1000, 3),
-                "events": [e.to_json() for e in self.events]}
-
-
-# --- the compiler -------------------------------------------------------------------------
-
-import re  # noqa: E402
-from math import ceil  # noqa: E402  (kept next to the code that uses it)
-
-from coach.core.errors import CoachError, Diagnostic  # noqa: E402
-from coach.core.phrases import fill, phrase_table, say_number  # noqa: E402
-from coach.core.program import Exercise, check_session_length  # noqa: E402
-from coach.core.types import TEMPO_PHASES  # noqa: E402
 
 _TEMPO_WORDS = ("lower", "bottom_hold", "squeeze", "top_hold")
 _WORD_RE = re.compile(r"[\w']+")
@@ -477,58 +364,3 @@ def compile_program(program: Program) -> Timeline:
                  for (name, ei, n, total, start, wend), end in zip(spans, starts))
     return Timeline(program.name, duration, tuple(e[3] for e in b.events), program.voice,
                     program.language, sets)
-
-
-@dataclass(frozen=True)
-class Overlap:
-    """A cue whose clip is still playing when the next cue starts (``count`` like it)."""
-
-    cue: Cue
-    next: Cue
-    clip_ms: int
-    count: int
-    fit_rate: int | None  # a voice rate (wpm, <= 400) at which the clip would fit, if any
-
-
-def find_overlaps(timeline: Timeline, clip_ms: dict[str, int] | Any) -> list[Overlap]:
-    """Cues whose clip (length ``clip_ms[text]``; ticks are keyed by their label) runs into the
-    next cue. Repeats of the same pair in the same exercise are reported once, with a count."""
-    cues = timeline.cues
-    found: dict[tuple, Overlap] = {}
-    rate = timeline.voice.rate
-    for i, c in enumerate(cues):
-        j = i + 1
-        while j < len(cues) and cues[j].t_ms <= c.t_ms:
-            j += 1
-        if j == len(cues):
-            continue
-        nxt = cues[j]
-        length = clip_ms.get(clip_key(c))
-        gap = nxt.t_ms - c.t_ms
-        if length is None or length <= gap:
-            continue
-        key = (c.exercise_index, c.text, nxt.text, gap)
-        if key in found:
-            o = found[key]
-            found[key] = Overlap(o.cue, o.next, max(o.clip_ms, length), o.count + 1, o.fit_rate)
-            continue
-        need = ceil(rate * length / gap / 10) * 10
-        found[key] = Overlap(c, nxt, length, 1, need if need <= 400 else None)
-    return list(found.values())
-
-
-def locate(timeline: Timeline, t_ms: int) -> tuple[int | None, Phase | None]:
-    """Where ``t_ms`` falls: the index into ``timeline.sets`` and the phase playing then
-    (None between phases or past the end)."""
-    idx = None
-    i = bisect_right(timeline._set_starts, t_ms) - 1
-    if i >= 0:
-        idx = i  # sets tile the session: past the last set's end is still the last set
-    phase = None
-    j = bisect_right(timeline._phase_starts, t_ms) - 1
-    # Phases never overlap, but a zero-gap neighbour may start exactly at t_ms: look back a few.
-    for p in timeline.phases[max(0, j - 2):j + 1][::-1]:
-        if p.t_ms <= t_ms < p.end_ms:
-            phase = p
-            break
-    return idx, phase
