@@ -351,3 +351,16 @@ def test_german_announcement_of_the_new_load():
 
 def announcement_of(program) -> str:
     return next(c.text for c in compile_program(program).cues if c.phrase == "announce")
+
+
+def test_max_at_the_exercises_own_value_is_linear_progression():
+    # 5 reps every time; 2.5 kg more after every completed session (5x5 style).
+    program = parse_program(HEAD + SQUAT.replace("reps: 8", "reps: 5") + "    load: 60kg\n"
+                            + "    progress: {reps: +1, max: 5, then: {load: +2.5kg}}\n")
+    past: PastExercise | None = None
+    walked = []
+    for _ in range(4):
+        ex = apply_progress(program, {0: past} if past else {})[0].exercises[0]
+        walked.append((ex.reps, str(ex.load)))
+        past = PastExercise(sets=ex.sets, completed=True, reps=ex.reps, load=ex.load)
+    assert walked == [(5, "60kg"), (5, "62.5kg"), (5, "65kg"), (5, "67.5kg")]

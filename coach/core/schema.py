@@ -5,8 +5,10 @@ ones the walker validates with), phrase ids and templates from ``coach.core.phra
 and the duration pattern from ``coach.core.yamlnodes``. The schema is a sound approximation of
 the loader: what the loader accepts, the schema accepts (an editor must never flag a good
 program); of what the loader rejects, the schema rejects what JSON Schema can say. It cannot
-say: ranges of durations written as text ("16m"), ranges of numbers written as quoted text,
-a tempo or schedule that is well-formed but impossible, and YAML-level mistakes.
+say: ranges of durations written as text ("16m"), ranges of numbers written as quoted text
+(a load's 1000 kg), a tempo or schedule that is well-formed but impossible, what one value says
+of another (a `then:` step in the exercise's load unit, its floor within max), and YAML-level
+mistakes.
 """
 
 from __future__ import annotations
