@@ -161,9 +161,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         out = timeline.to_json()
         if notes:
-            out["progress"] = [{"exercise": n.exercise, "exercise_index": n.exercise_index,
-                                "target": n.target, "old": n.old, "new": n.new,
-                                "reason": n.reason} for n in notes]
+            out["progress"] = [n.to_json() for n in notes]
         json.dump(out, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
@@ -191,6 +189,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # column starts at the same offset on every row.
     width = max([len("phase")] + [len(label) for _, label, _ in rows])
     print(f"{program.name} ({program.path})")
+    from coach.report.views import program_notes
+    for line in program_notes(program):
+        print(line)
     if notes:
         from coach.core.progression import describe_progress
         for line in describe_progress(notes):
@@ -592,12 +593,17 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     if not sessions:
         print("no sessions yet")
+    from coach.core.program import Program
+    from coach.store.programs import read_quietly
+    programs: dict[str, Program | None] = {}  # each program file read once, for its notes
     for s in sessions:
         when = s.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
         done = sum(1 for x in s.sets if x.status == "completed")
         print(f"{when}  {s.program}  {s.status}  {done}/{len(s.sets)} sets  "
               f"{fmt_duration(s.position_ms)}")
-        for line in views.session_lines(s):
+        if s.program_path not in programs:
+            programs[s.program_path] = read_quietly(s.program_path)
+        for line in views.session_lines(s, programs[s.program_path]):
             print(f"    {line}")
     return 0
 

@@ -24,6 +24,7 @@ class SetRecord:
     ended_at: datetime | None
     status: SetStatus
     start_ms: int  # the set's start in the session timeline (ms)
+    load: str | None = None  # as the program said it, normalised: "24kg", "bodyweight"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class ExerciseUsed:
     reps: int | None
     hold_ms: int | None
     sets: int
+    load: str | None = None  # "24kg", "bodyweight"; None: none given (or before schema 4)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class ExerciseSummary:
     """One exercise of a program's last finished session: what progression decides from.
 
     ``reps``/``hold_ms``/``sets`` are the values used (None when that session predates
-    schema 3 and did not record them; ``sets`` then falls back to the sets rows). ``completed``
+    schema 3 and did not record them; ``sets`` then falls back to the sets rows; ``load`` the
+    load used, "24kg", None when none or before schema 4). ``completed``
     is true when every one of its sets was completed and the session itself completed.
     ``feel``/``effort`` are the means of every rating of the exercise (both sides, all sets),
     None when unrated."""
@@ -90,6 +93,7 @@ class ExerciseSummary:
     session_id: int
     session_status: SessionStatus
     started_at: datetime
+    load: str | None = None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class SessionRecord:
             # The values each exercise uses this time: what progression steps from next time.
             for i, ex in enumerate(resolved.program.exercises):
                 self.history.record_used(self.session_id, i, ex.name, ex.reps, ex.hold_ms,
-                                         ex.sets)
+                                         ex.sets, None if ex.load is None else str(ex.load))
 
     def end(self, pos: int, status: SessionEnd) -> None:
         if self.history is not None and self.session_id is not None:
@@ -89,7 +89,8 @@ class SessionRecord:
             sides = "both" if len(ex.sides) > 1 else None
             self.set_row = self.history.start_set(self.session_id, span.exercise,
                                                   span.exercise_index, span.set, span.sets,
-                                                  sides, span.start_ms, self.wall())
+                                                  sides, span.start_ms, self.wall(),
+                                                  None if ex.load is None else str(ex.load))
         return True
 
     def rate(self, target: Rateable, question: Question, value: int) -> None:

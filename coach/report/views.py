@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from coach.core.program import Program
 from coach.core.records import RatingRecord, SessionRecord, SetRecord
 from coach.core.types import QUESTIONS, SIDES
 
@@ -71,17 +72,39 @@ def ratings_text(entries: list[dict[str, Any]]) -> str:
     return " · ".join(parts)
 
 
-def session_lines(session: SessionRecord) -> list[str]:
+def one_line(text: str) -> str:
+    """A lifter's notes (perhaps written over several lines) as one line of a table."""
+    return " ".join(text.split())
+
+
+def program_notes(program: Program) -> list[str]:
+    """`coach plan`'s notes lines: "notes: Bring chalk", "notes: Goblet squat: heels up"."""
+    lines = [f"notes: {one_line(program.notes)}"] if program.notes else []
+    return lines + [f"notes: {ex.name}: {one_line(ex.notes)}"
+                    for ex in program.exercises if ex.notes]
+
+
+def session_lines(session: SessionRecord, program: Program | None = None) -> list[str]:
     """The set lines of plain `coach history`, e.g.
-    "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2"."""
+    "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2",
+    "Goblet squat set 1 of 3, 24kg: completed". With the session's ``program`` (as its file
+    says now: notes are not logged), its notes first and each exercise's under its first set."""
     entries = set_entries(session)
-    lines = []
+    lines = [f"notes: {one_line(program.notes)}"] if program is not None and program.notes else []
+    noted: set[int] = set()
     for row in session.sets:
         mine = [e for e in entries if e["id"] == row.id]
         side = f" ({row.side})" if row.side and row.side != "both" else ""
+        load = f", {row.load}" if row.load else ""
         text = ratings_text(mine)
-        lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}: {row.status}"
+        lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}{load}: {row.status}"
                      + (f"  {text}" if text else ""))
+        ex = (program.exercises[row.exercise_index] if program is not None
+              and row.exercise_index < len(program.exercises) else None)
+        if ex is not None and ex.name == row.exercise and ex.notes and \
+                row.exercise_index not in noted:
+            noted.add(row.exercise_index)
+            lines.append(f"  notes: {one_line(ex.notes)}")
     return lines
 
 

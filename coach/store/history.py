@@ -233,13 +233,14 @@ class History:
         side: str | None,
         start_ms: int,
         now: datetime,
+        load: str | None = None,
     ) -> int:
-        """Record a set that starts now at ``start_ms`` in the timeline; returns its id (0 when
-        disabled). Also moves the session's position to ``start_ms``."""
+        """Record a set that starts now at ``start_ms`` in the timeline, lifting ``load`` ("24kg");
+        returns its id (0 when disabled). Also moves the session's position to ``start_ms``."""
         sid = self._write(
             "INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, "
-            "started_at, status, start_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
-            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms),
+            "started_at, status, start_ms, load) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms, load),
         )
         if sid is None:
             return 0
@@ -346,15 +347,16 @@ class History:
         return int(rows[0][0]) if rows else 0
 
     def record_used(self, session_id: int, exercise_index: int, exercise: str,
-                    reps: int | None, hold_ms: int | None, sets: int) -> None:
+                    reps: int | None, hold_ms: int | None, sets: int,
+                    load: str | None = None) -> None:
         """Record the values an exercise uses in this session (written at session start);
         recording it again replaces them."""
         self._write(
             "INSERT INTO session_exercises(session_id, exercise_index, exercise, reps, hold_ms, "
-            "sets) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, exercise_index) DO UPDATE "
-            "SET exercise=excluded.exercise, reps=excluded.reps, hold_ms=excluded.hold_ms, "
-            "sets=excluded.sets",
-            (session_id, exercise_index, exercise, reps, hold_ms, sets),
+            "sets, load) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, exercise_index) "
+            "DO UPDATE SET exercise=excluded.exercise, reps=excluded.reps, "
+            "hold_ms=excluded.hold_ms, sets=excluded.sets, load=excluded.load",
+            (session_id, exercise_index, exercise, reps, hold_ms, sets, load),
         )
 
     def last_session_summary(self, program: str) -> dict[int, ExerciseSummary]:
@@ -377,19 +379,19 @@ class History:
             prev = self._read("SELECT resumed_from FROM sessions WHERE id=?", (resumed_from,))
             resumed_from = prev[0][0] if prev else None
         marks = ",".join("?" * len(chain))
-        used = {
-            idx: (name, reps, hold, nsets)
-            for idx, name, reps, hold, nsets in self._read(
-                "SELECT exercise_index, exercise, reps, hold_ms, sets FROM session_exercises "
-                "WHERE session_id=?", (sid,))
-        }
+        used = {row[0]: row[1:] for row in self._read(
+            "SELECT exercise_index, exercise, reps, hold_ms, sets, load FROM session_exercises "
+            "WHERE session_id=?", (sid,))}
         done: dict[int, set[int]] = {}
         planned: dict[int, tuple[str, int]] = {}
-        for idx, name, set_no, nsets, set_status in self._read(
-            f"SELECT exercise_index, exercise, set_no, sets, status FROM sets "
+        lifted: dict[int, str] = {}  # the last load of its sets (a session before schema 4's used)
+        for idx, name, set_no, nsets, set_status, load in self._read(
+            f"SELECT exercise_index, exercise, set_no, sets, status, load FROM sets "
             f"WHERE session_id IN ({marks}) ORDER BY id", tuple(chain)
         ):
             planned[idx] = (name, nsets)
+            if load is not None:
+                lifted[idx] = load
             if set_status == "completed":
                 done.setdefault(idx, set()).add(set_no)
         ratings: dict[tuple[int, str], list[int]] = {}
@@ -410,10 +412,10 @@ class History:
         out: dict[int, ExerciseSummary] = {}
         for idx in sorted(set(used) | set(planned)):
             if idx in used:
-                name, reps, hold, nsets = used[idx]
+                name, reps, hold, nsets, load = used[idx]
             else:
                 name, nsets = planned[idx]
-                reps = hold = None
+                reps = hold = load = None
             want = nsets if nsets is not None else planned.get(idx, (name, 0))[1]
             completed = (status == "completed" and want > 0
                          and set(range(1, want + 1)) <= done.get(idx, set()))
@@ -422,6 +424,7 @@ class History:
                 completed=completed, feel=mean(ratings.get((idx, "feel"))),
                 effort=mean(ratings.get((idx, "effort"))), session_id=sid,
                 session_status=status, started_at=_dt_req(started),
+                load=load if load is not None else lifted.get(idx),
             )
         return out
 
@@ -443,7 +446,7 @@ class History:
                 "ORDER BY exercise_index, set_no, side, question", (sid,)
             )
             used = self._read(
-                "SELECT session_id, exercise_index, exercise, reps, hold_ms, sets "
+                "SELECT session_id, exercise_index, exercise, reps, hold_ms, sets, load "
                 "FROM session_exercises WHERE session_id=? ORDER BY exercise_index", (sid,)
             )
             out.append(
@@ -475,16 +478,15 @@ class History:
 
 _SET_COLS = (
     "id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at, "
-    "status, start_ms"
+    "status, start_ms, load"
 )
 
 
 def _set_record(row: tuple) -> SetRecord:
-    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms) = row
-    return SetRecord(
-        sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started), _dt(ended), status,
-        start_ms,
-    )
+    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms,
+     load) = row
+    return SetRecord(sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started),
+                     _dt(ended), status, start_ms, load)
 
 
 _RATING_COLS = (

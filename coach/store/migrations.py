@@ -3,7 +3,7 @@ brought up to date by running the migrations from index i on, in one transaction
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
 MIGRATIONS = [
@@ -71,5 +71,13 @@ MIGRATIONS = [
         sets           INTEGER NOT NULL,
         PRIMARY KEY (session_id, exercise_index)
     );
+    """,
+    # 4: the load of each set as the program wrote it, normalised ("24kg", "24.5kg", "50lb",
+    # "bodyweight"; NULL: none given, or logged before loads), and the load each exercise used
+    # in a session (what double progression steps from, like its reps: a session stopped before
+    # an exercise still carries the load it had earned).
+    """
+    ALTER TABLE sets ADD COLUMN load TEXT;
+    ALTER TABLE session_exercises ADD COLUMN load TEXT;
     """,
 ]

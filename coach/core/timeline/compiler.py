@@ -13,7 +13,7 @@ from math import ceil
 
 from coach.core.errors import CoachError, Diagnostic
 from coach.core.phrases import fill, phrase_table, say_number
-from coach.core.program import Exercise, Program, check_session_length
+from coach.core.program import Exercise, Load, Program, check_session_length
 from coach.core.timeline.model import Cue, Event, Phase, SetSpan, Timeline
 from coach.core.types import TEMPO_PHASES, CueKind, PhaseKind, Question, Side
 
@@ -50,18 +50,26 @@ def _tempo_spoken(code: str, language: str = "en") -> str:
 
 def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, str],
                   language: str = "en") -> str:
-    """The set-start announcement: exercise, set X of Y, side, what to do, the focus cue.
-    The first set says what progression raised today: "9 reps today, up from 8"."""
+    """The set-start announcement: exercise and its load, set X of Y, side, what to do, the
+    focus cue. The first set says what progression raised today: "9 reps today, up from 8",
+    "Goblet squat, 26.5 kilos today, up from 24". A bodyweight load is not said."""
     lang = language
     ups = dict(ex.up_from) if set_no == 1 else {}
 
     def up(target: str, text: str) -> str:
         if target not in ups:
             return text
-        old = _seconds(ups[target]) if target == "hold" else ups[target]
+        old: int | float = ups[target]
+        if target == "hold":
+            old = _seconds(ups[target])
+        elif target == "load":
+            old = Load(ups[target], "kg").number
         return fill(words, "progressed", lang, value=text, old=old)
 
     parts = [ex.name]
+    if ex.load is not None and ex.load.unit is not None:
+        unit = "kilos" if ex.load.unit == "kg" else "pounds"
+        parts[0] += ", " + up("load", fill(words, unit, lang, n=ex.load.number))
     if ex.sets > 1:
         parts.append(fill(words, "set_of", lang, n=set_no, total=ex.sets))
         if "sets" in ups:
