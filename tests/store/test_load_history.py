@@ -9,7 +9,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from coach.core.timeline import compile_program
 from coach.report.views import session_json, session_lines
 from coach.store.history import History
 from coach.store.programs import Resolved, progressed
+from tests.support.cli import coach as run_coach
+from tests.support.real import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 7, 0, 0, tzinfo=UTC)
 
 PROGRAM = """\
@@ -220,8 +220,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def coach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([sys.executable, "-m", "coach.cli", *args], capture_output=True,
-                       text=True, env=env, cwd=ROOT, timeout=120)
+    r = run_coach(*args, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     return r
 
