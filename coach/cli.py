@@ -21,7 +21,7 @@ from coach.core.errors import CoachError, Diagnostic
 from . import __version__
 
 if TYPE_CHECKING:
-    from coach.daemon.protocol import Reply, Request, Status
+    from coach.protocol.messages import Reply, Request, Status
 
 log = logging.getLogger("coach")
 
@@ -457,8 +457,8 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def _request(req: Request, timeout: float = 10.0) -> Reply:
-    from coach.daemon.commands import parse_reply, request_json
     from coach.daemon.control import request
+    from coach.protocol.codec import parse_reply, request_json
     try:
         return parse_reply(req, request(request_json(req), timeout=timeout))
     except ConnectionError as e:
@@ -496,8 +496,8 @@ def _print_status(st: Status) -> None:
 
 def _verb_request(args: argparse.Namespace) -> Request:
     """The typed request of a daemon verb's command line (its fields marked ``cli``)."""
-    from coach.daemon.commands import COMMANDS
-    from coach.daemon.protocol import Start
+    from coach.protocol.codec import COMMANDS
+    from coach.protocol.messages import Start
     cls = COMMANDS[args.command]
     req = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
                  if "cli" in f.metadata})
@@ -508,7 +508,7 @@ def _verb_request(args: argparse.Namespace) -> Request:
 
 
 def cmd_verb(args: argparse.Namespace) -> int:
-    from coach.daemon.protocol import Failed, Pong, ProgramList, Rated, Reloaded, Status, Stopped
+    from coach.protocol.messages import Failed, Pong, ProgramList, Rated, Reloaded, Status, Stopped
     # Every verb answers at once: a start whose clips are missing says "preparing".
     timeout = 10.0
     reply = _request(_verb_request(args), timeout)
@@ -681,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_daemon)
 
     from coach.core.types import QUESTIONS
-    from coach.daemon.commands import COMMANDS
+    from coach.protocol.codec import COMMANDS
     for verb, cls in COMMANDS.items():
         c = sub.add_parser(verb, help=cls.help)
         for f in dataclasses.fields(cls):  # the request's fields marked cli: its arguments

@@ -18,7 +18,7 @@ from conftest import ROOT, need
 from evdev import InputEvent, ecodes
 
 from coach.daemon.buttons import KEYMAP, GpioButton, MediaKeys
-from coach.daemon.protocol import Back, Failed, Pause, Reply, Request, Resume, Skip, Status, Stop, Toggle
+from coach.protocol.messages import Back, Failed, Pause, Reply, Request, Resume, Skip, Status, Stop, Toggle
 
 LOGGER = "coach.daemon.buttons"
 # An exception that kills a reader thread is a failure, not a warning.

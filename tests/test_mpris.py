@@ -20,7 +20,7 @@ from daemon_env import Coachd
 from test_session import PROGRAM, Rig
 
 from coach.daemon.mpris import BUS_NAME, Mpris, session_bus_address
-from coach.daemon.protocol import Reply, Request, Status
+from coach.protocol.messages import Reply, Request, Status
 
 
 def _need_tools() -> None:

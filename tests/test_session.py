@@ -15,7 +15,7 @@ from daemon_env import ROW_DAY
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
 from coach.daemon.app import AUTO_RESUME_S, Daemon
-from coach.daemon.commands import answer_json
+from coach.protocol.codec import answer_json
 from coach.store.history import History
 
 PROGRAM = ROW_DAY  # Row set 1: work 6-18, rest 18-28; set 2 starts at 28 s

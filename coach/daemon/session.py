@@ -37,8 +37,8 @@ from coach.core.navigation import (
 from coach.core.timeline import TICK_KEY, Phase, estimate_speech_ms, locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState, SetStatus, Side
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
-from coach.daemon.protocol import Failed, Rated, Status
 from coach.daemon.schedules import system_clock
+from coach.protocol.messages import Failed, Rated, Status
 from coach.store.history import History
 from coach.store.programs import Resolved
 
