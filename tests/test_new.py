@@ -8,7 +8,8 @@ import pytest
 import yaml
 from test_cli import coach
 
-from coach.cli import NEW_KINDS, new_program_text
+from coach.cli.app import NEW_KINDS
+from coach.cli.authoring import new_program_text
 from coach.core.program import parse_program
 from coach.core.schema import program_schema
 

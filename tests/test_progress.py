@@ -12,7 +12,7 @@ import time
 
 from conftest import PROGRAMS, ROOT
 
-from coach.cli import terminal_progress
+from coach.cli.progress import terminal_progress
 
 
 class Clock:
