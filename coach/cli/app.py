@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     verb(sub, "install-service", "coach.cli.daemon:cmd_install_service",
          help="install the systemd user unit for the daemon")
 
-    verb(sub, "devices", "coach.cli.sound:cmd_devices", help="list audio output devices")
+    verb(sub, "devices", "coach.cli.devices:cmd_devices", help="list audio output devices")
 
     c = verb(sub, "voices", "coach.cli.voices:cmd_voices",
              help="list espeak-ng voices and Piper models (and what each program FILE would use)")

@@ -1,5 +1,5 @@
-"""The verbs that make sound: `coach render` (a WAV file), `coach run` (now, in real time),
-`coach demo`, and `coach devices` (where the sound can go)."""
+"""The verbs that make sound: `coach render` (a WAV file), `coach run` (now, in real time) and
+`coach demo` (either, as the machine allows)."""
 
 from __future__ import annotations
 
@@ -121,15 +121,3 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False,
                             config=args.config)
     return cmd_render(ns)
-
-
-def cmd_devices(args: argparse.Namespace) -> int:
-    devices = list_devices()
-    if not devices:
-        print("no output devices (coach render FILE -o out.wav still works)", file=sys.stderr)
-        return 1
-    for d in devices:
-        mark = "*" if d.get("is_default") else " "
-        print(f"{mark} {d['index']:>3}  {d['name']}  ({d['channels']} ch, "
-              f"{d['default_samplerate']:g} Hz)")
-    return 0
