@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw ratings and reps/hold over time, a panel per exercise "
                    "(.png or .svg)")
 
-    verb(sub, "install-service", "coach.cli.daemon:cmd_install_service",
+    verb(sub, "install-service", "coach.cli.service:cmd_install_service",
          help="install the systemd user unit for the daemon")
 
     verb(sub, "devices", "coach.cli.devices:cmd_devices", help="list audio output devices")

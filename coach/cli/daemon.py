@@ -1,5 +1,5 @@
-"""`coach daemon` (the long-running service: schedules, control socket, buttons) and
-`coach install-service` (its systemd user unit)."""
+"""`coach daemon`: the long-running service (schedules, control socket, buttons), its parts
+wired from config.yaml."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from coach.core.errors import CoachError
 from coach.daemon.app import run_daemon
 from coach.daemon.buttons import GpioButton, MediaKeys
 from coach.daemon.mpris import Mpris
-from coach.daemon.service import default_coach_bin, install_service
 from coach.store.config import load_config, programs_dir
 
 log = logging.getLogger("coach")
@@ -39,9 +38,3 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
                       voice_defaults=config.voice, duck_db=config.duck_db)
-
-
-def cmd_install_service(args: argparse.Namespace) -> int:
-    installed = install_service(default_coach_bin())
-    print(installed.text)
-    return 0
