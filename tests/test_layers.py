@@ -1,10 +1,11 @@
 """The folders are the layers: coach/core is pure and imports nothing else of coach; coach/audio
 imports only core; coach/store (what coach keeps on disk: the history, config.yaml, program
 files) imports only core; coach/report (history views, pictures) reads core and the store,
-never the daemon, and only the CLI imports it; the daemon never imports the CLI; coach/files.py
-(atomic writes) is a leaf any layer but the pure core may use. Read from the source (every
-import, also inside functions), so a lazy import cannot hide a wrong direction; and `coach plan`
-/ `coach history` are run to show they load no daemon code."""
+never the daemon, and only the CLI imports it; coach/protocol (the control messages and their
+wire codec) imports only core, for the daemon and its clients alike; the daemon never imports
+the CLI; coach/files.py (atomic writes) is a leaf any layer but the pure core may use. Read from
+the source (every import, also inside functions), so a lazy import cannot hide a wrong
+direction; and `coach plan` / `coach history` are run to show they load no daemon code."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "coach"
 FORBIDDEN = {
     "core": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli",
-             "coach.files"),
-    "audio": ("coach.store", "coach.daemon", "coach.report", "coach.cli"),
+             "coach.files", "coach.protocol"),
+    "audio": ("coach.store", "coach.daemon", "coach.report", "coach.cli", "coach.protocol"),
     # What coach keeps on disk: read by the CLI, the reports and the daemon alike.
-    "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
+    "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli", "coach.protocol"),
     "daemon": ("coach.report", "coach.cli"),
     # Reports read core and the store (history records); only the face imports them.
-    "report": ("coach.audio", "coach.daemon", "coach.cli"),
+    "report": ("coach.audio", "coach.daemon", "coach.cli", "coach.protocol"),
+    # The control protocol (messages, wire codec): the contract between the daemon and its
+    # clients, so it stands on the core alone and a client (the CLI) loads no daemon code.
+    "protocol": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli",
+                 "coach.files"),
 }
 # The core is pure: no clock, no threads, no sound, no sockets.
 CORE_FORBIDDEN_STDLIB = ("threading", "socket", "sounddevice", "time", "subprocess", "sqlite3")
@@ -112,16 +117,17 @@ def test_files_is_a_leaf() -> None:
 
 
 def test_no_module_left_at_the_top() -> None:
-    # Only the face, and the leaf helper for atomic writes, live beside the layers.
+    # Only the leaf helper for atomic writes lives beside the layers (the face is coach/cli/).
     top = sorted(p.name for p in PKG.glob("*.py"))
-    assert top == ["__init__.py", "cli.py", "files.py"], top
+    assert top == ["__init__.py", "files.py"], top
 
 
 # --- `coach plan` and `coach history` run without the daemon's code -----------------------------
 
-# The parser's verb table (`coach start`, `coach rate`...) is the daemon's command table; it is
-# the only daemon code the CLI loads before a command runs. A command itself adds none.
-PARSER_DAEMON_MODULES = {"coach.daemon", "coach.daemon.commands", "coach.daemon.protocol"}
+# The parser's verb table (`coach start`, `coach rate`...) is the control protocol's command
+# table (coach/protocol/, not the daemon's code): the parser loads no daemon module, and
+# neither does `coach plan` or `coach history`.
+PARSER_DAEMON_MODULES: set[str] = set()
 RUN_CLI = """
 import json, sys
 import coach.cli

@@ -25,7 +25,7 @@ from coach.audio.voice import (
     spoken_text,
     tick_clip,
 )
-from coach.cli import terminal_progress
+from coach.cli.progress import terminal_progress
 from coach.core.errors import CoachError
 from coach.core.program import Exercise, Program, VoiceSettings
 from coach.core.timeline import TICK_KEY, clip_key, compile_program

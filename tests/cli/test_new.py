@@ -7,7 +7,8 @@ import jsonschema
 import pytest
 import yaml
 
-from coach.cli import NEW_KINDS, new_program_text
+from coach.cli.app import NEW_KINDS
+from coach.cli.authoring import new_program_text
 from coach.core.program import parse_program
 from coach.core.schema import program_schema
 from tests.support.cli import coach

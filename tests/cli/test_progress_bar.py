@@ -9,7 +9,7 @@ import select
 import subprocess
 import time
 
-from coach.cli import terminal_progress
+from coach.cli.progress import terminal_progress
 from tests.support.cli import COACH, coach
 from tests.support.real import PROGRAMS, ROOT
 

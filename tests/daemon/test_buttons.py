@@ -17,7 +17,7 @@ import pytest
 from evdev import InputEvent, ecodes
 
 from coach.daemon.buttons import KEYMAP, GpioButton, MediaKeys
-from coach.daemon.protocol import Back, Failed, Pause, Reply, Request, Resume, Skip, Status, Stop, Toggle
+from coach.protocol.messages import Back, Failed, Pause, Reply, Request, Resume, Skip, Status, Stop, Toggle
 from tests.support.real import ROOT, need
 
 LOGGER = "coach.daemon.buttons"

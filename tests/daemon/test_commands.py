@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coach.core.types import PHASE_KINDS, QUESTIONS, RATINGS, SESSION_STATES, SIDES
-from coach.daemon.commands import (
+from coach.protocol.codec import (
     COMMANDS,
     answer_json,
     parse_reply,
@@ -21,7 +21,7 @@ from coach.daemon.commands import (
     request_json,
     request_verb,
 )
-from coach.daemon.protocol import (
+from coach.protocol.messages import (
     Back,
     CommandError,
     Extend,

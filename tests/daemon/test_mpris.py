@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from coach.daemon.mpris import BUS_NAME, Mpris, session_bus_address
-from coach.daemon.protocol import Reply, Request, Status
+from coach.protocol.messages import Reply, Request, Status
 from tests.support.coachd import Coachd
 from tests.support.real import need
 from tests.support.rig import PROGRAM, Rig

@@ -11,7 +11,7 @@ from typing import Any
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
 from coach.daemon.app import Daemon
-from coach.daemon.commands import answer_json
+from coach.protocol.codec import answer_json
 from coach.store.history import History
 from tests.support.coachd import ROW_DAY
 

@@ -1,6 +1,6 @@
-"""The daemon's commands: the one table of verbs (shared by the control socket, the CLI, the
-headset keys, the GPIO button, MPRIS and the scheduler) and the wire codec between JSON objects
-and the typed messages of coach.daemon.protocol.
+"""The control protocol's commands: the one table of verbs (shared by the control socket, the
+CLI, the headset keys, the GPIO button, MPRIS and the scheduler) and the wire codec between JSON
+objects and the typed messages of coach.protocol.messages.
 
 Every input reaches the daemon as a typed request: ``parse_request`` turns a JSON object into
 one (or says in a line what is wrong) and ``request_json`` turns one back; a typed reply becomes
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from coach.daemon.protocol import (
+from coach.protocol.messages import (
     Back,
     CommandError,
     Extend,

@@ -1,6 +1,6 @@
 """The control protocol's messages: a frozen dataclass per request (one per verb) and per reply,
 each with ``from_json`` and ``to_json`` (as Wyoming's events). JSON objects meet them only in
-the wire codec, coach.daemon.commands; DESIGN.md's control-socket contract is their JSON.
+the wire codec, coach.protocol.codec; DESIGN.md's control-socket contract is their JSON.
 """
 
 from __future__ import annotations
