@@ -56,7 +56,7 @@ from bench.bench_vs_naive import (  # noqa: E402
     start_capture,
     underflows,
 )
-from tests.audio_env import PulseServer  # noqa: E402
+from tests.support.audio import PulseServer  # noqa: E402
 
 WATCHDOG_USEC = 2_000_000
 FULL = ROOT / "programs" / "full-session.yaml"

@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from tests.audio_env import RATE, PulseServer  # noqa: E402
-from tests.duck_env import PLAN_SCRIPT, Clock, Music, cue_positions, voice_onsets  # noqa: E402
+from tests.support.audio import RATE, PulseServer  # noqa: E402
+from tests.support.duck import PLAN_SCRIPT, Clock, Music, cue_positions, voice_onsets  # noqa: E402
 
 TONE_HZ = 15000.0
 TONE_AMP = 0.3

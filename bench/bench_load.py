@@ -35,7 +35,7 @@ from bench.bench_vs_naive import (  # noqa: E402
     summarize,
     underflows,
 )
-from tests.audio_env import PulseServer  # noqa: E402
+from tests.support.audio import PulseServer  # noqa: E402
 
 # ~75 s: tempo reps (a cue every second) and a high-rep cadence set (a count or tick every 1 s).
 LOAD_PROGRAM = """\

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_env import (  # noqa: E402
+from tests.support.audio import (  # noqa: E402
     RATE,
     PulseServer,
     detect_onsets,

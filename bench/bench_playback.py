@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_env import PulseServer  # noqa: E402
+from tests.support.audio import PulseServer  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -37,7 +37,7 @@ from bench.bench_vs_naive import (  # noqa: E402
     real_parts_missing,
     start_capture,
 )
-from tests.audio_env import PulseServer  # noqa: E402
+from tests.support.audio import PulseServer  # noqa: E402
 
 # ~9 s, first cue at 0: the session start is all that is measured.
 SHORT_PROGRAM = """\

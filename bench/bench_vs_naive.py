@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_env import RATE, PulseServer, have_alsa_pulse_plugin, have_portaudio  # noqa: E402
+from tests.support.audio import RATE, PulseServer, have_alsa_pulse_plugin, have_portaudio  # noqa: E402
 
 THRESHOLD_DBFS = -45.0
 EARLY_MS = 20

@@ -4,7 +4,7 @@
     .venv/bin/python bench/naive_coach.py FILE
 
 Plays through ALSA's default PCM (route it to PulseAudio with an ``.asoundrc`` in HOME, as
-tests.audio_env.PulseServer does). Ticks (uncounted high reps) are coach's own tick clip played
+tests.support.audio.PulseServer does). Ticks (uncounted high reps) are coach's own tick clip played
 with ``aplay``, the same way pyttsx3 plays speech. Cues are never dropped: when one is late the
 next waits for it, exactly as ``say()`` queues.
 """

@@ -1,24 +1,10 @@
-"""Shared test helpers: real parts are required under COACH_REQUIRE_REAL=1 (CI), never skipped."""
+"""Fixtures every test may use. Helpers are imported from tests.support, never from here."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = ROOT / "programs"
-REQUIRE_REAL = os.environ.get("COACH_REQUIRE_REAL") == "1"
-
-
-def need(ok: bool, what: str) -> None:
-    """Skip when a real part is missing on a developer's machine; fail under COACH_REQUIRE_REAL=1."""
-    if ok:
-        return
-    if REQUIRE_REAL:
-        pytest.fail(f"real part missing under COACH_REQUIRE_REAL=1: {what}", pytrace=False)
-    pytest.skip(f"real part missing: {what}")
+from tests.support.real import need
 
 
 @pytest.fixture

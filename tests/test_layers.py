@@ -1,10 +1,11 @@
 """The folders are the layers: coach/core is pure and imports nothing else of coach; coach/audio
 imports only core; coach/store (what coach keeps on disk: the history, config.yaml, program
 files) imports only core; coach/report (history views, pictures) reads core and the store,
-never the daemon, and only the CLI imports it; the daemon never imports the CLI; coach/files.py
-(atomic writes) is a leaf any layer but the pure core may use. Read from the source (every
-import, also inside functions), so a lazy import cannot hide a wrong direction; and `coach plan`
-/ `coach history` are run to show they load no daemon code."""
+never the daemon, and only the CLI imports it; coach/protocol (the control messages and their
+wire codec) imports only core, for the daemon and its clients alike; the daemon never imports
+the CLI; coach/files.py (atomic writes) is a leaf any layer but the pure core may use. Read from
+the source (every import, also inside functions), so a lazy import cannot hide a wrong
+direction; and `coach plan` / `coach history` are run to show they load no daemon code."""
 
 from __future__ import annotations
 
@@ -21,22 +22,28 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "coach"
 FORBIDDEN = {
     "core": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli",
-             "coach.files"),
-    "audio": ("coach.store", "coach.daemon", "coach.report", "coach.cli"),
+             "coach.files", "coach.protocol"),
+    "audio": ("coach.store", "coach.daemon", "coach.report", "coach.cli", "coach.protocol"),
     # What coach keeps on disk: read by the CLI, the reports and the daemon alike.
-    "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli"),
+    "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli", "coach.protocol"),
     "daemon": ("coach.report", "coach.cli"),
     # Reports read core and the store (history records); only the face imports them.
-    "report": ("coach.audio", "coach.daemon", "coach.cli"),
+    "report": ("coach.audio", "coach.daemon", "coach.cli", "coach.protocol"),
+    # The control protocol (messages, wire codec): the contract between the daemon and its
+    # clients, so it stands on the core alone and a client (the CLI) loads no daemon code.
+    "protocol": ("coach.audio", "coach.store", "coach.daemon", "coach.report", "coach.cli",
+                 "coach.files"),
 }
 # The core is pure: no clock, no threads, no sound, no sockets.
 CORE_FORBIDDEN_STDLIB = ("threading", "socket", "sounddevice", "time", "subprocess", "sqlite3")
 
 
-def imports(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module) of every import in ``path``, relative ones resolved."""
+def imports(path: Path, package: str | None = None) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import in ``path``, relative ones resolved from
+    ``package`` (by default the package the file lives in, e.g. coach.core.program)."""
     tree = ast.parse(path.read_text(), str(path))
-    package = ".".join(path.relative_to(PKG.parent).with_suffix("").parts[:-1])
+    if package is None:
+        package = ".".join(path.relative_to(PKG.parent).with_suffix("").parts[:-1])
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -57,10 +64,14 @@ def layer_files(layer: str) -> list[Path]:
     return sorted((PKG / layer).rglob("*.py"))
 
 
+def forbidden(layer: str, found: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    return [(line, mod) for line, mod in found
+            if any(mod == x or mod.startswith(x + ".") for x in FORBIDDEN[layer])]
+
+
 def wrong_imports(layer: str) -> list[str]:
     return [f"{f.relative_to(PKG.parent)}:{line}: imports {mod}"
-            for f in layer_files(layer) for line, mod in imports(f)
-            if any(mod == x or mod.startswith(x + ".") for x in FORBIDDEN[layer])]
+            for f in layer_files(layer) for line, mod in forbidden(layer, imports(f))]
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
@@ -78,28 +89,25 @@ def test_core_is_pure() -> None:
 
 
 def test_the_checker_sees_a_wrong_import(tmp_path: Path) -> None:
-    # The rule must be able to fail: a core module importing the player is caught.
-    f = PKG / "core" / "_probe_wrong_import.py"
+    # The rule must be able to fail: a core module importing the player is caught. The probe
+    # lives in tmp_path (never in coach/) and is read as if it were in coach/core.
+    f = tmp_path / "_probe_wrong_import.py"
     f.write_text("def f():\n    from ..audio.player import Player\n    return Player\n")
-    try:
-        found = [mod for _, mod in imports(f)]
-    finally:
-        f.unlink()
-    assert "coach.audio.player" in found
+    found = imports(f, "coach.core")
+    assert "coach.audio.player" in [mod for _, mod in found]
+    assert forbidden("core", found) == [(2, "coach.audio.player"), (2, "coach.audio.player.Player")]
 
 
-def test_the_checker_walks_subpackages() -> None:
+def test_the_checker_walks_subpackages(tmp_path: Path) -> None:
     # A wrong import in a subpackage of a layer (coach/core/program/) is caught too, its
     # relative import resolved from the subpackage.
     assert PKG / "core" / "program" / "walker.py" in layer_files("core")
-    f = PKG / "core" / "program" / "_probe_wrong_import.py"
+    f = tmp_path / "_probe_wrong_import.py"
     f.write_text("def f():\n    from ...audio.player import Player\n    return Player\n")
-    try:
-        bad = wrong_imports("core")
-    finally:
-        f.unlink()
-    assert bad == ["coach/core/program/_probe_wrong_import.py:2: imports coach.audio.player",
-                   "coach/core/program/_probe_wrong_import.py:2: imports coach.audio.player.Player"]
+    bad = forbidden("core", imports(f, "coach.core.program"))
+    assert bad == [(2, "coach.audio.player"), (2, "coach.audio.player.Player")]
+
+
 def test_files_is_a_leaf() -> None:
     # Every layer but the core may use coach/files.py, so it uses none of them.
     f = PKG / "files.py"
@@ -109,16 +117,17 @@ def test_files_is_a_leaf() -> None:
 
 
 def test_no_module_left_at_the_top() -> None:
-    # Only the face, and the leaf helper for atomic writes, live beside the layers.
+    # Only the leaf helper for atomic writes lives beside the layers (the face is coach/cli/).
     top = sorted(p.name for p in PKG.glob("*.py"))
-    assert top == ["__init__.py", "cli.py", "files.py"], top
+    assert top == ["__init__.py", "files.py"], top
 
 
 # --- `coach plan` and `coach history` run without the daemon's code -----------------------------
 
-# The parser's verb table (`coach start`, `coach rate`...) is the daemon's command table; it is
-# the only daemon code the CLI loads before a command runs. A command itself adds none.
-PARSER_DAEMON_MODULES = {"coach.daemon", "coach.daemon.commands", "coach.daemon.protocol"}
+# The parser's verb table (`coach start`, `coach rate`...) is the control protocol's command
+# table (coach/protocol/, not the daemon's code): the parser loads no daemon module, and
+# neither does `coach plan` or `coach history`.
+PARSER_DAEMON_MODULES: set[str] = set()
 RUN_CLI = """
 import json, sys
 import coach.cli

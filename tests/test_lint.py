@@ -7,7 +7,7 @@ import importlib.util
 import subprocess
 import sys
 
-from conftest import ROOT, need
+from tests.support.real import ROOT, need
 
 
 def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:

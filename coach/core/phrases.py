@@ -14,7 +14,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "last_rep", "last_reps", "hold", "halfway", "seconds_left", "release", "relax",
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
-    "sets", "numbers",
+    "sets", "kilos", "pounds", "numbers",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -33,6 +33,8 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "extended": ("seconds",),
     "progressed": ("value", "old"),
     "sets": ("n",),
+    "kilos": ("n",),
+    "pounds": ("n",),
 }
 
 # "numbers" is not a template: a pack's numbers are spoken through NUMBER_WORDS below; the
@@ -72,6 +74,8 @@ EN: Mapping[str, str] = {
     "rate_effort": "How hard was that? Tap one to five.",
     "progressed": "{value} today, up from {old}",
     "sets": "{n} sets",
+    "kilos": "{n} kilos",
+    "pounds": "{n} pounds",
     "numbers": "",
 }
 
@@ -109,6 +113,9 @@ DE: Mapping[str, str] = {
     "rate_effort": "Wie schwer war das? Tippe eins bis fünf.",
     "progressed": "heute {value}, vorher {old}",
     "sets": "{n} Sätze",
+    # "Pfund" alone is 500 g in a German gym: the imperial pound is the "englische Pfund".
+    "kilos": "{n} Kilo",
+    "pounds": "{n} englische Pfund",
     "numbers": "",
 }
 
@@ -146,6 +153,8 @@ ES: Mapping[str, str] = {
     "rate_effort": "¿Qué tan duro fue? Toca de uno a cinco.",
     "progressed": "{value} hoy, antes {old}",
     "sets": "{n} series",
+    "kilos": "con {n} kilos",
+    "pounds": "con {n} libras",
     "numbers": "",
 }
 
@@ -183,6 +192,8 @@ FR: Mapping[str, str] = {
     "rate_effort": "C'était dur comment? Tape de un à cinq.",
     "progressed": "{value} aujourd'hui, avant {old}",
     "sets": "{n} séries",
+    "kilos": "avec {n} kilos",
+    "pounds": "avec {n} livres",
     "numbers": "",
 }
 
@@ -193,23 +204,28 @@ PACKS: Mapping[str, Mapping[str, str]] = {"en": EN, "de": DE, "es": ES, "fr": FR
 # A program's `words:` override of an id replaces both forms (its wording, its grammar).
 COUNTED: Mapping[str, str] = {"rest": "seconds", "seconds_left": "n", "reps": "n",
                               "cadence": "seconds", "hold_for": "seconds", "poses": "n",
-                              "extended": "seconds", "sets": "n"}  # phrase id -> the field that counts
+                              "extended": "seconds", "sets": "n", "kilos": "n",
+                              "pounds": "n"}  # phrase id -> the field that counts
 SINGULAR: Mapping[str, Mapping[str, str]] = {
     "en": {"rest": "rest {seconds} second", "seconds_left": "{n} second", "reps": "{n} rep",
            "cadence": "one rep every {seconds} second", "hold_for": "hold {seconds} second",
-           "poses": "{n} pose", "extended": "{seconds} more second", "sets": "{n} set"},
+           "poses": "{n} pose", "extended": "{seconds} more second", "sets": "{n} set",
+           "kilos": "{n} kilo", "pounds": "{n} pound"},
     "de": {"rest": "Pause {seconds} Sekunde", "seconds_left": "{n} Sekunde",
            "reps": "{n} Wiederholung", "cadence": "eine Wiederholung alle {seconds} Sekunde",
            "hold_for": "{seconds} Sekunde halten", "poses": "{n} Pose",
-           "extended": "noch {seconds} Sekunde", "sets": "{n} Satz"},
+           "extended": "noch {seconds} Sekunde", "sets": "{n} Satz",
+           "kilos": "{n} Kilogramm", "pounds": "{n} englisches Pfund"},
     "es": {"rest": "descansa {seconds} segundo", "seconds_left": "{n} segundo",
            "reps": "{n} repetición", "cadence": "una repetición cada {seconds} segundo",
            "hold_for": "aguanta {seconds} segundo", "poses": "{n} pose",
-           "extended": "{seconds} segundo más", "sets": "{n} serie"},
+           "extended": "{seconds} segundo más", "sets": "{n} serie",
+           "kilos": "con {n} kilo", "pounds": "con {n} libra"},
     "fr": {"rest": "repos {seconds} seconde", "seconds_left": "{n} seconde",
            "reps": "{n} répétition", "cadence": "une répétition toutes les {seconds} seconde",
            "hold_for": "tiens {seconds} seconde", "poses": "{n} pose",
-           "extended": "encore {seconds} seconde", "sets": "{n} série"},
+           "extended": "encore {seconds} seconde", "sets": "{n} série",
+           "kilos": "avec {n} kilo", "pounds": "avec {n} livre"},
 }
 SINGULAR_SUFFIX = ":one"  # a singular's key in a phrase table: "rest:one" (never a phrase id)
 
@@ -284,13 +300,16 @@ NUMBER_FORMS: Mapping[str, Mapping[tuple[str, str], str]] = {
     "en": {},
     "de": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
-           ("extended", "seconds"): "f", ("sets", "n"): "m"},
+           ("extended", "seconds"): "f", ("sets", "n"): "m", ("kilos", "n"): "m",
+           ("pounds", "n"): "m"},
     "es": {("rest", "seconds"): "m", ("seconds_left", "n"): "m", ("reps", "n"): "f",
            ("cadence", "seconds"): "m", ("hold_for", "seconds"): "m", ("poses", "n"): "f",
-           ("extended", "seconds"): "m", ("last_reps", "n"): "f", ("sets", "n"): "f"},
+           ("extended", "seconds"): "m", ("last_reps", "n"): "f", ("sets", "n"): "f",
+           ("kilos", "n"): "m", ("pounds", "n"): "f"},
     "fr": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
-           ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f"},
+           ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f",
+           ("kilos", "n"): "m", ("pounds", "n"): "f"},
 }
 
 def missing_phrases(language: str) -> list[str]:

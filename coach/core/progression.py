@@ -1,17 +1,19 @@
-"""Progression: today's reps, hold or sets from the last session of a program (pure).
+"""Progression: today's reps, hold, sets and load from the last session of a program (pure).
 
 The daemon reads the last session of the program from its history and hands it in as
 ``PastExercise`` values keyed by exercise index; ``apply_progress`` returns the program to
 play today and, for every rule, what it did and why (``describe_progress`` says it for
-`coach plan`).
+`coach plan`). A rule with `then:` is double progression: the target rises to its max, then
+the load goes up and the target returns to its floor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
-from coach.core.program import Exercise, Program, ProgressRule, ProgressTarget
+from coach.core.program import Exercise, Load, Program, ProgressRule, ProgressTarget, Raised
 
 _FIELD: Mapping[ProgressTarget, str] = {"reps": "reps", "hold": "hold_ms", "sets": "sets"}
 
@@ -26,6 +28,7 @@ class PastExercise:
     hold_ms: int | None = None
     feel: float | None = None  # mean ratings over its sets (None: not rated)
     effort: float | None = None
+    load: Load | None = None  # the load it used (None: none recorded)
     # Its sets completed (skipped and partial ones never count) and how the session ended:
     # what `coach plan` says when it did not progress (None: not known).
     sets_completed: int | None = None
@@ -42,6 +45,18 @@ class Progressed:
     old: int  # the last session's value (the program's when there is none); ms for hold
     new: int  # today's value
     reason: str  # "all sets completed", "feel 4.3 >= 4", "feel 3.2 < 4", "no previous session"
+    # A rule with `then:`: the last session's load and today's (None for other rules).
+    load_old: Load | None = None
+    load_new: Load | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of `coach plan --json`'s ``progress``; a `then:` rule adds ``load``."""
+        out: dict[str, Any] = {"exercise": self.exercise, "exercise_index": self.exercise_index,
+                               "target": self.target, "old": self.old, "new": self.new,
+                               "reason": self.reason}
+        if self.load_old is not None and self.load_new is not None:
+            out["load"] = {"old": str(self.load_old), "new": str(self.load_new)}
+        return out
 
 
 def _value(ex: Exercise | PastExercise, target: ProgressTarget) -> int | None:
@@ -107,6 +122,35 @@ def progress_rule(ex: Exercise, rule: ProgressRule, past: PastExercise | None
     return last, new, why
 
 
+def double_progress(ex: Exercise, rule: ProgressRule, past: PastExercise | None
+                    ) -> tuple[int, int, str, Load, Load]:
+    """(old, new, reason, old load, new load) for a rule with `then:`. Below max it is
+    ``progress_rule`` at the last session's load; after a session that met the condition
+    with the target already at max, the load goes up by the step and the target returns to
+    the floor (the exercise's own value unless `then` gives one). The load steps from the
+    last session's (in the same unit), never below the program's own."""
+    then, own_load = rule.then, ex.load
+    assert then is not None and own_load is not None and own_load.unit == then.unit
+    old, new, why = progress_rule(ex, rule, past)
+    last_load = past.load if past is not None else None
+    if last_load is None or last_load.unit != own_load.unit:
+        last_load = own_load  # none recorded, or the unit changed since: the program's
+    if own_load.amount > last_load.amount:
+        return old, new, f"{why}; the program says {own_load}", last_load, own_load
+    last = _value(past, rule.target) if past is not None else None
+    if past is None or last is None or last < rule.max:
+        return old, new, why, last_load, last_load
+    ok, held = _condition(rule, past)
+    if not ok:
+        return old, new, why, last_load, last_load
+    floor = then.floor if then.floor is not None else _value(ex, rule.target)
+    assert floor is not None
+    reached = f"{rule.target} reached {_shown(rule.target, rule.max)}"
+    if rule.when.kind != "completed":
+        reached = f"{reached}, {held}"
+    return old, floor, reached, last_load, replace(last_load, amount=last_load.amount + then.load)
+
+
 def apply_progress(program: Program, history: Mapping[int, PastExercise]
                    ) -> tuple[Program, list[Progressed]]:
     """Today's program from the last session's (``history``, by exercise index) and one
@@ -117,10 +161,18 @@ def apply_progress(program: Program, history: Mapping[int, PastExercise]
     report: list[Progressed] = []
     for i, ex in enumerate(program.exercises):
         changes: dict[str, object] = {}
-        up_from: list[tuple[ProgressTarget, int]] = []
+        up_from: list[tuple[Raised, int]] = []
         for rule in ex.progress:
-            old, new, why = progress_rule(ex, rule, history.get(i))
-            report.append(Progressed(i, ex.name, rule.target, old, new, why))
+            if rule.then is not None and ex.load is not None and ex.load.unit == rule.then.unit:
+                old, new, why, load_old, load_new = double_progress(ex, rule, history.get(i))
+                report.append(Progressed(i, ex.name, rule.target, old, new, why,
+                                         load_old, load_new))
+                changes["load"] = load_new
+                if load_new.amount > load_old.amount:
+                    up_from.append(("load", load_old.amount))
+            else:
+                old, new, why = progress_rule(ex, rule, history.get(i))
+                report.append(Progressed(i, ex.name, rule.target, old, new, why))
             changes[_FIELD[rule.target]] = new
             if new > old:
                 up_from.append((rule.target, old))
@@ -139,12 +191,20 @@ def _shown(target: ProgressTarget, value: int) -> str:
 
 def describe_progress(progressed: list[Progressed]) -> list[str]:
     """One line per rule for `coach plan`: "Lat pulldown: reps 8 → 9 (all sets completed)",
-    "Wall sit: hold 45 s stays (feel 3.2 < 4)"."""
+    "Wall sit: hold 45 s stays (feel 3.2 < 4)"; a `then:` rule says its load: "Goblet squat:
+    reps 9 → 10 at 24kg (all sets completed)", "Goblet squat: load 24kg → 26.5kg, reps 12 → 8
+    (reps reached 12)"."""
     out = []
     for p in progressed:
         if p.new != p.old:
             change = f"{_shown(p.target, p.old)} → {_shown(p.target, p.new)}"
         else:
             change = f"{_shown(p.target, p.new)} stays"
-        out.append(f"{p.exercise}: {p.target} {change} ({p.reason})")
+        if p.load_old is not None and p.load_new is not None and p.load_new != p.load_old:
+            change = f"load {p.load_old} → {p.load_new}, {p.target} {change}"
+        elif p.load_new is not None:
+            change = f"{p.target} {change} at {p.load_new}"
+        else:
+            change = f"{p.target} {change}"
+        out.append(f"{p.exercise}: {change} ({p.reason})")
     return out

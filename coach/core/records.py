@@ -24,8 +24,9 @@ class SetRecord:
     ended_at: datetime | None
     status: SetStatus
     start_ms: int  # the set's start in the session timeline (ms)
+    load: str | None = None  # as the program said it, normalised: "24kg", "bodyweight"
     # How much of the work was done (reps, seconds of a hold, poses: ``unit``) beside what was
-    # planned; None for a set logged before schema 4 or still running.
+    # planned; None for a set logged before schema 5 or still running.
     done: float | None = None
     planned: float | None = None
     unit: Measure | None = None
@@ -57,6 +58,7 @@ class ExerciseUsed:
     reps: int | None
     hold_ms: int | None
     sets: int
+    load: str | None = None  # "24kg", "bodyweight"; None: none given (or before schema 4)
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,14 @@ class SessionRecord:
     ratings: list[RatingRecord] = field(default_factory=list)  # in set order
     used: list[ExerciseUsed] = field(default_factory=list)  # by exercise_index
     resumed_from: int | None = None
-    coached_ms: int | None = None  # time actually coached, pauses excluded (None: before schema 4)
+    coached_ms: int | None = None  # time actually coached, pauses excluded (None: before schema 5)
     paused_ms: int | None = None
 
 
 def completed_sets(rows: list[SetRecord]) -> set[tuple[int, int]]:
     """The (exercise_index, set_no) of every set completed in ``rows``. A set logged per side
-    (unilateral sets, from schema 4) needs a completed row for the left and for the right; one
-    row for both sides (side "both", before schema 4) or a two-sided set's row needs to be
+    (unilateral sets, from schema 5) needs a completed row for the left and for the right; one
+    row for both sides (side "both", before schema 5) or a two-sided set's row needs to be
     completed. A set done twice (``back``) counts when either attempt completed it."""
     per: dict[tuple[int, int], dict[str, bool]] = {}
     for r in rows:
@@ -101,7 +103,8 @@ class ExerciseSummary:
     """One exercise of a program's last finished session: what progression decides from.
 
     ``reps``/``hold_ms``/``sets`` are the values used (None when that session predates
-    schema 3 and did not record them; ``sets`` then falls back to the sets rows). ``completed``
+    schema 3 and did not record them; ``sets`` then falls back to the sets rows; ``load`` the
+    load used, "24kg", None when none or before schema 4). ``completed``
     is true when every one of its sets was completed and the session itself completed;
     ``sets_completed`` counts its completed sets (skipped and partial ones never count).
     ``feel``/``effort`` are the means of every rating of the exercise (both sides, all sets),
@@ -118,6 +121,7 @@ class ExerciseSummary:
     session_id: int
     session_status: SessionStatus
     started_at: datetime
+    load: str | None = None
     sets_completed: int | None = None
 
 

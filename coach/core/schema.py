@@ -5,8 +5,10 @@ ones the walker validates with), phrase ids and templates from ``coach.core.phra
 and the duration pattern from ``coach.core.yamlnodes``. The schema is a sound approximation of
 the loader: what the loader accepts, the schema accepts (an editor must never flag a good
 program); of what the loader rejects, the schema rejects what JSON Schema can say. It cannot
-say: ranges of durations written as text ("16m"), ranges of numbers written as quoted text,
-a tempo or schedule that is well-formed but impossible, and YAML-level mistakes.
+say: ranges of durations written as text ("16m"), ranges of numbers written as quoted text
+(a load's 1000 kg), a tempo or schedule that is well-formed but impossible, what one value says
+of another (a `then:` step in the exercise's load unit, its floor within max), and YAML-level
+mistakes.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from coach.core.program import (
     PROGRESS_FIELDS,
     PROGRESS_TARGETS,
     SETS_SPEC,
+    THEN_FIELDS,
     TOP_FIELDS,
     VOICE_FIELDS,
     Spec,
 )
+from coach.core.program.scalars import BODYWEIGHT, UNIT_WORDS
 from coach.core.types import QUESTIONS, RATING_RANGE
 from coach.core.yamlnodes import BOOL_WORDS, DURATION_PATTERN, INT_PATTERN, NUMBER_PATTERN
 
@@ -174,12 +178,42 @@ def _step(spec: Spec) -> dict[str, Any]:
     return out
 
 
+# A weight as the loader reads it: a number (at most two decimals; a comma is a decimal point
+# when one or two digits follow it), then a unit word in any case. Not zero; the upper bound
+# (1000 kg, 2000 lb) is a range of a number in text, which a pattern cannot say.
+_AMOUNT = r"(?:[0-9]{1,6}(?:\.[0-9]{0,2}0*|,[0-9]{0,2})?|\.[0-9]{1,2}0*|,[0-9]{1,2})"
+_NONZERO = r"(?![0.,]*\s*[a-zA-Z])"
+_UNIT = _alternatives(UNIT_WORDS)
+
+
+def _load_pattern(step: bool = False) -> str:
+    sign = r"\+?\s*" if step else ""
+    body = rf"{sign}{_NONZERO}{_AMOUNT}\s*{_UNIT}"
+    if step:
+        return rf"^\s*{body}\s*$"
+    return rf"^\s*(?:{_ci(BODYWEIGHT)}|{body})\s*$"
+
+
+def _then() -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for key, spec in THEN_FIELDS.items():
+        if spec.type == "load_step":
+            props[key] = {"type": "string", "pattern": _load_pattern(step=True),
+                          "description": spec.doc}
+        else:
+            props[key] = _scalar(spec)
+    return {"type": "object", "properties": props, "additionalProperties": False,
+            "required": ["load"], "description": PROGRESS_FIELDS["then"].doc}
+
+
 def _progress_rule() -> dict[str, Any]:
     lo, hi = RATING_RANGE
     props: dict[str, Any] = {}
     for key, spec in PROGRESS_FIELDS.items():
         if spec.type in ("step", "duration_step"):
             props[key] = _step(spec)
+        elif key == "then":
+            props[key] = {"$ref": "#/$defs/then"}
         elif key == "when":
             when = (rf"^\s*(?:completed|feel\s*>=\s*[{lo}-{hi}]|effort\s*<=\s*[{lo}-{hi}])\s*$")
             props[key] = {"type": "string", "pattern": when, "description": spec.doc}
@@ -190,9 +224,12 @@ def _progress_rule() -> dict[str, Any]:
     return {"type": "object", "properties": props, "additionalProperties": False,
             "required": ["max"],
             "oneOf": [{"required": [t]} for t in PROGRESS_TARGETS],
+            # A rule's `then` returns its own target to a floor, no other.
             "allOf": [{"if": {"required": [t]},
                        "then": {"properties": {"max": {k: v for k, v in max_of[t].items()
-                                                       if k != "description"}}}}
+                                                       if k != "description"},
+                                               "then": {"propertyNames": {
+                                                   "enum": ["load", t]}}}}}
                       for t in PROGRESS_TARGETS]}
 
 
@@ -200,7 +237,7 @@ def program_schema() -> dict[str, Any]:
     """The JSON Schema of a program file (a dict ready for json.dumps)."""
     defs = {"words": "words", "voice": "voice", "defaults": "defaults", "poses": "poses",
             "exercises": "exercises", "schedule": "schedule", "tempo": "tempo",
-            "language": "language", "rate": "rate", "progress": "progress"}
+            "language": "language", "rate": "rate", "progress": "progress", "load": "load"}
     pose = _object(POSE_FIELDS, defs, required=["name"])
     return {
         "$schema": DIALECT,
@@ -229,6 +266,8 @@ def program_schema() -> dict[str, Any]:
             "exercise": _exercise(defs),
             "exercises": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/exercise"}},
             "rate": _rate(),
+            "load": {"type": "string", "pattern": _load_pattern()},
+            "then": _then(),
             "progress_rule": _progress_rule(),
             "progress": {"anyOf": [{"$ref": "#/$defs/progress_rule"},
                                    {"type": "array", "minItems": 1,

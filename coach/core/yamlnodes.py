@@ -10,7 +10,7 @@ import difflib
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import yaml
@@ -368,14 +368,18 @@ class NodeReader:
         return items
 
     def known_keys(self, items: list[tuple[str, Node, Node]], allowed: Sequence[str],
-                   where_text: str) -> dict[str, Node]:
-        """key -> value node for allowed keys; an unknown key is an error at the key."""
+                   where_text: str, hints: Mapping[str, str] | None = None) -> dict[str, Node]:
+        """key -> value node for allowed keys; an unknown key is an error at the key.
+        ``hints``: other words for allowed keys ("weight" -> "load"), suggested first."""
         found: dict[str, Node] = {}
+        words = {w: k for w, k in (hints or {}).items() if k in allowed}
         for key, knode, vnode in items:
             if key in allowed:
                 found[key] = vnode
-            else:
-                self.error(knode, f"unknown key {quote(key)} {where_text}{did_you_mean(key, allowed)}")
+                continue
+            near = difflib.get_close_matches(key.lower(), list(words), n=1, cutoff=0.8)
+            hint = f' (did you mean "{words[near[0]]}"?)' if near else did_you_mean(key, allowed)
+            self.error(knode, f"unknown key {quote(key)} {where_text}{hint}")
         return found
 
     def sequence(self, node: Node, field: str, *, non_empty: bool = True) -> list[Node] | None:

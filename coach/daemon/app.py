@@ -33,7 +33,9 @@ from coach.core.records import InterruptedSession
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.library import ProgramLibrary
-from coach.daemon.protocol import (
+from coach.daemon.schedules import Clock, Schedules, system_clock
+from coach.daemon.session import OutputFactory, SessionController
+from coach.protocol.messages import (
     Back,
     Extend,
     Failed,
@@ -58,8 +60,6 @@ from coach.daemon.protocol import (
     Stopped,
     Toggle,
 )
-from coach.daemon.schedules import Clock, Schedules, system_clock
-from coach.daemon.session import OutputFactory, SessionController
 from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
 
@@ -370,9 +370,9 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
-    from coach.daemon.commands import COMMANDS, answer_json
     from coach.daemon.control import ControlServer
     from coach.daemon.control import socket_path as default_socket
+    from coach.protocol.codec import COMMANDS, answer_json
 
     # Volumes a killed daemon left lowered come back now, ducking on or off (not at the first
     # session: the music may play for hours before one).

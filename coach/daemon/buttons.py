@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from coach.daemon.protocol import Back, Failed, Pause, Reply, Request, Resume, Skip, Stop, Toggle
+from coach.protocol.messages import Back, Failed, Pause, Reply, Request, Resume, Skip, Stop, Toggle
 
 ecodes: Any
 try:

@@ -1,6 +1,6 @@
 """The daemon's control socket: one JSON object per line each way over a Unix stream socket,
 only for the daemon's own uid (SO_PEERCRED). Server (threaded) and client; the JSON objects are
-the wire of coach.daemon.commands."""
+the wire of coach.protocol.codec."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from coach.core.errors import CoachError, Diagnostic
-from coach.daemon.commands import COMMANDS, request_verb
-from coach.daemon.protocol import CommandError, Failed, JsonObject
+from coach.protocol.codec import COMMANDS, request_verb
+from coach.protocol.messages import CommandError, Failed, JsonObject
 
 logger = logging.getLogger(__name__)
 

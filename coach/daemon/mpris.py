@@ -25,8 +25,8 @@ from dbus_fast import BusType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbus_property, dbus_signal
 
-from coach.daemon import protocol  # protocol.Pause(): the Player's methods share their names
-from coach.daemon.protocol import Failed, GetStatus, Reply, Request, Status
+from coach.protocol import messages as protocol  # protocol.Pause(): the Player's methods share their names
+from coach.protocol.messages import Failed, GetStatus, Reply, Request, Status
 
 log = logging.getLogger(__name__)
 

@@ -91,6 +91,7 @@ class SessionRecord:
     session_id: int | None = None
     units: tuple[Unit, ...] = ()
     origin: int = 0  # the first unit this session answers for (a resume starts later)
+    loads: tuple[str | None, ...] = ()  # per exercise index, the load its sets lift ("24kg")
     attempt: Attempt | None = None
     best: dict[int, Outcome] = field(default_factory=dict)  # per unit, the best attempt
     time: CoachedTime = field(default_factory=CoachedTime)
@@ -103,6 +104,8 @@ class SessionRecord:
     def begin(self, resolved: Resolved, resumed_from: int | None, start_ms: int,
               now: float) -> None:
         self.units = units(resolved.timeline)
+        self.loads = tuple(None if ex.load is None else str(ex.load)
+                           for ex in resolved.program.exercises)
         if resumed_from is not None:
             self.origin = unit_at(self.units, start_ms) or 0
         self.time.account(now, "preparing")
@@ -113,7 +116,7 @@ class SessionRecord:
             # The values each exercise uses this time: what progression steps from next time.
             for i, ex in enumerate(resolved.program.exercises):
                 self.history.record_used(self.session_id, i, ex.name, ex.reps, ex.hold_ms,
-                                         ex.sets)
+                                         ex.sets, None if ex.load is None else str(ex.load))
 
     def account(self, now: float, state: SessionState) -> None:
         self.time.account(now, state)
@@ -180,7 +183,7 @@ class SessionRecord:
             assert self.history is not None and self.session_id is not None
             row = self.history.start_set(self.session_id, unit.exercise, unit.exercise_index,
                                          unit.set, unit.sets, unit.side, unit.set_start_ms,
-                                         self.wall()) or None
+                                         self.wall(), self.loads[unit.exercise_index]) or None
         a = self.attempt = Attempt(unit, row, from_ms, from_ms if reached is None else reached)
         self._settle(a)  # a jump into its rest: skipped at once
         return a

@@ -39,11 +39,11 @@ from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking, duck_plan
 from coach.daemon.prepare import can_start, clip_order
-from coach.daemon.protocol import Failed, Rated, Status
 from coach.daemon.rating import Rateable, RatingWindow, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import session_status
+from coach.protocol.messages import Failed, Rated, Status
 from coach.store.history import History
 from coach.store.programs import Resolved
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from coach.core.timeline import Timeline, locate
 from coach.core.types import SessionState
-from coach.daemon.protocol import Status
+from coach.protocol.messages import Status
 
 
 def session_status(state: SessionState, program: str, tl: Timeline, pos: int, lost: bool,

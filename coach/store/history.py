@@ -194,13 +194,14 @@ class History:
         side: str | None,
         start_ms: int,
         now: datetime,
+        load: str | None = None,
     ) -> int:
-        """Record a set that starts now at ``start_ms`` in the timeline; returns its id (0 when
-        disabled). Also moves the session's position to ``start_ms``."""
+        """Record a set that starts now at ``start_ms`` in the timeline, lifting ``load`` ("24kg");
+        returns its id (0 when disabled). Also moves the session's position to ``start_ms``."""
         sid = self._write(
             "INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, "
-            "started_at, status, start_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
-            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms),
+            "started_at, status, start_ms, load) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms, load),
         )
         if sid is None:
             return 0
@@ -333,15 +334,16 @@ class History:
         return int(rows[0][0]) if rows else None
 
     def record_used(self, session_id: int, exercise_index: int, exercise: str,
-                    reps: int | None, hold_ms: int | None, sets: int) -> None:
+                    reps: int | None, hold_ms: int | None, sets: int,
+                    load: str | None = None) -> None:
         """Record the values an exercise uses in this session (written at session start);
         recording it again replaces them."""
         self._write(
             "INSERT INTO session_exercises(session_id, exercise_index, exercise, reps, hold_ms, "
-            "sets) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, exercise_index) DO UPDATE "
-            "SET exercise=excluded.exercise, reps=excluded.reps, hold_ms=excluded.hold_ms, "
-            "sets=excluded.sets",
-            (session_id, exercise_index, exercise, reps, hold_ms, sets),
+            "sets, load) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, exercise_index) "
+            "DO UPDATE SET exercise=excluded.exercise, reps=excluded.reps, "
+            "hold_ms=excluded.hold_ms, sets=excluded.sets, load=excluded.load",
+            (session_id, exercise_index, exercise, reps, hold_ms, sets, load),
         )
 
     def last_session_summary(self, program: str) -> dict[int, ExerciseSummary]:
@@ -364,18 +366,18 @@ class History:
             prev = self._read("SELECT resumed_from FROM sessions WHERE id=?", (resumed_from,))
             resumed_from = prev[0][0] if prev else None
         marks = ",".join("?" * len(chain))
-        used = {
-            idx: (name, reps, hold, nsets)
-            for idx, name, reps, hold, nsets in self._read(
-                "SELECT exercise_index, exercise, reps, hold_ms, sets FROM session_exercises "
-                "WHERE session_id=?", (sid,))
-        }
+        used = {row[0]: row[1:] for row in self._read(
+            "SELECT exercise_index, exercise, reps, hold_ms, sets, load FROM session_exercises "
+            "WHERE session_id=?", (sid,))}
         planned: dict[int, tuple[str, int]] = {}
+        lifted: dict[int, str] = {}  # the last load of its sets (a session before schema 4's used)
         logged = [_set_record(r) for r in self._read(
             f"SELECT {_SET_COLS} FROM sets WHERE session_id IN ({marks}) ORDER BY id",
             tuple(chain))]
         for r in logged:
             planned[r.exercise_index] = (r.exercise, r.sets)
+            if r.load is not None:
+                lifted[r.exercise_index] = r.load
         # Only completed sets count: a skipped or partial one never progresses anything.
         done: dict[int, set[int]] = {}
         for idx, set_no in completed_sets(logged):
@@ -398,10 +400,10 @@ class History:
         out: dict[int, ExerciseSummary] = {}
         for idx in sorted(set(used) | set(planned)):
             if idx in used:
-                name, reps, hold, nsets = used[idx]
+                name, reps, hold, nsets, load = used[idx]
             else:
                 name, nsets = planned[idx]
-                reps = hold = None
+                reps = hold = load = None
             want = nsets if nsets is not None else planned.get(idx, (name, 0))[1]
             n_done = len(set(range(1, want + 1)) & done.get(idx, set()))
             completed = status == "completed" and want > 0 and n_done == want
@@ -410,6 +412,7 @@ class History:
                 completed=completed, feel=mean(ratings.get((idx, "feel"))),
                 effort=mean(ratings.get((idx, "effort"))), session_id=sid,
                 session_status=status, started_at=_dt_req(started), sets_completed=n_done,
+                load=load if load is not None else lifted.get(idx),
             )
         return out
 
@@ -432,7 +435,7 @@ class History:
                 "ORDER BY exercise_index, set_no, side, question", (sid,)
             )
             used = self._read(
-                "SELECT session_id, exercise_index, exercise, reps, hold_ms, sets "
+                "SELECT session_id, exercise_index, exercise, reps, hold_ms, sets, load "
                 "FROM session_exercises WHERE session_id=? ORDER BY exercise_index", (sid,)
             )
             out.append(
@@ -464,7 +467,7 @@ class History:
 
 _SET_COLS = (
     "id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at, "
-    "status, start_ms, done, planned, unit"
+    "status, start_ms, load, done, planned, unit"
 )
 
 
@@ -474,11 +477,11 @@ def _amount(x: float | None) -> float | None:
 
 
 def _set_record(row: tuple) -> SetRecord:
-    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms, done,
-     planned, unit) = row
+    (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms, load,
+     done, planned, unit) = row
     return SetRecord(
         sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started), _dt(ended), status,
-        start_ms, _amount(done), _amount(planned), unit,
+        start_ms, load=load, done=_amount(done), planned=_amount(planned), unit=unit,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
 MIGRATIONS = [
@@ -77,7 +77,15 @@ MIGRATIONS = [
         PRIMARY KEY (session_id, exercise_index)
     );
     """,
-    # 4: an honest log. A set (one side of a unilateral set, each its own row from now on) is
+    # 4: the load of each set as the program wrote it, normalised ("24kg", "24.5kg", "50lb",
+    # "bodyweight"; NULL: none given, or logged before loads), and the load each exercise used
+    # in a session (what double progression steps from, like its reps: a session stopped before
+    # an exercise still carries the load it had earned).
+    """
+    ALTER TABLE sets ADD COLUMN load TEXT;
+    ALTER TABLE session_exercises ADD COLUMN load TEXT;
+    """,
+    # 5: an honest log. A set (one side of a unilateral set, each its own row from now on) is
     # `partial` when it was cut in its work, with how much was `done` beside what was
     # `planned` (in reps, seconds of a hold, or poses: `unit`); a session that played out is
     # `partial` unless every set was completed (older completed sessions with a set that was
@@ -85,7 +93,7 @@ MIGRATIONS = [
     # cannot change a CHECK in place: both tables are rebuilt (the documented way, foreign keys
     # off), every row and id kept.
     """
-    CREATE TABLE sessions_v4 (
+    CREATE TABLE sessions_v5 (
         id           INTEGER PRIMARY KEY,
         program      TEXT NOT NULL,
         program_path TEXT NOT NULL,
@@ -100,14 +108,14 @@ MIGRATIONS = [
         coached_ms   INTEGER,
         paused_ms    INTEGER
     );
-    INSERT INTO sessions_v4(id, program, program_path, started_at, ended_at, status, position_ms,
+    INSERT INTO sessions_v5(id, program, program_path, started_at, ended_at, status, position_ms,
                             updated_at, resumed_from)
         SELECT id, program, program_path, started_at, ended_at, status, position_ms, updated_at,
                resumed_from FROM sessions;
     DROP TABLE sessions;
-    ALTER TABLE sessions_v4 RENAME TO sessions;
+    ALTER TABLE sessions_v5 RENAME TO sessions;
     CREATE INDEX sessions_by_status ON sessions(status);
-    CREATE TABLE sets_v4 (
+    CREATE TABLE sets_v5 (
         id             INTEGER PRIMARY KEY,
         session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
         exercise       TEXT NOT NULL,
@@ -121,16 +129,17 @@ MIGRATIONS = [
                        CHECK (status IN ('running', 'completed', 'partial', 'skipped',
                                          'interrupted')),
         start_ms       INTEGER NOT NULL,
+        load           TEXT,
         done           REAL,
         planned        REAL,
         unit           TEXT CHECK (unit IN ('reps', 's', 'poses'))
     );
-    INSERT INTO sets_v4(id, session_id, exercise, exercise_index, set_no, sets, side, started_at,
-                        ended_at, status, start_ms)
+    INSERT INTO sets_v5(id, session_id, exercise, exercise_index, set_no, sets, side, started_at,
+                        ended_at, status, start_ms, load)
         SELECT id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at,
-               status, start_ms FROM sets;
+               status, start_ms, load FROM sets;
     DROP TABLE sets;
-    ALTER TABLE sets_v4 RENAME TO sets;
+    ALTER TABLE sets_v5 RENAME TO sets;
     CREATE INDEX sets_by_session ON sets(session_id, id);
     UPDATE sessions SET status = 'partial'
         WHERE status = 'completed' AND EXISTS (

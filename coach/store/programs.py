@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.core.program import Program, VoiceSettings, load_program
+from coach.core.errors import CoachError
+from coach.core.program import Load, Program, VoiceSettings, load_program, parse_load
 from coach.core.progression import PastExercise, Progressed, apply_progress
 from coach.core.timeline import Timeline, compile_program
 from coach.store.config import with_voice_defaults
@@ -41,11 +42,28 @@ def progressed(program: Program, history: History | None,
     past = {i: PastExercise(sets=e.sets if e.sets is not None else
                             program.exercises[i].sets if i < len(program.exercises) else 1,
                             completed=e.completed, reps=e.reps, hold_ms=e.hold_ms,
-                            feel=e.feel, effort=e.effort, sets_completed=e.sets_completed,
-                            session_status=e.session_status)
+                            feel=e.feel, effort=e.effort, load=_load(e.load),
+                            sets_completed=e.sets_completed, session_status=e.session_status)
             for i, e in summary.items() if i < len(program.exercises)
             and e.exercise == program.exercises[i].name}
     return apply_progress(program, past)
+
+
+def read_quietly(path: str | Path) -> Program | None:
+    """A program file as it is now, None when it is gone or has a mistake (`coach history`
+    shows its notes beside old sessions, and a program since deleted must not stop that)."""
+    try:
+        return load_program(path)
+    except CoachError:
+        return None
+
+
+def _load(logged: str | None) -> Load | None:
+    """A load as history keeps it ("24.5kg"), None when none (or unreadable: never a crash)."""
+    try:
+        return parse_load(logged) if logged is not None else None
+    except ValueError:
+        return None
 
 
 def with_progress(resolved: Resolved, history: History | None) -> tuple[Resolved, list[Progressed]]:

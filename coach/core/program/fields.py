@@ -16,8 +16,9 @@ from coach.core.types import QUESTIONS
 @dataclass(frozen=True)
 class Spec:
     """What a key's value must be. ``type`` is one of: text, int, number, bool, duration (lo/hi
-    in ms), choice (``choices``), tempo, schedule, sides, language, words, poses, voice,
-    defaults, exercises (the last six are read by their own code, described by the schema's)."""
+    in ms), choice (``choices``), load (a weight with its unit, or bodyweight), tempo,
+    schedule, sides, language, words, poses, voice, defaults, exercises (the last six are read
+    by their own code, described by the schema's)."""
 
     type: str
     lo: float | None = None
@@ -48,6 +49,22 @@ SETS_SPEC = Spec("int", *SETS_RANGE, doc="sets of the exercise (default 1)")
 RATE_SPEC = Spec("rate", choices=QUESTIONS,
                  doc="ratings asked after each set, answered 1-5: feel, effort, [feel, effort] "
                      "or false (default: none)")
+LOAD_SPEC = Spec("load", doc="the weight lifted: 24kg, 24.5 kg or 50lb (kept in its unit, "
+                              "spoken at each set start and logged per set), or bodyweight "
+                              "(logged, not spoken)")
+NOTES_SPEC = Spec("text", doc="your own notes (seat height, grip...): shown by `coach plan` and "
+                              "`coach history`, never spoken")
+# `then:` of a progress rule: the load it adds at max, and the floor the target returns to.
+THEN_FIELDS: Mapping[str, Spec] = {
+    "load": Spec("load_step", doc="load added once the rule's target is at its max: +2.5kg "
+                                  "(the exercise's load unit)"),
+    "reps": Spec("int", *REPS_RANGE, doc="reps return to this after the load goes up "
+                                         "(default: the exercise's own)"),
+    "hold": Spec("duration", *HOLD_RANGE_MS, doc="hold returns to this after the load goes up "
+                                                 "(default: the exercise's own)"),
+    "sets": Spec("int", *SETS_RANGE, doc="sets return to this after the load goes up "
+                                         "(default: the exercise's own)"),
+}
 # One progress rule: exactly one target (reps, hold or sets) whose value is the step.
 PROGRESS_FIELDS: Mapping[str, Spec] = {
     "reps": Spec("step", 1, REPS_RANGE[1], doc="reps added after a session that met `when`: +1"),
@@ -57,6 +74,8 @@ PROGRESS_FIELDS: Mapping[str, Spec] = {
     "max": Spec("max", doc="the most reps or sets, or the longest hold, it goes up to"),
     "when": Spec("when", doc='completed (default: every set done), "feel >= N" or '
                              '"effort <= N" (N 1-5, the last session\'s mean rating)'),
+    "then": Spec("then", doc="double progression: at max, add load and return the target to a "
+                             "floor: {load: +2.5kg, reps: 8}"),
 }
 
 VOICE_FIELDS: Mapping[str, Spec] = {
@@ -67,7 +86,7 @@ VOICE_FIELDS: Mapping[str, Spec] = {
     "rate": Spec("int", *RATE_RANGE, doc="words per minute (default 170)"),
     "volume": Spec("number", *VOLUME_RANGE, doc="0 to 1 (default 0.9)"),
 }
-DEFAULT_FIELDS: Mapping[str, Spec] = {**PAUSE_FIELDS, "sets": SETS_SPEC}
+DEFAULT_FIELDS: Mapping[str, Spec] = {**PAUSE_FIELDS, "sets": SETS_SPEC, "load": LOAD_SPEC}
 POSE_FIELDS: Mapping[str, Spec] = {
     "name": Spec("text", doc="the pose, spoken at its start"),
     "hold": Spec("duration", *HOLD_RANGE_MS, doc="how long this pose is held"),
@@ -88,8 +107,10 @@ EXERCISE_FIELDS: Mapping[str, Spec] = {
     **PAUSE_FIELDS,
     "words": Spec("words", doc="this exercise's phrase overrides (phrase id -> text)"),
     "rate": RATE_SPEC,
-    "progress": Spec("progress", doc="progression: a rule {reps|hold|sets: step, max, when} "
-                                     "or a list of them"),
+    "progress": Spec("progress", doc="progression: a rule {reps|hold|sets: step, max, when, "
+                                     "then} or a list of them"),
+    "load": LOAD_SPEC,
+    "notes": NOTES_SPEC,
 }
 TOP_FIELDS: Mapping[str, Spec] = {
     "program": Spec("text", doc="the program's name"),
@@ -100,6 +121,7 @@ TOP_FIELDS: Mapping[str, Spec] = {
     "words": Spec("words", doc="phrase overrides (phrase id -> text)"),
     "rate": RATE_SPEC,
     "exercises": Spec("exercises", doc="the exercises, in order"),
+    "notes": NOTES_SPEC,
 }
 # The kinds of exercise: the key that makes each kind, the keys it needs and forbids.
 KINDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -116,6 +138,12 @@ POSE_KEYS = tuple(POSE_FIELDS)
 VOICE_KEYS = tuple(VOICE_FIELDS)
 DEFAULT_KEYS = tuple(DEFAULT_FIELDS)
 PROGRESS_KEYS = tuple(PROGRESS_FIELDS)
+THEN_KEYS = tuple(THEN_FIELDS)
+# Unknown keys that name an allowed one in other words (an unknown key close to one of these
+# is pointed at its key before any look-alike: "weigth" is the load, never "switch").
+KEY_HINTS: Mapping[str, str] = {"weight": "load", "weights": "load", "kg": "load",
+                                "lbs": "load", "lb": "load", "note": "notes", "comment": "notes",
+                                "comments": "notes"}
 PAUSE_KEYS = tuple(PAUSE_FIELDS)
 BUILTIN_PAUSES_MS: Mapping[str, int | None] = {
     "rest": 60_000, "lead_in": 5_000, "switch": 5_000, "announce": None}

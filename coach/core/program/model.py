@@ -42,8 +42,43 @@ class VoiceSettings:
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
 
+LoadUnit = Literal["kg", "lb"]
+LOAD_UNITS: tuple[LoadUnit, ...] = ("kg", "lb")
+
+
+@dataclass(frozen=True)
+class Load:
+    """An exercise's load: ``amount`` hundredths of ``unit`` (2450 = 24.5 kg; whole hundredths
+    keep every step exact), or the lifter's bodyweight (``unit`` None). Units are never
+    converted: what the lifter wrote in lb stays lb. ``str()`` is the normalised form history
+    keeps: "24kg", "24.5kg", "50lb", "bodyweight"."""
+
+    amount: int = 0
+    unit: LoadUnit | None = None
+
+    @property
+    def bodyweight(self) -> bool:
+        return self.unit is None
+
+    @property
+    def number(self) -> int | float:
+        """The amount as it is said: 24 or 24.5."""
+        return self.amount // 100 if self.amount % 100 == 0 else self.amount / 100
+
+    def __str__(self) -> str:
+        return "bodyweight" if self.unit is None else format_amount(self.amount) + self.unit
+
+
+def format_amount(hundredths: int) -> str:
+    """2450 -> "24.5", 2400 -> "24", 125 -> "1.25"."""
+    whole, frac = divmod(hundredths, 100)
+    return f"{whole}" + (f".{frac:02d}".rstrip("0") if frac else "")
+
+
 ProgressTarget = Literal["reps", "hold", "sets"]
 PROGRESS_TARGETS: tuple[ProgressTarget, ...] = ("reps", "hold", "sets")
+# What progression can raise: a rule's target, or the load its `then:` adds.
+Raised = Literal["reps", "hold", "sets", "load"]
 ConditionKind = Literal["completed", "feel", "effort"]
 
 
@@ -63,14 +98,27 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Then:
+    """``then:`` of a progress rule (double progression): after a session that met ``when``
+    with the target already at its max, add ``load`` (hundredths of ``unit``, the exercise's
+    load unit) and return the target to ``floor`` (None: the exercise's own value)."""
+
+    load: int
+    unit: LoadUnit
+    floor: int | None = None
+
+
+@dataclass(frozen=True)
 class ProgressRule:
     """``progress:`` of an exercise: add ``step`` to ``target`` after a session that met
-    ``when``, up to ``max``. Steps and max are counts for reps and sets, milliseconds for hold."""
+    ``when``, up to ``max``; at ``max``, ``then`` (if any) adds load instead. Steps and max are
+    counts for reps and sets, milliseconds for hold."""
 
     target: ProgressTarget
     step: int
     max: int
     when: Condition = field(default_factory=Condition)
+    then: Then | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +147,10 @@ class Exercise:
     progress: tuple[ProgressRule, ...] = ()
     # Values raised today by progression (coach.core.progression.apply_progress): (target,
     # the last session's value) for each; the first set's announcement says "9 reps today,
-    # up from 8". Values are counts, or ms for hold.
-    up_from: tuple[tuple[ProgressTarget, int], ...] = ()
+    # up from 8". Values are counts, ms for hold, hundredths of the load's unit for load.
+    up_from: tuple[tuple[Raised, int], ...] = ()
+    load: Load | None = None  # None: not given (nothing said, nothing logged)
+    notes: str | None = None  # the lifter's own text: shown by plan and history, never spoken
 
 
 @dataclass(frozen=True)
@@ -113,3 +163,4 @@ class Program:
     words: Mapping[str, str] = field(default_factory=dict)  # program-level overrides
     path: str = "<program>"
     exercises_at: tuple[int, int] = (0, 0)  # 1-based line, col of the `exercises` key (messages)
+    notes: str | None = None  # the program's own text: shown by plan and history, never spoken

@@ -1,4 +1,5 @@
-"""Reading an exercise's `progress:` rules: {reps|hold|sets: step, max, when}, one or a list."""
+"""Reading an exercise's `progress:` rules: {reps|hold|sets: step, max, when, then}, one or a
+list; `then:` (double progression) adds load at max and returns the target to a floor."""
 
 from __future__ import annotations
 
@@ -6,9 +7,23 @@ from collections.abc import Mapping
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from coach.core.program.fields import EXERCISE_FIELDS, PROGRESS_FIELDS, PROGRESS_KEYS, SETS_SPEC
-from coach.core.program.model import PROGRESS_TARGETS, Condition, ProgressRule, ProgressTarget
-from coach.core.program.scalars import parse_condition
+from coach.core.program.fields import (
+    EXERCISE_FIELDS,
+    PROGRESS_FIELDS,
+    PROGRESS_KEYS,
+    SETS_SPEC,
+    THEN_FIELDS,
+    THEN_KEYS,
+)
+from coach.core.program.model import (
+    PROGRESS_TARGETS,
+    Condition,
+    Load,
+    ProgressRule,
+    ProgressTarget,
+    Then,
+)
+from coach.core.program.scalars import parse_condition, parse_load_step
 from coach.core.program.values import misspelt, read_value
 from coach.core.types import Kind, Question
 from coach.core.yamlnodes import (
@@ -24,9 +39,11 @@ from coach.core.yamlnodes import (
 
 def read_progress(r: NodeReader, node: Node, label: str, kind: Kind | None,
                   own: Mapping[str, int | None],
-                  rate: tuple[Question, ...] | None) -> tuple[ProgressRule, ...] | None:
+                  rate: tuple[Question, ...] | None,
+                  load: Load | None | bool = None) -> tuple[ProgressRule, ...] | None:
     """`progress`: one rule (a mapping) or a list of them; None after a mistake.
-    ``own``: the exercise's own reps, hold (ms) and sets (None when absent or bad)."""
+    ``own``: the exercise's own reps, hold (ms) and sets (None when absent or bad); ``load``
+    the exercise's load (None: none given; False: a mistake already reported)."""
     if isinstance(node, SequenceNode):
         nodes = r.sequence(node, "progress")
         if nodes is None:
@@ -41,24 +58,33 @@ def read_progress(r: NodeReader, node: Node, label: str, kind: Kind | None,
     rules: list[ProgressRule] = []
     first_at: dict[str, int] = {}
     for n in nodes:
-        got = _read_rule(r, n, label, kind, own, rate)
+        got = _read_rule(r, n, label, kind, own, rate, load)
         if got is None:
             continue
-        rule, target_key = got
+        rule, target_key, then_key = got
         line = target_key.start_mark.line + 1
         if rule.target in first_at:
             r.error(target_key, f"progress has two {rule.target} rules (first at line "
                                 f"{first_at[rule.target]}); give one")
             continue
+        if then_key is not None:
+            # Two rules adding load after one session would add it twice.
+            if "then" in first_at:
+                r.error(then_key, f"progress has two rules with then (first at line "
+                                  f"{first_at['then']}); one rule adds the load")
+                continue
+            first_at["then"] = then_key.start_mark.line + 1
         first_at[rule.target] = line
         rules.append(rule)
     return tuple(rules) if len(r.diagnostics) == before else None
 
 
 def _read_rule(r: NodeReader, node: Node, label: str, kind: Kind | None,
-               own: Mapping[str, int | None], rate: tuple[Question, ...] | None
-               ) -> tuple[ProgressRule, Node] | None:
-    """One rule and its target's key node; ``rate`` None: unknown (a mistake of its own)."""
+               own: Mapping[str, int | None], rate: tuple[Question, ...] | None,
+               load: Load | None | bool = None
+               ) -> tuple[ProgressRule, Node, Node | None] | None:
+    """One rule, its target's key node and its `then` key node (None: no `then`); ``rate``
+    None: unknown (a mistake of its own)."""
     before = len(r.diagnostics)
     items = r.mapping(node, "a progress rule")
     if items is None:
@@ -111,9 +137,78 @@ def _read_rule(r: NodeReader, node: Node, label: str, kind: Kind | None,
                 if rate is not None and when.kind != "completed" and when.kind not in rate:
                     r.error(keys["when"], f"when: {when} needs {label} to ask {when.kind} "
                                           f"after each set (rate: {when.kind})")
+    then = None
+    if "then" in keys:
+        then = _read_then(r, keys["then"], target, top, own.get(target), load, label)
     if len(r.diagnostics) > before or step is None or top is None:
         return None
-    return ProgressRule(target, step, top, when), tnode
+    return ProgressRule(target, step, top, when, then), tnode, \
+        key_nodes["then"] if then is not None else None
+
+
+def _read_then(r: NodeReader, node: Node, target: ProgressTarget, top: int | None,
+               own: int | None, load: Load | None | bool, label: str) -> Then | None:
+    """`then: {load: +2.5kg, reps: 8}`: the load added at max (in the exercise's load unit) and
+    the floor the target returns to (the rule's own target only; within max)."""
+    items = r.mapping(node, "then")
+    if items is None:
+        return None
+    keys = r.known_keys(items, THEN_KEYS, "in then")
+    typos = misspelt(items, THEN_KEYS)
+    key_nodes = {k: kn for k, kn, _ in items}
+    for k in keys:
+        if k not in ("load", target):
+            r.error(key_nodes[k], f"then returns the rule's own target ({target}) to a floor, "
+                                  f"not {k}: then: {{load: +2.5kg, {target}: ...}}")
+    step: int | None = None
+    if "load" in keys:
+        step = _read_load_step(r, keys["load"], load, label)
+    elif "load" not in typos:
+        r.error(node, "then needs the load it adds: then: {load: +2.5kg"
+                      + (f", {target}: 8}}" if target == "reps" else "}"))
+    floor: int | None = None
+    if target in keys:
+        shown = format_duration if target == "hold" else str
+        floor = read_value(r, THEN_FIELDS[target], keys[target], f"then {target}")
+        if floor is not None and top is not None and floor > top:
+            r.error(keys[target], f"then {target} {shown(floor)} is above the rule's max "
+                                  f"({shown(top)})")
+            floor = None
+        elif floor is not None and own is not None and floor < own:
+            r.error(keys[target], f"then {target} {shown(floor)} is below the exercise's own "
+                                  f"{target} ({shown(own)}); lower the exercise's {target}")
+            floor = None
+    if step is None or not isinstance(load, Load) or load.unit is None:
+        return None
+    return Then(step, load.unit, floor)
+
+
+def _read_load_step(r: NodeReader, node: Node, load: Load | None | bool,
+                    label: str) -> int | None:
+    """The load a `then:` adds, checked against the exercise's load (its unit; never on a
+    bodyweight exercise or one without a load)."""
+    raw = node.value if isinstance(node, ScalarNode) and not is_null(node) else None
+    if raw is None:
+        r.error(node, f"the load step must be a positive weight like +2.5kg or +5lb, "
+                      f"got {describe(node)}")
+        return None
+    try:
+        step, unit = parse_load_step(raw)
+    except ValueError as e:
+        r.error(node, str(e))
+        return None
+    if load is None:
+        r.error(node, f"then adds load, but {label} has no load: give it one (load: 24kg)")
+        return None
+    if isinstance(load, Load) and load.unit is None:
+        r.error(node, f"then adds load, but {label} is a bodyweight exercise (load: bodyweight)")
+        return None
+    if isinstance(load, Load) and load.unit != unit:
+        like = "+2.5kg" if load.unit == "kg" else "+5lb"
+        r.error(node, f"the load step is in {unit}, but the load of {label} is in {load.unit} "
+                      f"({load}): give the step in {load.unit}, like {like}")
+        return None
+    return step
 
 
 def _read_step(r: NodeReader, node: Node, target: str) -> int | None:

@@ -6,7 +6,7 @@ import re
 import string
 
 from coach.core.phrases import PLACEHOLDERS
-from coach.core.program.model import Condition, Schedule, Tempo
+from coach.core.program.model import LOAD_UNITS, Condition, Load, LoadUnit, Schedule, Tempo
 from coach.core.types import RATING_RANGE
 from coach.core.yamlnodes import did_you_mean, quote
 
@@ -103,6 +103,78 @@ def parse_condition(text: str) -> Condition:
         raise ValueError(f"the threshold of {word} must be a whole number from {lo} to {hi}, "
                          f"got {quote(rest)}")
     return Condition(word, int(rest))  # type: ignore[arg-type]
+
+
+# Units as lifters write them; each is kept as the unit it names (never converted).
+UNIT_WORDS: dict[str, LoadUnit] = {
+    "kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
+    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb"}
+# The heaviest load coach takes (the heaviest lifts ever are about 500 kg): beyond is a typo.
+MAX_LOAD = {"kg": 100_000, "lb": 200_000}  # hundredths
+BODYWEIGHT = "bodyweight"
+_LOAD = re.compile(r"^(?P<sign>[+-]?)\s*(?P<num>[0-9.,]+)\s*(?P<unit>[^\s0-9.,+-].*?)?$")
+_AMOUNT = re.compile(r"^(?:(?P<whole>[0-9]{1,6})(?:[.,](?P<frac>[0-9]*))?|[.,](?P<only>[0-9]+))$")
+
+
+def parse_load(text: str, label: str = "load") -> Load:
+    """'24kg', '24.5 kg', '24,5 kg', '50lb', '50 lbs', 'bodyweight' -> Load (a positive number
+    with its unit, or bodyweight). ValueError carries the message."""
+    written = text.strip()
+    if written.lower() == BODYWEIGHT:
+        return Load()
+    shape = f"{label} must be a weight like 24kg, 24.5 kg or 50lb, or {BODYWEIGHT}"
+    m = _LOAD.match(written)
+    if not m:
+        hint = did_you_mean(written.lower(), (BODYWEIGHT,)) if written[:1].isalpha() else ""
+        raise ValueError(f"{shape}, got {quote(written)}{hint}")
+    if m["sign"] == "-":
+        raise ValueError(f"{label} must be more than 0, got {quote(written)}")
+    amount, unit = _amount_and_unit(m, written, label)
+    if amount <= 0:
+        raise ValueError(f"{label} must be more than 0, got {quote(written)}")
+    if amount > MAX_LOAD[unit]:
+        raise ValueError(f"{label} must be at most {MAX_LOAD[unit] // 100}{unit}, "
+                         f"got {quote(written)}")
+    return Load(amount, unit)
+
+
+def parse_load_step(text: str, label: str = "the load step") -> tuple[int, LoadUnit]:
+    """'+2.5kg', '2.5 kg', '+5lb' -> (hundredths, unit): a positive amount with its unit."""
+    written = text.strip()
+    m = _LOAD.match(written)
+    if not m or m["sign"] == "-":
+        raise ValueError(f"{label} must be a positive weight like +2.5kg or +5lb, "
+                         f"got {quote(written)}")
+    amount, unit = _amount_and_unit(m, written, label)
+    if amount <= 0:
+        raise ValueError(f"{label} must be more than 0, like +2.5kg, got {quote(written)}")
+    if amount > MAX_LOAD[unit]:
+        raise ValueError(f"{label} must be at most {MAX_LOAD[unit] // 100}{unit}, "
+                         f"got {quote(written)}")
+    return amount, unit
+
+
+def _amount_and_unit(m: re.Match[str], written: str, label: str) -> tuple[int, LoadUnit]:
+    number = _AMOUNT.match(m["num"])
+    if not number:
+        raise ValueError(f"{label} must be a weight like 24kg, 24.5 kg or 50lb, "
+                         f"got {quote(written)}")
+    frac = number["frac"] if number["only"] is None else number["only"]
+    # "1,250" is a thousands separator as often as a decimal comma: never guess.
+    if frac and (len(frac.rstrip("0")) > 2 or ("," in m["num"] and len(frac) > 2)):
+        raise ValueError(f"{label} takes at most two decimals (like 1.25kg), "
+                         f"got {quote(written)}")
+    raw_unit = (m["unit"] or "").strip()
+    if not raw_unit:
+        raise ValueError(f"{label} needs its unit, kg or lb: {m['num']}kg or {m['num']}lb, "
+                         f"got {quote(written)}")
+    unit = UNIT_WORDS.get(raw_unit.lower())
+    if unit is None:
+        raise ValueError(f"the unit of {label} must be kg or lb, got {quote(written)}"
+                         f"{did_you_mean(raw_unit.lower(), LOAD_UNITS + tuple(UNIT_WORDS))}")
+    whole = int(number["whole"] or 0)
+    cents = int(((frac or "") + "00")[:2])
+    return whole * 100 + cents, unit
 
 
 def template_problem(phrase_id: str, text: str) -> str | None:

@@ -12,6 +12,7 @@ from yaml.nodes import Node
 
 from coach.core.program.fields import VOICE_FIELDS, VOICE_KEYS, Spec
 from coach.core.program.model import VoiceSettings
+from coach.core.program.scalars import parse_load
 from coach.core.yamlnodes import NodeReader
 
 
@@ -46,6 +47,15 @@ def read_value(r: NodeReader, spec: Spec, node: Node, label: str):
         return r.duration_ms(node, label, int(spec.lo), int(spec.hi))  # type: ignore[arg-type]
     if spec.type == "choice":
         return r.choice(node, label, spec.choices)
+    if spec.type == "load":
+        written = r.text(node, label)
+        if written is None:
+            return None
+        try:
+            return parse_load(written, label)
+        except ValueError as e:
+            r.error(node, str(e))
+            return None
     raise AssertionError(f"{spec.type} values are read by their own code")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -15,6 +16,7 @@ from coach.core.program.fields import (
     DEFAULT_KEYS,
     EXERCISE_FIELDS,
     EXERCISE_KEYS,
+    KEY_HINTS,
     PAUSE_KEYS,
     POSE_FIELDS,
     POSE_KEYS,
@@ -23,7 +25,7 @@ from coach.core.program.fields import (
     Spec,
 )
 from coach.core.program.length import MAX_SESSION_MS, session_lower_bound_ms, session_too_long_message
-from coach.core.program.model import Exercise, Pose, Program, Schedule, VoiceSettings
+from coach.core.program.model import Exercise, Load, Pose, Program, Schedule, VoiceSettings
 from coach.core.program.progress import read_progress
 from coach.core.program.scalars import parse_schedule, parse_tempo, template_problem
 from coach.core.program.values import misspelt, read_value, read_voice
@@ -96,14 +98,18 @@ class _Walker:
     def voice(self, node: Node) -> VoiceSettings:
         return read_voice(self.r, node, self.base_dir)
 
-    def defaults(self, node: Node) -> dict[str, int | None]:
+    def defaults(self, node: Node) -> dict[str, Any]:
+        """The defaults' values: pauses (ms), sets, load (a Load, None when absent; False
+        after a mistake, so that no exercise repeats it)."""
         r = self.r
-        out: dict[str, int | None] = dict(BUILTIN_PAUSES_MS)
-        out["sets"] = 1
+        out: dict[str, Any] = self.defaults_builtin()
         items = r.mapping(node, "defaults")
         if items is None:
             return out
-        keys = r.known_keys(items, DEFAULT_KEYS, "in defaults")
+        keys = r.known_keys(items, DEFAULT_KEYS, "in defaults", KEY_HINTS)
+        if "load" in keys:
+            load = self.read(DEFAULT_FIELDS["load"], keys["load"], "defaults.load")
+            out["load"] = False if load is None else load
         if "sets" in keys:
             sets = self.read(DEFAULT_FIELDS["sets"], keys["sets"], "defaults.sets")
             if sets is not None:
@@ -188,7 +194,7 @@ class _Walker:
                 out.append(Pose(name, hold))
         return tuple(out)
 
-    def exercise(self, node: Node, index: int, dflt: Mapping[str, int | None],
+    def exercise(self, node: Node, index: int, dflt: Mapping[str, Any],
                  top_rate: tuple[tuple[Question, ...] | None, tuple[int, int]] = ((), (0, 0)),
                  ) -> Exercise | None:
         r = self.r
@@ -197,7 +203,7 @@ class _Walker:
         items = r.mapping(node, label)
         if items is None:
             return None
-        keys = r.known_keys(items, EXERCISE_KEYS, f"in {label}")
+        keys = r.known_keys(items, EXERCISE_KEYS, f"in {label}", KEY_HINTS)
         typos = misspelt(items, EXERCISE_KEYS)
         kw: dict = {"line": node.start_mark.line + 1}
 
@@ -210,6 +216,14 @@ class _Walker:
             r.error(node, f"{label} needs a name")
         if "focus" in keys:
             kw["focus"] = read("focus")
+        if "notes" in keys:
+            kw["notes"] = read("notes")
+        # The exercise's load, else the defaults' (False: a mistake already reported).
+        load: Load | None | bool = read("load") if "load" in keys else dflt["load"]
+        if "load" in keys and load is None:
+            load = False
+        if isinstance(load, Load):
+            kw["load"] = load
         kw["sets"] = read("sets") if "sets" in keys else dflt["sets"]
         if "reps" in keys:
             kw["reps"] = read("reps")
@@ -250,7 +264,8 @@ class _Walker:
         if "progress" in keys:
             shown = f"{quote(kw['name'])}" if kw.get("name") else label
             own = {"reps": kw.get("reps"), "hold": kw.get("hold_ms"), "sets": kw.get("sets")}
-            kw["progress"] = read_progress(r, keys["progress"], shown, kind, own, kw["rate"])
+            kw["progress"] = read_progress(r, keys["progress"], shown, kind, own, kw["rate"],
+                                           load)
         if len(r.diagnostics) > before or kind is None:
             return None
         return Exercise(**kw)
@@ -294,7 +309,7 @@ class _Walker:
         items = r.mapping(root, "a program")
         if items is None:
             return None
-        keys = r.known_keys(items, TOP_KEYS, "at the top level")
+        keys = r.known_keys(items, TOP_KEYS, "at the top level", KEY_HINTS)
         typos = misspelt(items, TOP_KEYS)
         kw: dict = {"path": r.path}
         if "program" in keys:
@@ -319,6 +334,8 @@ class _Walker:
             kw["voice"] = self.voice(keys["voice"])
         if "words" in keys:
             kw["words"] = self.words(keys["words"], "at the top level")
+        if "notes" in keys:
+            kw["notes"] = self.read(TOP_FIELDS["notes"], keys["notes"], "notes")
         dflt = self.defaults(keys["defaults"]) if "defaults" in keys else self.defaults_builtin()
         top_rate: tuple[tuple[Question, ...] | None, tuple[int, int]] = ((), (0, 0))
         if "rate" in keys:
@@ -344,8 +361,8 @@ class _Walker:
         return Program(exercises=tuple(valid), **kw)
 
     @staticmethod
-    def defaults_builtin() -> dict[str, int | None]:
-        return {**BUILTIN_PAUSES_MS, "sets": 1}
+    def defaults_builtin() -> dict[str, Any]:
+        return {**BUILTIN_PAUSES_MS, "sets": 1, "load": None}
 
 
 def parse_program(text: str, path: str = "<program>") -> Program:

@@ -1,0 +1,40 @@
+"""`coach daemon`: the long-running service (schedules, control socket, buttons), its parts
+wired from config.yaml."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from coach.cli.options import device_arg
+from coach.core.errors import CoachError
+from coach.daemon.app import run_daemon
+from coach.daemon.buttons import GpioButton, MediaKeys
+from coach.daemon.mpris import Mpris
+from coach.store.config import load_config, programs_dir
+
+log = logging.getLogger("coach")
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    pdir = programs_dir(config, args.programs)
+    if not pdir.is_dir():
+        try:
+            pdir.mkdir(parents=True, exist_ok=True)
+            log.info("created the programs directory %s (copy programs from programs/)", pdir)
+        except OSError as e:
+            raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
+                                f"{e.strerror or e}") from None
+    buttons: list[MediaKeys | GpioButton | Mpris] = []
+    if config.mpris:
+        buttons.append(Mpris())  # headset buttons through BlueZ, playerctl, desktop widgets
+    if config.media_keys:
+        buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
+    if config.gpio_pin is not None:
+        buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
+    return run_daemon(pdir, resume=args.resume, device=device_arg(args.device) or config.device,
+                      tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
+                      rate=config.rate, blocksize=config.blocksize,
+                      preroll_ms=config.preroll_ms, buttons=buttons,
+                      voice_defaults=config.voice, duck_db=config.duck_db)

@@ -1,0 +1,36 @@
+"""The options several verbs share, each written once (flags, help), and what reads their values."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+# name -> (flags, argparse settings); `add_options(parser, "config", "json")` adds them.
+OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "verbose": (("-v", "--verbose"), {"action": "store_true", "help": "debug logging"}),
+    "config": (("--config",), {"metavar": "FILE", "help": "settings (voice defaults, ...) from "
+                               "this config.yaml (default: $XDG_CONFIG_HOME/coach/config.yaml)"}),
+    "programs": (("--programs",), {"metavar": "DIR",
+                                   "help": "programs directory (or $COACH_PROGRAMS)"}),
+    "json": (("--json",), {"action": "store_true", "help": "machine-readable (see DESIGN.md)"}),
+    "device": (("--device",), {"metavar": "NAME|INDEX",
+                               "help": "output device (see coach devices)"}),
+    "rate": (("--rate",), {"type": int, "default": 48000,
+                           "help": "output sample rate (default 48000)"}),
+    "metronome": (("--metronome",), {"action": "store_true",
+                                     "help": "tick on each tempo second"}),
+}
+
+
+def add_options(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Add the shared options ``names`` (keys of OPTIONS) to ``parser``, in that order."""
+    for name in names:
+        flags, settings = OPTIONS[name]
+        parser.add_argument(*flags, **settings)
+
+
+def device_arg(value: str | None) -> int | str | None:
+    """--device's value: an index when it is all digits, else a name (None: the default)."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value

@@ -1,0 +1,143 @@
+"""`coach check` and `coach plan`: a program file read, validated and shown as its timeline.
+
+What only one branch needs is imported there, so the common path does not pay for it: the
+audio (numpy, the voice engines) only when `check` voices the cues, the history only for a
+program with `progress:` rules, the plotting only for `plan --svg`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from coach.cli.fmt import fmt_duration, fmt_time
+from coach.cli.progress import terminal_progress
+from coach.core.errors import CoachError, Diagnostic
+from coach.core.program import Program, load_program
+from coach.core.timeline import Cue, Phase, Timeline, compile_program, find_overlaps
+from coach.report.views import program_notes
+from coach.store.config import load_config, with_voice_defaults
+
+
+def load(path: str, config: str | None = None) -> tuple[Program, Timeline]:
+    """A program with config.yaml's voice defaults applied, and its timeline."""
+    program = load_with_defaults(path, config)
+    return program, compile_program(program)
+
+
+def load_with_defaults(path: str, config: str | None = None) -> Program:
+    """The program file at ``path`` with config.yaml's voice defaults applied."""
+    program = load_program(path)
+    return with_voice_defaults(program, load_config(config).voice)
+
+
+def _clip_warnings(program, timeline, clips_ms) -> list[Diagnostic]:
+    out = []
+    for ov in find_overlaps(timeline, clips_ms):
+        ex = program.exercises[ov.cue.exercise_index]
+        msg = (f'cue "{ov.cue.text}" at {fmt_time(ov.cue.t_ms)} lasts {ov.clip_ms / 1000:.2f} s and '
+               f'overlaps the next cue "{ov.next.text}" at {fmt_time(ov.next.t_ms)} by '
+               f"{(ov.clip_ms - (ov.next.t_ms - ov.cue.t_ms)) / 1000:.2f} s")
+        if ov.count > 1:
+            msg += f" ({ov.count} times)"
+        if ov.fit_rate is not None:
+            msg += f"; voice rate {ov.fit_rate} would fit"
+        else:
+            msg += "; shorten the words or lengthen the phase"
+        out.append(Diagnostic(program.path, ex.line, 1, msg, "warning"))
+    return out
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            program, timeline = load(path, args.config)
+        except CoachError as e:
+            print(e, file=sys.stderr)
+            status = 2
+            continue
+        warnings: list[Diagnostic] = []
+        if not args.no_voice:
+            from coach.audio.pipeline import prepare_clips  # numpy and the voices: not for --no-voice
+            clips = prepare_clips(timeline, progress=terminal_progress(f"voice {Path(path).name}"))
+            rate = 48000
+            clips_ms = {k: len(v) * 1000 // rate for k, v in clips.items()}
+            warnings = _clip_warnings(program, timeline, clips_ms)
+        for w in warnings:
+            print(w, file=sys.stderr)
+        print(f"{path}: ok: {program.name!r}, {len(program.exercises)} exercises, "
+              f"{sum(e.sets for e in program.exercises)} sets, {fmt_duration(timeline.duration_ms)}"
+              + (f", {len(warnings)} warnings" if warnings else ""))
+    return status
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    if args.svg:
+        from coach.report.plots import check_format  # the plotting: only for --svg
+        check_format(args.svg, "--svg")
+    program, timeline = load(args.file, args.config)
+    notes: list = []
+    if any(ex.progress for ex in program.exercises):
+        # Today's values: the program's `progress:` rules applied to its last session.
+        from coach.store.history import History  # the history: only for `progress:` rules
+        from coach.store.programs import progressed
+        with History() as history:
+            program, notes = progressed(program, history, Path(args.file).resolve())
+        timeline = compile_program(program)
+    if args.svg:
+        from coach.report.plots import save_plan_plot
+        strip = save_plan_plot(timeline, args.svg)
+        print(f"{args.svg}: {program.name}, {len(strip.labels)} sets, "
+              f"{fmt_duration(timeline.duration_ms)}, rest {strip.fraction({'rest'}):.0%}")
+        return 0
+    if args.json:
+        out = timeline.to_json()
+        if notes:
+            out["progress"] = [n.to_json() for n in notes]
+        json.dump(out, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    # (time, phase label, text) rows; a phase and the cue at its start share a row.
+    rows: list[tuple[int, str, str]] = []
+    pending_phase = None
+    for e in timeline.events:
+        if isinstance(e, Cue):
+            label = ""
+            if pending_phase is not None and pending_phase.t_ms == e.t_ms:
+                label = _phase_label(pending_phase)
+                pending_phase = None
+            elif pending_phase is not None:
+                rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
+                pending_phase = None
+            rows.append((e.t_ms, label, f"({e.text})" if e.kind == "tick" else e.text))
+        else:
+            if pending_phase is not None:
+                rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
+            pending_phase = e
+    if pending_phase is not None:
+        rows.append((pending_phase.t_ms, _phase_label(pending_phase), ""))
+    # The phase column is as wide as its longest label ("bottom_pause r10"), so the text
+    # column starts at the same offset on every row.
+    width = max([len("phase")] + [len(label) for _, label, _ in rows])
+    print(f"{program.name} ({program.path})")
+    for line in program_notes(program):
+        print(line)
+    if notes:
+        from coach.core.progression import describe_progress
+        for line in describe_progress(notes):
+            print(f"progress: {line}")
+    print(f"{'time':>10}  {'phase':<{width}} text")
+    for t_ms, label, text in rows:
+        print(f"{fmt_time(t_ms):>10}  {label:<{width}} {text}".rstrip())
+    print(f"total {fmt_duration(timeline.duration_ms)} ({timeline.duration_ms / 1000:g} s), "
+          f"{len(timeline.cues)} cues")
+    return 0
+
+
+def _phase_label(p: Phase) -> str:
+    label: str = p.phase
+    if p.rep is not None:
+        label += f" r{p.rep}"
+    return label

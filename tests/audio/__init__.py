@@ -1,0 +1,1 @@
+"""coach/audio (voices, the player, sinks, ducking) and the coach/files.py leaf."""

@@ -1,0 +1,1 @@
+"""coach/core: the pure parts (program loader, timeline, phrases, mixer, progression), no I/O."""

@@ -1,0 +1,1 @@
+"""coach/report: history views and pictures."""

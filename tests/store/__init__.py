@@ -1,0 +1,1 @@
+"""coach/store: what coach keeps on disk (history, config)."""
