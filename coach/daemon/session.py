@@ -26,10 +26,12 @@ from coach.core.duckplan import DuckPlan
 from coach.core.mixer import Mixer
 from coach.core.navigation import (
     EXTEND_MS,
+    MAX_EXTEND_MS,
     back_target,
     can_extend,
     cue_start_at_or_before,
     extend_words,
+    extended_rest,
     rating_words,
     resume_words,
     skip_target,
@@ -72,6 +74,7 @@ class Session:
     rating: RatingWindow = field(default_factory=RatingWindow)
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
     ducker: Ducking | None = None  # lowers other streams under cues while playing
+    extended: tuple[int, int] = (-1, 0)  # the rest (its set's index) extended last, and by how much (ms)
 
     @property
     def name(self) -> str:
@@ -194,7 +197,8 @@ class SessionController:
             insert = self._resume_insert(s, s.start_ms)
         try:
             s.output.play(s.mixer, start_frame=s.start_ms * self.rate // 1000,
-                          insert=insert.samples if insert is not None else None)
+                          insert=insert.samples if insert is not None else None,
+                          silence=insert.silence if insert is not None else 0)
         except Exception as e:  # the device went away while the clips were made
             log.error("cannot play %s: %s", s.name, e)
             self.last_error = str(e)
@@ -276,7 +280,8 @@ class SessionController:
         words = self._resume_insert(s, target)
         try:
             output.open()
-            output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples)
+            output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples,
+                        silence=words.silence)
         except Exception as e:  # NoOutputDevice, PortAudioError: still gone
             log.debug("audio output still unavailable: %s", e)
             output.stop()
@@ -336,9 +341,16 @@ class SessionController:
         s = self._need()
         if s.lost_at_ms is not None:
             return self.status()
-        if not s.playing or not can_extend(s.resolved.timeline, self.position_ms()):
+        pos = self.position_ms()
+        if not s.playing or not can_extend(s.resolved.timeline, pos):
             return Failed("extend works during a rest")
         assert s.output is not None
+        rest = extended_rest(s.resolved.timeline, pos)
+        done = s.extended[1] if s.extended[0] == rest else 0
+        if done + EXTEND_MS > MAX_EXTEND_MS:
+            return Failed(f"this rest is already {done // 60_000} min longer: a rest is "
+                          f"extended by at most {MAX_EXTEND_MS // 60_000} min")
+        s.extended = (rest, done + EXTEND_MS)
         words = extend_words(s.resolved.timeline, s.resolved.program.words)
         insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
         if s.output.state != "paused":
@@ -402,7 +414,7 @@ class SessionController:
     def _say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
-        s.output.resume(insert=insert.samples)
+        s.output.resume(insert=insert.samples, silence=insert.silence)
         if s.ducker is not None:
             s.ducker.said(insert.duck)
 

@@ -162,14 +162,17 @@ class Player:
         NoOutputDevice when there is no usable output."""
         self._open()
 
-    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None:
+    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None,
+             silence: int = 0) -> None:
         """Open the stream if needed, play preroll silence, then ``insert`` (if any, at the
-        source's rate: "resuming... 3, 2, 1"), then ``source`` from ``start_frame``."""
+        source's rate: "resuming... 3, 2, 1") and ``silence`` source frames of silence, then
+        ``source`` from ``start_frame``."""
         channels, stream_rate = self._open()
         preroll = self.preroll_ms * stream_rate // 1000
         data = insert_frames(insert, source.rate, channels, stream_rate)
+        tail = silence * stream_rate // source.rate
         self._restart(source, start_frame, None,
-                      lambda gen, frame, chunk: Play(gen, frame, chunk, preroll, data))
+                      lambda gen, frame, chunk: Play(gen, frame, chunk, preroll, data, tail))
 
     def pause(self) -> None:
         """Silence from the next audio block on; the stream stays open feeding silence."""
@@ -179,18 +182,21 @@ class Player:
             self._cb.cmds.append(Pause())
             self._state = "paused"
 
-    def resume(self, insert: np.ndarray | None = None) -> None:
-        """Play ``insert`` (if any, at the source's rate), then continue from the paused frame."""
+    def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None:
+        """Play ``insert`` (if any, at the source's rate) and ``silence`` source frames of
+        silence (counted by the callback, never materialised), then continue from the paused
+        frame."""
         with self._cond:
             source = self._source
             if self._state != "paused" or source is None:
                 return
             channels, stream_rate = self._channels, self._stream_rate
         data = insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
+        tail = silence * stream_rate // source.rate
         with self._cond:
             if self._state != "paused" or self._source is not source:
                 return  # resumed, stopped or replaced meanwhile
-            self._cb.cmds.append(Resume(data))
+            self._cb.cmds.append(Resume(data, tail))
             self._state = "playing"
 
     def seek(self, frame: int) -> None:
