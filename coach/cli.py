@@ -431,15 +431,11 @@ def cmd_voices(args: argparse.Namespace) -> int:
 def cmd_daemon(args: argparse.Namespace) -> int:
     from coach.daemon.app import run_daemon
     from coach.store.config import load_config, programs_dir
+    from coach.store.programs import ensure_programs_dir
     config = load_config(args.config)
     pdir = programs_dir(config, args.programs)
-    if not pdir.is_dir():
-        try:
-            pdir.mkdir(parents=True, exist_ok=True)
-            log.info("created the programs directory %s (copy programs from programs/)", pdir)
-        except OSError as e:
-            raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
-                                f"{e.strerror or e}") from None
+    if ensure_programs_dir(pdir):
+        log.info("created the programs directory %s (copy programs from programs/)", pdir)
     from coach.daemon.buttons import GpioButton, MediaKeys
     from coach.daemon.mpris import Mpris
     buttons: list[MediaKeys | GpioButton | Mpris] = []
@@ -484,7 +480,8 @@ def _print_status(st: Status) -> None:
     if st.rep:
         phase += f", rep {st.rep}"
     pos = int(st.position or 0) * 1000
-    print(f"{st.state}: {st.program} at {fmt_duration(pos)}"
+    stalled = f" — {st.reason}" if st.reason and st.reason.startswith("output stalled") else ""
+    print(f"{st.state}{stalled}: {st.program} at {fmt_duration(pos)}"
           f" of {fmt_duration(int((st.duration or 0) * 1000))}")
     print(f"  {where}{': ' + phase if phase else ''}")
     if st.state == "preparing":

@@ -78,6 +78,10 @@ class DummyPlayer:
         return 0  # nothing can starve a synchronous clock
 
     @property
+    def stalled_s(self) -> float:
+        return 0.0  # its clock is the test's: it never waits on a device
+
+    @property
     def error(self) -> Exception | None:
         with self._cond:
             return self._error

@@ -69,6 +69,7 @@ class Session:
     pause_asked: bool = False  # paused while preparing: plays paused
     insert_on_play: Literal["resume", None] = None
     lost_at_ms: int | None = None  # the audio output died here; the session waits to resume
+    lost_why: str | None = None  # why the last retry failed (logged once per outage and cause)
     next_retry: float = 0.0
     clips_done: bool = False
     rating: RatingWindow = field(default_factory=RatingWindow)
@@ -264,6 +265,7 @@ class SessionController:
         assert s.output is not None
         if s.lost_at_ms is None:
             s.lost_at_ms = self._frame_ms(s.output.position)
+            s.lost_why = None
             s.next_retry = t + RECONNECT_S
             log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
                         "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
@@ -283,7 +285,11 @@ class SessionController:
             output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples,
                         silence=words.silence)
         except Exception as e:  # NoOutputDevice, PortAudioError: still gone
-            log.debug("audio output still unavailable: %s", e)
+            # Once per outage (and per new cause), not at every retry: a server down for a
+            # minute logged the same line 33 times.
+            if str(e) != s.lost_why:
+                log.warning("audio output still unavailable: %s", e)
+                s.lost_why = str(e)
             output.stop()
             return
         log.info("audio output back: resuming %s at %.1f s", s.name, target / 1000)
@@ -456,5 +462,6 @@ class SessionController:
             return Status(self.state(), error_last_start=self.last_error or None)
         prepared = (None if s.playing else
                     (sum(1 for t in s.job.texts if t in s.clips), len(s.job.texts)))
+        stalled = s.output.stalled_s if s.output is not None and s.playing else 0.0
         return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
-                              s.lost_at_ms is not None, prepared)
+                              s.lost_at_ms is not None, prepared, stalled)

@@ -43,7 +43,9 @@ class Output(Protocol):
       the source played out it plays again from there.
     - ``wait`` is True once the source has played out (state already ``idle``) or after ``stop``.
     - ``error`` is the exception that ended playback when the source failed to render;
-      ``lost`` is set when the output died under us (position freezes; call ``stop``).
+      ``lost`` is set when the output died under us (position freezes; call ``stop``);
+      ``stalled_s`` is how long an open output has taken no audio (a SIGSTOPped sound server:
+      nothing dies, nothing moves), 0.0 while it flows.
     """
 
     @property
@@ -60,6 +62,9 @@ class Output(Protocol):
 
     @property
     def error(self) -> Exception | None: ...
+
+    @property
+    def stalled_s(self) -> float: ...
 
     @property
     def lost(self) -> threading.Event: ...

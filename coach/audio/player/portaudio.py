@@ -17,13 +17,24 @@ from typing import Any
 import numpy as np
 
 from coach.audio.player.callback import Callback, Chunk, Heard, Pause, Play, Resume, Seek
-from coach.audio.player.devices import RENDER_HINT, default_output, load_sounddevice, output_settings
+from coach.audio.player.devices import (
+    RENDER_HINT,
+    default_output,
+    load_sounddevice,
+    output_settings,
+    sound_server_problem,
+)
 from coach.audio.player.frames import Job, insert_frames, render
 from coach.audio.player.output import NoOutputDevice, PlayerState, Source
 
 # The package's lines read "coach.audio.player: ..." whichever module logs, as they always have
 # (bench/bench_playback.py counts the underflow warnings by that name).
 logger = logging.getLogger("coach.audio.player")
+
+
+# The callback not called for this long after its last block is heard: the output is stalled.
+# Its blocks come every 21 ms, in bursts of three every ~64 ms through ALSA's pulse plugin.
+STALL_S = 1.0
 
 
 class Player:
@@ -76,6 +87,7 @@ class Player:
         self._stream_rate = rate
         self._channels = 1
         self._latency_frames = 0
+        self._started_at = 0.0  # time.monotonic() when the stream started
         self._pos_hi = (-1, 0)  # (generation, highest position reported): never steps back
         self._logged_underflows = 0
         # The audio thread's side: the command and chunk queues, its own state, what it heard.
@@ -119,6 +131,18 @@ class Player:
         """Source frame being heard: frames handed to PortAudio minus its output latency."""
         with self._cond:
             return self._position_locked()
+
+    @property
+    def stalled_s(self) -> float:
+        """How long the open stream has taken no audio past what it was given (its callback
+        not called: a stopped sound server, a hung device); 0.0 while it flows or is closed."""
+        with self._cond:
+            if self._stream is None:
+                return 0.0
+            started = self._started_at
+        heard = self._cb.heard  # its heard_at may be an earlier stream's: started bounds it
+        late = time.monotonic() - max(heard.heard_at, started)
+        return late if late >= STALL_S else 0.0
 
     @property
     def insert_position(self) -> int | None:
@@ -280,7 +304,8 @@ class Player:
                                          finished_callback=functools.partial(self._on_finished,
                                                                              token))
             except sd.PortAudioError as e:
-                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); "
+                why = sound_server_problem() or str(e)
+                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({why}); "
                                      f"{RENDER_HINT}") from None
             self._channels, self._stream_rate = channels, rate
             self._latency_frames = round(float(stream.latency) * rate)
@@ -290,6 +315,7 @@ class Player:
             # earlier stream left unapplied must not reach this one.
             self._cb.reset(self._gen, self._seg_start, float(stream.latency), rate)
             self.lost.clear()
+            self._started_at = time.monotonic()
             try:
                 stream.start()
             except sd.PortAudioError as e:
