@@ -126,6 +126,22 @@ def test_connections_being_answered_are_never_closed(sock_path: Path) -> None:
             s.close()
 
 
+def test_clients_that_never_read_their_replies_do_not_lock_others_out(sock_path: Path) -> None:
+    with ControlServer(sock_path, echo, max_clients=3):
+        stuck = []
+        for _ in range(3):
+            s = connect(sock_path)
+            # Thousands of requests, no reply read: the server blocks writing the replies.
+            s.sendall(b'{"cmd": "status"}\n' * 6000)
+            stuck.append(s)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        assert request({"cmd": "status"}, sock_path, timeout=5)["ok"] is True
+        assert time.monotonic() - t0 < 1.0
+        for s in stuck:
+            s.close()
+
+
 def test_a_crowd_of_connecting_clients_leaves_the_thread_count_bounded(sock_path: Path) -> None:
     with ControlServer(sock_path, echo, max_clients=16):
         before = threading.active_count()

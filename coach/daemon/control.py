@@ -57,11 +57,12 @@ EVICTED = "closed: this connection was the longest idle while the control socket
 @dataclass(eq=False)
 class _Conn:
     """One served connection: when it last sent anything, whether a request of it is being
-    answered, and whether it was closed to make room for a new client."""
+    answered or its reply written, and whether it was closed to make room for a new client."""
 
     sock: socket.socket
     last: float  # time.monotonic() of its accept or of the last bytes it sent
-    busy: bool = False
+    busy: bool = False  # the handler is answering it: never closed meanwhile
+    sending: bool = False  # its reply is being written (a client that never reads blocks here)
     evicted: bool = False
 
 
@@ -284,11 +285,13 @@ class ControlServer:
 
     def _evict(self, victim: _Conn) -> None:
         """Wake an idle connection's thread, which tells its client why and hangs up (the
-        accept loop never writes to a client: it must not wait on one)."""
+        accept loop never writes to a client: it must not wait on one). One stuck writing a
+        reply its client does not read is cut off both ways: its sendall() fails at once."""
         logger.debug("control socket full: closing the connection idle for %.0f s",
                      time.monotonic() - victim.last)
         try:
-            victim.sock.shutdown(socket.SHUT_RD)  # its recv() returns b"" at once
+            # SHUT_RD: its recv() returns b"" at once, and it can still say why.
+            victim.sock.shutdown(socket.SHUT_RDWR if victim.sending else socket.SHUT_RD)
         except OSError:
             pass
 
@@ -331,10 +334,13 @@ class ControlServer:
                         return
                     state.busy = True
                 try:
-                    conn.sendall(_encode(self._reply(line)))
+                    reply = _encode(self._reply(line))
                 finally:
                     with self._conns_lock:
-                        state.busy, state.last = False, time.monotonic()
+                        state.busy, state.sending = False, True
+                conn.sendall(reply)
+                with self._conns_lock:
+                    state.sending, state.last = False, time.monotonic()
         except (OSError, TimeoutError) as exc:  # client vanished or idled out: its problem only
             logger.debug("control connection ended: %s", exc)
         finally:
