@@ -48,6 +48,7 @@ class DummyPlayer:
         self._silence = 0
         self._insert: np.ndarray | None = None
         self._ins_off = 0
+        self._ins_len = 0  # the insert's frames and its silence
         self._ins_start_out = -1  # _frames_out at the latest insert's first frame
         self._frames_out = 0
         self._heard: list[np.ndarray] = []
@@ -77,6 +78,10 @@ class DummyPlayer:
         return 0  # nothing can starve a synchronous clock
 
     @property
+    def stalled_s(self) -> float:
+        return 0.0  # its clock is the test's: it never waits on a device
+
+    @property
     def error(self) -> Exception | None:
         with self._cond:
             return self._error
@@ -96,16 +101,17 @@ class DummyPlayer:
                                                daemon=True)
                 self._clock.start()
 
-    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None:
-        """Preroll silence, then ``insert`` (mono, at the source's rate), then ``source`` from
-        ``start_frame``."""
+    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None,
+             silence: int = 0) -> None:
+        """Preroll silence, then ``insert`` (mono, at the source's rate) and ``silence`` frames
+        of silence, then ``source`` from ``start_frame``."""
         self.open()
         with self._cond:
             self._source, self._error = source, None
             self.rate = source.rate
             self._jump(start_frame)
             self._silence = self.preroll_ms * source.rate // 1000
-            self._insert, self._ins_off = _mono(insert), 0
+            self._start_insert(insert, silence)
             self._state = "playing"
             self._done.clear()
 
@@ -114,11 +120,11 @@ class DummyPlayer:
             if self._state == "playing":
                 self._state = "paused"
 
-    def resume(self, insert: np.ndarray | None = None) -> None:
+    def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None:
         with self._cond:
             if self._state != "paused" or self._source is None:
                 return
-            self._insert, self._ins_off = _mono(insert), 0
+            self._start_insert(insert, silence)
             self._state = "playing"
 
     def seek(self, frame: int) -> None:
@@ -190,6 +196,12 @@ class DummyPlayer:
 
     # -- inside ------------------------------------------------------------------------------
 
+    def _start_insert(self, insert: np.ndarray | None, silence: int) -> None:
+        samples = _mono(insert)
+        n = (len(samples) if samples is not None else 0) + max(0, int(silence))
+        self._insert = samples if samples is not None or n == 0 else np.zeros(0, np.float32)
+        self._ins_off, self._ins_len = 0, n
+
     def _jump(self, frame: int) -> None:
         # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
         assert self._source is not None
@@ -207,11 +219,13 @@ class DummyPlayer:
             if self._insert is not None and i < frames:
                 if self._ins_off == 0:
                     self._ins_start_out = self._frames_out + i
-                n = min(frames - i, len(self._insert) - self._ins_off)
-                out[i:i + n] = self._insert[self._ins_off:self._ins_off + n]
+                off = self._ins_off
+                n = min(frames - i, self._ins_len - off)
+                k = max(0, min(n, len(self._insert) - off))  # the rest is its silence: zeros
+                out[i:i + k] = self._insert[off:off + k]
                 i += n
-                self._ins_off += n
-                if self._ins_off >= len(self._insert):
+                self._ins_off = off + n
+                if self._ins_off >= self._ins_len:
                     self._insert = None
             n = min(frames - i, source.total_frames - self._pos)
             if n > 0:

@@ -83,29 +83,34 @@ def duck_plan(mixer: Mixer) -> duckplan.DuckPlan:
 
 @dataclass(frozen=True)
 class SpokenInsert:
-    """Words to play outside the timeline, and when other streams are lowered under them
-    (in frames of the insert itself)."""
+    """Words to play outside the timeline, the silence after them (frames, never materialised:
+    the output counts them), and when other streams are lowered under them (in frames of the
+    insert itself)."""
 
     samples: np.ndarray
     duck: duckplan.DuckPlan
+    silence: int = 0
 
 
 def spoken_insert(spoken: Spoken, clips: Mapping[str, np.ndarray], timeline: Timeline,
                   rate: int = 48000, beat_after_last_ms: int = 0, min_ms: int = 0) -> SpokenInsert:
     """Words said outside the timeline ("resuming… 3, 2, 1", "30 more seconds"), from ready
     clips, through the same mixer; a part whose clip is missing is left out (never waited for).
-    The samples last until the last clip ends, at least ``beat_after_last_ms`` after the last
-    onset (the "1" of a countdown is a beat long) and at least ``min_ms``; with them, when other
-    streams are lowered under them (the insert's own words, as cues)."""
+    The samples last until the last clip ends and at least ``beat_after_last_ms`` after the last
+    onset (the "1" of a countdown is a beat long); the silence after them brings the insert to
+    at least ``min_ms`` (an extend's 30 s: as samples it was 5.8 MB a time, and 400 extends
+    took the daemon from 96 to 400 MB). With them, when other streams are lowered under them
+    (the insert's own words, as cues)."""
     ready = [(text, a, ms) for text, a, ms in spoken.parts if text in clips]
+    min_frames = min_ms * rate // 1000
     if not ready:
-        return SpokenInsert(np.zeros(min_ms * rate // 1000, np.float32),
-                            duckplan.DuckPlan(rate, (), (), 0, 0))
+        return SpokenInsert(np.zeros(0, np.float32), duckplan.DuckPlan(rate, (), (), 0, 0),
+                            min_frames)
     lengths = {t: len(clips[t]) * 1000 // rate for t, _, _ in ready}
     placed = Spoken(tuple(ready)).layout(lengths)
-    end = max(max(t + lengths[text] for t, text in placed), placed[-1][0] + beat_after_last_ms,
-              min_ms)
+    end = max(max(t + lengths[text] for t, text in placed), placed[-1][0] + beat_after_last_ms)
     cues = tuple(Cue(t, text, "insert", "", 0, 1, None) for t, text in placed)
     tl = Timeline("insert", end, cues, timeline.voice, timeline.language)
     mixer = Mixer(tl, {t: clips[t] for t, _, _ in ready}, rate=rate)
-    return SpokenInsert(mixer.render(0, mixer.total_frames), duck_plan(mixer))
+    samples = mixer.render(0, mixer.total_frames)
+    return SpokenInsert(samples, duck_plan(mixer), max(0, min_frames - len(samples)))

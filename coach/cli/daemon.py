@@ -7,11 +7,11 @@ import argparse
 import logging
 
 from coach.cli.options import device_arg
-from coach.core.errors import CoachError
 from coach.daemon.app import run_daemon
 from coach.daemon.buttons import GpioButton, MediaKeys
 from coach.daemon.mpris import Mpris
 from coach.store.config import load_config, programs_dir
+from coach.store.programs import ensure_programs_dir
 
 log = logging.getLogger("coach")
 
@@ -19,13 +19,8 @@ log = logging.getLogger("coach")
 def cmd_daemon(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     pdir = programs_dir(config, args.programs)
-    if not pdir.is_dir():
-        try:
-            pdir.mkdir(parents=True, exist_ok=True)
-            log.info("created the programs directory %s (copy programs from programs/)", pdir)
-        except OSError as e:
-            raise CoachError.at(str(pdir), 0, 0, f"cannot create the programs directory: "
-                                f"{e.strerror or e}") from None
+    if ensure_programs_dir(pdir):
+        log.info("created the programs directory %s (copy programs from programs/)", pdir)
     buttons: list[MediaKeys | GpioButton | Mpris] = []
     if config.mpris:
         buttons.append(Mpris())  # headset buttons through BlueZ, playerctl, desktop widgets

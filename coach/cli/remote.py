@@ -53,7 +53,8 @@ def _print_status(st: Status) -> None:
     if st.rep:
         phase += f", rep {st.rep}"
     pos = int(st.position or 0) * 1000
-    print(f"{st.state}: {st.program} at {fmt_duration(pos)}"
+    stalled = f" — {st.reason}" if st.reason and st.reason.startswith("output stalled") else ""
+    print(f"{st.state}{stalled}: {st.program} at {fmt_duration(pos)}"
           f" of {fmt_duration(int((st.duration or 0) * 1000))}")
     print(f"  {where}{': ' + phase if phase else ''}")
     if st.state == "preparing":

@@ -16,6 +16,9 @@ from coach.core.types import RATINGS, SIDES, Side
 
 BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
 EXTEND_MS = 30_000  # one `extend` adds this much to a rest
+# A rest is extended by at most this much in all (20 extends): every per-request structure of
+# the daemon is bounded, and nobody rests for more than ten extra minutes on purpose.
+MAX_EXTEND_MS = 600_000
 RESUME_GAP_MS = 300  # between "resuming. Lat pulldown, set 2 of 3" and the 3-2-1
 ECHO_GAP_MS = 200  # between the parts of a rating's echo ("Split squat, set 1 of 2. four")
 
@@ -142,3 +145,9 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) 
 def can_extend(timeline: Timeline, pos_ms: int) -> bool:
     _, phase = locate(timeline, pos_ms)
     return phase is not None and phase.phase == "rest"
+
+
+def extended_rest(timeline: Timeline, pos_ms: int) -> int:
+    """Which rest an extend at ``pos_ms`` lengthens: its set's index (-1 outside every set)."""
+    idx, _ = locate(timeline, pos_ms)
+    return -1 if idx is None else idx

@@ -6,7 +6,9 @@ session is active. The worker posts each finished clip to the session thread and
 other state with it: ``submit``/``cancel``/``set_busy`` only touch the job list under a lock
 held for a few instructions, and no synthesis ever happens under it. The worker waits on a
 condition, without polling: an idle daemon spends no CPU here (the old warm loop spun a whole
-core once a program was added mid-session: 10.0 CPU-seconds in 10 s).
+core once a program was added mid-session: 10.0 CPU-seconds in 10 s). A speech engine is
+loaded only while there are clips to make: the worker releases it before it waits (a Piper
+model held 180 MB in an idle daemon for good), so a batch of clips loads it once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ import numpy as np
 from coach.core.timeline import Timeline
 
 log = logging.getLogger(__name__)
+
+
+def release_engines() -> None:
+    """Unload the speech engines that hold much (Piper's model, in its own process): the next
+    clip loads it again. espeak-ng stays (~10 MB, and pyttsx3 cannot be torn down cleanly)."""
+    from coach.audio.voice import release_piper
+    if release_piper():
+        log.debug("clip worker idle: speech engine released")
 
 Priority = Literal["session", "warm"]
 # Synthesis runs at the lowest priority, below the feeder and the audio callback: on a Pi,
@@ -141,6 +151,10 @@ class ClipPreparer:
         except OSError as e:  # not permitted in some containers: synthesis still works
             log.debug("clip worker keeps its priority: %s", e)
         while True:
+            with self._cond:
+                idle = self._pick() is None and not self._closing
+            if idle:
+                release_engines()  # outside the lock: ending a child process takes a moment
             with self._cond:
                 job = self._pick()
                 while job is None and not self._closing:

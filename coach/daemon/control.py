@@ -15,6 +15,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from coach.core.errors import CoachError, Diagnostic
@@ -50,6 +51,21 @@ def _encode(reply: JsonObject) -> bytes:
     return json.dumps(reply).encode() + b"\n"
 
 
+EVICTED = "closed: this connection was the longest idle while the control socket was full"
+
+
+@dataclass(eq=False)
+class _Conn:
+    """One served connection: when it last sent anything, whether a request of it is being
+    answered or its reply written, and whether it was closed to make room for a new client."""
+
+    sock: socket.socket
+    last: float  # time.monotonic() of its accept or of the last bytes it sent
+    busy: bool = False  # the handler is answering it: never closed meanwhile
+    sending: bool = False  # its reply is being written (a client that never reads blocks here)
+    evicted: bool = False
+
+
 class ControlServer:
     """Serves the control socket from background threads (one per connection).
 
@@ -58,7 +74,13 @@ class ControlServer:
     it, posts it to the session thread and waits). The server adds
     ``"ok": True`` to a reply that lacks "ok"; a CoachError raised by the handler becomes
     ``{"ok": false, "error": str(e)}``, any other exception
-    ``{"ok": false, "error": "internal error: ..."}`` (logged)."""
+    ``{"ok": false, "error": "internal error: ..."}`` (logged).
+
+    At most ``max_clients`` connections are served at once, and a full server still makes room
+    for a new client: the connection idle the longest (not in the middle of a request) is told
+    so and closed. Only when every one of them is being answered is the newcomer refused ("too
+    many connections"). 128 idle connections once locked everyone out, `coach status`
+    included, until the 300 s idle timeout."""
 
     def __init__(
         self,
@@ -73,8 +95,11 @@ class ControlServer:
         self.handler = handler
         self.commands = frozenset(commands)
         self.idle_timeout = idle_timeout
-        self._slots = threading.BoundedSemaphore(max_clients)
-        self._conns: set[socket.socket] = set()
+        self.max_clients = max_clients
+        self._conns: dict[socket.socket, _Conn] = {}  # the served ones, under _conns_lock
+        # Serving threads alive, the evicted ones still finishing included: never more than
+        # 2 * max_clients (an evicted thread ends as soon as it runs).
+        self._threads = 0
         self._conns_lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._lock_fd: int | None = None
@@ -127,6 +152,7 @@ class ControlServer:
             self._thread.join(5)
         with self._conns_lock:
             conns = list(self._conns)
+            self._conns.clear()
         for conn in conns:
             try:
                 conn.shutdown(socket.SHUT_RDWR)  # wakes its thread's recv()
@@ -220,7 +246,8 @@ class ControlServer:
                         logger.warning("control socket accept failed: %s", exc)
                         continue
                     conn.setblocking(True)
-                    if not self._slots.acquire(blocking=False):
+                    state = self._admit(conn)
+                    if state is None:
                         # No drain here: the accept loop must not wait on a client.
                         conn.settimeout(0.1)
                         try:
@@ -229,15 +256,47 @@ class ControlServer:
                             pass
                         conn.close()
                         continue
-                    with self._conns_lock:
-                        self._conns.add(conn)
                     threading.Thread(
-                        target=self._serve, args=(conn,), name="coach-control-conn", daemon=True
+                        target=self._serve, args=(state,), name="coach-control-conn", daemon=True
                     ).start()
         finally:
             sel.close()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _admit(self, conn: socket.socket) -> _Conn | None:
+        """Take ``conn`` on, closing the longest-idle connection first when the server is full;
+        None when every served connection is busy (or too many threads still run)."""
+        victim = None
+        with self._conns_lock:
+            if len(self._conns) >= self.max_clients:
+                idle = [c for c in self._conns.values() if not c.busy]
+                if idle:
+                    victim = min(idle, key=lambda c: c.last)
+                    victim.evicted = True
+                    del self._conns[victim.sock]
+            if len(self._conns) >= self.max_clients or self._threads >= 2 * self.max_clients:
+                state = None
+            else:
+                state = _Conn(conn, time.monotonic())
+                self._conns[conn] = state
+                self._threads += 1
+        if victim is not None:
+            self._evict(victim)
+        return state
+
+    def _evict(self, victim: _Conn) -> None:
+        """Wake an idle connection's thread, which tells its client why and hangs up (the
+        accept loop never writes to a client: it must not wait on one). One stuck writing a
+        reply its client does not read is cut off both ways: its sendall() fails at once."""
+        logger.debug("control socket full: closing the connection idle for %.0f s",
+                     time.monotonic() - victim.last)
+        try:
+            # SHUT_RD: its recv() returns b"" at once, and it can still say why.
+            victim.sock.shutdown(socket.SHUT_RDWR if victim.sending else socket.SHUT_RD)
+        except OSError:
+            pass
+
+    def _serve(self, state: _Conn) -> None:
+        conn = state.sock
         try:
             conn.settimeout(self.idle_timeout)
             pid, uid, _gid = _UCRED.unpack(
@@ -256,23 +315,40 @@ class ControlServer:
                         return
                     chunk = conn.recv(65536)
                     if not chunk:
-                        if buf:
+                        if state.evicted:
+                            conn.settimeout(0.1)
+                            conn.sendall(_encode(Failed(EVICTED).to_json()))
+                        elif buf:
                             logger.debug("control socket: client left mid-line (%d bytes)", len(buf))
                         return
                     buf += chunk
+                    with self._conns_lock:
+                        state.last = time.monotonic()
                     continue
                 line, buf = buf[:nl], buf[nl + 1 :]
                 if len(line) > MAX_LINE:
                     self._refuse(conn, "request too long")
                     return
-                conn.sendall(_encode(self._reply(line)))
+                with self._conns_lock:
+                    if state.evicted:
+                        return
+                    state.busy = True
+                try:
+                    reply = _encode(self._reply(line))
+                finally:
+                    with self._conns_lock:
+                        state.busy, state.sending = False, True
+                conn.sendall(reply)
+                with self._conns_lock:
+                    state.sending, state.last = False, time.monotonic()
         except (OSError, TimeoutError) as exc:  # client vanished or idled out: its problem only
             logger.debug("control connection ended: %s", exc)
         finally:
             with self._conns_lock:
-                self._conns.discard(conn)
+                if self._conns.get(conn) is state:
+                    del self._conns[conn]
+                self._threads -= 1
             conn.close()
-            self._slots.release()
 
     def _refuse(self, conn: socket.socket, error: str) -> None:
         """Answer once and hang up. Unread input is drained first, since closing a Unix socket

@@ -12,7 +12,7 @@ from pathlib import Path
 from coach.core.errors import CoachError
 from coach.core.program import Program, Schedule, VoiceSettings
 from coach.core.timeline import Timeline, compile_program
-from coach.store.programs import Resolved, load_with_defaults
+from coach.store.programs import Resolved, load_with_defaults, os_reason
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class ProgramLibrary:
             files = sorted(p for p in self.programs_dir.iterdir()
                            if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
         except OSError as e:
-            message = f"{self.programs_dir}: cannot read the programs directory: {e.strerror or e}"
+            message = f"{self.programs_dir}: cannot read the programs directory: {os_reason(e)}"
             if message != self._dir_error:  # once, not at every rescan
                 log.error("%s", message)
                 self._dir_error = message
@@ -64,11 +64,18 @@ class ProgramLibrary:
         for path in files:
             stem = path.stem
             seen.add(stem)
+            old = self.entries.get(stem)
             try:
                 mtime = path.stat().st_mtime_ns
-            except OSError:
+            except OSError as e:  # a symlink loop, a dangling link: said once, never skipped
+                error = f"{path}: cannot read: {os_reason(e)}"
+                if old is None or old.error != error or old.path != path:
+                    log.error("%s", error)
+                    entry = old or Entry(path, -1)
+                    entry.path, entry.mtime_ns, entry.error = path, -1, error
+                    self.entries[stem] = entry
+                    changed.append(stem)
                 continue
-            old = self.entries.get(stem)
             if old is not None and old.mtime_ns == mtime and old.path == path:
                 continue
             entry = old or Entry(path, mtime)

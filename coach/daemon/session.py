@@ -14,22 +14,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
-
-import numpy as np
 
 from coach.audio.pipeline import SpokenInsert, build_mixer, first_use_ms, spoken_insert
 from coach.audio.player import Output
 from coach.core.duckplan import DuckPlan
-from coach.core.mixer import Mixer
 from coach.core.navigation import (
     EXTEND_MS,
+    MAX_EXTEND_MS,
     back_target,
     can_extend,
     cue_start_at_or_before,
     extend_words,
+    extended_rest,
     rating_words,
     resume_words,
     skip_target,
@@ -37,10 +35,11 @@ from coach.core.navigation import (
 from coach.core.timeline import locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
-from coach.daemon.ducking import DuckerFactory, Ducking, duck_plan
+from coach.daemon.ducking import DuckerFactory, duck_plan
 from coach.daemon.prepare import can_start, clip_order
-from coach.daemon.rating import Rateable, RatingWindow, asked_now, nothing_to_rate, rateable
+from coach.daemon.rating import Rateable, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
+from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import session_status
 from coach.protocol.messages import Failed, Rated, Status
@@ -52,31 +51,6 @@ log = logging.getLogger(__name__)
 OutputFactory = Callable[[], Output]
 
 RECONNECT_S = 2.0  # how often a lost audio output is tried again
-
-
-@dataclass
-class Session:
-    resolved: Resolved
-    start_ms: int  # where playback begins in the timeline
-    job: ClipJob
-    mixer: Mixer
-    record: SessionRecord  # its rows in the history, the set (side) the position is in
-    clips: dict[str, np.ndarray] = field(default_factory=dict)
-    per_char_s: float | None = None  # the worker's measured cost, None until a clip was made
-    output: Output | None = None  # opened at start; playing once the clips allow
-    playing: bool = False  # play() was called
-    pause_asked: bool = False  # paused while preparing: plays paused
-    insert_on_play: Literal["resume", None] = None
-    lost_at_ms: int | None = None  # the audio output died here; the session waits to resume
-    next_retry: float = 0.0
-    clips_done: bool = False
-    rating: RatingWindow = field(default_factory=RatingWindow)
-    first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
-    ducker: Ducking | None = None  # lowers other streams under cues while playing
-
-    @property
-    def name(self) -> str:
-        return self.resolved.program.name
 
 
 class SessionController:
@@ -198,7 +172,8 @@ class SessionController:
             insert = self._resume_insert(s, s.start_ms)
         try:
             s.output.play(s.mixer, start_frame=s.start_ms * self.rate // 1000,
-                          insert=insert.samples if insert is not None else None)
+                          insert=insert.samples if insert is not None else None,
+                          silence=insert.silence if insert is not None else 0)
         except Exception as e:  # the device went away while the clips were made
             log.error("cannot play %s: %s", s.name, e)
             self.last_error = str(e)
@@ -268,6 +243,7 @@ class SessionController:
         assert s.output is not None
         if s.lost_at_ms is None:
             s.lost_at_ms = self._frame_ms(s.output.position)
+            s.lost_why = None
             s.next_retry = t + RECONNECT_S
             log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
                         "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
@@ -284,9 +260,14 @@ class SessionController:
         words = self._resume_insert(s, target)
         try:
             output.open()
-            output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples)
+            output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples,
+                        silence=words.silence)
         except Exception as e:  # NoOutputDevice, PortAudioError: still gone
-            log.debug("audio output still unavailable: %s", e)
+            # Once per outage (and per new cause), not at every retry: a server down for a
+            # minute logged the same line 33 times.
+            if str(e) != s.lost_why:
+                log.warning("audio output still unavailable: %s", e)
+                s.lost_why = str(e)
             output.stop()
             return
         log.info("audio output back: resuming %s at %.1f s", s.name, target / 1000)
@@ -347,9 +328,16 @@ class SessionController:
         s = self._need()
         if s.lost_at_ms is not None:
             return self.status()
-        if not s.playing or not can_extend(s.resolved.timeline, self.position_ms()):
+        pos = self.position_ms()
+        if not s.playing or not can_extend(s.resolved.timeline, pos):
             return Failed("extend works during a rest")
         assert s.output is not None
+        rest = extended_rest(s.resolved.timeline, pos)
+        done = s.extended[1] if s.extended[0] == rest else 0
+        if done + EXTEND_MS > MAX_EXTEND_MS:
+            return Failed(f"this rest is already {done // 60_000} min longer: a rest is "
+                          f"extended by at most {MAX_EXTEND_MS // 60_000} min")
+        s.extended = (rest, done + EXTEND_MS)
         words = extend_words(s.resolved.timeline, s.resolved.program.words)
         insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
         if s.output.state != "paused":
@@ -434,7 +422,7 @@ class SessionController:
     def _say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
-        s.output.resume(insert=insert.samples)
+        s.output.resume(insert=insert.samples, silence=insert.silence)
         if s.ducker is not None:
             s.ducker.said(insert.duck)
 
@@ -486,5 +474,6 @@ class SessionController:
             return Status(self.state(), error_last_start=self.last_error or None)
         prepared = (None if s.playing else
                     (sum(1 for t in s.job.texts if t in s.clips), len(s.job.texts)))
+        stalled = s.output.stalled_s if s.output is not None and s.playing else 0.0
         return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
-                              s.lost_at_ms is not None, prepared)
+                              s.lost_at_ms is not None, prepared, stalled)

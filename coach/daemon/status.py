@@ -11,13 +11,18 @@ from coach.protocol.messages import Status
 
 
 def session_status(state: SessionState, program: str, tl: Timeline, pos: int, lost: bool,
-                   prepared: tuple[int, int] | None) -> Status:
+                   prepared: tuple[int, int] | None, stalled_s: float = 0.0) -> Status:
     """``pos``: ms into the timeline; ``lost``: the audio output died and is retried;
-    ``prepared``: while preparing, clips made and clips needed."""
+    ``prepared``: while preparing, clips made and clips needed; ``stalled_s``: how long the
+    output has taken no audio (a stopped sound server: nothing died, nothing moves)."""
     idx, phase = locate(tl, pos)
+    reason, problems = ("audio output lost; retrying" if lost else None), []
+    if stalled_s > 0 and not lost:
+        reason = f"output stalled {int(stalled_s)} s"
+        problems.append(f"audio output stalled {int(stalled_s)} s: the sound server or the "
+                        "device takes no audio")
     st = Status(state, program=program, position=round(pos / 1000, 3),
-                duration=round(tl.duration_ms / 1000, 3),
-                reason="audio output lost; retrying" if lost else None)
+                duration=round(tl.duration_ms / 1000, 3), reason=reason, problems=problems)
     if prepared is not None:
         st = replace(st, prepared=prepared[0], needed=prepared[1])
     if idx is not None:

@@ -127,6 +127,8 @@ class Status(_Done):
     set_end: float | None = omitted()
     pose: str | None = omitted()
     interrupted: Interrupted | None = omitted()
+    # One line for every part that is off or degraded (DESIGN.md "Faults"); empty when all is well.
+    problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"ok": True}
@@ -255,9 +257,11 @@ class Start(_Request):
             raise CommandError("start needs a program name or path")
         if "\x00" in program:
             raise CommandError("start: a program name cannot contain a NUL byte")
+        force = obj.get("force", False)
+        if not isinstance(force, bool):  # "yes", 0, "false": only a JSON boolean says it
+            raise CommandError(f"start: force must be true or false, got {force!r}")
         slot = obj.get("slot")
-        return cls(program=program, force=bool(obj.get("force")),
-                   slot=slot if isinstance(slot, str) else None)
+        return cls(program=program, force=force, slot=slot if isinstance(slot, str) else None)
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"program": self.program, "force": self.force}

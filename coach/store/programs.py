@@ -4,6 +4,9 @@ in the history). The CLI (`coach plan`) and the daemon's program library both re
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,39 @@ class Resolved:
     path: Path
     program: Program
     timeline: Timeline
+
+
+def os_reason(e: OSError) -> str:
+    """Why a path cannot be used, in words: ELOOP is "a symlink loop" (its strerror, "Too many
+    levels of symbolic links", does not say where to look), else the strerror."""
+    if e.errno == errno.ELOOP:
+        return "a symlink loop"
+    return e.strerror or str(e)
+
+
+def ensure_programs_dir(pdir: Path) -> bool:
+    """The programs directory, created with its parents when nothing is there: True when it
+    was. What is there and cannot be one raises CoachError naming why (a symlink loop, a
+    symlink to nowhere, a file); "File exists" was all a loop used to get."""
+    def error(message: str) -> CoachError:
+        return CoachError.at(str(pdir), 0, 0, message)
+
+    try:
+        st = os.stat(pdir)
+    except FileNotFoundError:
+        if os.path.islink(pdir):
+            raise error(f"the programs directory is a symlink to {os.readlink(pdir)}, which "
+                        "does not exist") from None
+        try:
+            pdir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise error(f"cannot create the programs directory: {os_reason(e)}") from None
+        return True
+    except OSError as e:  # ELOOP, EACCES on a parent, ENOTDIR...
+        raise error(f"cannot use the programs directory: {os_reason(e)}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise error("the programs directory is not a directory")
+    return False
 
 
 def load_with_defaults(path: Path, voice_defaults: VoiceSettings | None) -> Program:

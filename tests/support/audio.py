@@ -451,10 +451,11 @@ def _driver(spec: dict[str, Any]) -> dict[str, Any]:
             elif op == "pause":
                 player.pause()
             elif op == "resume":
-                ins = None
+                ins, silence = None, 0
                 if args and args[0]:
                     ins = np.full(int(args[0]["frames"]), float(args[0]["value"]), np.float32)
-                player.resume(ins)
+                    silence = int(args[0].get("silence", 0))  # frames of silence after it
+                player.resume(ins, silence)
             elif op == "seek":
                 player.seek(int(args[0]))
             elif op == "sleep":

@@ -24,13 +24,15 @@ class Chunk(NamedTuple):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Play:
-    """Start generation ``gen`` at ``frame``: preroll silence, then ``insert``, then ``chunk``."""
+    """Start generation ``gen`` at ``frame``: preroll silence, then ``insert`` and ``tail``
+    frames of silence after it, then ``chunk``."""
 
     gen: int
     frame: int
     chunk: Chunk | None
     preroll: int
     insert: np.ndarray | None
+    tail: int = 0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -50,7 +52,11 @@ class Pause:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Resume:
+    """Go on from the paused frame after ``insert`` and ``tail`` frames of silence after it
+    (an extended rest's 30 s: counted, never materialised)."""
+
     insert: np.ndarray | None
+    tail: int = 0
 
 
 class Heard(NamedTuple):
@@ -74,6 +80,8 @@ class Heard(NamedTuple):
 
 Command = Play | Seek | Pause | Resume
 
+_EMPTY = np.zeros((0, 1), np.float32)  # an insert that is all tail (its words' clip missing)
+
 
 class Callback:
     """The PortAudio callback: copies rendered frames and zero-fills, nothing else.
@@ -92,6 +100,7 @@ class Callback:
         self._silence = 0
         self._insert: np.ndarray | None = None
         self._ins_off = 0
+        self._ins_len = 0  # the insert's frames and its silent tail
         self._ins_start = -1
         self._paused = False
         self._src_pos = 0
@@ -119,18 +128,22 @@ class Callback:
             self._paused = True
         elif isinstance(cmd, Resume):
             self._paused = False
-            self._insert, self._ins_off = cmd.insert, 0
+            self._start_insert(cmd.insert, cmd.tail)
             self._floor = self._src_pos
         else:
             if isinstance(cmd, Play):
                 self._silence, self._paused = cmd.preroll, False
-                insert = cmd.insert
+                self._start_insert(cmd.insert, cmd.tail)
             else:
                 # A jump drops what was being inserted ("30 more seconds" then skip: skip wins).
-                insert = None
-            self._insert, self._ins_off = insert, 0
+                self._start_insert(None, 0)
             self._gen, self._src_pos, self._floor = cmd.gen, cmd.frame, cmd.frame
             self._chunk, self._off, self._end_at = cmd.chunk, 0, -1
+
+    def _start_insert(self, insert: np.ndarray | None, tail: int) -> None:
+        n = (len(insert) if insert is not None else 0) + max(0, tail)
+        self._insert = insert if insert is not None or n == 0 else _EMPTY
+        self._ins_off, self._ins_len = 0, n
 
     def __call__(self, out: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
@@ -157,16 +170,20 @@ class Callback:
                            self._ins_start)
 
     def _fill(self, out: np.ndarray, frames: int, i: int) -> int:
-        """Copy the insert, then source chunks, into out[i:]; the index reached."""
+        """Copy the insert (zeros for its tail), then source chunks, into out[i:]; the index
+        reached."""
         ins = self._insert
         if ins is not None and i < frames:
-            if self._ins_off == 0:
+            off = self._ins_off
+            if off == 0:
                 self._ins_start = self._frames_out + i
-            n = min(frames - i, len(ins) - self._ins_off)
-            out[i:i + n] = ins[self._ins_off:self._ins_off + n]
+            n = min(frames - i, self._ins_len - off)
+            k = max(0, min(n, len(ins) - off))  # from the insert's samples; the rest is its tail
+            out[i:i + k] = ins[off:off + k]
+            out[i + k:i + n] = 0
             i += n
-            self._ins_off += n
-            if self._ins_off >= len(ins):
+            self._ins_off = off + n
+            if self._ins_off >= self._ins_len:
                 self._insert = None
         gen = self._gen
         chunks = self.chunks

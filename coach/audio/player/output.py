@@ -28,20 +28,24 @@ class Output(Protocol):
 
     - ``open`` opens the output now, feeding silence (a missing device raises NoOutputDevice
       before anything is prepared; a Bluetooth headset wakes up); ``play`` opens it if needed.
-    - ``play`` plays preroll silence, then ``insert`` (mono, at the source's rate), then
-      ``source`` from ``start_frame``: state ``playing``.
+    - ``play`` plays preroll silence, then ``insert`` (mono, at the source's rate) and
+      ``silence`` frames of silence (at the source's rate, never materialised: an extended
+      rest's 30 s), then ``source`` from ``start_frame``: state ``playing``.
     - ``position`` is the source frame being heard; it never goes backwards within one
       play/seek, holds still while paused, and never leaves [0, source.total_frames].
-    - ``insert_position``: how many frames (at the source's rate) of the latest insert have
-      been heard (negative: handed to the device, not heard yet; past its length: it is over);
+    - ``insert_position``: how many frames (at the source's rate) of the latest insert, its
+      silence included, have been heard (negative: handed to the device, not heard yet; past
+      its length: it is over);
       None before the first insert. The ducker lowers the music under an insert's words by it.
-    - ``pause``/``resume`` act from the next audio block; ``resume(insert)`` plays the insert,
-      then the source from the frame where it paused.
+    - ``pause``/``resume`` act from the next audio block; ``resume(insert, silence)`` plays the
+      insert and its silence, then the source from the frame where it paused.
     - ``seek`` jumps (dropping what was being inserted) and keeps ``playing``/``paused``; after
       the source played out it plays again from there.
     - ``wait`` is True once the source has played out (state already ``idle``) or after ``stop``.
     - ``error`` is the exception that ended playback when the source failed to render;
-      ``lost`` is set when the output died under us (position freezes; call ``stop``).
+      ``lost`` is set when the output died under us (position freezes; call ``stop``);
+      ``stalled_s`` is how long an open output has taken no audio (a SIGSTOPped sound server:
+      nothing dies, nothing moves), 0.0 while it flows.
     """
 
     @property
@@ -60,15 +64,19 @@ class Output(Protocol):
     def error(self) -> Exception | None: ...
 
     @property
+    def stalled_s(self) -> float: ...
+
+    @property
     def lost(self) -> threading.Event: ...
 
     def open(self) -> None: ...
 
-    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None: ...
+    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None,
+             silence: int = 0) -> None: ...
 
     def pause(self) -> None: ...
 
-    def resume(self, insert: np.ndarray | None = None) -> None: ...
+    def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None: ...
 
     def seek(self, frame: int) -> None: ...
 

@@ -17,13 +17,24 @@ from typing import Any
 import numpy as np
 
 from coach.audio.player.callback import Callback, Chunk, Heard, Pause, Play, Resume, Seek
-from coach.audio.player.devices import RENDER_HINT, default_output, load_sounddevice, output_settings
+from coach.audio.player.devices import (
+    RENDER_HINT,
+    default_output,
+    load_sounddevice,
+    output_settings,
+    sound_server_problem,
+)
 from coach.audio.player.frames import Job, insert_frames, render
 from coach.audio.player.output import NoOutputDevice, PlayerState, Source
 
 # The package's lines read "coach.audio.player: ..." whichever module logs, as they always have
 # (bench/bench_playback.py counts the underflow warnings by that name).
 logger = logging.getLogger("coach.audio.player")
+
+
+# The callback not called for this long after its last block is heard: the output is stalled.
+# Its blocks come every 21 ms, in bursts of three every ~64 ms through ALSA's pulse plugin.
+STALL_S = 1.0
 
 
 class Player:
@@ -76,6 +87,7 @@ class Player:
         self._stream_rate = rate
         self._channels = 1
         self._latency_frames = 0
+        self._started_at = 0.0  # time.monotonic() when the stream started
         self._pos_hi = (-1, 0)  # (generation, highest position reported): never steps back
         self._logged_underflows = 0
         # The audio thread's side: the command and chunk queues, its own state, what it heard.
@@ -121,6 +133,18 @@ class Player:
             return self._position_locked()
 
     @property
+    def stalled_s(self) -> float:
+        """How long the open stream has taken no audio past what it was given (its callback
+        not called: a stopped sound server, a hung device); 0.0 while it flows or is closed."""
+        with self._cond:
+            if self._stream is None:
+                return 0.0
+            started = self._started_at
+        heard = self._cb.heard  # its heard_at may be an earlier stream's: started bounds it
+        late = time.monotonic() - max(heard.heard_at, started)
+        return late if late >= STALL_S else 0.0
+
+    @property
     def insert_position(self) -> int | None:
         heard = self._cb.heard
         if heard.ins_start < 0:
@@ -162,14 +186,17 @@ class Player:
         NoOutputDevice when there is no usable output."""
         self._open()
 
-    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None) -> None:
+    def play(self, source: Source, start_frame: int = 0, insert: np.ndarray | None = None,
+             silence: int = 0) -> None:
         """Open the stream if needed, play preroll silence, then ``insert`` (if any, at the
-        source's rate: "resuming... 3, 2, 1"), then ``source`` from ``start_frame``."""
+        source's rate: "resuming... 3, 2, 1") and ``silence`` source frames of silence, then
+        ``source`` from ``start_frame``."""
         channels, stream_rate = self._open()
         preroll = self.preroll_ms * stream_rate // 1000
         data = insert_frames(insert, source.rate, channels, stream_rate)
+        tail = silence * stream_rate // source.rate
         self._restart(source, start_frame, None,
-                      lambda gen, frame, chunk: Play(gen, frame, chunk, preroll, data))
+                      lambda gen, frame, chunk: Play(gen, frame, chunk, preroll, data, tail))
 
     def pause(self) -> None:
         """Silence from the next audio block on; the stream stays open feeding silence."""
@@ -179,18 +206,21 @@ class Player:
             self._cb.cmds.append(Pause())
             self._state = "paused"
 
-    def resume(self, insert: np.ndarray | None = None) -> None:
-        """Play ``insert`` (if any, at the source's rate), then continue from the paused frame."""
+    def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None:
+        """Play ``insert`` (if any, at the source's rate) and ``silence`` source frames of
+        silence (counted by the callback, never materialised), then continue from the paused
+        frame."""
         with self._cond:
             source = self._source
             if self._state != "paused" or source is None:
                 return
             channels, stream_rate = self._channels, self._stream_rate
         data = insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
+        tail = silence * stream_rate // source.rate
         with self._cond:
             if self._state != "paused" or self._source is not source:
                 return  # resumed, stopped or replaced meanwhile
-            self._cb.cmds.append(Resume(data))
+            self._cb.cmds.append(Resume(data, tail))
             self._state = "playing"
 
     def seek(self, frame: int) -> None:
@@ -274,7 +304,8 @@ class Player:
                                          finished_callback=functools.partial(self._on_finished,
                                                                              token))
             except sd.PortAudioError as e:
-                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({e}); "
+                why = sound_server_problem() or str(e)
+                raise NoOutputDevice(f"cannot open output device {info['name']!r} ({why}); "
                                      f"{RENDER_HINT}") from None
             self._channels, self._stream_rate = channels, rate
             self._latency_frames = round(float(stream.latency) * rate)
@@ -284,6 +315,7 @@ class Player:
             # earlier stream left unapplied must not reach this one.
             self._cb.reset(self._gen, self._seg_start, float(stream.latency), rate)
             self.lost.clear()
+            self._started_at = time.monotonic()
             try:
                 stream.start()
             except sd.PortAudioError as e:

@@ -16,6 +16,7 @@ from coach.audio.voice.piper import (
     piper_models,
     piper_problem,
     piper_voices_dir,
+    release_piper,
     resolve_piper_model,
 )
 from coach.audio.voice.tone import ToneSynth
@@ -24,6 +25,6 @@ __all__ = [
     "CACHE_VERSION", "PIPER_DEFAULT_MODEL", "PIPER_INSTALL", "Clip", "EspeakSynth", "PiperModel",
     "PiperSynth", "Synth", "ToneSynth", "Voice", "VoiceUnavailable", "active_rms", "cache_key",
     "espeak_voices", "finish", "piper_models", "piper_problem", "piper_voices_dir",
-    "prepare_timeline", "resolve_espeak_voice", "resolve_piper_model", "spoken_text", "tick_clip",
-    "trim",
+    "prepare_timeline", "release_piper", "resolve_espeak_voice", "resolve_piper_model",
+    "spoken_text", "tick_clip", "trim",
 ]

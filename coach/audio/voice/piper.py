@@ -1,10 +1,15 @@
-"""Piper neural voices (ONNX models), an optional extra: finding installed models, and PiperSynth."""
+"""Piper neural voices (ONNX models), an optional extra: finding installed models, and PiperSynth,
+which speaks through a child process (piper_child.py) kept only while clips are being made."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import difflib
+import importlib.util
 import json
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,60 +163,169 @@ def piper_problem() -> str | None:
     return None
 
 
-class _Piper:
-    """Loaded Piper voices, once per process per model (loading the ONNX model takes ~1 s and
-    ~100 MB). Synthesis runs under one lock: one worker, whatever the caller's threads."""
+def _not_installed() -> str | None:
+    """Why piper-tts or onnxruntime is missing, found without importing them: importing them
+    would keep ~20 MB in the daemon for good (the child process imports them)."""
+    for name in ("piper", "onnxruntime"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError) as e:
+            return str(e)
+        if spec is None:
+            return f"No module named {name!r}"
+    return None
 
-    _voices: dict[str, object] = {}  # PiperModel.fingerprint() -> piper.PiperVoice
-    _LOCK = threading.Lock()
+
+_CHILD = Path(__file__).with_name("piper_child.py")
+
+
+class _Engine:
+    """One Piper model loaded in a child process (piper_child.py: its protocol is there).
+    Loading takes ~1 s and ~150 MB; the child ends, and its memory with it, at ``close``."""
+
+    def __init__(self, m: PiperModel) -> None:
+        self.name = m.name
+        # -P: the script's own directory (this package, with a piper.py) is not on sys.path.
+        # Started from the clip worker, the child inherits its low priority (nice is per thread).
+        self.proc = subprocess.Popen([sys.executable, "-P", str(_CHILD), str(m.path), str(m.config)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        try:
+            hello = self._header()
+        except VoiceUnavailable as e:
+            self.close()
+            raise VoiceUnavailable(f"Piper cannot load model {m.name} ({m.path}): {e}") from None
+        if not hello.get("ok"):
+            self.close()
+            if hello.get("stage") == "import":
+                raise VoiceUnavailable(f"Piper is not installed ({hello.get('error')}); install it "
+                                       f"with {PIPER_INSTALL}")
+            raise VoiceUnavailable(f"Piper cannot load model {m.name} ({m.path}): {hello.get('error')}")
+        self.sample_rate = int(hello["sample_rate"])
+        self.length_scale = float(hello["length_scale"])
+        logger.debug("piper: loaded %s (%s) in process %d", m.name, m.path, self.proc.pid)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.proc.stdin is not None and not self.proc.stdin.closed
+
+    def _header(self) -> dict:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise VoiceUnavailable(f"its process ended (exit status {code})")
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise VoiceUnavailable(f"its process wrote {line[:80]!r}") from None
+        if not isinstance(obj, dict):
+            raise VoiceUnavailable(f"its process wrote {line[:80]!r}")
+        return obj
+
+    def synth(self, text: str, length_scale: float) -> np.ndarray:
+        """Raw float32 samples at ``sample_rate`` (the caller holds _Piper.LOCK)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps({"text": text, "length_scale": length_scale}).encode()
+                                  + b"\n")
+            self.proc.stdin.flush()
+        except OSError as e:
+            raise VoiceUnavailable(f"its process is gone ({e})") from None
+        reply = self._header()
+        if not reply.get("ok"):
+            raise VoiceUnavailable(str(reply.get("error")))
+        n = int(reply["frames"])
+        data = self.proc.stdout.read(4 * n)
+        if len(data) != 4 * n:
+            raise VoiceUnavailable(f"its process ended mid-clip (exit status {self.proc.wait()})")
+        return np.frombuffer(data, dtype="<f4").astype(np.float32)
+
+    def close(self) -> None:
+        """End the child: its stdin closes, it exits (killed if it does not within 5 s)."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class _Piper:
+    """Loaded Piper voices, one child process per model, shared by every PiperSynth while it
+    lives; ``release`` ends them all (the clip worker calls it when it goes idle: an idle
+    daemon with a Piper program held 245 MB, with espeak-ng only 65). Synthesis runs under one
+    lock: one engine speaks at a time, whatever the caller's threads."""
+
+    _voices: dict[str, _Engine] = {}  # PiperModel.fingerprint() -> its engine
+    LOCK = threading.RLock()
 
     @classmethod
-    def load(cls, m: PiperModel) -> object:
-        piper = _import_piper()
+    def load(cls, m: PiperModel) -> _Engine:
         key = m.fingerprint()
-        with cls._LOCK:
-            voice = cls._voices.get(key)
-            if voice is None:
-                try:
-                    voice = piper.PiperVoice.load(m.path, config_path=m.config)
-                except Exception as e:  # onnxruntime errors on a damaged model, bad JSON...
-                    raise VoiceUnavailable(f"Piper cannot load model {m.name} ({m.path}): {e}") from e
-                logger.debug("piper: loaded %s (%s)", m.name, m.path)
-                cls._voices[key] = voice
-            return voice
+        with cls.LOCK:
+            engine = cls._voices.get(key)
+            if engine is None or not engine.alive:
+                engine = _Engine(m)
+                cls._voices[key] = engine
+            return engine
+
+    @classmethod
+    def release(cls) -> int:
+        """End every loaded engine; how many there were."""
+        with cls.LOCK:
+            engines, cls._voices = list(cls._voices.values()), {}
+            for engine in engines:
+                engine.close()
+                logger.debug("piper: released %s", engine.name)
+        return len(engines)
+
+
+atexit.register(_Piper.release)
+
+
+def release_piper() -> int:
+    """End every Piper engine loaded (the next synthesis loads its model again); how many."""
+    return _Piper.release()
 
 
 class PiperSynth:
     """A Piper neural voice (engine "piper"). ``model`` is a name, a path or None (see
     resolve_piper_model); ``model`` here is the resolved model's name, ``model_id`` its cache
-    identity (path, size, mtime)."""
+    identity (path, size, mtime). The model is loaded (in its child process) here, so a broken
+    one falls back at once, and again at a synthesis after ``release_piper``."""
 
     engine = "piper"
 
     def __init__(self, model: str | None, language: str, rate_wpm: int):
-        piper = _import_piper()
+        missing = _not_installed()
+        if missing is not None:
+            raise VoiceUnavailable(f"Piper is not installed ({missing}); install it with "
+                                   f"{PIPER_INSTALL}")
         self.info = resolve_piper_model(model, language)
         self.model = self.info.name
         self.model_path = self.info.path
         self.model_id = self.info.fingerprint()
         self.voice = _Piper.load(self.info)
-        cfg = self.voice.config  # type: ignore[attr-defined]
-        self.native_rate = int(cfg.sample_rate)
+        self.native_rate = self.voice.sample_rate
         self.rate_wpm = int(rate_wpm)
-        self.length_scale = (float(cfg.length_scale)
+        self.length_scale = (self.voice.length_scale
                              * (PIPER_BASE_WPM / self.rate_wpm) ** PIPER_RATE_EXPONENT)
-        # Piper's own peak normalisation is per sentence; ours (finish) is per clip.
-        self._syn = piper.SynthesisConfig(length_scale=self.length_scale, normalize_audio=False)
 
     def synth(self, text: str) -> np.ndarray:
+        # Piper's own peak normalisation is per sentence (off in the child); ours (finish) is
+        # per clip.
         try:
-            with _Piper._LOCK:
-                chunks = [c.audio_float_array for c in self.voice.synthesize(text, self._syn)]  # type: ignore[attr-defined]
-        except Exception as e:
+            with _Piper.LOCK:
+                self.voice = _Piper.load(self.info)  # the same engine unless it was released
+                x = self.voice.synth(text, self.length_scale)
+        except VoiceUnavailable as e:
             raise VoiceUnavailable(f"Piper ({self.model}) failed on {text!r}: {e}") from e
-        if not chunks:
+        if not x.size:
             return np.zeros(0, np.float32)
-        x = np.concatenate(chunks).astype(np.float32, copy=False)
         return _cut_faint_lead(x, self.native_rate)
 
 
