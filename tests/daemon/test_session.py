@@ -177,6 +177,17 @@ def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Pat
         r.wait_for(lambda s: s["state"] == "playing", "playing")
         (r.programs / "new.yaml").write_text(PROGRAM.format(name="New day"))
         r.call("reload")  # a warm job waits: no synthesis while a session is active
+        # The session's own clips may still be in the making (playing starts once the worker
+        # stays ahead, not when it is done; on a loaded machine that lasts seconds): measure
+        # only once they are all made, when the worker has nothing left but the waiting job.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            s = r.d.controller.session
+            if s is None or s.clips_done:
+                break
+            time.sleep(0.05)
+        s = r.d.controller.session
+        assert s is not None and s.clips_done, "the session's clips were never all made"
         worker = r.d.preparer._thread
         assert worker is not None and worker.native_id is not None
         time.sleep(0.3)
