@@ -41,6 +41,9 @@ def chromium(size: tuple[int, int] = PHONE) -> Iterator[Any]:
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     try:
         driver.set_window_size(*size)
+        # The page's viewport itself at that size (a headless window's is smaller than it).
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True})
         yield driver
     finally:
         driver.quit()

@@ -17,7 +17,7 @@ function text(el, value) { if (el.textContent !== value) el.textContent = value;
 
 function mmss(s) {
   s = Math.max(0, Math.ceil(s));
-  return s >= 60 ? `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` : String(s);
+  return s >= 60 ? `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` : `${s} s`;
 }
 
 function setKey(st) { return `${st.program}|${st.exercise_index}|${st.set}|${st.side}`; }
@@ -32,7 +32,7 @@ function draw(st) {
   if (live && st.set) set = `Set ${st.set} of ${st.sets}` + (st.side ? ` · ${st.side}` : "");
   if (st.state === "preparing" && st.needed) set = `preparing ${st.prepared} of ${st.needed}`;
   text($("set"), set);
-  const phase = live && st.phase ? (PHASES[st.phase] || st.phase) + (st.rep ? ` ${st.rep}` : "") +
+  const phase = live && st.phase ? (PHASES[st.phase] || st.phase) + (st.rep ? ` · rep ${st.rep}` : "") +
     (st.pose ? ` — ${st.pose}` : "") : "";
   text($("phase"), phase);
   text($("next"), live && st.next ? `Next: ${st.next}` : "");
