@@ -12,6 +12,12 @@ phase = the first draw of that phase (same kind, rep, set, side) less the time i
 session thread's tick (0.1 s), the server's poll (0.1 s), the event stream and the page's
 script. Both clocks are this machine's wall clock. Phases shorter than 0.3 s are left out
 (none in the default program). Prints the median, 90th percentile and max over the session.
+
+--cpu S: the cost of the page. A real `coach daemon` (warm clip cache, programs/
+full-session.yaml playing into a private PulseAudio null sink, as bench_daemon.py measures it):
+its utime+stime over S seconds of the session without `web:` in its config; then another with
+`web: {listen: 127.0.0.1:PORT}`, S seconds with no page open and S seconds with the page open
+in headless Chromium (the events stream, the status asked 10 times a second).
 """
 
 from __future__ import annotations
@@ -51,10 +57,81 @@ def main() -> int:
     ap.add_argument("--speed", type=float, default=1.0, help="audio played per wall second")
     ap.add_argument("--program", help="a program file (default: the tests' 108-s Web day)")
     ap.add_argument("--screenshot", metavar="PNG", help="the live page at phone size, 12.5 s in")
+    ap.add_argument("--cpu", type=float, metavar="S", help="also the daemon's CPU, S s a window")
+    ap.add_argument("--no-latency", action="store_true", help="only the CPU (with --cpu)")
     args = ap.parse_args()
     if not have_chromium():
         print("bench_web: needs /usr/bin/chromium and /usr/bin/chromedriver", file=sys.stderr)
         return 2
+    if not args.no_latency:
+        latency(args)
+    if args.cpu:
+        cpu(args.cpu)
+    return 0
+
+
+def cpu(seconds: float) -> None:
+    import socket
+
+    from bench.bench_daemon import FULL, Daemon, cpu_s, unscheduled
+    from tests.support.audio import PulseServer
+    with tempfile.TemporaryDirectory() as t, PulseServer(Path(t) / "pulse") as pulse:
+        tmp = Path(t)
+        programs = tmp / "programs"
+        programs.mkdir()
+        (programs / "full-session.yaml").write_text(unscheduled(FULL.read_text()))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cache = tmp / "cache"
+        web = f"web: {{listen: 127.0.0.1:{port}}}\n"
+        runs = {"warm": (Daemon(tmp / "warm", pulse, cache, programs, verbose=True), web),
+                "off": (Daemon(tmp / "off", pulse, cache, programs), ""),
+                "on": (Daemon(tmp / "on", pulse, cache, programs), web)}
+        for d, extra in runs.values():
+            (d.tmp / "config" / "coach").mkdir(parents=True)
+            (d.tmp / "config" / "coach" / "config.yaml").write_text("mpris: false\n" + extra)
+            d.env["XDG_STATE_HOME"] = str(tmp / "state")
+        warm = runs["warm"][0]
+        try:
+            warm.start()
+            warm.wait_log("full-session: voice clips ready", timeout=300)
+        finally:
+            warm.stop()
+        for name in ("off", "on"):
+            d = runs[name][0]
+            try:
+                d.start()
+                assert d.proc is not None
+                pid = d.proc.pid
+                time.sleep(10)
+                assert d.request({"cmd": "start", "program": "full-session"}).get("ok")
+                d.wait_status(lambda st: st["state"] == "playing" and st["position"] > 3, 60,
+                              "playing")
+
+                def window(what: str, pid: int = pid) -> None:
+                    c0, t0 = cpu_s(pid), time.monotonic()
+                    time.sleep(seconds)
+                    pct = (cpu_s(pid) - c0) / (time.monotonic() - t0) * 100
+                    print(f"daemon CPU, {what}: {pct:.2f} % of one core over {seconds:g} s",
+                          flush=True)
+
+                if name == "off":
+                    window("session, no web: in the config")
+                else:
+                    window("session, web on, no page open")
+                    token = (tmp / "state" / "coach" / "web-token").read_text().strip()
+                    with chromium() as driver:
+                        driver.get(f"http://127.0.0.1:{port}/?token={token}")
+                        time.sleep(2)
+                        assert driver.execute_script("return window.coachLog.length") > 0
+                        window("session, web on, the page open")
+                d.request({"cmd": "stop"})
+            finally:
+                d.stop()
+
+
+def latency(args: argparse.Namespace) -> None:
     text = Path(args.program).read_text() if args.program else WEB_DAY
     with tempfile.TemporaryDirectory() as tmp, web_rig(Path(tmp)) as (rig, server), \
             chromium() as driver:
@@ -123,7 +200,6 @@ def main() -> int:
               f"min {lat[0] * 1000:.0f} ms (target <= 500 ms)")
     if args.screenshot:
         print(f"screenshot: {args.screenshot}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -246,12 +246,12 @@ class WebServer:
         await resp.prepare(request)
         q: asyncio.Queue[str] = asyncio.Queue()
         self._clients.add(q)
-        reply = await self.ask(GetStatus())
-        if isinstance(reply, Status):
-            await resp.write(f"data: {json.dumps(reply.to_json())}\n\n".encode())
         if self._poller is None:
             self._poller = asyncio.create_task(self._poll())
         try:
+            reply = await self.ask(GetStatus())
+            if isinstance(reply, Status):
+                await resp.write(f"data: {json.dumps(reply.to_json())}\n\n".encode())
             while True:
                 line = await q.get()
                 if not line:

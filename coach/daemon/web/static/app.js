@@ -116,13 +116,21 @@ async function loadLibrary() {
     li.append(el("div", "title", p.name || p.stem));
     li.append(el("div", "muted", `${p.stem}.yaml` + (p.duration != null ? ` · ${mmss(p.duration)}` : "")));
     for (const d of p.errors) li.append(el("div", "error", errorLine(d)));
+    if (!p.errors.length) {  // the plan strip: each phase in its colour, drawn by the server
+      const img = el("img"); img.loading = "lazy"; img.alt = `the plan of ${p.name}`;
+      img.src = `/api/programs/${encodeURIComponent(p.stem)}/plan.png`; li.append(img);
+    }
     const actions = el("div", "actions");
     const start = el("button", "primary", "Start"); start.disabled = !!p.errors.length;
     start.dataset.start = p.stem;
     start.addEventListener("click", async () => {
-      const r = await post("/api/start", {program: p.stem, force: true});
-      if (r.ok) document.querySelector('[data-tab="live"]').click();
-      else alert(r.error);
+      let r = await call("POST", "/api/start", {program: p.stem});
+      if (!r.ok && status && status.state !== "idle" &&
+          confirm(`Stop ${status.program} and start ${p.name || p.stem}?`)) {
+        r = await call("POST", "/api/start", {program: p.stem, force: true});
+      }
+      if (r.ok) { draw(r); document.querySelector('[data-tab="live"]').click(); }
+      else if (r.error) say($("message"), r.error);
     });
     const edit = el("button", "", "Edit"); edit.dataset.edit = p.stem;
     edit.addEventListener("click", () => openEditor(p.stem));
