@@ -20,7 +20,8 @@ if [ "$want_test" = 1 ]; then
   # pipewire pipewire-pulse wireplumber: the ducker's Server contract is also tested against a
   # private PipeWire (the Pi's sound server); they install beside pulseaudio, which stays.
   apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux dbus playerctl
-             pipewire pipewire-pulse wireplumber)
+             pipewire pipewire-pulse wireplumber
+             chromium chromium-driver)  # the phone page's browser tests (tests/e2e/test_web_browser.py)
 fi
 
 missing=()

@@ -27,6 +27,8 @@ FORBIDDEN = {
     # What coach keeps on disk: read by the CLI, the reports and the daemon alike.
     "store": ("coach.audio", "coach.daemon", "coach.report", "coach.cli", "coach.protocol"),
     "daemon": ("coach.report", "coach.cli"),
+    # The phone page is a face, like the CLI: it shows the reports (imbalance, plots).
+    "daemon/web": ("coach.cli",),
     # Reports read core and the store (history records); only the face imports them.
     "report": ("coach.audio", "coach.daemon", "coach.cli", "coach.protocol"),
     # The control protocol (messages, wire codec): the contract between the daemon and its
@@ -60,8 +62,11 @@ def imports(path: Path, package: str | None = None) -> list[tuple[int, str]]:
 
 
 def layer_files(layer: str) -> list[Path]:
-    """Every module of ``coach/<layer>/``, its subpackages' too (coach/core/program/...)."""
-    return sorted((PKG / layer).rglob("*.py"))
+    """Every module of ``coach/<layer>/``, its subpackages' too (coach/core/program/...), but
+    those of a subpackage that is a layer of its own (coach/daemon/web/)."""
+    own = [PKG / other for other in FORBIDDEN if other.startswith(layer + "/")]
+    return sorted(p for p in (PKG / layer).rglob("*.py")
+                  if not any(p.is_relative_to(o) for o in own))
 
 
 def forbidden(layer: str, found: list[tuple[int, str]]) -> list[tuple[int, str]]:

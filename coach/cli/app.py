@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw ratings and reps/hold over time, a panel per exercise "
                    "(.png or .svg)")
 
+    c = verb(sub, "web", "coach.cli.web:cmd_web",
+             help="the phone page's address with its token, and a QR code of it to scan")
+    c.add_argument("--no-qr", action="store_true", help="only the address")
+    add_options(c, "config")
+
     verb(sub, "install-service", "coach.cli.service:cmd_install_service",
          help="install the systemd user unit for the daemon")
 

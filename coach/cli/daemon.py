@@ -32,4 +32,5 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
-                      voice_defaults=config.voice, duck_db=config.duck_db)
+                      voice_defaults=config.voice, duck_db=config.duck_db,
+                      web_listen=config.web_listen)

@@ -382,8 +382,10 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                blocksize: int = 1024, preroll_ms: int = 500,
                buttons: list[Any] | None = None,
                voice_defaults: VoiceSettings | None = None,
-               duck_db: float | None = None) -> int:
-    """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
+               duck_db: float | None = None,
+               web_listen: tuple[str, int] | None = None) -> int:
+    """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown.
+    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer
@@ -413,7 +415,12 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    for b in buttons or []:
+    buttons = list(buttons or [])
+    if web_listen is not None:
+        # aiohttp and the page's files only when the page is configured.
+        from coach.daemon.web.server import Place, WebServer
+        buttons.append(WebServer(*web_listen, Place(programs_dir, history, voice_defaults)))
+    for b in buttons:
         b.start(d.handle)
     if d.interrupted is not None:
         i = d.interrupted
@@ -446,7 +453,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         d.run()
     finally:
         sdnotify.stopping()
-        for b in buttons or []:
+        for b in buttons:
             b.close()
         server.close()
         d.shutdown()

@@ -35,5 +35,5 @@ def session_status(state: SessionState, program: str, tl: Timeline, pos: int, lo
                      next=f"{nxt.exercise}, set {nxt.set} of {nxt.sets}" if nxt else "done")
     if phase is not None:
         st = replace(st, phase=phase.phase, rep=phase.rep, side=phase.side,
-                     pose=phase.pose or None)
+                     pose=phase.pose or None, phase_end=round(phase.end_ms / 1000, 3))
     return st

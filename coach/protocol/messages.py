@@ -126,6 +126,7 @@ class Status(_Done):
     set_start: float | None = omitted()
     set_end: float | None = omitted()
     pose: str | None = omitted()
+    phase_end: float | None = omitted()  # seconds into the session at which this phase ends
     interrupted: Interrupted | None = omitted()
     # One line for every part that is off or degraded (DESIGN.md "Faults"); empty when all is well.
     problems: list[str] = field(default_factory=list)

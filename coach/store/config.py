@@ -14,9 +14,11 @@ from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
 from coach.core.yamlnodes import Node, NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio", "voice", "mpris", "duck")
+        "media_keys", "gpio", "voice", "mpris", "duck", "web")
 GPIO_KEYS = ("pin", "hold")
 DUCK_KEYS = ("level",)
+WEB_KEYS = ("listen",)
+WEB_DEFAULT_HOST = "127.0.0.1"  # the phone page answers only on this machine unless opened
 DUCK_DEFAULT_DB = -12.0
 DUCK_RANGE_DB = (-60.0, -1.0)
 
@@ -37,6 +39,7 @@ class Config:
     voice: VoiceSettings | None = None  # defaults for every program's `voice:`, key by key
     mpris: bool = True  # the MPRIS player org.mpris.MediaPlayer2.coach on the session bus
     duck_db: float | None = DUCK_DEFAULT_DB  # other streams lowered this much under a cue; None: off
+    web_listen: tuple[str, int] | None = None  # `web: {listen: HOST:PORT}`: the phone page; None: off
 
 
 def config_dir() -> Path:
@@ -125,6 +128,8 @@ def parse_config(text: str, path: str) -> Config:
             values["voice"] = read_voice(r, found["voice"], str(Path(path).parent))
         if "duck" in found:
             values["duck_db"] = _read_duck(r, found["duck"])
+        if "web" in found:
+            values["web_listen"] = _read_web(r, found["web"])
     r.raise_if_any()
     return Config(**values)
 
@@ -155,6 +160,41 @@ def _read_duck(r: NodeReader, node: Node) -> float | None:
                                 f"{lo:g}dB to {hi:g}dB, like -12dB")
         return DUCK_DEFAULT_DB
     return db
+
+
+def parse_listen(text: str) -> tuple[str, int] | None:
+    """"HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (host 127.0.0.1); None when it is not one."""
+    t = text.strip()
+    host, sep, port = t.rpartition(":")
+    if not sep:
+        host, port = "", t
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    if any(c.isspace() or c in "/[]@" for c in host) or (":" in host and not t.startswith("[")):
+        return None
+    return host or WEB_DEFAULT_HOST, int(port)
+
+
+def _read_web(r: NodeReader, node: Node) -> tuple[str, int] | None:
+    """`web: {listen: HOST:PORT}` (the phone page, coach/daemon/web)."""
+    items = r.mapping(node, "web")
+    if items is None:
+        return None
+    found = r.known_keys(items, WEB_KEYS, "in web")
+    if "listen" not in found:
+        r.error(node, "web needs `listen: HOST:PORT`, like `listen: 0.0.0.0:8080` (every "
+                      "address) or `listen: 127.0.0.1:8080` (this machine only)")
+        return None
+    text = r.text(found["listen"], "web.listen")
+    if text is None:
+        return None
+    listen = parse_listen(text)
+    if listen is None:
+        r.error(found["listen"], f'web.listen "{text}" must be HOST:PORT with a port from 1 to '
+                                 "65535, like 0.0.0.0:8080 or 127.0.0.1:8080")
+    return listen
 
 
 def with_voice_defaults(program: Program, defaults: VoiceSettings | None) -> Program:

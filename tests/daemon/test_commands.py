@@ -74,7 +74,7 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "next": maybe(text), "error_last_start": maybe(text), "reason": maybe(text),
     "duration": maybe(seconds), "prepared": maybe(count), "needed": maybe(count),
     "exercise_index": maybe(count), "set_start": maybe(seconds), "set_end": maybe(seconds),
-    "pose": maybe(text),
+    "pose": maybe(text), "phase_end": maybe(seconds),
     "interrupted": maybe(st.builds(Interrupted, program=text, path=text,
                                    exercise_index=maybe(count), set=maybe(count), hint=text)),
     "problems": st.lists(text, max_size=3),

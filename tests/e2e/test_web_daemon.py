@@ -1,0 +1,65 @@
+"""The page from a real `coach daemon` process configured with `web: {listen: ...}`: the address
+`coach web` prints opens it, its buttons drive the daemon (`coach status` agrees), the daemon's
+own log (at debug level, every request in it) never holds the token, and the port closes with
+the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.audio import PulseServer, need_pulse
+from tests.support.coachd import Coachd
+from tests.support.webrig import WEB_DAY
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_daemon_serves_the_page_that_coach_web_names(tmp_path: Path) -> None:
+    need_pulse()
+    port = free_port()
+    with PulseServer(tmp_path / "pulse") as pulse:
+        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
+                   XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"))
+        d = Coachd(tmp_path, env)
+        (tmp_path / "config" / "coach").mkdir(parents=True)
+        (tmp_path / "config" / "coach" / "config.yaml").write_text(
+            f"mpris: false\nweb: {{listen: 127.0.0.1:{port}}}\n")
+        (d.programs / "day.yaml").write_text(WEB_DAY)
+        try:
+            d.start()
+            url = d.ok("web", "--no-qr").splitlines()[0]
+            token = (tmp_path / "state" / "coach" / "web-token").read_text().strip()
+            assert url == f"http://127.0.0.1:{port}/?token={token}"
+
+            async def use() -> tuple[int, str, dict]:
+                jar = aiohttp.CookieJar(unsafe=True)
+                async with aiohttp.ClientSession(cookie_jar=jar) as c:
+                    r = await c.get(url)  # 303 to / with the cookie, then the page
+                    page = await r.text()
+                    r2 = await c.post(f"http://127.0.0.1:{port}/api/start", json={"program": "day"})
+                    return r.status, page, await r2.json()
+            status, page, started = asyncio.run(use())
+            assert status == 200 and "<title>coach</title>" in page
+            assert started["ok"] and started["program"] == "Web day"
+            assert d.wait_for(lambda st: st["state"] == "playing", what="playing")["program"] == "Web day"
+            d.ok("stop")
+        finally:
+            d.stop()
+            d.cleanup()
+        log = d.text()
+        assert f"web: the page answers on http://127.0.0.1:{port}/" in log
+        assert "POST /api/start 200" in log and "GET / 303" in log  # every request, at debug
+        assert token not in log
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
