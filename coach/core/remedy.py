@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from coach.core.phrases import fill
+from coach.core.phrases import fill, phrase_table
 from coach.core.program import Exercise, Program, Remedy, Tempo, parse_tempo
 from coach.core.types import Side
 
@@ -123,3 +123,16 @@ def playing(program: Program, changes: tuple[Change, ...], exercise_index: int,
         if c.exercise_index == exercise_index and c.from_set <= set_no:
             ex, why = c.exercise, c.reason
     return ex, why
+
+
+def plan_changes(program: Program, feel: int, after_set: int = 1) -> tuple[Change, ...]:
+    """What a ``feel`` given after set ``after_set`` of every exercise with a remedy would do
+    (`coach plan --feel N --after-set K`, `coach render` with the same options): a rating
+    after a unilateral set lands on its last side, so that is the side felt."""
+    out = []
+    for i, ex in enumerate(program.exercises):
+        words = phrase_table(program.language, program.words, ex.words)
+        c = apply_remedy(program, i, ex, feel, after_set, ex.sides[-1], words)
+        if c is not None:
+            out.append(c)
+    return tuple(out)

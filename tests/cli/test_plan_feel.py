@@ -1,0 +1,75 @@
+"""`coach plan --feel N [--after-set K]` (issue 20): the plan with each exercise's remedy
+applied after set K, as text and JSON; the program's own plan unchanged without it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.cli import coach
+
+PROGRAM = """\
+program: Remedy demo
+remedy: true
+exercises:
+  - name: Row
+    sets: 3
+    reps: 2
+    tempo: "3010"
+    rest: 60s
+    rate: feel
+  - name: Plank
+    hold: 20s
+    remedy: false
+"""
+
+
+def _plan(tmp_path: Path, *args: str) -> dict:
+    f = tmp_path / "p.yaml"
+    f.write_text(PROGRAM)
+    r = coach("plan", str(f), "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def _announce(plan: dict, set_no: int) -> str:
+    return next(e["text"] for e in plan["events"] if e["type"] == "cue"
+                and e["phrase"] == "announce" and e["exercise"] == "Row" and e["set"] == set_no)
+
+
+def test_plan_feel_applies_the_remedy_after_the_set(tmp_path):
+    own = _plan(tmp_path)
+    low = _plan(tmp_path, "--feel", "2")
+    assert "remedies" not in own
+    assert low["remedies"] == [{"exercise": "Row", "exercise_index": 0, "from_set": 2,
+                                "reason": "feel 2 on set 1",
+                                "words": "Feel was 2. Next set: 4 seconds down, and squeeze at "
+                                         "the top for 2 seconds."}]
+    assert "tempo 3 0 1 0" in _announce(low, 1)
+    assert "tempo 4 0 1 2" in _announce(low, 2) and "tempo 4 0 1 2" in _announce(low, 3)
+    flex = [e for e in low["events"] if e["type"] == "cue" and e["phrase"] == "flex"]
+    assert len(flex) == 1 and flex[0]["set"] == 1  # in set 1's rest
+    assert low["duration"] == own["duration"] + 2 * 2 * 3  # 2 sets of 2 reps, 3 s longer each
+    # the same up to the change's words
+    said = next(e["t"] for e in low["events"] if e.get("phrase") == "remedy")
+    assert [e for e in own["events"] if e["t"] < said] == \
+        [e for e in low["events"] if e["t"] < said]
+
+
+def test_after_set_and_a_feel_that_changes_nothing(tmp_path):
+    later = _plan(tmp_path, "--feel", "1", "--after-set", "2")
+    assert [r["from_set"] for r in later["remedies"]] == [3]
+    assert "tempo 3 0 1 0" in _announce(later, 2) and "tempo 4 0 1 2" in _announce(later, 3)
+    assert _plan(tmp_path, "--feel", "4")["remedies"] == []
+    assert _plan(tmp_path, "--feel", "4")["events"] == _plan(tmp_path)["events"]
+
+
+def test_plan_text_says_the_remedy(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(PROGRAM)
+    out = coach("plan", str(f), "--feel", "2").stdout
+    assert ("remedy: Row: from set 2 (feel 2 on set 1): Feel was 2. Next set: 4 seconds "
+            "down, and squeeze at the top for 2 seconds.") in out
+    assert "flex it for 10 seconds, eyes closed" in out
+    bad = coach("plan", str(f), "--feel", "7")
+    assert bad.returncode == 2 and "--feel" in bad.stderr
