@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass, field
 
 from coach.core.outcome import Outcome, Unit, outcome, unit_at, units
+from coach.core.remedy import Change
+from coach.core.timeline import Timeline
 from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
 from coach.daemon.rating import Rateable
 from coach.daemon.schedules import Clock
@@ -96,6 +98,7 @@ class SessionRecord:
     best: dict[int, Outcome] = field(default_factory=dict)  # per unit, the best attempt
     time: CoachedTime = field(default_factory=CoachedTime)
     last_position_saved: float = 0.0
+    changes: tuple[Change, ...] = ()  # remedies so far: what each set plays, and why
 
     @property
     def _on(self) -> bool:
@@ -120,6 +123,11 @@ class SessionRecord:
 
     def account(self, now: float, state: SessionState) -> None:
         self.time.account(now, state)
+
+    def replan(self, timeline: Timeline, changes: tuple[Change, ...]) -> None:
+        """A remedy changed the plan from a later set on: the units are the new plan's (the
+        same up to the one playing)."""
+        self.units, self.changes = units(timeline), changes
 
     # --- the position: units begun, played and cut -------------------------------------------
 
