@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass, field
 
 from coach.core.outcome import Outcome, Unit, outcome, unit_at, units
-from coach.core.remedy import Change
+from coach.core.program import Program
+from coach.core.remedy import Change, playing
 from coach.core.timeline import Timeline
 from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
 from coach.daemon.rating import Rateable
@@ -99,6 +100,7 @@ class SessionRecord:
     time: CoachedTime = field(default_factory=CoachedTime)
     last_position_saved: float = 0.0
     changes: tuple[Change, ...] = ()  # remedies so far: what each set plays, and why
+    program: Program | None = None
 
     @property
     def _on(self) -> bool:
@@ -106,7 +108,7 @@ class SessionRecord:
 
     def begin(self, resolved: Resolved, resumed_from: int | None, start_ms: int,
               now: float) -> None:
-        self.units = units(resolved.timeline)
+        self.units, self.program = units(resolved.timeline), resolved.program
         self.loads = tuple(None if ex.load is None else str(ex.load)
                            for ex in resolved.program.exercises)
         if resumed_from is not None:
@@ -191,10 +193,18 @@ class SessionRecord:
             assert self.history is not None and self.session_id is not None
             row = self.history.start_set(self.session_id, unit.exercise, unit.exercise_index,
                                          unit.set, unit.sets, unit.side, unit.set_start_ms,
-                                         self.wall(), self.loads[unit.exercise_index]) or None
+                                         self.wall(), self.loads[unit.exercise_index],
+                                         self._played(unit)) or None
         a = self.attempt = Attempt(unit, row, from_ms, from_ms if reached is None else reached)
         self._settle(a)  # a jump into its rest: skipped at once
         return a
+
+    def _played(self, unit: Unit) -> tuple[str | None, int | None, str | None]:
+        """The tempo code and hold (ms) the unit's set plays, and why a remedy changed them."""
+        assert self.program is not None
+        ex, why = playing(self.program, self.changes, unit.exercise_index, unit.set)
+        hold = ex.hold_ms if ex.kind == "hold" else ex.closing_hold_ms or None
+        return (ex.tempo.code if ex.tempo is not None else None), hold, why
 
     def _settle(self, a: Attempt) -> None:
         if a.result is None and a.reached >= a.unit.work_end_ms:

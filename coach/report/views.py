@@ -114,7 +114,8 @@ def session_lines(session: SessionRecord, program: Program | None = None) -> lis
     """The set lines of plain `coach history`, e.g.
     "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2" (one row for
     both sides, before schema 5), "Split squat set 1 of 2 (right): partial 5/8 reps  feel 2",
-    "Goblet squat set 1 of 3, 24kg: completed". With the session's ``program`` (as its file
+    "Goblet squat set 1 of 3, 24kg: completed", "Row set 2 of 3, tempo 4012 (feel 2 on set 1):
+    completed" (a set a remedy changed). With the session's ``program`` (as its file
     says now: notes are not logged), its notes first and each exercise's under its first set."""
     entries = set_entries(session)
     lines = [f"notes: {one_line(program.notes)}"] if program is not None and program.notes else []
@@ -123,6 +124,12 @@ def session_lines(session: SessionRecord, program: Program | None = None) -> lis
         mine = [e for e in entries if e["id"] == row.id]
         side = f" ({row.side})" if row.side and row.side != "both" else ""
         load = f", {row.load}" if row.load else ""
+        if row.adapted:  # "Row set 2 of 3, tempo 4012 (feel 2 on set 1): completed"
+            if row.tempo:
+                load += f", tempo {row.tempo}"
+            if row.hold:
+                load += f", hold {row.hold:g} s"
+            load += f" ({row.adapted})"
         text = ratings_text(mine)
         lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}{load}: "
                      f"{outcome_text(row)}" + (f"  {text}" if text else ""))

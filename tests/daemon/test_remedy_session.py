@@ -15,6 +15,7 @@ import pytest
 
 from coach.audio.pipeline import build_mixer
 from coach.core.timeline import Timeline
+from coach.report.views import session_json, session_lines
 from tests.support.rig import Rig
 
 # Row: set 1 announce 0-3, lead-in 3-6, work 6-14 (2 reps of 3010), rest 14-74 (feel asked
@@ -113,6 +114,17 @@ def test_feel_2_slows_set_2_and_5_brings_the_program_back(rig):
     clips_made(rig)
     play_to(rig, back.sets[2].work_end_ms / 1000)
     heard_is_the_plan(rig, back)
+
+    # recorded: what each set played, and why a remedy changed it
+    assert rig.call("stop")["ok"]
+    (rec,) = rig.history.recent(1)
+    sets = session_json(rec)["sets"]
+    assert [(e["set"], e["tempo"], e["hold"], e["adapted"]) for e in sets] == [
+        (1, "3010", None, None), (2, "4012", None, "feel 2 on set 1"), (3, "3010", None, None)]
+    assert "Row set 2 of 3, tempo 4012 (feel 2 on set 1): completed  feel 5" in \
+        session_lines(rec)
+    # progression reads the program's own values
+    assert [(u.reps, u.sets) for u in rec.used] == [(2, 3)]
 
 
 def test_feel_4_changes_nothing(rig):
