@@ -15,7 +15,8 @@ PHRASE_IDS: tuple[str, ...] = (
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
     "sets", "kilos", "pounds", "feel_was", "next_set", "slower_down", "peak_pause",
-    "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "numbers",
+    "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
+    "numbers",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -43,6 +44,7 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "closing_hold": ("seconds",),
     "weaker_first": ("side",),
     "flex": ("seconds",),
+    "lagging_first": ("side", "n"),
 }
 
 # "numbers" is not a template: a pack's numbers are spoken through NUMBER_WORDS below; the
@@ -94,6 +96,7 @@ EN: Mapping[str, str] = {
     "back_to_program": "back to the program",
     "flex": "flex it for {seconds} seconds, eyes closed",
     "and": "and",
+    "lagging_first": "{side} first today: it has lagged {n} sessions",
     "numbers": "",
 }
 
@@ -144,6 +147,7 @@ DE: Mapping[str, str] = {
     "back_to_program": "zurück zum Programm",
     "flex": "{seconds} Sekunden anspannen, Augen zu",
     "and": "und",
+    "lagging_first": "heute zuerst die {side}: sie hing {n} Einheiten hinterher",
     "numbers": "",
 }
 
@@ -193,6 +197,7 @@ ES: Mapping[str, str] = {
     "back_to_program": "vuelta al programa",
     "flex": "contrae {seconds} segundos, ojos cerrados",
     "and": "y",
+    "lagging_first": "hoy primero el {side}: se ha quedado atrás {n} sesiones",
     "numbers": "",
 }
 
@@ -242,6 +247,7 @@ FR: Mapping[str, str] = {
     "back_to_program": "retour au programme",
     "flex": "contracte {seconds} secondes, yeux fermés",
     "and": "et",
+    "lagging_first": "{side} d'abord aujourd'hui : en retard sur {n} séances",
     "numbers": "",
 }
 
@@ -368,17 +374,18 @@ NUMBER_FORMS: Mapping[str, Mapping[tuple[str, str], str]] = {
     "de": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("sets", "n"): "m", ("kilos", "n"): "m",
-           ("pounds", "n"): "m", **{(p, "seconds"): "f" for p in _REMEDY_COUNTED}},
+           ("pounds", "n"): "m", **{(p, "seconds"): "f" for p in _REMEDY_COUNTED},
+           ("lagging_first", "n"): "f"},
     "es": {("rest", "seconds"): "m", ("seconds_left", "n"): "m", ("reps", "n"): "f",
            ("cadence", "seconds"): "m", ("hold_for", "seconds"): "m", ("poses", "n"): "f",
            ("extended", "seconds"): "m", ("last_reps", "n"): "f", ("sets", "n"): "f",
            ("kilos", "n"): "m", ("pounds", "n"): "f",
-           **{(p, "seconds"): "m" for p in _REMEDY_COUNTED}},
+           **{(p, "seconds"): "m" for p in _REMEDY_COUNTED}, ("lagging_first", "n"): "f"},
     "fr": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f",
            ("kilos", "n"): "m", ("pounds", "n"): "f",
-           **{(p, "seconds"): "f" for p in _REMEDY_COUNTED}},
+           **{(p, "seconds"): "f" for p in _REMEDY_COUNTED}, ("lagging_first", "n"): "f"},
 }
 
 def missing_phrases(language: str) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from coach.core.imbalance import Imbalance
 from coach.core.phrases import fill, phrase_table
 from coach.core.program import Exercise, Program, Remedy, Tempo, parse_tempo
 from coach.core.types import Side
@@ -136,3 +137,22 @@ def plan_changes(program: Program, feel: int, after_set: int = 1) -> tuple[Chang
         if c is not None:
             out.append(c)
     return tuple(out)
+
+
+def lagging_first(program: Program, rows: list[Imbalance]) -> Program:
+    """``program`` with each unilateral exercise whose remedy puts the weaker side first
+    starting with the side the imbalance rule flags as lagging (``rows``, by exercise name),
+    the reason kept for the first set's announcement. The program itself when none moves."""
+    lagging = {x.exercise: (x.lagging, x.lagged) for x in rows if x.lagging is not None}
+    out = []
+    for ex in program.exercises:
+        lag = lagging.get(ex.name)
+        if lag is not None and lag[0] is not None and ex.remedy is not None and \
+                ex.remedy.weaker_first and len(ex.sides) > 1:
+            first = lag[0]
+            rest = tuple(s for s in ex.sides if s != first)
+            ex = replace(ex, sides=(first, *rest), lagging=(first, lag[1]))
+        out.append(ex)
+    if all(a is b for a, b in zip(out, program.exercises)):
+        return program
+    return replace(program, exercises=tuple(out))

@@ -174,6 +174,9 @@ class Exercise:
     remedy_at: tuple[int, int] = (0, 0)  # where that `remedy` key is written (messages)
     # A remedy in play (coach.core.remedy): an isometric hold closing each set (ms).
     closing_hold_ms: int = 0
+    # A side that lagged in past sessions (coach.core.remedy.lagging_first): it goes first
+    # today, and the first set says why ("Left side first today: it has lagged 3 sessions").
+    lagging: tuple[Side, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,10 @@ def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, 
         parts.append(fill(words, "set_of", lang, n=set_no, total=ex.sets))
         if "sets" in ups:
             parts.append(up("sets", fill(words, "sets", lang, n=ex.sets)))
-    if side is not None:
+    if side is not None and set_no == 1 and ex.lagging is not None:
+        parts.append(fill(words, "lagging_first", lang, side=words[ex.lagging[0]],
+                          n=ex.lagging[1]))
+    elif side is not None:
         parts.append(words[side])
     if ex.kind == "tempo":
         assert ex.tempo is not None and ex.reps is not None
