@@ -15,7 +15,7 @@ from coach.cli.fmt import fmt_duration, fmt_time
 from coach.cli.progress import terminal_progress
 from coach.core.errors import CoachError, Diagnostic
 from coach.core.program import Program, load_program
-from coach.core.remedy import Change, plan_changes
+from coach.core.remedy import Change, plan_changes, remedy_problems
 from coach.core.timeline import Cue, Phase, Timeline, compile_program, find_overlaps
 from coach.report.views import program_notes
 from coach.store.config import load_config, with_voice_defaults
@@ -26,6 +26,9 @@ def load(path: str, config: str | None = None, feel: int | None = None,
     """A program with config.yaml's voice defaults applied, and its timeline (with ``feel``:
     as if each exercise's set ``after_set`` were rated so, its remedy applied)."""
     program = load_with_defaults(path, config)
+    problems = remedy_problems(program)
+    if problems:
+        raise CoachError(problems)
     return program, compile_program(program, remedies(program, feel, after_set))
 
 

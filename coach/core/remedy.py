@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from coach.core.errors import Diagnostic
 from coach.core.imbalance import Imbalance
 from coach.core.phrases import fill, phrase_table
 from coach.core.program import Exercise, Program, Remedy, Tempo, parse_tempo
@@ -156,3 +157,31 @@ def lagging_first(program: Program, rows: list[Imbalance]) -> Program:
     if all(a is b for a, b in zip(out, program.exercises)):
         return program
     return replace(program, exercises=tuple(out))
+
+
+def remedy_problems(program: Program) -> list[Diagnostic]:
+    """Remedies that could not fit their rest (`coach check`): the change's words and its flex
+    cue (words, the flex, "relax") must fit in the rest after the ratings and "rest N
+    seconds", even when the feel comes at once. At the `remedy` key that asks."""
+    from coach.core.timeline import compile_program  # the compiler imports this module's types
+    out: list[Diagnostic] = []
+    for i, ex in enumerate(program.exercises):
+        r = ex.remedy
+        if r is None or ex.sets < 2:
+            continue
+        words = phrase_table(program.language, program.words, ex.words)
+        change = apply_remedy(program, i, ex, r.low, 1, ex.sides[-1], words)
+        if change is None:
+            continue
+        cues = [c.phrase for c in compile_program(program, [change]).cues
+                if c.exercise_index == i and c.set == 1]
+        lacking = [what for what, phrase, wanted in (
+            ("words", "remedy", True), (f"flex cue of {r.flex_ms / 1000:g} s", "flex",
+                                        bool(r.flex_ms))) if wanted and phrase not in cues]
+        if lacking:
+            out.append(Diagnostic(
+                program.path, *ex.remedy_at,
+                f"{ex.name}: a rest of {ex.rest_ms / 1000:g} s cannot hold the remedy's "
+                f"{' and '.join(lacking)}" + (" after its ratings" if ex.rate else "")
+                + "; lengthen rest or give the remedy a shorter flex (flex: 0 for none)"))
+    return out

@@ -73,3 +73,15 @@ def test_plan_text_says_the_remedy(tmp_path):
     assert "flex it for 10 seconds, eyes closed" in out
     bad = coach("plan", str(f), "--feel", "7")
     assert bad.returncode == 2 and "--feel" in bad.stderr
+
+
+def test_check_refuses_a_remedy_that_cannot_fit_its_rest(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(PROGRAM.replace("rest: 60s", "rest: 25s"))
+    r = coach("check", "--no-voice", str(f))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (f"{f}:2:1: error: Row: a rest of 25 s cannot hold the remedy's "
+                                "flex cue of 10 s after its ratings; lengthen rest or give the "
+                                "remedy a shorter flex (flex: 0 for none)")
+    f.write_text(PROGRAM.replace("remedy: true", "remedy: {flex: 0}").replace("60s", "25s"))
+    assert coach("check", "--no-voice", str(f)).returncode == 0

@@ -158,3 +158,25 @@ def test_recompiled_timeline_is_the_same_up_to_the_change():
     top = [e for e in new.phases if e.set == 2 and e.phase == "top_pause"]
     assert {e.duration_ms for e in ecc} == {4000} and {e.duration_ms for e in top} == {2000}
     assert new.duration_ms == old.duration_ms + 3 * 3000 * 2  # 2 sets of 3 reps, 3 s longer each
+
+
+# ---- coach check: a remedy that cannot fit its rest ------------------------------------------
+
+def test_a_flex_cue_longer_than_its_rest_is_an_error():
+    from coach.core.remedy import remedy_problems
+    text = ("program: P\nrate: feel\nremedy: true\nexercises:\n"
+            "  - {name: Row, sets: 3, reps: 2, tempo: '3010', rest: 25s}\n"
+            "  - {name: Curl, sets: 2, reps: 2, tempo: '3010', rest: 40s, remedy: {flex: 30s}}\n"
+            "  - {name: Fine, sets: 2, reps: 2, tempo: '3010', rest: 60s}\n"
+            "  - {name: Once, reps: 2, tempo: '3010', rest: 5s}\n")
+    p = parse_program(text, "p.yaml")
+    assert [str(d) for d in remedy_problems(p)] == [
+        "p.yaml:3:1: error: Row: a rest of 25 s cannot hold the remedy's flex cue of 10 s after "
+        "its ratings; lengthen rest or give the remedy a shorter flex (flex: 0 for none)",
+        "p.yaml:6:62: error: Curl: a rest of 40 s cannot hold the remedy's flex cue of 30 s "
+        "after its ratings; lengthen rest or give the remedy a shorter flex (flex: 0 for none)"]
+    tight = parse_program("program: P\nexercises:\n  - {name: Row, sets: 2, reps: 2, "
+                          "tempo: '3010', rest: 3s, remedy: {eccentric: 1s}}\n", "p.yaml")
+    assert [d.message for d in remedy_problems(tight)] == [
+        "Row: a rest of 3 s cannot hold the remedy's words; lengthen rest or give the remedy a "
+        "shorter flex (flex: 0 for none)"]
