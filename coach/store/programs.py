@@ -11,7 +11,7 @@ from coach.core.errors import CoachError
 from coach.core.imbalance import imbalance
 from coach.core.program import Load, Program, VoiceSettings, load_program, parse_load
 from coach.core.progression import PastExercise, Progressed, apply_progress
-from coach.core.remedy import lagging_first
+from coach.core.remedy import lagging_first, remedy_problems
 from coach.core.timeline import Timeline, compile_program
 from coach.store.config import with_voice_defaults
 from coach.store.history import History
@@ -32,8 +32,13 @@ class Resolved:
 
 
 def load_with_defaults(path: Path, voice_defaults: VoiceSettings | None) -> Program:
-    """A program file with config.yaml's voice defaults under its own `voice:`."""
-    return with_voice_defaults(load_program(path), voice_defaults)
+    """A program file with config.yaml's voice defaults under its own `voice:` (CoachError
+    for a mistake, or a remedy that cannot fit its rest, as `coach check` says it)."""
+    program = with_voice_defaults(load_program(path), voice_defaults)
+    problems = remedy_problems(program)
+    if problems:
+        raise CoachError(problems)
+    return program
 
 
 def progressed(program: Program, history: History | None,
