@@ -58,12 +58,13 @@ def remedied(ex: Exercise, remedy: Remedy, weaker: Side | None = None) -> Exerci
 def _joined(parts: list[str], words: dict[str, str]) -> str:
     if len(parts) < 2:
         return "".join(parts)
-    return ", ".join(parts[:-1]) + f", {words['and']} " + parts[-1]
+    # No comma before the last part: "und", "y", "et" take none (nor does English need one).
+    return ", ".join(parts[:-1]) + f" {words['and']} " + parts[-1]
 
 
 def change_words(own: Exercise, new: Exercise, feel: int, words: dict[str, str],
                  language: str, flex_ms: int = 0) -> str:
-    """"Feel was 2. Next set: 4 seconds down, and squeeze at the top for 2." (or "back to the
+    """"Feel was 2. Next set: 4 seconds down and squeeze at the top for 2 seconds." (or "back to the
     program"), then the flex cue's own words when there is one."""
     parts: list[str] = []
     if new == own:

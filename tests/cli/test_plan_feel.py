@@ -43,7 +43,7 @@ def test_plan_feel_applies_the_remedy_after_the_set(tmp_path):
     assert "remedies" not in own
     assert low["remedies"] == [{"exercise": "Row", "exercise_index": 0, "from_set": 2,
                                 "reason": "feel 2 on set 1",
-                                "words": "Feel was 2. Next set: 4 seconds down, and squeeze at "
+                                "words": "Feel was 2. Next set: 4 seconds down and squeeze at "
                                          "the top for 2 seconds."}]
     assert "tempo 3 0 1 0" in _announce(low, 1)
     assert "tempo 4 0 1 2" in _announce(low, 2) and "tempo 4 0 1 2" in _announce(low, 3)
@@ -69,7 +69,7 @@ def test_plan_text_says_the_remedy(tmp_path):
     f.write_text(PROGRAM)
     out = coach("plan", str(f), "--feel", "2").stdout
     assert ("remedy: Row: from set 2 (feel 2 on set 1): Feel was 2. Next set: 4 seconds "
-            "down, and squeeze at the top for 2 seconds.") in out
+            "down and squeeze at the top for 2 seconds.") in out
     assert "flex it for 10 seconds, eyes closed" in out
     bad = coach("plan", str(f), "--feel", "7")
     assert bad.returncode == 2 and "--feel" in bad.stderr

@@ -99,7 +99,7 @@ def test_remedy_changes_and_returns():
     c = apply_remedy(p, 0, own, 2, 1, None, w, at_ms=30_000)
     assert c is not None and c.from_set == 2 and c.reason == "feel 2 on set 1"
     assert c.exercise.tempo is not None and c.exercise.tempo.code == "4012"
-    assert c.words == "Feel was 2. Next set: 4 seconds down, and squeeze at the top for 2 seconds."
+    assert c.words == "Feel was 2. Next set: 4 seconds down and squeeze at the top for 2 seconds."
     assert c.flex_ms == 10_000 and c.at_ms == 30_000
     assert apply_remedy(p, 0, own, 3, 1, None, w) is None  # above low
     assert apply_remedy(p, 0, own, 1, 3, None, w) is None  # the last set: nothing follows
@@ -124,7 +124,7 @@ def test_weaker_side_first_and_closing_hold():
     assert remedied(own, own.remedy, "left").sides == ("left", "right")
     c = apply_remedy(p, 0, own, 2, 1, "right", phrase_table("en"))
     assert c is not None and c.reason == "feel 2 on set 1 right"
-    assert c.words == ("Feel was 2. Next set: right side first, and hold the squeeze 5 "
+    assert c.words == ("Feel was 2. Next set: right side first and hold the squeeze 5 "
                        "seconds at the end.")
 
 

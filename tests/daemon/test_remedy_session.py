@@ -92,7 +92,7 @@ def test_feel_2_slows_set_2_and_5_brings_the_program_back(rig):
     assert set_phases(tl, 2, "eccentric") == {4000} and set_phases(tl, 2, "top_pause") == {2000}
     assert "tempo 4 0 1 2" in announce(tl, 2) and "tempo 3 0 1 0" in announce(tl, 1)
     said = next(c for c in tl.cues if c.phrase == "remedy")
-    assert said.text == ("Feel was 2. Next set: 4 seconds down, and squeeze at the top for "
+    assert said.text == ("Feel was 2. Next set: 4 seconds down and squeeze at the top for "
                          "2 seconds.")
     assert 22_000 <= said.t_ms < 74_000
     flex = next(c for c in tl.cues if c.phrase == "flex")
