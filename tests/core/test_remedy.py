@@ -180,3 +180,17 @@ def test_a_flex_cue_longer_than_its_rest_is_an_error():
     assert [d.message for d in remedy_problems(tight)] == [
         "Row: a rest of 3 s cannot hold the remedy's words; lengthen rest or give the remedy a "
         "shorter flex (flex: 0 for none)"]
+
+
+def test_a_closing_hold_keeps_a_set_counted_in_reps():
+    from coach.core.outcome import outcome, units
+    p = parse_program(HEAD + ROW + "    remedy: {hold: 5s}\n")
+    c = apply_remedy(p, 0, p.exercises[0], 1, 1, None, phrase_table("en"))
+    assert c is not None
+    tl = compile_program(p, [c])
+    u = units(tl)[1]
+    assert (u.measure, len(u.marks)) == ("reps", 3)
+    hold = next(ph for ph in tl.phases if ph.set == 2 and ph.phase == "hold")
+    assert u.work_end_ms == hold.end_ms  # completed only once the closing hold was held
+    assert outcome(u, u.start_ms, hold.t_ms).status == "partial"
+    assert outcome(u, u.start_ms, hold.end_ms).status == "completed"
