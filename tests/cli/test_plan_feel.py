@@ -85,3 +85,15 @@ def test_check_refuses_a_remedy_that_cannot_fit_its_rest(tmp_path):
                                 "remedy a shorter flex (flex: 0 for none)")
     f.write_text(PROGRAM.replace("remedy: true", "remedy: {flex: 0}").replace("60s", "25s"))
     assert coach("check", "--no-voice", str(f)).returncode == 0
+
+
+def test_render_takes_the_same_options(tmp_path, espeak):
+    import wave
+    f = tmp_path / "p.yaml"
+    f.write_text(PROGRAM)
+    low = _plan(tmp_path, "--feel", "2")
+    out = tmp_path / "low.wav"
+    r = coach("render", str(f), "--feel", "2", "-o", str(out), "--rate", "16000")
+    assert r.returncode == 0, r.stderr
+    with wave.open(str(out)) as w:
+        assert w.getnframes() == round(low["duration"] * 16000)

@@ -150,3 +150,22 @@ def test_effort_never_remedies(tmp_path: Path, espeak):
         assert r.call("rate", value=1, question="effort")["ok"]
         time.sleep(0.2)
         assert session(r).resolved.timeline is program_tl
+
+
+def test_two_taps_remedy_after_the_echo_and_set_2_plays_the_new_plan(rig):
+    play_to(rig, 19.0)  # set 1's answer phase
+    for _ in range(2):
+        assert rig.call("toggle")["state"] == "playing", "a tap, not a pause"
+    time.sleep(2.3)  # 2 s after the last tap the window closes: stored, echoed, remedied
+    rig.play_s(0.1)
+    tl = session(rig).resolved.timeline
+    assert "tempo 4 0 1 2" in announce(tl, 2)
+    clips_made(rig)
+    rig.play_s(4.0)  # the echo ("Row, set 1 of 3. 2") is over; the timeline goes on
+    n0, p0 = len(rig.player.heard), rig.player.position
+    play_to(rig, tl.sets[1].work_end_ms / 1000 + 1)
+    s = session(rig)
+    pos = rig.player.position
+    want = build_mixer(tl, s.clips, rate=s.mixer.rate).render(p0, pos - p0)
+    assert np.array_equal(rig.player.heard[n0:], want)
+    assert rig.status()["set"] == 2
