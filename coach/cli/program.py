@@ -90,12 +90,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     program, timeline = load(args.file, args.config, args.feel, args.after_set)
     changes = remedies(program, args.feel, args.after_set)
     notes: list = []
-    if any(ex.progress for ex in program.exercises):
-        # Today's values: the program's `progress:` rules applied to its last session.
-        from coach.store.history import History  # the history: only for `progress:` rules
-        from coach.store.programs import progressed
+    if any(ex.progress or (ex.remedy is not None and len(ex.sides) > 1)
+           for ex in program.exercises):
+        # Today's values: the program's `progress:` rules applied to its last session, and
+        # a remedied unilateral exercise's lagging side first (as the daemon plays it).
+        from coach.store.history import History  # the history: only for these
+        from coach.store.programs import progressed, with_lagging_first
         with History() as history:
             program, notes = progressed(program, history, Path(args.file).resolve())
+            program = with_lagging_first(program, history)
         changes = remedies(program, args.feel, args.after_set)
         timeline = compile_program(program, changes)
     if args.svg:

@@ -97,3 +97,29 @@ def test_render_takes_the_same_options(tmp_path, espeak):
     assert r.returncode == 0, r.stderr
     with wave.open(str(out)) as w:
         assert w.getnframes() == round(low["duration"] * 16000)
+
+
+def test_plan_starts_a_lagging_side_first_as_the_daemon_does(tmp_path):
+    import os
+    from datetime import datetime, timedelta
+
+    from coach.store.history import History
+    f = tmp_path / "split.yaml"
+    f.write_text("program: Split day\nrate: feel\nremedy: true\ndefaults: {rest: 60s}\n"
+                 "exercises:\n  - {name: Split squat, sides: both, switch: 20s, sets: 2, "
+                 "reps: 4, cadence: 2s}\n")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"))
+    with History(tmp_path / "data" / "coach" / "history.sqlite3") as h:
+        for k in range(3):
+            at = datetime(2026, 12, 1, 7) + timedelta(days=k)
+            sid = h.start_session("Split day", str(f), at)
+            h.rate(sid, None, "Split squat", 0, 1, "left", "feel", 5, at)
+            h.rate(sid, None, "Split squat", 0, 1, "right", "feel", 2, at)
+            h.end_session(sid, "completed", at, 0, 0)
+    r = coach("plan", str(f), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    events = json.loads(r.stdout)["events"]
+    first = next(e for e in events if e["type"] == "phase" and e["phase"] == "rep")
+    assert first["side"] == "right"
+    said = next(e["text"] for e in events if e["type"] == "cue")
+    assert "Right side first today: it has lagged 3 sessions" in said
