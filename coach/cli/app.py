@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(c, "json")
     c.add_argument("--svg", metavar="OUT", help="draw the session as a strip of coloured "
                    "phases (OUT.svg, or OUT.png for a bitmap)")
-    add_options(c, "config")
+    add_options(c, "feel", "after_set", "config")
 
     c = verb(sub, "new", "coach.cli.authoring:cmd_new",
              help="a commented starting program for a method (on stdout, or written to FILE)")
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
              help="render the whole session to a WAV file")
     c.add_argument("file", metavar="FILE")
     c.add_argument("-o", "--output", required=True, metavar="OUT.wav")
-    add_options(c, "rate", "metronome", "config")
+    add_options(c, "rate", "metronome", "feel", "after_set", "config")
 
     c = verb(sub, "run", "coach.cli.sound:cmd_run", help="play a session now, in real time")
     c.add_argument("file", metavar="FILE")

@@ -9,6 +9,7 @@ import sys
 
 from coach.cli.fmt import fmt_duration
 from coach.core.errors import CoachError, Diagnostic
+from coach.core.imbalance import DEFAULT_IMBALANCE_SESSIONS, imbalance
 from coach.core.program import Program
 from coach.report import views
 from coach.store.history import History
@@ -44,8 +45,7 @@ def cmd_history(args: argparse.Namespace) -> int:
               f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}")
         return 0
     if args.imbalance:
-        rows = views.imbalance(sessions, args.question,
-                               args.sessions or views.DEFAULT_IMBALANCE_SESSIONS)
+        rows = imbalance(sessions, args.question, args.sessions or DEFAULT_IMBALANCE_SESSIONS)
         if args.json:
             json.dump([x.to_json() for x in rows], sys.stdout, ensure_ascii=False)
             sys.stdout.write("\n")

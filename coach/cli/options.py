@@ -17,6 +17,11 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
                                "help": "output device (see coach devices)"}),
     "rate": (("--rate",), {"type": int, "default": 48000,
                            "help": "output sample rate (default 48000)"}),
+    "feel": (("--feel",), {"type": int, "choices": range(1, 6), "metavar": "N",
+                           "help": "as if each exercise's set were rated feel N: its remedy "
+                                   "(a program's remedy: key) applied to the sets after it"}),
+    "after_set": (("--after-set",), {"type": int, "default": 1, "metavar": "K",
+                                     "help": "the set --feel rates (default 1)"}),
     "metronome": (("--metronome",), {"action": "store_true",
                                      "help": "tick on each tempo second"}),
 }

@@ -15,15 +15,25 @@ from coach.cli.fmt import fmt_duration, fmt_time
 from coach.cli.progress import terminal_progress
 from coach.core.errors import CoachError, Diagnostic
 from coach.core.program import Program, load_program
+from coach.core.remedy import Change, plan_changes, remedy_problems
 from coach.core.timeline import Cue, Phase, Timeline, compile_program, find_overlaps
 from coach.report.views import program_notes
 from coach.store.config import load_config, with_voice_defaults
 
 
-def load(path: str, config: str | None = None) -> tuple[Program, Timeline]:
-    """A program with config.yaml's voice defaults applied, and its timeline."""
+def load(path: str, config: str | None = None, feel: int | None = None,
+         after_set: int = 1) -> tuple[Program, Timeline]:
+    """A program with config.yaml's voice defaults applied, and its timeline (with ``feel``:
+    as if each exercise's set ``after_set`` were rated so, its remedy applied)."""
     program = load_with_defaults(path, config)
-    return program, compile_program(program)
+    problems = remedy_problems(program)
+    if problems:
+        raise CoachError(problems)
+    return program, compile_program(program, remedies(program, feel, after_set))
+
+
+def remedies(program: Program, feel: int | None, after_set: int = 1) -> tuple[Change, ...]:
+    return () if feel is None else plan_changes(program, feel, after_set)
 
 
 def load_with_defaults(path: str, config: str | None = None) -> Program:
@@ -77,15 +87,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.svg:
         from coach.report.plots import check_format  # the plotting: only for --svg
         check_format(args.svg, "--svg")
-    program, timeline = load(args.file, args.config)
+    program, timeline = load(args.file, args.config, args.feel, args.after_set)
+    changes = remedies(program, args.feel, args.after_set)
     notes: list = []
-    if any(ex.progress for ex in program.exercises):
-        # Today's values: the program's `progress:` rules applied to its last session.
-        from coach.store.history import History  # the history: only for `progress:` rules
-        from coach.store.programs import progressed
+    if any(ex.progress or (ex.remedy is not None and len(ex.sides) > 1)
+           for ex in program.exercises):
+        # Today's values: the program's `progress:` rules applied to its last session, and
+        # a remedied unilateral exercise's lagging side first (as the daemon plays it).
+        from coach.store.history import History  # the history: only for these
+        from coach.store.programs import progressed, with_lagging_first
         with History() as history:
             program, notes = progressed(program, history, Path(args.file).resolve())
-        timeline = compile_program(program)
+            program = with_lagging_first(program, history)
+        changes = remedies(program, args.feel, args.after_set)
+        timeline = compile_program(program, changes)
     if args.svg:
         from coach.report.plots import save_plan_plot
         strip = save_plan_plot(timeline, args.svg)
@@ -96,6 +111,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         out = timeline.to_json()
         if notes:
             out["progress"] = [n.to_json() for n in notes]
+        if args.feel is not None:
+            out["remedies"] = [{"exercise": program.exercises[c.exercise_index].name,
+                                "exercise_index": c.exercise_index, "from_set": c.from_set,
+                                "reason": c.reason, "words": c.words} for c in changes]
         json.dump(out, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
@@ -128,6 +147,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from coach.core.progression import describe_progress
         for line in describe_progress(notes):
             print(f"progress: {line}")
+    for c in changes:
+        print(f"remedy: {program.exercises[c.exercise_index].name}: from set {c.from_set} "
+              f"({c.reason or 'back to the program'}): {c.words}")
     print(f"{'time':>10}  {'phase':<{width}} text")
     for t_ms, label, text in rows:
         print(f"{fmt_time(t_ms):>10}  {label:<{width}} {text}".rstrip())

@@ -23,15 +23,17 @@ from coach.store.config import load_config
 log = logging.getLogger("coach")
 
 
-def _make_mixer(path: str, rate: int, metronome: bool, config: str | None = None):
-    program, timeline = load(path, config)
+def _make_mixer(path: str, rate: int, metronome: bool, config: str | None = None,
+                feel: int | None = None, after_set: int = 1):
+    program, timeline = load(path, config, feel, after_set)
     clips = prepare_clips(timeline, rate=rate, progress=terminal_progress("voice"))
     return program, timeline, build_mixer(timeline, clips, rate=rate, metronome=metronome)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
-                                           getattr(args, "config", None))
+                                           getattr(args, "config", None), args.feel,
+                                           args.after_set)
     out = Path(args.output)
     try:
         render_to_wav(mixer, out, progress=terminal_progress("render", "%"))

@@ -78,12 +78,13 @@ def outcome(unit: Unit, from_ms: int, to_ms: int) -> Outcome:
 
 def _measure(phases: list[Phase]) -> tuple[Measure, tuple[int, ...]]:
     kinds = {p.phase for p in phases}
-    if "hold" in kinds:
+    reps = [p for p in phases if p.rep is not None]
+    if "hold" in kinds and not reps:  # a remedy's closing hold ends a set of reps: still reps
         return "s", ()
     if "pose" in kinds:
         return "poses", tuple(p.end_ms for p in phases)
     ends: dict[int, int] = {}  # rep -> the end of its last phase
-    for p in phases:
+    for p in reps or phases:
         ends[p.rep or 0] = max(ends.get(p.rep or 0, 0), p.end_ms)
     return "reps", tuple(sorted(ends.values()))
 

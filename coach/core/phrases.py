@@ -14,7 +14,9 @@ PHRASE_IDS: tuple[str, ...] = (
     "last_rep", "last_reps", "hold", "halfway", "seconds_left", "release", "relax",
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
-    "sets", "kilos", "pounds", "numbers",
+    "sets", "kilos", "pounds", "feel_was", "next_set", "slower_down", "peak_pause",
+    "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
+    "numbers",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -35,6 +37,14 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "sets": ("n",),
     "kilos": ("n",),
     "pounds": ("n",),
+    "feel_was": ("n",),
+    "next_set": ("change",),
+    "slower_down": ("seconds",),
+    "peak_pause": ("seconds",),
+    "closing_hold": ("seconds",),
+    "weaker_first": ("side",),
+    "flex": ("seconds",),
+    "lagging_first": ("side", "n"),
 }
 
 # "numbers" is not a template: a pack's numbers are spoken through NUMBER_WORDS below; the
@@ -76,6 +86,17 @@ EN: Mapping[str, str] = {
     "sets": "{n} sets",
     "kilos": "{n} kilos",
     "pounds": "{n} pounds",
+    "feel_was": "feel was {n}",
+    "next_set": "next set: {change}",
+    "slower_down": "{seconds} seconds down",
+    "peak_pause": "squeeze at the top for {seconds} seconds",
+    "closing_hold": "hold the squeeze {seconds} seconds at the end",
+    "hold_squeeze": "hold the squeeze",
+    "weaker_first": "{side} first",
+    "back_to_program": "back to the program",
+    "flex": "flex it for {seconds} seconds, eyes closed",
+    "and": "and",
+    "lagging_first": "{side} first today: it has lagged {n} sessions",
     "numbers": "",
 }
 
@@ -116,6 +137,17 @@ DE: Mapping[str, str] = {
     # "Pfund" alone is 500 g in a German gym: the imperial pound is the "englische Pfund".
     "kilos": "{n} Kilo",
     "pounds": "{n} englische Pfund",
+    "feel_was": "Gefühl war {n}",
+    "next_set": "nächster Satz: {change}",
+    "slower_down": "{seconds} Sekunden runter",
+    "peak_pause": "oben {seconds} Sekunden anspannen",
+    "closing_hold": "am Ende {seconds} Sekunden Spannung halten",
+    "hold_squeeze": "Spannung halten",
+    "weaker_first": "{side} zuerst",
+    "back_to_program": "zurück zum Programm",
+    "flex": "{seconds} Sekunden anspannen, Augen zu",
+    "and": "und",
+    "lagging_first": "heute zuerst die {side}: sie hing {n} Einheiten hinterher",
     "numbers": "",
 }
 
@@ -155,6 +187,17 @@ ES: Mapping[str, str] = {
     "sets": "{n} series",
     "kilos": "con {n} kilos",
     "pounds": "con {n} libras",
+    "feel_was": "sensación {n}",
+    "next_set": "siguiente serie: {change}",
+    "slower_down": "{seconds} segundos bajando",
+    "peak_pause": "aprieta arriba {seconds} segundos",
+    "closing_hold": "al final aguanta la contracción {seconds} segundos",
+    "hold_squeeze": "aguanta la contracción",
+    "weaker_first": "primero {side}",
+    "back_to_program": "vuelta al programa",
+    "flex": "contrae {seconds} segundos, ojos cerrados",
+    "and": "y",
+    "lagging_first": "hoy primero el {side}: se ha quedado atrás {n} sesiones",
     "numbers": "",
 }
 
@@ -194,6 +237,17 @@ FR: Mapping[str, str] = {
     "sets": "{n} séries",
     "kilos": "avec {n} kilos",
     "pounds": "avec {n} livres",
+    "feel_was": "ressenti {n}",
+    "next_set": "série suivante : {change}",
+    "slower_down": "{seconds} secondes en descente",
+    "peak_pause": "serre en haut {seconds} secondes",
+    "closing_hold": "à la fin tiens la contraction {seconds} secondes",
+    "hold_squeeze": "tiens la contraction",
+    "weaker_first": "{side} d'abord",
+    "back_to_program": "retour au programme",
+    "flex": "contracte {seconds} secondes, yeux fermés",
+    "and": "et",
+    "lagging_first": "{side} d'abord aujourd'hui : en retard sur {n} séances",
     "numbers": "",
 }
 
@@ -205,27 +259,45 @@ PACKS: Mapping[str, Mapping[str, str]] = {"en": EN, "de": DE, "es": ES, "fr": FR
 COUNTED: Mapping[str, str] = {"rest": "seconds", "seconds_left": "n", "reps": "n",
                               "cadence": "seconds", "hold_for": "seconds", "poses": "n",
                               "extended": "seconds", "sets": "n", "kilos": "n",
-                              "pounds": "n"}  # phrase id -> the field that counts
+                              "pounds": "n", "slower_down": "seconds", "peak_pause": "seconds",
+                              "closing_hold": "seconds",
+                              "flex": "seconds"}  # phrase id -> the field that counts
 SINGULAR: Mapping[str, Mapping[str, str]] = {
     "en": {"rest": "rest {seconds} second", "seconds_left": "{n} second", "reps": "{n} rep",
            "cadence": "one rep every {seconds} second", "hold_for": "hold {seconds} second",
            "poses": "{n} pose", "extended": "{seconds} more second", "sets": "{n} set",
-           "kilos": "{n} kilo", "pounds": "{n} pound"},
+           "kilos": "{n} kilo", "pounds": "{n} pound",
+           "slower_down": "{seconds} second down",
+           "peak_pause": "squeeze at the top for {seconds} second",
+           "closing_hold": "hold the squeeze {seconds} second at the end",
+           "flex": "flex it for {seconds} second, eyes closed"},
     "de": {"rest": "Pause {seconds} Sekunde", "seconds_left": "{n} Sekunde",
            "reps": "{n} Wiederholung", "cadence": "eine Wiederholung alle {seconds} Sekunde",
            "hold_for": "{seconds} Sekunde halten", "poses": "{n} Pose",
            "extended": "noch {seconds} Sekunde", "sets": "{n} Satz",
-           "kilos": "{n} Kilogramm", "pounds": "{n} englisches Pfund"},
+           "kilos": "{n} Kilogramm", "pounds": "{n} englisches Pfund",
+           "slower_down": "{seconds} Sekunde runter",
+           "peak_pause": "oben {seconds} Sekunde anspannen",
+           "closing_hold": "am Ende {seconds} Sekunde Spannung halten",
+           "flex": "{seconds} Sekunde anspannen, Augen zu"},
     "es": {"rest": "descansa {seconds} segundo", "seconds_left": "{n} segundo",
            "reps": "{n} repetición", "cadence": "una repetición cada {seconds} segundo",
            "hold_for": "aguanta {seconds} segundo", "poses": "{n} pose",
            "extended": "{seconds} segundo más", "sets": "{n} serie",
-           "kilos": "con {n} kilo", "pounds": "con {n} libra"},
+           "kilos": "con {n} kilo", "pounds": "con {n} libra",
+           "slower_down": "{seconds} segundo bajando",
+           "peak_pause": "aprieta arriba {seconds} segundo",
+           "closing_hold": "al final aguanta la contracción {seconds} segundo",
+           "flex": "contrae {seconds} segundo, ojos cerrados"},
     "fr": {"rest": "repos {seconds} seconde", "seconds_left": "{n} seconde",
            "reps": "{n} répétition", "cadence": "une répétition toutes les {seconds} seconde",
            "hold_for": "tiens {seconds} seconde", "poses": "{n} pose",
            "extended": "encore {seconds} seconde", "sets": "{n} série",
-           "kilos": "avec {n} kilo", "pounds": "avec {n} livre"},
+           "kilos": "avec {n} kilo", "pounds": "avec {n} livre",
+           "slower_down": "{seconds} seconde en descente",
+           "peak_pause": "serre en haut {seconds} seconde",
+           "closing_hold": "à la fin tiens la contraction {seconds} seconde",
+           "flex": "contracte {seconds} seconde, yeux fermés"},
 }
 SINGULAR_SUFFIX = ":one"  # a singular's key in a phrase table: "rest:one" (never a phrase id)
 
@@ -295,21 +367,25 @@ NUMBER_WORDS: Mapping[str, Callable[..., str]] = {
 # The word between a decimal's whole and fractional digits ("1.5 seconds" of a cadence).
 DECIMAL_POINT: Mapping[str, str] = {"de": "Komma", "es": "coma", "fr": "virgule"}
 
+_REMEDY_COUNTED = ("slower_down", "peak_pause", "closing_hold", "flex")
 # How a number agrees with the noun after it, by (phrase id, field); absent: counting form.
 NUMBER_FORMS: Mapping[str, Mapping[tuple[str, str], str]] = {
     "en": {},
     "de": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("sets", "n"): "m", ("kilos", "n"): "m",
-           ("pounds", "n"): "m"},
+           ("pounds", "n"): "m", **{(p, "seconds"): "f" for p in _REMEDY_COUNTED},
+           ("lagging_first", "n"): "f"},
     "es": {("rest", "seconds"): "m", ("seconds_left", "n"): "m", ("reps", "n"): "f",
            ("cadence", "seconds"): "m", ("hold_for", "seconds"): "m", ("poses", "n"): "f",
            ("extended", "seconds"): "m", ("last_reps", "n"): "f", ("sets", "n"): "f",
-           ("kilos", "n"): "m", ("pounds", "n"): "f"},
+           ("kilos", "n"): "m", ("pounds", "n"): "f",
+           **{(p, "seconds"): "m" for p in _REMEDY_COUNTED}, ("lagging_first", "n"): "f"},
     "fr": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f",
-           ("kilos", "n"): "m", ("pounds", "n"): "f"},
+           ("kilos", "n"): "m", ("pounds", "n"): "f",
+           **{(p, "seconds"): "f" for p in _REMEDY_COUNTED}, ("lagging_first", "n"): "f"},
 }
 
 def missing_phrases(language: str) -> list[str]:

@@ -30,6 +30,11 @@ class SetRecord:
     done: float | None = None
     planned: float | None = None
     unit: Measure | None = None
+    # What the set actually played (schema 6): its tempo code ("4012") or hold (seconds; a
+    # remedy's closing hold on a tempo set), and why a remedy changed it ("feel 2 on set 1").
+    tempo: str | None = None
+    hold: float | None = None
+    adapted: str | None = None
 
 
 @dataclass(frozen=True)

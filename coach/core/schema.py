@@ -30,6 +30,7 @@ from coach.core.program import (
     POSE_FIELDS,
     PROGRESS_FIELDS,
     PROGRESS_TARGETS,
+    REMEDY_FIELDS,
     SETS_SPEC,
     THEN_FIELDS,
     TOP_FIELDS,
@@ -233,11 +234,23 @@ def _progress_rule() -> dict[str, Any]:
                       for t in PROGRESS_TARGETS]}
 
 
+def _remedy() -> dict[str, Any]:
+    """`remedy`: a bool (as YAML words too) or its mapping; a duration may be written +1s."""
+    props: dict[str, Any] = {}
+    for key, spec in REMEDY_FIELDS.items():
+        props[key] = _scalar(spec)
+        if spec.type == "duration":
+            props[key]["anyOf"][1]["pattern"] = r"^\s*\+?" + DURATION_PATTERN[1:]
+    return {"anyOf": [_scalar(Spec("bool")),
+                      {"type": "object", "properties": props, "additionalProperties": False}]}
+
+
 def program_schema() -> dict[str, Any]:
     """The JSON Schema of a program file (a dict ready for json.dumps)."""
     defs = {"words": "words", "voice": "voice", "defaults": "defaults", "poses": "poses",
             "exercises": "exercises", "schedule": "schedule", "tempo": "tempo",
-            "language": "language", "rate": "rate", "progress": "progress", "load": "load"}
+            "language": "language", "rate": "rate", "progress": "progress", "load": "load",
+            "remedy": "remedy"}
     pose = _object(POSE_FIELDS, defs, required=["name"])
     return {
         "$schema": DIALECT,
@@ -269,6 +282,7 @@ def program_schema() -> dict[str, Any]:
             "load": {"type": "string", "pattern": _load_pattern()},
             "then": _then(),
             "progress_rule": _progress_rule(),
+            "remedy": _remedy(),
             "progress": {"anyOf": [{"$ref": "#/$defs/progress_rule"},
                                    {"type": "array", "minItems": 1,
                                     "items": {"$ref": "#/$defs/progress_rule"}}]},

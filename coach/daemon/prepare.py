@@ -4,11 +4,15 @@ shown: a cue is never played late)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from coach.audio.pipeline import first_use_ms
+from coach.core.mixer import Mixer
 from coach.core.navigation import extra_texts, resume_words
 from coach.core.timeline import TICK_KEY, Timeline
+
+log = logging.getLogger(__name__)
 
 # When may a preparing session start? Each clip still missing must be ready this long before
 # its cue is heard: the player renders 1 s ahead, and half a second more is slack.
@@ -57,3 +61,14 @@ def can_start(missing: list[str], uses: dict[str, int], start_ms: int, preroll_m
         if done_s * 1000 > heard_ms - READY_MARGIN_MS:
             return False
     return True
+
+
+def late_clips(mixer: Mixer, timeline: Timeline, pos: int) -> None:
+    """The start rule keeps every clip ahead of the play head; if a machine slowed down so
+    much that one is still missing when its cue is rendered, say so once."""
+    uses = first_use_ms(timeline, pos)
+    late = [t for t in mixer.missing if uses.get(t, -1) < pos + 1000 and t in uses]
+    for t in late:
+        log.warning("clip %r not ready for its cue at %.1f s: the voice is slower than it "
+                    "was when the session started", t[:40], uses[t] / 1000)
+        mixer.missing.discard(t)  # once

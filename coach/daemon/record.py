@@ -10,6 +10,9 @@ import logging
 from dataclasses import dataclass, field
 
 from coach.core.outcome import Outcome, Unit, outcome, unit_at, units
+from coach.core.program import Program
+from coach.core.remedy import Change, playing
+from coach.core.timeline import Timeline
 from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
 from coach.daemon.rating import Rateable
 from coach.daemon.schedules import Clock
@@ -96,6 +99,8 @@ class SessionRecord:
     best: dict[int, Outcome] = field(default_factory=dict)  # per unit, the best attempt
     time: CoachedTime = field(default_factory=CoachedTime)
     last_position_saved: float = 0.0
+    changes: tuple[Change, ...] = ()  # remedies so far: what each set plays, and why
+    program: Program | None = None
 
     @property
     def _on(self) -> bool:
@@ -103,7 +108,7 @@ class SessionRecord:
 
     def begin(self, resolved: Resolved, resumed_from: int | None, start_ms: int,
               now: float) -> None:
-        self.units = units(resolved.timeline)
+        self.units, self.program = units(resolved.timeline), resolved.program
         self.loads = tuple(None if ex.load is None else str(ex.load)
                            for ex in resolved.program.exercises)
         if resumed_from is not None:
@@ -120,6 +125,11 @@ class SessionRecord:
 
     def account(self, now: float, state: SessionState) -> None:
         self.time.account(now, state)
+
+    def replan(self, timeline: Timeline, changes: tuple[Change, ...]) -> None:
+        """A remedy changed the plan from a later set on: the units are the new plan's (the
+        same up to the one playing)."""
+        self.units, self.changes = units(timeline), changes
 
     # --- the position: units begun, played and cut -------------------------------------------
 
@@ -183,10 +193,18 @@ class SessionRecord:
             assert self.history is not None and self.session_id is not None
             row = self.history.start_set(self.session_id, unit.exercise, unit.exercise_index,
                                          unit.set, unit.sets, unit.side, unit.set_start_ms,
-                                         self.wall(), self.loads[unit.exercise_index]) or None
+                                         self.wall(), self.loads[unit.exercise_index],
+                                         self._played(unit)) or None
         a = self.attempt = Attempt(unit, row, from_ms, from_ms if reached is None else reached)
         self._settle(a)  # a jump into its rest: skipped at once
         return a
+
+    def _played(self, unit: Unit) -> tuple[str | None, int | None, str | None]:
+        """The tempo code and hold (ms) the unit's set plays, and why a remedy changed them."""
+        assert self.program is not None
+        ex, why = playing(self.program, self.changes, unit.exercise_index, unit.set)
+        hold = ex.hold_ms if ex.kind == "hold" else ex.closing_hold_ms or None
+        return (ex.tempo.code if ex.tempo is not None else None), hold, why
 
     def _settle(self, a: Attempt) -> None:
         if a.result is None and a.reached >= a.unit.work_end_ms:

@@ -15,6 +15,7 @@ from coach.daemon.clips import ClipJob
 from coach.daemon.ducking import Ducking
 from coach.daemon.rating import RatingWindow
 from coach.daemon.record import SessionRecord
+from coach.daemon.remedy import Change, Switchable
 from coach.store.programs import Resolved
 
 
@@ -25,6 +26,7 @@ class Session:
     job: ClipJob
     mixer: Mixer
     record: SessionRecord  # its rows in the history, the set (side) the position is in
+    source: Switchable  # what the output plays: the mixer, swapped by a remedy
     clips: dict[str, np.ndarray] = field(default_factory=dict)
     per_char_s: float | None = None  # the worker's measured cost, None until a clip was made
     output: Output | None = None  # opened at start; playing once the clips allow
@@ -38,6 +40,7 @@ class Session:
     rating: RatingWindow = field(default_factory=RatingWindow)
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
     ducker: Ducking | None = None  # lowers other streams under cues while playing
+    changes: tuple[Change, ...] = ()  # remedies so far (coach.core.remedy), in order
     extended: tuple[int, int] = (-1, 0)  # the rest (its set's index) extended last, and by how much (ms)
 
     @property

@@ -36,9 +36,10 @@ from coach.core.timeline import locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, duck_plan
-from coach.daemon.prepare import can_start, clip_order
+from coach.daemon.prepare import can_start, clip_order, late_clips
 from coach.daemon.rating import Rateable, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
+from coach.daemon.remedy import Switchable, replan
 from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import session_status
@@ -95,8 +96,8 @@ class SessionController:
         job = ClipJob(resolved.stem, tl, texts, "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),
-                    output=output, insert_on_play="resume" if resumed else None,
-                    first=frozenset(first))
+                    Switchable(mixer), output=output, first=frozenset(first),
+                    insert_on_play="resume" if resumed else None)
         self.session = s
         self.last_error = None
         self.preparer.set_busy(True)
@@ -171,7 +172,7 @@ class SessionController:
         if s.insert_on_play == "resume":
             insert = self._resume_insert(s, s.start_ms)
         try:
-            s.output.play(s.mixer, start_frame=s.start_ms * self.rate // 1000,
+            s.output.play(s.source, start_frame=s.start_ms * self.rate // 1000,
                           insert=insert.samples if insert is not None else None,
                           silence=insert.silence if insert is not None else 0)
         except Exception as e:  # the device went away while the clips were made
@@ -225,16 +226,8 @@ class SessionController:
         s.record.save_position(pos, self.monotonic())
 
     def _watch_deadlines(self, s: Session, pos: int) -> None:
-        # The start rule keeps every clip ahead of the play head; if a machine slowed down
-        # so much that one is still missing when its cue is rendered, say so once.
-        if not s.mixer.missing or s.clips_done:
-            return
-        uses = first_use_ms(s.resolved.timeline, pos)
-        late = [t for t in s.mixer.missing if uses.get(t, -1) < pos + 1000 and t in uses]
-        for t in late:
-            log.warning("clip %r not ready for its cue at %.1f s: the voice is slower than it "
-                        "was when the session started", t[:40], uses[t] / 1000)
-            s.mixer.missing.discard(t)  # once
+        if s.mixer.missing and not s.clips_done:
+            late_clips(s.mixer, s.resolved.timeline, pos)
 
     def _recover(self, s: Session) -> None:
         """The audio output died (server restarted, headset gone): hold the session where it
@@ -242,7 +235,7 @@ class SessionController:
         t = self.monotonic()
         assert s.output is not None
         if s.lost_at_ms is None:
-            s.lost_at_ms = self._frame_ms(s.output.position)
+            s.lost_at_ms = s.output.position * 1000 // self.rate
             s.lost_why = None
             s.next_retry = t + RECONNECT_S
             log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
@@ -260,7 +253,7 @@ class SessionController:
         words = self._resume_insert(s, target)
         try:
             output.open()
-            output.play(s.mixer, start_frame=target * self.rate // 1000, insert=words.samples,
+            output.play(s.source, start_frame=target * self.rate // 1000, insert=words.samples,
                         silence=words.silence)
         except Exception as e:  # NoOutputDevice, PortAudioError: still gone
             # Once per outage (and per new cause), not at every retry: a server down for a
@@ -348,8 +341,7 @@ class SessionController:
     # --- ratings ----------------------------------------------------------------------------
 
     def _rateable(self, s: Session) -> Rateable | None:
-        """The set or side a rating given now goes to: the one whose work ended last, until
-        the next one starts."""
+        """Where a rating given now goes: the set or side whose work ended last, till the next."""
         a = s.record.rateable()
         return rateable(s.resolved, a.unit, a.row) if a is not None else None
 
@@ -392,7 +384,24 @@ class SessionController:
             insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
             s.output.pause()
             self._say(s, insert)
+        if isinstance(saved, Saved) and question == "feel" and s.playing:
+            self._remedy(s, target, value)
         return saved
+
+    def _remedy(self, s: Session, target: Rateable, feel: int) -> None:
+        """A feel that brings (or ends) a remedy: the plan recompiled, its source swapped."""
+        r = replan(s.resolved, s.changes, s.clips, target, feel, self.position_ms(), self.rate)
+        if r is None:
+            return
+        self.preparer.cancel(s.job)
+        s.job, s.clips_done, s.changes, s.resolved, s.mixer = r.job, False, r.changes, \
+            r.resolved, r.mixer
+        s.source.swap(r.mixer)
+        s.record.replan(r.resolved.timeline, r.changes)
+        self.preparer.submit(r.job)
+        if s.ducker is not None:
+            s.ducker.plan = self._duck_plan(s)
+        log.info("session: %s: %s", s.name, r.change.words)
 
     def _seek(self, s: Session, target_ms: int, why: Literal["skip", "back"]) -> Status:
         target_ms = min(target_ms, s.resolved.timeline.duration_ms)
@@ -428,9 +437,6 @@ class SessionController:
 
     # --- position, history, status ----------------------------------------------------------
 
-    def _frame_ms(self, frame: int) -> int:
-        return frame * 1000 // self.rate
-
     def position_ms(self) -> int:
         s = self.session
         if s is None:
@@ -439,7 +445,7 @@ class SessionController:
             return s.lost_at_ms
         if not s.playing or s.output is None:
             return s.start_ms
-        return self._frame_ms(s.output.position)
+        return s.output.position * 1000 // self.rate
 
     def state(self) -> SessionState:
         s = self.session

@@ -1,5 +1,5 @@
 """Pure views of history records: the sets of a session with their ratings per side (the
-`coach history --json` contract), the imbalance between sides, and the numbers the history
+`coach history --json` contract), the imbalance line, and the numbers the history
 picture plots. No I/O: they take ``SessionRecord``s (newest first, as ``History.recent`` gives)."""
 
 from __future__ import annotations
@@ -9,13 +9,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from coach.core.imbalance import Imbalance
 from coach.core.program import Program
 from coach.core.records import RatingRecord, SessionRecord, SetRecord, completed_sets
 from coach.core.types import QUESTIONS, SIDES
-
-LAG_POINTS = 1.0  # a side's session mean this far behind the other's...
-LAG_SESSIONS = 3  # ...in at least this many of the sessions counted: that side is lagging
-DEFAULT_IMBALANCE_SESSIONS = 5
 
 
 def _iso(o: Any) -> Any:
@@ -114,7 +111,8 @@ def session_lines(session: SessionRecord, program: Program | None = None) -> lis
     """The set lines of plain `coach history`, e.g.
     "Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2" (one row for
     both sides, before schema 5), "Split squat set 1 of 2 (right): partial 5/8 reps  feel 2",
-    "Goblet squat set 1 of 3, 24kg: completed". With the session's ``program`` (as its file
+    "Goblet squat set 1 of 3, 24kg: completed", "Row set 2 of 3, tempo 4012 (feel 2 on set 1):
+    completed" (a set a remedy changed). With the session's ``program`` (as its file
     says now: notes are not logged), its notes first and each exercise's under its first set."""
     entries = set_entries(session)
     lines = [f"notes: {one_line(program.notes)}"] if program is not None and program.notes else []
@@ -123,6 +121,12 @@ def session_lines(session: SessionRecord, program: Program | None = None) -> lis
         mine = [e for e in entries if e["id"] == row.id]
         side = f" ({row.side})" if row.side and row.side != "both" else ""
         load = f", {row.load}" if row.load else ""
+        if row.adapted:  # "Row set 2 of 3, tempo 4012 (feel 2 on set 1): completed"
+            if row.tempo:
+                load += f", tempo {row.tempo}"
+            if row.hold:
+                load += f", hold {row.hold:g} s"
+            load += f" ({row.adapted})"
         text = ratings_text(mine)
         lines.append(f"{row.exercise} set {row.set_no} of {row.sets}{side}{load}: "
                      f"{outcome_text(row)}" + (f"  {text}" if text else ""))
@@ -135,76 +139,7 @@ def session_lines(session: SessionRecord, program: Program | None = None) -> lis
     return lines
 
 
-# --- imbalance ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Imbalance:
-    """One unilateral exercise over the last sessions that rated its sides.
-
-    ``left``/``right``: the mean of every rating of that side (all sets of those sessions),
-    None when that side was never rated. ``lagging``: the side whose session mean was at least
-    ``LAG_POINTS`` worse than the other's in at least ``LAG_SESSIONS`` of them; worse is lower
-    for "feel" (how well the muscle worked) and higher for "effort" (the side that had to work
-    harder for the same set is the weaker one)."""
-
-    exercise: str
-    sessions: int
-    left: float | None
-    right: float | None
-    lagging: str | None
-    question: str = "feel"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"exercise": self.exercise, "sessions": self.sessions,
-                "left": None if self.left is None else round(self.left, 2),
-                "right": None if self.right is None else round(self.right, 2),
-                "lagging": self.lagging}
-
-
-def _mean(values: list[int]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def imbalance(sessions: list[SessionRecord], question: str = "feel",
-              last: int = DEFAULT_IMBALANCE_SESSIONS) -> list[Imbalance]:
-    """Per unilateral exercise (one with left/right ratings of ``question``), by name, over the
-    newest ``last`` sessions that rated a side of it. ``sessions`` newest first."""
-    if last < 1:
-        raise ValueError("last must be at least 1")
-    # exercise -> [(left values, right values) per session, newest first]
-    per: dict[str, list[tuple[list[int], list[int]]]] = {}
-    for s in sessions:
-        by_ex: dict[str, tuple[list[int], list[int]]] = {}
-        for r in s.ratings:
-            if r.question == question and r.side in SIDES:
-                left, right = by_ex.setdefault(r.exercise, ([], []))
-                (left if r.side == "left" else right).append(r.value)
-        for name, lr in by_ex.items():
-            if len(per.setdefault(name, [])) < last:
-                per[name].append(lr)
-    out = []
-    for name in sorted(per):
-        rows = per[name]
-        lag = {"left": 0, "right": 0}
-        for left, right in rows:
-            lm, rm = _mean(left), _mean(right)
-            if lm is None or rm is None:
-                continue
-            # Orient so that a bigger number is better: effort is better when lower.
-            lg, rg = (lm, rm) if question != "effort" else (-lm, -rm)
-            if lg <= rg - LAG_POINTS:
-                lag["left"] += 1
-            elif rg <= lg - LAG_POINTS:
-                lag["right"] += 1
-        lagging = next((side for side in SIDES if lag[side] >= LAG_SESSIONS), None)
-        out.append(Imbalance(
-            exercise=name, sessions=len(rows),
-            left=_mean([v for lr in rows for v in lr[0]]),
-            right=_mean([v for lr in rows for v in lr[1]]),
-            lagging=lagging, question=question,
-        ))
-    return out
-
+# --- imbalance (the rule: coach/core/imbalance.py) ---------------------------------------
 
 def imbalance_line(x: Imbalance) -> str:
     """"Bulgarian split squat: left 4.3, right 2.7 over 3 sessions — right side lagging"."""

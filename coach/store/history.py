@@ -195,13 +195,17 @@ class History:
         start_ms: int,
         now: datetime,
         load: str | None = None,
+        played: tuple[str | None, int | None, str | None] = (None, None, None),
     ) -> int:
-        """Record a set that starts now at ``start_ms`` in the timeline, lifting ``load`` ("24kg");
-        returns its id (0 when disabled). Also moves the session's position to ``start_ms``."""
+        """Record a set that starts now at ``start_ms`` in the timeline, lifting ``load`` ("24kg")
+        and playing ``played``: its tempo code, hold (ms) and why a remedy changed them (None:
+        it did not); returns its id (0 when disabled). Also moves the session's position."""
         sid = self._write(
-            "INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, "
-            "started_at, status, start_ms, load) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms, load),
+            "INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, started_at, "
+            "status, start_ms, load, tempo, hold_ms, adapted) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "'running', ?, ?, ?, ?, ?)",
+            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms, load,
+             *played),
         )
         if sid is None:
             return 0
@@ -467,7 +471,7 @@ class History:
 
 _SET_COLS = (
     "id, session_id, exercise, exercise_index, set_no, sets, side, started_at, ended_at, "
-    "status, start_ms, load, done, planned, unit"
+    "status, start_ms, load, done, planned, unit, tempo, hold_ms, adapted"
 )
 
 
@@ -478,11 +482,11 @@ def _amount(x: float | None) -> float | None:
 
 def _set_record(row: tuple) -> SetRecord:
     (sid, session_id, exercise, idx, set_no, sets, side, started, ended, status, start_ms, load,
-     done, planned, unit) = row
+     done, planned, unit, tempo, hold_ms, adapted) = row
     return SetRecord(
         sid, session_id, exercise, idx, set_no, sets, side, _dt_req(started), _dt(ended), status,
         start_ms, load=load, done=_amount(done), planned=_amount(planned), unit=unit,
-    )
+        tempo=tempo, hold=_amount(None if hold_ms is None else hold_ms / 1000), adapted=adapted)
 
 
 _RATING_COLS = (

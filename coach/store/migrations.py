@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
 MIGRATIONS = [
@@ -144,6 +144,13 @@ MIGRATIONS = [
     UPDATE sessions SET status = 'partial'
         WHERE status = 'completed' AND EXISTS (
             SELECT 1 FROM sets WHERE sets.session_id = sessions.id AND sets.status != 'completed');
+    """,
+    # 5 -> 6 (issue "the coach answers the answer"): what each set actually played, its tempo
+    # (the 4-char code) or hold, and why a remedy changed it ("feel 2 on set 1"); NULL before.
+    """
+    ALTER TABLE sets ADD COLUMN tempo TEXT;
+    ALTER TABLE sets ADD COLUMN hold_ms INTEGER;
+    ALTER TABLE sets ADD COLUMN adapted TEXT;
     """,
 ]
 

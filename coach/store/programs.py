@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.core.errors import CoachError
+from coach.core.imbalance import imbalance
 from coach.core.program import Load, Program, VoiceSettings, load_program, parse_load
 from coach.core.progression import PastExercise, Progressed, apply_progress
+from coach.core.remedy import lagging_first, remedy_problems
 from coach.core.timeline import Timeline, compile_program
 from coach.store.config import with_voice_defaults
 from coach.store.history import History
+
+# Sessions read for the lagging sides: enough to hold an exercise's last 5 rated sessions
+# among other programs' (the imbalance rule counts at most 5 per exercise).
+LAGGING_LOOKBACK = 60
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,13 @@ def ensure_programs_dir(pdir: Path) -> bool:
 
 
 def load_with_defaults(path: Path, voice_defaults: VoiceSettings | None) -> Program:
-    """A program file with config.yaml's voice defaults under its own `voice:`."""
-    return with_voice_defaults(load_program(path), voice_defaults)
+    """A program file with config.yaml's voice defaults under its own `voice:` (CoachError
+    for a mistake, or a remedy that cannot fit its rest, as `coach check` says it)."""
+    program = with_voice_defaults(load_program(path), voice_defaults)
+    problems = remedy_problems(program)
+    if problems:
+        raise CoachError(problems)
+    return program
 
 
 def progressed(program: Program, history: History | None,
@@ -85,6 +96,15 @@ def progressed(program: Program, history: History | None,
     return apply_progress(program, past)
 
 
+def with_lagging_first(program: Program, history: History | None) -> Program:
+    """A remedied unilateral exercise starts with the side that lagged in its last sessions
+    (the imbalance rule over the newest sessions that rated its sides)."""
+    if history is None or not any(ex.remedy is not None and len(ex.sides) > 1
+                                  for ex in program.exercises):
+        return program
+    return lagging_first(program, imbalance(history.recent(LAGGING_LOOKBACK)))
+
+
 def read_quietly(path: str | Path) -> Program | None:
     """A program file as it is now, None when it is gone or has a mistake (`coach history`
     shows its notes beside old sessions, and a program since deleted must not stop that)."""
@@ -103,8 +123,10 @@ def _load(logged: str | None) -> Load | None:
 
 
 def with_progress(resolved: Resolved, history: History | None) -> tuple[Resolved, list[Progressed]]:
-    """A resolved program with today's progression (a new timeline when anything changed)."""
+    """A resolved program with today's progression and its lagging sides first (a new
+    timeline when anything changed)."""
     program, notes = progressed(resolved.program, history, resolved.path)
+    program = with_lagging_first(program, history)
     if program is resolved.program:
         return resolved, notes
     return Resolved(resolved.stem, resolved.path, program, compile_program(program)), notes

@@ -149,7 +149,8 @@ def test_a_completed_session_progresses_the_next_one_and_a_stopped_one_does_not(
 
 
 def test_three_sessions_rated_through_the_daemon_flag_the_lagging_side(rated: Rig) -> None:
-    from coach.report.views import imbalance, session_json
+    from coach.core.imbalance import imbalance
+    from coach.report.views import session_json
     for _ in range(3):
         rated.call("start", program="split", force=True)
         rated.wait_for(lambda s: s["state"] == "playing", "playing")

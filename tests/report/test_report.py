@@ -14,6 +14,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
 from coach.cli import main
+from coach.core.imbalance import imbalance
 from coach.core.program import load_program
 from coach.core.timeline import compile_program
 from coach.report import plots, views
@@ -105,11 +106,11 @@ def test_imbalance_by_effort_lags_the_side_that_needed_more(tmp_path: Path) -> N
         h.rate(s, None, BSS, 0, 1, "right", "feel", 4, T0)
     sessions = h.recent(None)
     h.close()
-    [x] = views.imbalance(sessions, "effort")
+    [x] = imbalance(sessions, "effort")
     assert (x.left, x.right, x.lagging, x.sessions) == (5.0, 3.0, "left", 3)
-    [y] = views.imbalance(sessions, "feel")
+    [y] = imbalance(sessions, "feel")
     assert y.lagging is None
-    assert views.imbalance(sessions[:2], "effort")[0].lagging is None  # 2 sessions < 3
+    assert imbalance(sessions[:2], "effort")[0].lagging is None  # 2 sessions < 3
 
 
 def test_user_mistakes_are_one_line(data_home: Path, tmp_path: Path, capsys) -> None:

@@ -3,8 +3,9 @@
 Only ``load_program`` touches the file system; ``parse_program`` takes the text. The modules:
 ``model`` (the dataclasses), ``fields`` (the key tables the loader and ``core/schema.py`` read),
 ``scalars`` (tempo, schedule, condition and template strings), ``values`` (a value by its
-table entry; the `voice:` mapping), ``progress`` (`progress:` rules), ``length`` (the session
-length limit), ``walker`` (text -> Program) and ``loader`` (file -> text -> Program).
+table entry; the `voice:` mapping), ``progress`` (`progress:` rules), ``remedy``
+(`remedy:`), ``length`` (the session length limit), ``walker`` (text -> Program) and
+``loader`` (file -> text -> Program).
 """
 
 from coach.core.program.fields import (
@@ -13,6 +14,7 @@ from coach.core.program.fields import (
     KINDS,
     POSE_FIELDS,
     PROGRESS_FIELDS,
+    REMEDY_FIELDS,
     SETS_SPEC,
     THEN_FIELDS,
     TOP_FIELDS,
@@ -34,6 +36,7 @@ from coach.core.program.model import (
     ProgressRule,
     ProgressTarget,
     Raised,
+    Remedy,
     Schedule,
     Tempo,
     Then,
@@ -68,6 +71,7 @@ __all__ = [
     "POSE_FIELDS",
     "PROGRESS_FIELDS",
     "PROGRESS_TARGETS",
+    "REMEDY_FIELDS",
     "SETS_SPEC",
     "THEN_FIELDS",
     "TOP_FIELDS",
@@ -82,6 +86,7 @@ __all__ = [
     "ProgressRule",
     "ProgressTarget",
     "Raised",
+    "Remedy",
     "Schedule",
     "Spec",
     "Tempo",

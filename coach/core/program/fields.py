@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coach.core.phrases import PACKS
-from coach.core.types import QUESTIONS
+from coach.core.types import QUESTIONS, RATING_RANGE
 
 # One table per mapping of the format: key -> what its value must be. The loader reads every
 # value through these specs (``walker._Walker.read``) and ``coach.core.schema`` turns the same
@@ -78,6 +78,26 @@ PROGRESS_FIELDS: Mapping[str, Spec] = {
                              "floor: {load: +2.5kg, reps: 8}"),
 }
 
+# `remedy:` as a mapping: its thresholds and which remedies, each off at 0 (or false).
+REMEDY_FIELDS: Mapping[str, Spec] = {
+    "low": Spec("int", *RATING_RANGE, doc="a feel at or below this brings the remedy (default 2)"),
+    "high": Spec("int", *RATING_RANGE, doc="a feel at or above this returns a remedied exercise "
+                                           "to the program's own values (default 4)"),
+    "eccentric": Spec("duration", 0, 5_000, doc="seconds added to the eccentric of a tempo "
+                                                "(X stays explosive; default +1s)"),
+    "peak": Spec("duration", 0, 5_000, doc="seconds added to the pause at the peak contraction "
+                                           "(the tempo's top pause; default +2s)"),
+    "hold": Spec("duration", 0, 60_000, doc="an isometric hold at the peak closing each remaining "
+                                            "set (tempo and cadence sets; default off)"),
+    "flex": Spec("duration", 0, 60_000, doc="a flex cue in the rest before the next set, eyes "
+                                            "closed (default 10s)"),
+    "weaker_first": Spec("bool", doc="a unilateral exercise starts its next sets with the side "
+                                     "felt worse (default true)"),
+}
+REMEDY_SPEC = Spec("remedy", doc="what the next sets become when a set's feel is low: true "
+                                 "(the method's defaults), false, or {low, high, eccentric, "
+                                 "peak, hold, flex, weaker_first}")
+
 VOICE_FIELDS: Mapping[str, Spec] = {
     "engine": Spec("choice", choices=ENGINES, doc="espeak (default) or piper"),
     "voice": Spec("text", doc="espeak-ng voice id or name (`coach voices`)"),
@@ -111,6 +131,7 @@ EXERCISE_FIELDS: Mapping[str, Spec] = {
                                      "then} or a list of them"),
     "load": LOAD_SPEC,
     "notes": NOTES_SPEC,
+    "remedy": REMEDY_SPEC,
 }
 TOP_FIELDS: Mapping[str, Spec] = {
     "program": Spec("text", doc="the program's name"),
@@ -122,6 +143,7 @@ TOP_FIELDS: Mapping[str, Spec] = {
     "rate": RATE_SPEC,
     "exercises": Spec("exercises", doc="the exercises, in order"),
     "notes": NOTES_SPEC,
+    "remedy": REMEDY_SPEC,
 }
 # The kinds of exercise: the key that makes each kind, the keys it needs and forbids.
 KINDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -139,6 +161,7 @@ VOICE_KEYS = tuple(VOICE_FIELDS)
 DEFAULT_KEYS = tuple(DEFAULT_FIELDS)
 PROGRESS_KEYS = tuple(PROGRESS_FIELDS)
 THEN_KEYS = tuple(THEN_FIELDS)
+REMEDY_KEYS = tuple(REMEDY_FIELDS)
 # Unknown keys that name an allowed one in other words (an unknown key close to one of these
 # is pointed at its key before any look-alike: "weigth" is the load, never "switch").
 KEY_HINTS: Mapping[str, str] = {"weight": "load", "weights": "load", "kg": "load",

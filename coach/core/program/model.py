@@ -122,6 +122,25 @@ class ProgressRule:
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """``remedy:`` (issue "the coach answers the answer"): what the remaining sets of an
+    exercise become when a set's (or side's) feel is at or below ``low``, and ``high``, the
+    feel at or above which a remedied exercise returns to the program's own values. Each
+    remedy is off at 0/False: the eccentric and the pause at the peak contraction (the top
+    pause) lengthened by ms (an explosive X stays explosive), an isometric hold at the peak
+    closing each remaining set (ms; tempo and cadence sets), a flex cue in the rest before the
+    next set (ms, eyes closed), and the weaker side first (unilateral)."""
+
+    low: int = 2
+    high: int = 4
+    eccentric_ms: int = 1000
+    peak_ms: int = 2000
+    hold_ms: int = 0
+    flex_ms: int = 10_000
+    weaker_first: bool = True
+
+
+@dataclass(frozen=True)
 class Exercise:
     name: str
     kind: Kind
@@ -151,6 +170,13 @@ class Exercise:
     up_from: tuple[tuple[Raised, int], ...] = ()
     load: Load | None = None  # None: not given (nothing said, nothing logged)
     notes: str | None = None  # the lifter's own text: shown by plan and history, never spoken
+    remedy: Remedy | None = None  # None: no remedy (the default, or `remedy: false`)
+    remedy_at: tuple[int, int] = (0, 0)  # where that `remedy` key is written (messages)
+    # A remedy in play (coach.core.remedy): an isometric hold closing each set (ms).
+    closing_hold_ms: int = 0
+    # A side that lagged in past sessions (coach.core.remedy.lagging_first): it goes first
+    # today, and the first set says why ("Left side first today: it has lagged 3 sessions").
+    lagging: tuple[Side, int] | None = None
 
 
 @dataclass(frozen=True)

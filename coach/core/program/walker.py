@@ -25,8 +25,17 @@ from coach.core.program.fields import (
     Spec,
 )
 from coach.core.program.length import MAX_SESSION_MS, session_lower_bound_ms, session_too_long_message
-from coach.core.program.model import Exercise, Load, Pose, Program, Schedule, VoiceSettings
+from coach.core.program.model import (
+    Exercise,
+    Load,
+    Pose,
+    Program,
+    Remedy,
+    Schedule,
+    VoiceSettings,
+)
 from coach.core.program.progress import read_progress
+from coach.core.program.remedy import read_remedy
 from coach.core.program.scalars import parse_schedule, parse_tempo, template_problem
 from coach.core.program.values import misspelt, read_value, read_voice
 from coach.core.types import QUESTIONS, Kind, Question
@@ -196,6 +205,7 @@ class _Walker:
 
     def exercise(self, node: Node, index: int, dflt: Mapping[str, Any],
                  top_rate: tuple[tuple[Question, ...] | None, tuple[int, int]] = ((), (0, 0)),
+                 top_remedy: tuple[Remedy | None | bool, tuple[int, int]] = (None, (0, 0)),
                  ) -> Exercise | None:
         r = self.r
         label = f"exercise {index}"
@@ -255,6 +265,12 @@ class _Walker:
         if "rate" in keys:
             kw["rate"] = self.rate(keys["rate"])
             kw["rate_at"] = where(next(kn for k, kn, _ in items if k == "rate"))
+        remedy, kw["remedy_at"] = top_remedy
+        if "remedy" in keys:
+            remedy = read_remedy(r, keys["remedy"])
+            kw["remedy_at"] = where(next(kn for k, kn, _ in items if k == "remedy"))
+        if isinstance(remedy, Remedy):
+            kw["remedy"] = remedy
 
         kind_typo = bool(typos & {"tempo", "cadence", "hold", "poses", "reps"})
         kind = self.kind(node, label, keys, quiet=kind_typo)
@@ -340,11 +356,15 @@ class _Walker:
         top_rate: tuple[tuple[Question, ...] | None, tuple[int, int]] = ((), (0, 0))
         if "rate" in keys:
             top_rate = (self.rate(keys["rate"]), where(next(kn for k, kn, _ in items if k == "rate")))
+        top_remedy: tuple[Remedy | None | bool, tuple[int, int]] = (None, (0, 0))
+        if "remedy" in keys:
+            top_remedy = (read_remedy(r, keys["remedy"]),
+                          where(next(kn for k, kn, _ in items if k == "remedy")))
         exercises = []
         knode: Node = root
         if "exercises" in keys:
             for i, en in enumerate(r.sequence(keys["exercises"], "exercises") or [], 1):
-                exercises.append(self.exercise(en, i, dflt, top_rate))
+                exercises.append(self.exercise(en, i, dflt, top_rate, top_remedy))
             # The key, like other errors about a whole list (a merged key: where it is written).
             knode = next(kn for k, kn, _ in items if k == "exercises")
             kw["exercises_at"] = where(knode)

@@ -9,13 +9,18 @@ nothing drifts over a 2-hour program.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from math import ceil
+from typing import TYPE_CHECKING
 
 from coach.core.errors import CoachError, Diagnostic
 from coach.core.phrases import fill, phrase_table, say_number
 from coach.core.program import Exercise, Load, Program, check_session_length
 from coach.core.timeline.model import Cue, Event, Phase, SetSpan, Timeline
 from coach.core.types import TEMPO_PHASES, CueKind, PhaseKind, Question, Side
+
+if TYPE_CHECKING:
+    from coach.core.remedy import Change
 
 ANSWER_WINDOW_MS = 8000  # how long a rating is awaited after its prompt's (estimated) end
 
@@ -74,7 +79,10 @@ def announce_text(ex: Exercise, set_no: int, side: str | None, words: dict[str, 
         parts.append(fill(words, "set_of", lang, n=set_no, total=ex.sets))
         if "sets" in ups:
             parts.append(up("sets", fill(words, "sets", lang, n=ex.sets)))
-    if side is not None:
+    if side is not None and set_no == 1 and ex.lagging is not None:
+        parts.append(fill(words, "lagging_first", lang, side=words[ex.lagging[0]],
+                          n=ex.lagging[1]))
+    elif side is not None:
         parts.append(words[side])
     if ex.kind == "tempo":
         assert ex.tempo is not None and ex.reps is not None
@@ -215,6 +223,37 @@ def _work_poses(b: _Builder, ex: Exercise, t: int, words: dict[str, str]) -> tup
     return t, True
 
 
+def _closing_hold(b: _Builder, hold_ms: int, t: int, words: dict[str, str]) -> tuple[int, bool]:
+    """A remedy's isometric hold at the peak contraction, closing the set."""
+    b.phase(t, hold_ms, "hold")
+    b.cue(t, words["hold_squeeze"], "hold_squeeze")
+    b.countdown(t + hold_ms, 2000, t)
+    b.cue(t + hold_ms, words["release"], "release")
+    return t + hold_ms, True
+
+
+def _said_in_rest(b: _Builder, change: Change, t: int, end: int, rate: int,
+                  words: dict[str, str]) -> int:
+    """A remedy's words in the rest (from ``t``, no earlier than the change's ``at_ms``), then
+    its flex cue (words, 3-2-1, "relax") when it fits before ``end``. Returns where the rest's
+    later cues may fall."""
+    at = max(t, change.at_ms)
+    said = _whole_seconds_up(estimate_speech_ms(change.words, rate))
+    if at + said > end:
+        return t  # no room left in this rest: the next set's announcement says the change
+    b.cue(at, change.words, "remedy")
+    at += said
+    if change.flex_ms:
+        text = fill(words, "flex", b.language, seconds=_seconds(change.flex_ms))
+        flex_at = at + _whole_seconds_up(estimate_speech_ms(text, rate))
+        if flex_at + change.flex_ms + 1000 <= end:
+            b.cue(at, text, "flex")
+            b.countdown(flex_at + change.flex_ms, 1000, flex_at)
+            b.cue(flex_at + change.flex_ms, words["relax"], "relax")
+            at = flex_at + change.flex_ms + 1000
+    return at
+
+
 _WORK = {"tempo": _work_tempo, "cadence": _work_cadence, "hold": _work_hold, "poses": _work_poses}
 ENDS_WITH_WORD = ("hold", "poses")  # kinds whose work ends with a word ("release", "relax")
 
@@ -271,8 +310,10 @@ def rating_problems(program: Program) -> list[Diagnostic]:
     return out
 
 
-def compile_program(program: Program) -> Timeline:
+def compile_program(program: Program, changes: Sequence[Change] = ()) -> Timeline:
     """Turn a validated program into its timeline: every phase and every cue, in order.
+    ``changes`` (remedies, coach.core.remedy) replace an exercise's values from a set on and
+    say so in the rest before it; the events before that rest's words are the same.
 
     A session over MAX_SESSION_MS is a CoachError: from its lower bound before any event is
     built (parse_program refused it already; this guards a Program built in code), and from
@@ -287,11 +328,17 @@ def compile_program(program: Program) -> Timeline:
     t = 0
     ended_with_word = False
     n_ex = len(program.exercises)
-    for ei, ex in enumerate(program.exercises):
-        words = phrase_table(program.language, program.words, ex.words)
-        prompts = rating_prompts(ex, words, rate)
-        b.ex, b.ei = ex.name, ei
-        for set_no in range(1, ex.sets + 1):
+    for ei, own in enumerate(program.exercises):
+        words = phrase_table(program.language, program.words, own.words)
+        prompts = rating_prompts(own, words, rate)
+        b.ex, b.ei = own.name, ei
+        for set_no in range(1, own.sets + 1):
+            ex = own
+            for c in changes:  # the latest change from this set or before wins
+                if c.exercise_index == ei and c.from_set <= set_no:
+                    ex = c.exercise
+            said_next = [c for c in changes if c.exercise_index == ei and
+                         c.from_set == set_no + 1][-1:]
             b.set = set_no
             b.side = ex.sides[0]
             set_start = t
@@ -322,6 +369,8 @@ def compile_program(program: Program) -> Timeline:
                     b.countdown(t + ex.switch_ms, at - t + said, t)
                     t += ex.switch_ms
                 t, ended_with_word = _WORK[ex.kind](b, ex, t, words)
+                if ex.closing_hold_ms:
+                    t, ended_with_word = _closing_hold(b, ex.closing_hold_ms, t, words)
             work_end = t
             b.side = None
             last = ei == n_ex - 1 and set_no == ex.sets
@@ -346,6 +395,11 @@ def compile_program(program: Program) -> Timeline:
                     if r > gap:
                         b.cue(t + gap, fill(words, "rest", program.language,
                                             seconds=_seconds(r)), "rest")
+                if said_next:
+                    if not prompts and r > gap:  # after "rest N seconds"
+                        clear = t + gap + _whole_seconds_up(estimate_speech_ms(fill(
+                            words, "rest", program.language, seconds=_seconds(r)), rate))
+                    clear = _said_in_rest(b, said_next[0], clear, t + r, rate, words)
                 nxt = program.exercises[ei + 1] if set_no == ex.sets else None
                 if nxt is not None and r >= 30_000 and t + r - 20_000 >= clear:
                     b.cue(t + r - 20_000, fill(words, "next", program.language,

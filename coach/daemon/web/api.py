@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from coach.core.errors import CoachError
+from coach.core.imbalance import imbalance
 from coach.core.program import load_program, parse_program
 from coach.core.timeline import compile_program
 from coach.files import atomic_write_text
@@ -180,7 +181,7 @@ async def history(request: web.Request) -> web.StreamResponse:
 
     def read() -> dict[str, Any]:
         sessions = h.recent(None) if h is not None and h.enabled else []
-        rows = views.imbalance(sessions, "feel")
+        rows = imbalance(sessions, "feel")
         return {"ok": True,
                 "sessions": [views.session_json(s) for s in sessions[:HISTORY_SESSIONS]],
                 "imbalance": [{**x.to_json(), "line": views.imbalance_line(x)} for x in rows]}
