@@ -83,7 +83,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         # Today's values: the program's `progress:` rules applied to its last session.
         from coach.store.history import History  # the history: only for `progress:` rules
         from coach.store.programs import progressed
-        with History() as history:
+        with History(read_only=True) as history:
             program, notes = progressed(program, history, Path(args.file).resolve())
         timeline = compile_program(program)
     if args.svg:

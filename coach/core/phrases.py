@@ -14,7 +14,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "last_rep", "last_reps", "hold", "halfway", "seconds_left", "release", "relax",
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
-    "sets", "kilos", "pounds", "numbers",
+    "sets", "kilos", "pounds", "not_saved", "numbers",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -76,6 +76,7 @@ EN: Mapping[str, str] = {
     "sets": "{n} sets",
     "kilos": "{n} kilos",
     "pounds": "{n} pounds",
+    "not_saved": "not saved",
     "numbers": "",
 }
 
@@ -116,6 +117,7 @@ DE: Mapping[str, str] = {
     # "Pfund" alone is 500 g in a German gym: the imperial pound is the "englische Pfund".
     "kilos": "{n} Kilo",
     "pounds": "{n} englische Pfund",
+    "not_saved": "nicht gespeichert",
     "numbers": "",
 }
 
@@ -155,6 +157,7 @@ ES: Mapping[str, str] = {
     "sets": "{n} series",
     "kilos": "con {n} kilos",
     "pounds": "con {n} libras",
+    "not_saved": "no se ha guardado",
     "numbers": "",
 }
 
@@ -194,6 +197,7 @@ FR: Mapping[str, str] = {
     "sets": "{n} séries",
     "kilos": "avec {n} kilos",
     "pounds": "avec {n} livres",
+    "not_saved": "pas enregistré",
     "numbers": "",
 }
 
