@@ -41,8 +41,8 @@ def not_coachs(path: Path) -> str | None:
     connection, so the file is never written, not even by a checkpoint at close."""
     if not path.is_file():
         return None
-    try:
-        conn = sqlite3.connect(_uri(path, "mode=ro"), uri=True)
+    try:  # a lock held elsewhere is not waited for: opening it to write says so
+        conn = sqlite3.connect(_uri(path, "mode=ro"), uri=True, timeout=PROBE_TIMEOUT_S)
     except sqlite3.Error:
         return None
     try:
@@ -86,7 +86,7 @@ def move_aside(path: Path, kind: str) -> Path:
     return target
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
+def connect_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """The history at ``path`` for reading only, where it cannot be opened for writing. A WAL
     file needs its -shm, which a read-only folder cannot hold: there it is opened immutable (no
     one can be writing it). Raises sqlite3.Error when it cannot be read, or when it is not at
@@ -97,7 +97,8 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     error: sqlite3.Error = sqlite3.OperationalError(f"cannot open {path}")
     for query in queries:
         try:
-            conn = sqlite3.connect(_uri(path, query), uri=True, check_same_thread=False)
+            conn = sqlite3.connect(_uri(path, query), uri=True, timeout=busy_timeout,
+                                   check_same_thread=False)
         except sqlite3.Error as exc:
             error = exc
             continue
@@ -178,7 +179,7 @@ class HistoryFile:
             return  # nothing recorded yet: a reader creates nothing
         error = self._open(busy_timeout)
         if error is not None:
-            self._fall_back(error)
+            self._fall_back(error, busy_timeout)
 
     @property
     def enabled(self) -> bool:
@@ -209,11 +210,12 @@ class HistoryFile:
         self._conn, self._writable, self.disabled_reason = conn, True, None
         return None
 
-    def _fall_back(self, error: BaseException) -> None:
+    def _fall_back(self, error: BaseException, busy_timeout: float) -> None:
         """It cannot be written (``error``): read it where it can be read, and say why once."""
         read_error: BaseException = error
         try:
-            self._conn = connect_read_only(self.path) if self.path.is_file() else None
+            self._conn = (connect_read_only(self.path, busy_timeout) if self.path.is_file()
+                          else None)
         except sqlite3.Error as exc:
             self._conn, read_error = None, exc
         self._writable = False
@@ -251,7 +253,7 @@ class HistoryFile:
                 if error is None:
                     return True
                 self._close_conn()
-                self._fall_back(error)
+                self._fall_back(error, PROBE_TIMEOUT_S)
                 return False
             finally:
                 self._quiet = False
