@@ -25,6 +25,10 @@ DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach histor
 PROBE_TIMEOUT_S = 0.1  # a retry waits this long for a write lock held elsewhere (session thread)
 
 
+class NotCoachs(sqlite3.DatabaseError):
+    """A file that is not coach's history, met by a reader (which moves nothing)."""
+
+
 def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or (
         "file is not a database" in str(exc) or "malformed" in str(exc)
@@ -192,6 +196,8 @@ class HistoryFile:
         moved aside and a new one started. Returns why it cannot be opened (None: it is)."""
         try:
             why = not_coachs(self.path)
+            if why is not None and self.read_only:  # a reader moves nothing: the daemon will
+                raise NotCoachs(f"not coach's history ({why})")
             if why is not None:
                 target = move_aside(self.path, "foreign")
                 logger.warning("history database %s is not coach's (%s); kept it, untouched, "
@@ -223,11 +229,11 @@ class HistoryFile:
         if self._quiet:
             return
         if not self.read_only:
-            logger.warning("history database %s: %s (%s); not recording history until it can "
-                           "be written again", self.path, self.disabled_reason, described(error))
+            logger.warning("history database %s: %s; not recording history until it can be "
+                           "written again", self.path, self._why(error))
         elif self._conn is None:
-            logger.warning("cannot read history database %s: %s (%s)", self.path,
-                           cause(read_error, self.path), described(read_error))
+            logger.warning("cannot read history database %s: %s", self.path,
+                           self._why(error if isinstance(error, NotCoachs) else read_error))
 
     def reopen(self) -> bool:
         """Try again to write a history that could not be written (the writer's retry): the
@@ -271,13 +277,16 @@ class HistoryFile:
         self.disabled_reason = cause(exc, self.path)
         if not self._quiet:
             if self.read_only:
-                logger.warning("cannot read history database %s: %s (%s)", self.path,
-                               self.disabled_reason, described(exc))
+                logger.warning("cannot read history database %s: %s", self.path, self._why(exc))
             else:
-                logger.warning("history database %s: %s (%s); not recording history until it "
-                               "can be written again", self.path, self.disabled_reason,
-                               described(exc))
+                logger.warning("history database %s: %s; not recording history until it can be "
+                               "written again", self.path, self._why(exc))
         self._close_conn()
+
+    def _why(self, exc: BaseException) -> str:
+        """The cause in a few words, and the error as raised when that says more."""
+        short = cause(exc, self.path)
+        return described(exc) if short == str(exc) else f"{short} ({described(exc)})"
 
     def _close_conn(self) -> None:
         if self._conn is not None:

@@ -145,3 +145,16 @@ def test_a_reader_creates_nothing(tmp_path: Path) -> None:
     with History(db, read_only=True) as h:
         assert h.recent() == [] and h.last_session_summary("A") == {}
     assert not (tmp_path / "data").exists()
+
+
+def test_a_reader_leaves_a_file_that_is_not_coachs_where_it_is_and_says_so(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "history.sqlite3"
+    _created_by_another_program(db)
+    theirs = db.read_bytes()
+    with caplog.at_level(logging.WARNING, logger="coach.store.history"):
+        with History(db, read_only=True) as h:
+            assert h.recent() == []
+    [said] = warnings(caplog)
+    assert "cannot read" in said and "not coach's" in said and "recording" not in said, said
+    assert db.read_bytes() == theirs and not list(tmp_path.glob("*.foreign-*"))
