@@ -274,7 +274,9 @@ class SessionRecord:
                              value, self.wall()):
             return Saved(was)
         # Held in memory: written if the history comes back, but not saved now.
-        return NotSaved(f"history is off: {self.history.reason}")
+        reason = f"history is off: {self.history.reason}"
+        log.warning("rating not saved (%s): held, and written once the history can be", reason)
+        return NotSaved(reason)
 
     def not_saved(self) -> str | None:
         """Why what this session recorded is not all saved (None: it is, or no history)."""
