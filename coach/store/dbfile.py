@@ -35,6 +35,11 @@ def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     )
 
 
+def _quoted(name: str) -> str:
+    """An SQL identifier, whatever another program named its table."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _uri(path: Path, query: str) -> str:
     return f"{path.absolute().as_uri()}?{query}"
 
@@ -51,7 +56,7 @@ def not_coachs(path: Path) -> str | None:
         return None
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {name: {c[1] for c in conn.execute(f"PRAGMA table_info('{name}')")}
+        tables = {name: {c[1] for c in conn.execute(f"PRAGMA table_info({_quoted(name)})")}
                   for (name,) in conn.execute(
                       "SELECT name FROM sqlite_master WHERE type='table' "
                       "AND name NOT LIKE 'sqlite_%'").fetchall()}
