@@ -28,7 +28,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         # The plotting (and the timeline it also draws) only for --plot: tens of ms to import.
         from coach.report.plots import check_format
         check_format(args.plot, "--plot")  # before any work: a wrong name is one line at once
-    h = History()
+    h = History(read_only=True)  # a read-only data dir is read as it is
     try:
         if args.imbalance:
             sessions = h.recent(None)

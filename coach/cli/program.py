@@ -96,7 +96,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         # a remedied unilateral exercise's lagging side first (as the daemon plays it).
         from coach.store.history import History  # the history: only for these
         from coach.store.programs import progressed, with_lagging_first
-        with History() as history:
+        with History(read_only=True) as history:
             program, notes = progressed(program, history, Path(args.file).resolve())
             program = with_lagging_first(program, history)
         changes = remedies(program, args.feel, args.after_set)

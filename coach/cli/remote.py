@@ -35,6 +35,12 @@ def _request(req: Request, timeout: float = 10.0) -> Reply:
 
 
 def _print_status(st: Status) -> None:
+    _print_state(st)
+    for problem in st.problems:  # what is off or degraded, a line each
+        print(problem)
+
+
+def _print_state(st: Status) -> None:
     if st.state == "idle":
         line = "idle"
         if st.next:
@@ -108,6 +114,9 @@ def cmd_verb(args: argparse.Namespace) -> int:
             _print_status(reply)
         case Stopped():
             print("idle")
+            if reply.not_saved:
+                print(f"coach: the session's end is not saved: {reply.not_saved}",
+                      file=sys.stderr)
         case _:
             assert_never(reply)
     return 0

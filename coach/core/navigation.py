@@ -118,17 +118,20 @@ def extend_words(timeline: Timeline, overrides: Mapping[str, str] | None = None)
 
 
 def rating_words(timeline: Timeline, value: int, set_index: int | None = None,
-                 side: Side | None = None, overrides: Mapping[str, str] | None = None) -> Spoken:
+                 side: Side | None = None, overrides: Mapping[str, str] | None = None,
+                 saved: bool = True) -> Spoken:
     """The coach repeating a rating it heard, and what it went to: "Split squat, set 1 of 2.
-    left side. four" (``set_index`` None: the number alone). Every part is a clip made with
-    the session (extra_texts)."""
+    left side. four" (``set_index`` None: the number alone), and "not saved" when the history
+    did not take it. Every part is a clip made with the session (extra_texts)."""
     parts: list[tuple[str, Anchor, int]] = []
+    words = phrase_table(timeline.language, overrides or {})
     if set_index is not None:
-        words = phrase_table(timeline.language, overrides or {})
         parts.append((_set_header(timeline, set_index, words), "end", 0))
         if side is not None:
             parts.append((words[side], "end", ECHO_GAP_MS))
     parts.append((say_number(value, timeline.language), "end", ECHO_GAP_MS if parts else 0))
+    if not saved:
+        parts.append((words["not_saved"], "end", ECHO_GAP_MS))
     return Spoken(tuple(parts))
 
 
@@ -139,6 +142,8 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) 
     texts += [t for n in RATINGS for t in rating_words(timeline, n).texts]
     words = phrase_table(timeline.language, overrides or {})
     texts += [words[side] for side in SIDES if any(p.side == side for p in timeline.phases)]
+    if any(p.phase == "answer" for p in timeline.phases):  # taps, and their echo, are possible
+        texts.append(words["not_saved"])
     return list(dict.fromkeys(texts))
 
 

@@ -14,7 +14,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "last_rep", "last_reps", "hold", "halfway", "seconds_left", "release", "relax",
     "eyes_closed", "switch_sides", "left", "right", "reps", "tempo", "cadence", "hold_for",
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
-    "sets", "kilos", "pounds", "feel_was", "next_set", "slower_down", "peak_pause",
+    "sets", "kilos", "pounds", "not_saved", "feel_was", "next_set", "slower_down", "peak_pause",
     "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
     "numbers",
 )
@@ -97,6 +97,7 @@ EN: Mapping[str, str] = {
     "flex": "flex it for {seconds} seconds, eyes closed",
     "and": "and",
     "lagging_first": "{side} first today: it has lagged {n} sessions",
+    "not_saved": "not saved",
     "numbers": "",
 }
 
@@ -148,6 +149,7 @@ DE: Mapping[str, str] = {
     "flex": "{seconds} Sekunden anspannen, Augen zu",
     "and": "und",
     "lagging_first": "heute zuerst die {side}: sie hing {n} Einheiten hinterher",
+    "not_saved": "nicht gespeichert",
     "numbers": "",
 }
 
@@ -198,6 +200,7 @@ ES: Mapping[str, str] = {
     "flex": "contrae {seconds} segundos, ojos cerrados",
     "and": "y",
     "lagging_first": "hoy primero el {side}: se ha quedado atrás {n} sesiones",
+    "not_saved": "no se ha guardado",
     "numbers": "",
 }
 
@@ -248,6 +251,7 @@ FR: Mapping[str, str] = {
     "flex": "contracte {seconds} secondes, yeux fermés",
     "and": "et",
     "lagging_first": "{side} d'abord aujourd'hui : en retard sur {n} séances",
+    "not_saved": "pas enregistré",
     "numbers": "",
 }
 

@@ -62,6 +62,7 @@ from coach.protocol.messages import (
 )
 from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
+from coach.store.writer import HistoryWriter
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,9 @@ class Daemon:
                  warm: bool = True, voice_defaults: VoiceSettings | None = None,
                  duck_db: float | None = None) -> None:
         self.history = history
+        # Every write goes through the writer: stored, or held while the history cannot take
+        # it and retried on the tick (the session thread's, as every history write).
+        self.writer = HistoryWriter(history, monotonic) if history is not None else None
         self.monotonic = monotonic
         self.clock = clock
         self.warm = warm
@@ -156,7 +160,7 @@ class Daemon:
         self.schedules = Schedules(clock, tz, misfire_grace_s)
         self.preparer = ClipPreparer(self.inbox.post, rate=rate, cache_dir=cache_dir)
         factory = output_factory or _default_output_factory(device, rate, blocksize, preroll_ms)
-        self.controller = SessionController(factory, self.preparer, history, rate=rate,
+        self.controller = SessionController(factory, self.preparer, self.writer, rate=rate,
                                             monotonic=monotonic, wall=clock,
                                             ducker_factory=_ducker_factory(duck_db))
         self.interrupted: InterruptedSession | None = (
@@ -210,6 +214,8 @@ class Daemon:
 
     def tick(self) -> None:
         self.controller.tick()
+        if self.writer is not None:
+            self.writer.retry()  # history that stopped writing: tried again, with back-off
         wall, mono = self.clock(), self.monotonic()
         step = (wall - self._last_wall).total_seconds() - (mono - self._last_mono)
         if abs(step) > CLOCK_STEP_S:
@@ -242,7 +248,16 @@ class Daemon:
         return list(change.changed)
 
     def dispatch(self, req: Request) -> Reply:
-        """One request, on the session thread."""
+        """One request, on the session thread; a status says what is off or degraded."""
+        reply = self._dispatch(req)
+        return replace(reply, problems=self.problems()) if isinstance(reply, Status) else reply
+
+    def problems(self) -> list[str]:
+        """One line for every part that is off or degraded (empty when all is well)."""
+        history = self.writer.problem if self.writer is not None else None
+        return [history] if history is not None else []
+
+    def _dispatch(self, req: Request) -> Reply:
         c = self.controller
         try:
             if c.session is None and req.needs_session:
@@ -280,8 +295,7 @@ class Daemon:
                 case Rate():
                     return c.rate_set(req.value, req.question)
                 case Stop():
-                    c.stop("stopped")
-                    return Stopped()
+                    return Stopped(not_saved=c.stop("stopped"))
                 case _:
                     assert_never(req)
         except CoachError as e:
@@ -337,9 +351,9 @@ class Daemon:
             return Failed("no interrupted session")
         stem = Path(i.program_path).stem
         name = stem if stem in self.library.entries else i.program_path
-        if self.history is not None:
+        if self.writer is not None:
             # Closed first: today's values are then the ones it used (it did not complete).
-            self.history.mark_interrupted(i.session_id, self.clock())
+            self.writer.mark_interrupted(i.session_id, self.clock())
         try:
             resolved = self._today(self.library.resolve(name))
         except (CoachError, LookupError) as e:
@@ -357,6 +371,8 @@ class Daemon:
         if self.controller.session is not None:
             # A clean stop (SIGTERM) is not a crash: the session is recorded as stopped.
             self.controller.stop("stopped")
+        if self.writer is not None:
+            self.writer.close()  # one last try for what is held; what is lost is said
         self.preparer.close()
 
 

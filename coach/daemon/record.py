@@ -16,8 +16,8 @@ from coach.core.timeline import Timeline
 from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
 from coach.daemon.rating import Rateable
 from coach.daemon.schedules import Clock
-from coach.store.history import History
 from coach.store.programs import Resolved
+from coach.store.writer import HistoryWriter
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,10 @@ class CoachedTime:
 @dataclass
 class SessionRecord:
     """One session's rows in the history (none when ``history`` is None) and the unit the
-    position is in."""
+    position is in. Each write is stored or, while the history cannot take it, held by the
+    writer (a row held has a stand-in id below 0)."""
 
-    history: History | None
+    history: HistoryWriter | None
     wall: Clock
     session_id: int | None = None
     units: tuple[Unit, ...] = ()
@@ -286,9 +287,17 @@ class SessionRecord:
             return NotSaved("history is off")
         was = self.history.rating(self.session_id, target.exercise_index, target.set_no,
                                   target.side, question)
-        stored = self.history.rate(self.session_id, target.set_row, target.exercise,
-                                   target.exercise_index, target.set_no, target.side, question,
-                                   value, self.wall())
-        if not stored:
-            return NotSaved(f"the history database failed ({self.history.disabled_reason})")
-        return Saved(was)
+        if self.history.rate(self.session_id, target.set_row, target.exercise,
+                             target.exercise_index, target.set_no, target.side, question,
+                             value, self.wall()):
+            return Saved(was)
+        # Held in memory: written if the history comes back, but not saved now.
+        reason = f"history is off: {self.history.reason}"
+        log.warning("rating not saved (%s): held, and written once the history can be", reason)
+        return NotSaved(reason)
+
+    def not_saved(self) -> str | None:
+        """Why what this session recorded is not all saved (None: it is, or no history)."""
+        if self.history is None or self.history.saving:
+            return None
+        return f"history is off: {self.history.reason}"

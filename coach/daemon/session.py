@@ -44,8 +44,8 @@ from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import session_status
 from coach.protocol.messages import Failed, Rated, Status
-from coach.store.history import History
 from coach.store.programs import Resolved
+from coach.store.writer import HistoryWriter
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class SessionController:
     """Owned by the session thread: every method is called from it, none blocks on synthesis."""
 
     def __init__(self, output_factory: OutputFactory, preparer: ClipPreparer,
-                 history: History | None = None, rate: int = 48000,
+                 history: HistoryWriter | None = None, rate: int = 48000,
                  monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = system_clock,
                  ducker_factory: DuckerFactory | None = None) -> None:
@@ -107,11 +107,12 @@ class SessionController:
                  len(job.texts))
         return self.status()
 
-    def stop(self, how: SessionEnd) -> None:
-        """End the session, played out ("completed") or stopped; the log says how it went."""
+    def stop(self, how: SessionEnd) -> str | None:
+        """End the session, played out ("completed") or stopped; the log says how it went.
+        Returns why its end is not saved (None: it is)."""
         s = self.session
         if s is None:
-            return
+            return None
         pos = self.position_ms()  # where it ended: read while the session is still current
         self._account(s)
         self.session = None
@@ -124,7 +125,10 @@ class SessionController:
                 s.output.stop()
         finally:
             status = s.record.end(pos, how)
-        log.info("session: %s %s", s.name, status)
+        not_saved = s.record.not_saved()
+        log.info("session: %s %s%s", s.name, status, f" (not saved: {not_saved})"
+                 if not_saved else "")
+        return not_saved
 
     # --- clips arriving from the worker ---------------------------------------------------
 
@@ -375,12 +379,12 @@ class SessionController:
     def _record(self, s: Session, target: Rateable, question: Question, value: int,
                 echo: bool) -> Saved | NotSaved:
         saved = s.record.rate(target, question, value)
-        if echo and isinstance(saved, Saved) and s.output is not None and \
-                s.output.state == "playing":
-            # "Split squat, set 1 of 2. left side. four": said at once, in the rest (the rest
-            # lasts that much longer), from clips prepared with the session.
+        if echo and s.output is not None and s.output.state == "playing":
+            # "Split squat, set 1 of 2. left side. four" (and "not saved" when it was not):
+            # said at once, in the rest (the rest lasts that much longer), from clips
+            # prepared with the session.
             words = rating_words(s.resolved.timeline, value, target.set_index, target.side,
-                                 s.resolved.program.words)
+                                 s.resolved.program.words, saved=isinstance(saved, Saved))
             insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
             s.output.pause()
             self._say(s, insert)

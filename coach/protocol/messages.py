@@ -117,6 +117,8 @@ class Status(_Done):
     rep: int | None = None
     position: float = 0.0  # seconds into the session, to the millisecond
     next: str | None = None  # the next set ("done" after the last); idle: the next schedule
+    # One line for every part that is off or degraded ("history not saving: disk full").
+    problems: list[str] = field(default_factory=list)
     error_last_start: str | None = omitted()  # idle: why the last start did not play
     reason: str | None = omitted()  # why a session is paused that was not asked to
     duration: float | None = omitted()
@@ -128,8 +130,6 @@ class Status(_Done):
     pose: str | None = omitted()
     phase_end: float | None = omitted()  # seconds into the session at which this phase ends
     interrupted: Interrupted | None = omitted()
-    # One line for every part that is off or degraded (DESIGN.md "Faults"); empty when all is well.
-    problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"ok": True}
@@ -150,10 +150,16 @@ class Status(_Done):
 
 @dataclass(frozen=True)
 class Stopped(_Done):
-    """stop: no session runs now."""
+    """stop: no session runs now; ``not_saved``: why its end is not in the history (the key
+    left out when it is)."""
+
+    not_saved: str | None = None
 
     def to_json(self) -> JsonObject:
-        return {"ok": True, "state": "idle"}
+        out: JsonObject = {"ok": True, "state": "idle"}
+        if self.not_saved is not None:
+            out["not_saved"] = self.not_saved
+        return out
 
 
 @dataclass(frozen=True)

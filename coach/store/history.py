@@ -1,13 +1,12 @@
 """SQLite log of sessions and sets (what was trained, when, how it ended); finds a session a crash
 left running so the daemon can resume it. History must never stop the player: on a locked or
-unusable database it logs a warning and its calls become no-ops. What it returns is plain data
-(coach/core/records.py); its schema and migrations are coach/store/migrations.py."""
+unusable database it logs a warning once and its writes write nothing and say so (the daemon's
+coach/store/writer.py keeps them and retries). What it returns is plain data
+(coach/core/records.py); its file, opening and faults are coach/store/dbfile.py, its schema and
+migrations coach/store/migrations.py."""
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -34,21 +33,11 @@ from coach.core.types import (
     SessionStatus,
     SetStatus,
 )
-from coach.store.migrations import connect
-
-logger = logging.getLogger(__name__)
-
-DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; another coach process (e.g. `coach history`) only reads briefly
+from coach.store.dbfile import DEFAULT_BUSY_TIMEOUT, HistoryFile
 
 
 def default_path() -> Path:
     return Path(platformdirs.user_data_dir("coach")) / "history.sqlite3"
-
-
-def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
-    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or (
-        "file is not a database" in str(exc) or "malformed" in str(exc)
-    )
 
 
 def _ts(now: datetime) -> str:
@@ -63,126 +52,59 @@ def _dt_req(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-class History:
-    """The history database. Thread-safe (one connection behind a lock); every write is its own
-    committed transaction, so a kill -9 loses nothing already written."""
+def check_set_end(status: str, unit: str | None) -> None:
+    """A set's end as the schema takes it (ValueError otherwise: a caller's bug)."""
+    if status not in SET_STATUSES or status == "running":
+        raise ValueError(f"bad set status {status!r}")
+    if unit is not None and unit not in MEASURES:
+        raise ValueError(f"bad set unit {unit!r}")
 
-    def __init__(self, path: Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
-        self.path = Path(path) if path is not None else default_path()
-        self._busy_timeout = busy_timeout
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self.disabled_reason: str | None = None
-        try:
-            self._conn = self._open()
-        except sqlite3.DatabaseError as exc:
-            if not _is_corrupt(exc):
-                self._disable(exc)
-                return
-            try:
-                self._move_aside(exc)
-                self._conn = self._open()
-            except (sqlite3.Error, OSError) as exc2:
-                self._disable(exc2)
-        except OSError as exc:  # unwritable data dir: the player still plays
-            self._disable(exc)
 
-    @property
-    def enabled(self) -> bool:
-        return self._conn is not None
+def check_session_end(status: str) -> None:
+    if status not in SESSION_STATUSES or status == "running":
+        raise ValueError(f"bad session status {status!r}")
 
-    # -- opening ---------------------------------------------------------------------------
-    def _open(self) -> sqlite3.Connection:
-        return connect(self.path, self._busy_timeout)
 
-    def _move_aside(self, exc: Exception) -> None:
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-            n += 1
-        self.path.rename(target)
-        # A -wal/-shm left beside it belongs to the corrupt file; never replay it into the new one.
-        for suffix in ("-wal", "-shm"):
-            side = self.path.with_name(self.path.name + suffix)
-            if side.exists():
-                side.rename(target.with_name(target.name + suffix))
-        logger.warning(
-            "history database %s is corrupt (%s); moved it to %s and started a new one",
-            self.path, exc, target,
-        )
+def check_rating(question: str, side: str | None, value: object) -> None:
+    """A rating as the schema takes it: the caller checks what a user said before it."""
+    if question not in QUESTIONS:
+        raise ValueError(f"bad rating question {question!r}")
+    if side not in ("left", "right", None):
+        raise ValueError(f"bad rating side {side!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+        RATING_MIN <= value <= RATING_MAX
+    ):
+        raise ValueError(f"bad rating value {value!r} (want {RATING_MIN}-{RATING_MAX})")
 
-    def _disable(self, exc: Exception) -> None:
-        self.disabled_reason = str(exc)
-        logger.warning(
-            "history database %s unusable (%s); not recording history this session",
-            self.path, exc,
-        )
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
 
-    # -- plumbing: every call goes through here, so no sqlite error ever reaches the player --
-    def _write(self, sql: str, args: tuple = ()) -> int | None:
-        with self._lock:
-            if self._conn is None:
-                return None
-            try:
-                return self._conn.execute(sql, args).lastrowid
-            except sqlite3.Error as exc:
-                self._disable(exc)
-                return None
+class History(HistoryFile):
+    """The history database: sessions, their sets (sides) and ratings, the values each exercise
+    used. Thread-safe (one connection behind a lock); every write is one committed transaction
+    (all of it or none), so a kill -9 loses nothing already written. Opened, read-only where it
+    cannot be written, and retried as coach/store/dbfile.py says."""
 
-    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
-            if self._conn is None:
-                return []
-            try:
-                return self._conn.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                self._disable(exc)
-                return []
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+                 read_only: bool = False):
+        super().__init__(Path(path) if path is not None else default_path(),
+                         busy_timeout=busy_timeout, read_only=read_only)
 
-    # -- API ---------------------------------------------------------------------------------
+    # -- API: each write returns whether it was written (an id: 0 when it was not) ------------
     def start_session(self, program: str, program_path: str, now: datetime,
                       resumed_from: int | None = None) -> int:
-        """Record a new running session; returns its id (0 when history is disabled).
+        """Record a new running session; returns its id (0 when it could not be written).
 
         A session still "running" from before (a crash nobody resumed) is marked interrupted:
         only one session plays at a time."""
-        with self._lock:
-            if self._conn is None:
-                return 0
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._conn.execute(
-                        "UPDATE sets SET status='interrupted', ended_at=? WHERE status='running'",
-                        (_ts(now),),
-                    )
-                    self._conn.execute(
-                        "UPDATE sessions SET status='interrupted', ended_at=? "
-                        "WHERE status='running'",
-                        (_ts(now),),
-                    )
-                    sid = self._conn.execute(
-                        "INSERT INTO sessions(program, program_path, started_at, status, "
-                        "updated_at, resumed_from) VALUES (?, ?, ?, 'running', ?, ?)",
-                        (program, program_path, _ts(now), _ts(now), resumed_from),
-                    ).lastrowid
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                assert sid is not None  # an INSERT always has a row id
-                return int(sid)
-            except sqlite3.Error as exc:
-                self._disable(exc)
-                return 0
+        ids = self._write(
+            ("UPDATE sets SET status='interrupted', ended_at=? WHERE status='running'",
+             (_ts(now),)),
+            ("UPDATE sessions SET status='interrupted', ended_at=? WHERE status='running'",
+             (_ts(now),)),
+            ("INSERT INTO sessions(program, program_path, started_at, status, updated_at, "
+             "resumed_from) VALUES (?, ?, ?, 'running', ?, ?)",
+             (program, program_path, _ts(now), _ts(now), resumed_from)),
+        )
+        return int(ids[-1] or 0) if ids is not None else 0
 
     def start_set(
         self,
@@ -199,63 +121,59 @@ class History:
     ) -> int:
         """Record a set that starts now at ``start_ms`` in the timeline, lifting ``load`` ("24kg")
         and playing ``played``: its tempo code, hold (ms) and why a remedy changed them (None:
-        it did not); returns its id (0 when disabled). Also moves the session's position."""
-        sid = self._write(
-            "INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, started_at, "
-            "status, start_ms, load, tempo, hold_ms, adapted) VALUES (?, ?, ?, ?, ?, ?, ?, "
-            "'running', ?, ?, ?, ?, ?)",
-            (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms, load,
-             *played),
+        it did not); returns its id (0 when it could not be written). Also moves the session's
+        position to ``start_ms``."""
+        ids = self._write(
+            ("INSERT INTO sets(session_id, exercise, exercise_index, set_no, sets, side, "
+             "started_at, status, start_ms, load, tempo, hold_ms, adapted) VALUES (?, ?, ?, ?, "
+             "?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+             (session_id, exercise, exercise_index, set_no, sets, side, _ts(now), start_ms,
+              load, *played)),
+            ("UPDATE sessions SET position_ms=? WHERE id=?", (start_ms, session_id)),
         )
-        if sid is None:
-            return 0
-        self._write("UPDATE sessions SET position_ms=? WHERE id=?", (start_ms, session_id))
-        return int(sid)
+        return int(ids[0] or 0) if ids is not None else 0
 
     def end_set(self, set_id: int, status: SetStatus, now: datetime, done: float | None = None,
-                planned: float | None = None, unit: Measure | None = None) -> None:
+                planned: float | None = None, unit: Measure | None = None) -> bool:
         """Close a set (one side of a unilateral set): how it went, and how much of its work
         was ``done`` beside what was ``planned`` (reps, seconds of a hold, or poses: ``unit``)."""
-        if status not in SET_STATUSES or status == "running":
-            raise ValueError(f"bad set status {status!r}")
-        if unit is not None and unit not in MEASURES:
-            raise ValueError(f"bad set unit {unit!r}")
-        self._write("UPDATE sets SET status=?, ended_at=?, done=?, planned=?, unit=? WHERE id=?",
-                    (status, _ts(now), done, planned, unit, set_id))
+        check_set_end(status, unit)
+        return self._write(
+            ("UPDATE sets SET status=?, ended_at=?, done=?, planned=?, unit=? WHERE id=?",
+             (status, _ts(now), done, planned, unit, set_id))) is not None
 
     def update_position(self, session_id: int, position_ms: int,
                         now: datetime | None = None, coached_ms: int | None = None,
-                        paused_ms: int | None = None) -> None:
+                        paused_ms: int | None = None) -> bool:
         """The session's position (and, when given, the time coached and paused so far)."""
+        statements: list[tuple[str, tuple]] = []
         if coached_ms is not None or paused_ms is not None:
-            self._write("UPDATE sessions SET coached_ms=coalesce(?, coached_ms), "
-                        "paused_ms=coalesce(?, paused_ms) WHERE id=?",
-                        (coached_ms, paused_ms, session_id))
+            statements.append(("UPDATE sessions SET coached_ms=coalesce(?, coached_ms), "
+                               "paused_ms=coalesce(?, paused_ms) WHERE id=?",
+                               (coached_ms, paused_ms, session_id)))
         if now is None:
-            self._write("UPDATE sessions SET position_ms=? WHERE id=?", (position_ms, session_id))
+            statements.append(("UPDATE sessions SET position_ms=? WHERE id=?",
+                               (position_ms, session_id)))
         else:
-            self._write("UPDATE sessions SET position_ms=?, updated_at=? WHERE id=?",
-                        (position_ms, _ts(now), session_id))
+            statements.append(("UPDATE sessions SET position_ms=?, updated_at=? WHERE id=?",
+                               (position_ms, _ts(now), session_id)))
+        return self._write(*statements) is not None
 
     def end_session(self, session_id: int, status: SessionStatus, now: datetime,
-                    coached_ms: int | None = None, paused_ms: int | None = None) -> None:
+                    coached_ms: int | None = None, paused_ms: int | None = None) -> bool:
         """Close a session, with the time it coached and was paused when known; a set still
         running in it is closed as interrupted."""
-        if status not in SESSION_STATUSES or status == "running":
-            raise ValueError(f"bad session status {status!r}")
-        self._write(
-            "UPDATE sets SET status='interrupted', ended_at=? "
-            "WHERE session_id=? AND status='running'",
-            (_ts(now), session_id),
-        )
-        self._write(
-            "UPDATE sessions SET status=?, ended_at=?, coached_ms=coalesce(?, coached_ms), "
-            "paused_ms=coalesce(?, paused_ms) WHERE id=?",
-            (status, _ts(now), coached_ms, paused_ms, session_id)
-        )
+        check_session_end(status)
+        return self._write(
+            ("UPDATE sets SET status='interrupted', ended_at=? "
+             "WHERE session_id=? AND status='running'", (_ts(now), session_id)),
+            ("UPDATE sessions SET status=?, ended_at=?, coached_ms=coalesce(?, coached_ms), "
+             "paused_ms=coalesce(?, paused_ms) WHERE id=?",
+             (status, _ts(now), coached_ms, paused_ms, session_id)),
+        ) is not None
 
-    def mark_interrupted(self, session_id: int, now: datetime) -> None:
-        self.end_session(session_id, "interrupted", now)
+    def mark_interrupted(self, session_id: int, now: datetime) -> bool:
+        return self.end_session(session_id, "interrupted", now)
 
     def interrupted(self) -> InterruptedSession | None:
         """The latest session left "running" (by a crash), with its last running set."""
@@ -299,19 +217,12 @@ class History:
         now: datetime,
     ) -> int:
         """Record the lifter's rating of a set (one side of a unilateral set); returns the
-        rating's id (0 when history is disabled). A rating of the same set, side and question
+        rating's id (0 when it could not be written). A rating of the same set, side and question
         replaces the earlier one (a correction). Raises ValueError for a question, side or
         value outside the schema: the caller checks what a user said before it gets here."""
-        if question not in QUESTIONS:
-            raise ValueError(f"bad rating question {question!r}")
-        if side not in ("left", "right", None):
-            raise ValueError(f"bad rating side {side!r}")
-        if isinstance(value, bool) or not isinstance(value, int) or not (
-            RATING_MIN <= value <= RATING_MAX
-        ):
-            raise ValueError(f"bad rating value {value!r} (want {RATING_MIN}-{RATING_MAX})")
-        # One statement: the upsert is atomic on its own (autocommit).
-        self._write(
+        check_rating(question, side, value)
+        # One statement: the upsert is atomic, and written again it changes nothing.
+        if self._write((
             "INSERT INTO ratings(session_id, set_id, exercise, exercise_index, set_no, side, "
             "question, value, rated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(session_id, exercise_index, set_no, coalesce(side, ''), question) "
@@ -319,7 +230,8 @@ class History:
             "set_id=excluded.set_id, exercise=excluded.exercise",
             (session_id, set_id or None, exercise, exercise_index, set_no, side, question,
              value, _ts(now)),
-        )
+        )) is None:
+            return 0
         rows = self._read(
             "SELECT id FROM ratings WHERE session_id=? AND exercise_index=? AND set_no=? "
             "AND coalesce(side, '')=? AND question=?",
@@ -339,16 +251,16 @@ class History:
 
     def record_used(self, session_id: int, exercise_index: int, exercise: str,
                     reps: int | None, hold_ms: int | None, sets: int,
-                    load: str | None = None) -> None:
+                    load: str | None = None) -> bool:
         """Record the values an exercise uses in this session (written at session start);
         recording it again replaces them."""
-        self._write(
+        return self._write((
             "INSERT INTO session_exercises(session_id, exercise_index, exercise, reps, hold_ms, "
             "sets, load) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, exercise_index) "
             "DO UPDATE SET exercise=excluded.exercise, reps=excluded.reps, "
             "hold_ms=excluded.hold_ms, sets=excluded.sets, load=excluded.load",
             (session_id, exercise_index, exercise, reps, hold_ms, sets, load),
-        )
+        )) is not None
 
     def last_session_summary(self, program: str) -> dict[int, ExerciseSummary]:
         """Per exercise index, how the most recent finished session (any status but running)
@@ -452,21 +364,6 @@ class History:
                 )
             )
         return out
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                except sqlite3.Error as exc:
-                    logger.warning("closing history database %s: %s", self.path, exc)
-                self._conn = None
-
-    def __enter__(self) -> History:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 _SET_COLS = (

@@ -6,6 +6,7 @@ a CHECK must not cascade its DROP into the rows that refer to it) and checked be
 from __future__ import annotations
 
 import sqlite3
+from functools import cache
 from pathlib import Path
 
 SCHEMA_VERSION = 6
@@ -202,10 +203,36 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
         conn.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Undo the transaction in progress, if SQLite has not already: on a full disk it rolls
+    back by itself, and a ROLLBACK then fails with "cannot rollback - no transaction is
+    active", an error that would hide the real one (the caller re-raises that)."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+@cache
+def schema_columns() -> dict[str, frozenset[str]]:
+    """Each table of the current schema and its columns, as the migrations build it."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for sql in MIGRATIONS:
+            conn.executescript(sql)
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        return {n: frozenset(c[1] for c in conn.execute(f"PRAGMA table_info('{n}')"))
+                for n in names}
+    finally:
+        conn.close()

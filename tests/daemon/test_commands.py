@@ -71,20 +71,20 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "state": st.sampled_from(SESSION_STATES), "program": maybe(text), "exercise": maybe(text),
     "set": maybe(count), "sets": maybe(count), "side": maybe(st.sampled_from(SIDES)),
     "phase": maybe(st.sampled_from(PHASE_KINDS)), "rep": maybe(count), "position": seconds,
-    "next": maybe(text), "error_last_start": maybe(text), "reason": maybe(text),
+    "next": maybe(text), "problems": st.lists(text), "error_last_start": maybe(text),
+    "reason": maybe(text),
     "duration": maybe(seconds), "prepared": maybe(count), "needed": maybe(count),
     "exercise_index": maybe(count), "set_start": maybe(seconds), "set_end": maybe(seconds),
     "pose": maybe(text), "phase_end": maybe(seconds),
     "interrupted": maybe(st.builds(Interrupted, program=text, path=text,
                                    exercise_index=maybe(count), set=maybe(count), hint=text)),
-    "problems": st.lists(text, max_size=3),
 }
 
 REPLIES: dict[type, st.SearchStrategy[Any]] = {
     Failed: st.builds(Failed, text),
     Pong: st.builds(Pong, st.integers(min_value=1, max_value=2**22)),
     Status: st.builds(Status, **STATUS_FIELDS),
-    Stopped: st.just(Stopped()),
+    Stopped: st.builds(Stopped, not_saved=maybe(text)),
     Rated: st.builds(Rated, exercise=text, set=count, side=maybe(st.sampled_from(SIDES)),
                      question=st.sampled_from(QUESTIONS), value=st.sampled_from(RATINGS)),
     Reloaded: st.builds(Reloaded, st.lists(text), st.lists(text), st.dictionaries(text, text)),
@@ -170,14 +170,14 @@ def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
                     "position": 0.0, "next": None, "problems": []}
     stuck = Status(error_last_start="no output device",
                    interrupted=Interrupted("Row day", "/p/row.yaml", 0, 2)).to_json()
-    assert list(stuck)[-3:] == ["error_last_start", "interrupted", "problems"]
+    assert list(stuck)[-3:] == ["problems", "error_last_start", "interrupted"]
     assert stuck["interrupted"] == {
         "program": "Row day", "path": "/p/row.yaml", "exercise_index": 0, "set": 2,
         "hint": "coach resume (or the headset's play key) restarts it at that set"}
     playing = Status("playing", program="Row day", exercise="Row", set=1, sets=2, phase="rest",
                      position=18.0, next="Row, set 2 of 2", duration=60.0, exercise_index=0,
                      set_start=0.0, set_end=28.0).to_json()
-    assert list(playing)[11:] == ["duration", "exercise_index", "set_start", "set_end", "problems"]
+    assert list(playing)[12:] == ["duration", "exercise_index", "set_start", "set_end"]
 
 
 # --- what is wrong with a request, in its own words ----------------------------------------------
