@@ -11,7 +11,7 @@ from coach.core.errors import CoachError
 from coach.daemon.app import run_daemon
 from coach.daemon.buttons import GpioButton, MediaKeys
 from coach.daemon.mpris import Mpris
-from coach.store.config import load_config, programs_dir
+from coach.store.config import load_config, programs_dir, read_password
 
 log = logging.getLogger("coach")
 
@@ -33,8 +33,12 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
     if config.gpio_pin is not None:
         buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
+    mqtt = None
+    if config.mqtt is not None:
+        from coach.daemon.mqtt import MqttBridge  # paho-mqtt, loaded only when configured
+        mqtt = MqttBridge(config.mqtt, read_password(config.mqtt))
     return run_daemon(pdir, resume=args.resume, device=device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
-                      voice_defaults=config.voice, duck_db=config.duck_db)
+                      voice_defaults=config.voice, duck_db=config.duck_db, mqtt=mqtt)

@@ -35,6 +35,12 @@ def _request(req: Request, timeout: float = 10.0) -> Reply:
 
 
 def _print_status(st: Status) -> None:
+    _print_state(st)
+    for problem in st.problems:
+        print(f"problem: {problem}")
+
+
+def _print_state(st: Status) -> None:
     if st.state == "idle":
         line = "idle"
         if st.next:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
@@ -53,6 +53,7 @@ from coach.protocol.messages import (
     Reply,
     Request,
     Resume,
+    SetEnded,
     Skip,
     Start,
     Status,
@@ -62,6 +63,9 @@ from coach.protocol.messages import (
 )
 from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
+
+if TYPE_CHECKING:
+    from coach.daemon.mqtt import MqttBridge  # paho is imported only when mqtt: is configured
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +165,11 @@ class Daemon:
                                             ducker_factory=_ducker_factory(duck_db))
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
+        # Parts that say when they are off or degraded (status's problems), and those told of
+        # each set that ended (from the session thread: they must not block).
+        self.problem_sources: list[Callable[[], str | None]] = []
+        self.set_listeners: list[Callable[[SetEnded], None]] = []
+        self.controller.on_set_ended = self._set_ended
         self._last_scan = -RESCAN_S
         self._last_wall = clock()
         self._last_mono = monotonic()
@@ -308,8 +317,13 @@ class Daemon:
             log.info("progress: %s", line)
         return resolved
 
+    def _set_ended(self, ev: SetEnded) -> None:
+        for listener in self.set_listeners:
+            listener(ev)
+
     def status(self) -> Status:
-        st = self.controller.status()
+        st = replace(self.controller.status(),
+                     problems=[p for source in self.problem_sources if (p := source())])
         if self.controller.session is not None:
             return st
         nxt = self.schedules.next()
@@ -366,7 +380,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                blocksize: int = 1024, preroll_ms: int = 500,
                buttons: list[Any] | None = None,
                voice_defaults: VoiceSettings | None = None,
-               duck_db: float | None = None) -> int:
+               duck_db: float | None = None, mqtt: MqttBridge | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
@@ -398,6 +412,10 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     signal.signal(signal.SIGINT, on_signal)
     for b in buttons or []:
         b.start(d.handle)
+    if mqtt is not None:
+        d.problem_sources.append(mqtt.problem)
+        d.set_listeners.append(mqtt.set_ended)
+        mqtt.start(d.handle)
     if d.interrupted is not None:
         i = d.interrupted
         where = f"{i.set.exercise} set {i.set_no}" if i.set else f"{i.position_ms / 1000:.0f} s"
@@ -431,6 +449,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         sdnotify.stopping()
         for b in buttons or []:
             b.close()
+        if mqtt is not None:
+            mqtt.close()
         server.close()
         d.shutdown()
         history.close()

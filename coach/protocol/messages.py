@@ -14,9 +14,11 @@ from coach.core.types import (
     RATING_MAX,
     RATING_MIN,
     RATINGS,
+    Measure,
     PhaseKind,
     Question,
     SessionState,
+    SetOutcome,
     Side,
     is_rating,
 )
@@ -117,6 +119,7 @@ class Status(_Done):
     rep: int | None = None
     position: float = 0.0  # seconds into the session, to the millisecond
     next: str | None = None  # the next set ("done" after the last); idle: the next schedule
+    problems: list[str] = field(default_factory=list)  # a line per part that is off or degraded
     error_last_start: str | None = omitted()  # idle: why the last start did not play
     reason: str | None = omitted()  # why a session is paused that was not asked to
     duration: float | None = omitted()
@@ -203,6 +206,30 @@ class ProgramList(_Done):
 
 
 Reply = Failed | Pong | Status | Stopped | Rated | Reloaded | ProgramList
+
+
+# --- events -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SetEnded:
+    """A set (or one side of a unilateral set) closed: the next one started or the session
+    ended, so its rating window is over. How it went and the ratings it got; the daemon hands
+    it to its listeners (MQTT's event entity), never a reply on the socket."""
+
+    program: str
+    exercise: str
+    exercise_index: int
+    set: int
+    sets: int
+    side: Side | None
+    outcome: SetOutcome
+    done: float
+    planned: float
+    measure: Measure
+    ratings: dict[Question, int] = field(default_factory=dict)
+
+    def to_json(self) -> JsonObject:
+        return asdict(self)
 
 
 # --- requests -------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "pose": maybe(text),
     "interrupted": maybe(st.builds(Interrupted, program=text, path=text,
                                    exercise_index=maybe(count), set=maybe(count), hint=text)),
+    "problems": st.lists(text, max_size=3),
 }
 
 REPLIES: dict[type, st.SearchStrategy[Any]] = {
@@ -162,10 +163,10 @@ def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
     # Always there (null when they do not apply); the others only when they have a value.
     idle = Status().to_json()
     assert list(idle) == ["ok", "state", "program", "exercise", "set", "sets", "side", "phase",
-                          "rep", "position", "next"]
+                          "rep", "position", "next", "problems"]
     assert idle == {"ok": True, "state": "idle", "program": None, "exercise": None,
                     "set": None, "sets": None, "side": None, "phase": None, "rep": None,
-                    "position": 0.0, "next": None}
+                    "position": 0.0, "next": None, "problems": []}
     stuck = Status(error_last_start="no output device",
                    interrupted=Interrupted("Row day", "/p/row.yaml", 0, 2)).to_json()
     assert list(stuck)[-2:] == ["error_last_start", "interrupted"]
@@ -175,7 +176,7 @@ def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
     playing = Status("playing", program="Row day", exercise="Row", set=1, sets=2, phase="rest",
                      position=18.0, next="Row, set 2 of 2", duration=60.0, exercise_index=0,
                      set_start=0.0, set_end=28.0).to_json()
-    assert list(playing)[11:] == ["duration", "exercise_index", "set_start", "set_end"]
+    assert list(playing)[12:] == ["duration", "exercise_index", "set_start", "set_end"]
 
 
 # --- what is wrong with a request, in its own words ----------------------------------------------
