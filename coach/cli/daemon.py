@@ -35,7 +35,11 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
     mqtt = None
     if config.mqtt is not None:
-        from coach.daemon.mqtt import MqttBridge  # paho-mqtt, loaded only when configured
+        try:
+            from coach.daemon.mqtt import MqttBridge  # paho-mqtt, loaded only when configured
+        except ImportError as e:
+            raise SystemExit(f"coach: mqtt: in {config.path} needs paho-mqtt, which is not "
+                             f"installed ({e}); ./setup.sh installs it") from None
         mqtt = MqttBridge(config.mqtt, read_password(config.mqtt))
     return run_daemon(pdir, resume=args.resume, device=device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
