@@ -19,8 +19,10 @@ apt_pkgs=(python3 python3-venv python3-dev gcc espeak-ng libespeak-ng1 libportau
 if [ "$want_test" = 1 ]; then
   # pipewire pipewire-pulse wireplumber: the ducker's Server contract is also tested against a
   # private PipeWire (the Pi's sound server); they install beside pulseaudio, which stays.
+  # mosquitto: the MQTT tests start their own broker on a loopback port (its service, if apt
+  # starts one, is not used).
   apt_pkgs+=(pulseaudio pulseaudio-utils faketime sox sqlite3 systemd util-linux dbus playerctl
-             pipewire pipewire-pulse wireplumber
+             pipewire pipewire-pulse wireplumber mosquitto mosquitto-clients
              chromium chromium-driver)  # the phone page's browser tests (tests/e2e/test_web_browser.py)
 fi
 

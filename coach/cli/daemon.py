@@ -10,7 +10,7 @@ from coach.cli.options import device_arg
 from coach.daemon.app import run_daemon
 from coach.daemon.buttons import GpioButton, MediaKeys
 from coach.daemon.mpris import Mpris
-from coach.store.config import load_config, programs_dir
+from coach.store.config import load_config, programs_dir, read_password
 from coach.store.programs import ensure_programs_dir
 
 log = logging.getLogger("coach")
@@ -28,9 +28,17 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
     if config.gpio_pin is not None:
         buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
+    mqtt = None
+    if config.mqtt is not None:
+        try:
+            from coach.daemon.mqtt import MqttBridge  # paho-mqtt, loaded only when configured
+        except ImportError as e:
+            raise SystemExit(f"coach: mqtt: in {config.path} needs paho-mqtt, which is not "
+                             f"installed ({e}); ./setup.sh installs it") from None
+        mqtt = MqttBridge(config.mqtt, read_password(config.mqtt))
     return run_daemon(pdir, resume=args.resume, device=device_arg(args.device) or config.device,
                       tz=config.timezone, misfire_grace_s=config.misfire_grace_s,
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
                       voice_defaults=config.voice, duck_db=config.duck_db,
-                      web_listen=config.web_listen)
+                      web_listen=config.web_listen, mqtt=mqtt)

@@ -36,8 +36,8 @@ def _request(req: Request, timeout: float = 10.0) -> Reply:
 
 def _print_status(st: Status) -> None:
     _print_state(st)
-    for problem in st.problems:  # what is off or degraded, a line each
-        print(problem)
+    for problem in st.problems:
+        print(f"problem: {problem}")
 
 
 def _print_state(st: Status) -> None:

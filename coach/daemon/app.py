@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
@@ -32,6 +31,7 @@ from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
+from coach.daemon.inbox import REPLY_TIMEOUT_S, Call, Inbox, Message, Wake
 from coach.daemon.library import ProgramLibrary
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
@@ -53,6 +53,7 @@ from coach.protocol.messages import (
     Reply,
     Request,
     Resume,
+    SetEnded,
     Skip,
     Start,
     Status,
@@ -64,57 +65,17 @@ from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
 from coach.store.writer import HistoryWriter
 
+if TYPE_CHECKING:
+    from coach.daemon.mqtt import MqttBridge  # paho is imported only when mqtt: is configured
+
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # the session thread's period: end of session, history, schedules, watchdog
 RESCAN_S = 2.0  # how often the programs directory is looked at for changes
 CLOCK_STEP_S = 2.0  # a wall-clock jump larger than this between two ticks is a step
-REPLY_TIMEOUT_S = 5.0  # a poster waits this long for the session thread's reply
 # An interruption this recent (the last position written this long ago) is resumed by the
 # restarted daemon by itself: the lifter is still standing there, mid-set, with no screen.
 AUTO_RESUME_S = 120.0
-
-
-@dataclass
-class _Call:
-    """A request posted to the session thread, and its reply once made."""
-
-    request: Request
-    done: threading.Event = field(default_factory=threading.Event)
-    reply: Reply | None = None
-
-
-@dataclass(frozen=True)
-class _Wake:
-    """Posted to make the session thread look at ``stopping`` now (a signal arrived)."""
-
-
-Message = _Call | ClipReady | JobDone | _Wake
-
-
-class Inbox:
-    """The session thread's queue. ``post`` from any thread; ``call`` posts a request and
-    waits (with a timeout) for the reply."""
-
-    def __init__(self) -> None:
-        self._q: queue.SimpleQueue[Message] = queue.SimpleQueue()
-
-    def post(self, msg: Message) -> None:
-        self._q.put(msg)
-
-    def call(self, request: Request, timeout: float = REPLY_TIMEOUT_S) -> Reply:
-        c = _Call(request)
-        self._q.put(c)
-        if not c.done.wait(timeout):
-            return Failed(f"the daemon did not answer {request.verb!r} within {timeout:g} s")
-        assert c.reply is not None
-        return c.reply
-
-    def get(self, timeout: float) -> Message | None:
-        try:
-            return self._q.get(timeout=max(0.0, timeout))
-        except queue.Empty:
-            return None
 
 
 def _default_output_factory(device: str | int | None, rate: int, blocksize: int,
@@ -165,6 +126,11 @@ class Daemon:
                                             ducker_factory=_ducker_factory(duck_db))
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
+        # Parts that say when they are off or degraded (status's problems), and those told of
+        # each set that ended (from the session thread: they must not block).
+        self.problem_sources: list[Callable[[], str | None]] = []
+        self.set_listeners: list[Callable[[SetEnded], None]] = []
+        self.controller.on_set_ended = self._set_ended
         self._last_scan = -RESCAN_S
         self._last_wall = clock()
         self._last_mono = monotonic()
@@ -179,7 +145,7 @@ class Daemon:
     def stop_soon(self) -> None:
         """From a signal handler or another thread: end ``run`` at its next message."""
         self.stopping.set()
-        self.inbox.post(_Wake())
+        self.inbox.post(Wake())
 
     # --- the session thread -----------------------------------------------------------------
 
@@ -200,7 +166,7 @@ class Daemon:
                 next_tick = self.monotonic() + TICK_S
 
     def _message(self, msg: Message) -> None:
-        if isinstance(msg, _Call):
+        if isinstance(msg, Call):
             try:
                 msg.reply = self.dispatch(msg.request)
             except Exception as e:  # a bug must cost one request, never the session thread
@@ -250,12 +216,17 @@ class Daemon:
     def dispatch(self, req: Request) -> Reply:
         """One request, on the session thread; a status says what is off or degraded."""
         reply = self._dispatch(req)
-        return replace(reply, problems=self.problems()) if isinstance(reply, Status) else reply
+        if not isinstance(reply, Status):
+            return reply
+        return replace(reply, problems=[*reply.problems, *self.problems()])
 
     def problems(self) -> list[str]:
-        """One line for every part that is off or degraded (empty when all is well)."""
+        """One line for every part that is off or degraded (empty when all is well): the
+        history, and every part that says so (the MQTT bridge...); the session's own (a stalled
+        output) come with its status."""
         history = self.writer.problem if self.writer is not None else None
-        return [history] if history is not None else []
+        return ([history] if history is not None else []) + [
+            p for source in self.problem_sources if (p := source())]
 
     def _dispatch(self, req: Request) -> Reply:
         c = self.controller
@@ -321,6 +292,10 @@ class Daemon:
         for line in describe_progress(notes):
             log.info("progress: %s", line)
         return resolved
+
+    def _set_ended(self, ev: SetEnded) -> None:
+        for listener in self.set_listeners:
+            listener(ev)
 
     def status(self) -> Status:
         st = self.controller.status()
@@ -399,9 +374,11 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                buttons: list[Any] | None = None,
                voice_defaults: VoiceSettings | None = None,
                duck_db: float | None = None,
-               web_listen: tuple[str, int] | None = None) -> int:
+               web_listen: tuple[str, int] | None = None,
+               mqtt: MqttBridge | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown.
-    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off."""
+    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off. ``mqtt``:
+    the Home Assistant bridge (coach/daemon/mqtt); None: off."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer
@@ -438,6 +415,10 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         buttons.append(WebServer(*web_listen, Place(programs_dir, history, voice_defaults)))
     for b in buttons:
         b.start(d.handle)
+    if mqtt is not None:
+        d.problem_sources.append(mqtt.problem)
+        d.set_listeners.append(mqtt.set_ended)
+        mqtt.start(d.handle)
     if d.interrupted is not None:
         i = d.interrupted
         where = f"{i.set.exercise} set {i.set_no}" if i.set else f"{i.position_ms / 1000:.0f} s"
@@ -471,6 +452,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         sdnotify.stopping()
         for b in buttons:
             b.close()
+        if mqtt is not None:
+            mqtt.close()
         server.close()
         d.shutdown()
         history.close()

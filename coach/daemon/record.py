@@ -16,6 +16,7 @@ from coach.core.timeline import Timeline
 from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
 from coach.daemon.rating import Rateable
 from coach.daemon.schedules import Clock
+from coach.protocol.messages import SetEnded
 from coach.store.programs import Resolved
 from coach.store.writer import HistoryWriter
 
@@ -102,6 +103,10 @@ class SessionRecord:
     last_position_saved: float = 0.0
     changes: tuple[Change, ...] = ()  # remedies so far: what each set plays, and why
     program: Program | None = None
+    # Units closed since the controller last looked (it tells its listeners, SetEnded), and
+    # the ratings stored per unit: a unit closes before the taps of its window are recorded.
+    closed: list[tuple[Unit, Outcome]] = field(default_factory=list)
+    ratings: dict[int, dict[Question, int]] = field(default_factory=dict)
 
     @property
     def _on(self) -> bool:
@@ -232,7 +237,15 @@ class SessionRecord:
             self.best[a.unit.index] = r
         if a.row is not None and self.history is not None:
             self.history.end_set(a.row, r.status, self.wall(), r.done, r.planned, r.measure)
+        self.closed.append((a.unit, r))
         self.attempt = None
+
+    def take_closed(self, program: str) -> list[SetEnded]:
+        """The units closed since the last call, each with the ratings stored for it."""
+        closed, self.closed = self.closed, []
+        return [SetEnded(program, u.exercise, u.exercise_index, u.set, u.sets, u.side, r.status,
+                         r.done, r.planned, r.measure, dict(self.ratings.get(u.index, {})))
+                for u, r in closed]
 
     def _said(self, a: Attempt) -> None:
         r = a.result
@@ -290,6 +303,10 @@ class SessionRecord:
         if self.history.rate(self.session_id, target.set_row, target.exercise,
                              target.exercise_index, target.set_no, target.side, question,
                              value, self.wall()):
+            for u in self.units:
+                if (u.exercise_index, u.set, u.side) == (target.exercise_index, target.set_no,
+                                                         target.side):
+                    self.ratings.setdefault(u.index, {})[question] = value
             return Saved(was)
         # Held in memory: written if the history comes back, but not saved now.
         reason = f"history is off: {self.history.reason}"

@@ -43,7 +43,7 @@ from coach.daemon.remedy import Switchable, replan
 from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import session_status
-from coach.protocol.messages import Failed, Rated, Status
+from coach.protocol.messages import Failed, Rated, SetEnded, Status
 from coach.store.programs import Resolved
 from coach.store.writer import HistoryWriter
 
@@ -71,6 +71,7 @@ class SessionController:
         self.wall = wall
         self.session: Session | None = None
         self.last_error: str | None = None  # why the last start did not play
+        self.on_set_ended: Callable[[SetEnded], None] | None = None  # never blocks
 
     # --- start and stop ---------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class SessionController:
                 s.output.stop()
         finally:
             status = s.record.end(pos, how)
+            self._ended(s)
         not_saved = s.record.not_saved()
         log.info("session: %s %s%s", s.name, status, f" (not saved: {not_saved})"
                  if not_saved else "")
@@ -420,6 +422,7 @@ class SessionController:
                 s.ducker.said(None)  # a jump drops what was being inserted
         if s.playing and s.record.seek(before, target_ms, why):
             self._next_unit(s)
+        self._ended(s)
         return self.status()
 
     def _need(self) -> Session:
@@ -465,6 +468,13 @@ class SessionController:
         """Keep history's current set (side) in step with the position as played."""
         if s.record.observe(pos_ms):
             self._next_unit(s)
+        self._ended(s)
+
+    def _ended(self, s: Session) -> None:
+        """Each set (side) closed, to the listener (after _next_unit: its taps are rated)."""
+        for ev in s.record.take_closed(s.name):
+            if self.on_set_ended is not None:
+                self.on_set_ended(ev)
 
     def _next_unit(self, s: Session) -> None:
         """A new set or side began: the last one's rating window closed (taps still being

@@ -14,9 +14,11 @@ from coach.core.types import (
     RATING_MAX,
     RATING_MIN,
     RATINGS,
+    Measure,
     PhaseKind,
     Question,
     SessionState,
+    SetOutcome,
     Side,
     is_rating,
 )
@@ -212,6 +214,30 @@ class ProgramList(_Done):
 
 
 Reply = Failed | Pong | Status | Stopped | Rated | Reloaded | ProgramList
+
+
+# --- events -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SetEnded:
+    """A set (or one side of a unilateral set) closed: the next one started or the session
+    ended, so its rating window is over. How it went and the ratings it got; the daemon hands
+    it to its listeners (MQTT's event entity), never a reply on the socket."""
+
+    program: str
+    exercise: str
+    exercise_index: int
+    set: int
+    sets: int
+    side: Side | None
+    outcome: SetOutcome
+    done: float
+    planned: float
+    measure: Measure
+    ratings: dict[Question, int] = field(default_factory=dict)
+
+    def to_json(self) -> JsonObject:
+        return asdict(self)
 
 
 # --- requests -------------------------------------------------------------------------------------

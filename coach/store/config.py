@@ -10,17 +10,31 @@ from pathlib import Path
 
 import platformdirs
 
+from coach.core.errors import CoachError
 from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
-from coach.core.yamlnodes import Node, NodeReader, compose
+from coach.core.yamlnodes import Node, NodeReader, compose, where
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio", "voice", "mpris", "duck", "web")
+        "media_keys", "gpio", "voice", "mpris", "duck", "web", "mqtt")
 GPIO_KEYS = ("pin", "hold")
+MQTT_KEYS = ("host", "port", "username", "password_file", "discovery_prefix")
 DUCK_KEYS = ("level",)
 WEB_KEYS = ("listen",)
 WEB_DEFAULT_HOST = "127.0.0.1"  # the phone page answers only on this machine unless opened
 DUCK_DEFAULT_DB = -12.0
 DUCK_RANGE_DB = (-60.0, -1.0)
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """`mqtt:`: the broker Home Assistant uses, and where its discovery listens."""
+
+    host: str
+    port: int = 1883
+    username: str | None = None
+    password_file: Path | None = None  # relative to the config's folder
+    discovery_prefix: str = "homeassistant"
+    at: tuple[str, int, int] = ("", 0, 0)  # password_file's FILE, LINE, COL: for its error
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class Config:
     mpris: bool = True  # the MPRIS player org.mpris.MediaPlayer2.coach on the session bus
     duck_db: float | None = DUCK_DEFAULT_DB  # other streams lowered this much under a cue; None: off
     web_listen: tuple[str, int] | None = None  # `web: {listen: HOST:PORT}`: the phone page; None: off
+    mqtt: MqttConfig | None = None  # Home Assistant over MQTT; None: off
 
 
 def config_dir() -> Path:
@@ -130,6 +145,8 @@ def parse_config(text: str, path: str) -> Config:
             values["duck_db"] = _read_duck(r, found["duck"])
         if "web" in found:
             values["web_listen"] = _read_web(r, found["web"])
+        if "mqtt" in found:
+            values["mqtt"] = _read_mqtt(r, found["mqtt"], path)
     r.raise_if_any()
     return Config(**values)
 
@@ -195,6 +212,53 @@ def _read_web(r: NodeReader, node: Node) -> tuple[str, int] | None:
         r.error(found["listen"], f'web.listen "{text}" must be HOST:PORT with a port from 1 to '
                                  "65535, like 0.0.0.0:8080 or 127.0.0.1:8080")
     return listen
+
+
+def _read_mqtt(r: NodeReader, node: Node, path: str) -> MqttConfig | None:
+    """`mqtt: {host, port, username, password_file, discovery_prefix}`; host is required."""
+    items = r.mapping(node, "mqtt")
+    if items is None:
+        return None
+    found = r.known_keys(items, MQTT_KEYS, "in mqtt")
+    values: dict = {}
+    if "host" not in found:
+        r.error(node, "mqtt needs a host (the broker's name or address, like localhost)")
+    elif (host := r.text(found["host"], "mqtt.host")) is not None:
+        values["host"] = host
+    if "port" in found and (port := r.integer(found["port"], "mqtt.port", 1, 65535)) is not None:
+        values["port"] = port
+    if "username" in found and (user := r.text(found["username"], "mqtt.username")) is not None:
+        values["username"] = user
+    if "password_file" in found:
+        pf = found["password_file"]
+        if (v := r.text(pf, "mqtt.password_file")) is not None:
+            p = Path(v).expanduser()
+            values["password_file"] = p if p.is_absolute() else Path(path).parent / p
+            values["at"] = (path, *where(pf))
+    if "discovery_prefix" in found:
+        dp = found["discovery_prefix"]
+        if (prefix := r.text(dp, "mqtt.discovery_prefix")) is not None:
+            if any(c in prefix for c in "#+\x00") or prefix.startswith("/") or prefix.endswith("/"):
+                r.error(dp, f'mqtt.discovery_prefix "{prefix}" must be a topic without wildcards '
+                            "(# +) or a leading or trailing /, like homeassistant")
+            else:
+                values["discovery_prefix"] = prefix
+    return MqttConfig(**values) if "host" in values else None
+
+
+def read_password(mqtt: MqttConfig) -> str | None:
+    """The MQTT password from `password_file` (its first line), or None when there is none;
+    an unreadable file is a CoachError at the key's line."""
+    if mqtt.password_file is None:
+        return None
+    try:
+        text = mqtt.password_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise CoachError.at(mqtt.at[0], mqtt.at[1], mqtt.at[2],
+                            f"mqtt.password_file: cannot read {mqtt.password_file}: {why}") from None
+    lines = text.splitlines()
+    return lines[0] if lines else ""
 
 
 def with_voice_defaults(program: Program, defaults: VoiceSettings | None) -> Program:
