@@ -120,7 +120,7 @@ def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Installed:
     target = unit_dir / UNIT_NAME
     # Write then rename: a running manager never reads half a unit.
     atomic_write_text(target, render_unit(coach_bin), perm=0o644)
-    logger.info("wrote %s (ExecStart=%s daemon)", target, coach_bin)
+    logger.debug("wrote %s (ExecStart=%s daemon)", target, coach_bin)  # the CLI says it
     return Installed(target, next_steps(target))
 
 

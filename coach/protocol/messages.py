@@ -184,14 +184,22 @@ class ProgramInfo:
 
 @dataclass(frozen=True)
 class ProgramList(_Done):
-    """programs: each program file by stem."""
+    """programs: each program file by stem, and the directory they are in (``dir``: left out
+    of the JSON while None)."""
 
     programs: dict[str, ProgramInfo]
+    dir: str | None = None
+
+    def to_json(self) -> JsonObject:
+        out = super().to_json()
+        if self.dir is None:
+            del out["dir"]
+        return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Self:
         return cls({stem: ProgramInfo(**_known(ProgramInfo, p))
-                    for stem, p in obj["programs"].items()})
+                    for stem, p in obj["programs"].items()}, obj.get("dir"))
 
 
 Reply = Failed | Pong | Status | Stopped | Rated | Reloaded | ProgramList
