@@ -1,5 +1,5 @@
-"""Times as the command line prints them: a position to the millisecond, a duration to the
-second, a scheduled start as a day and a clock time."""
+"""Times and counts as the command line prints them: a position to the millisecond, a duration
+to the second, a scheduled start as a day and a clock time, "1 set" and "2 sets"."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def fmt_duration(ms: int) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def count(n: int, noun: str) -> str:
+    """"1 set", "3 sets": ``n`` and ``noun`` (singular; plural with an s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def fmt_when(at: datetime, now: datetime) -> str:

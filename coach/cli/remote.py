@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import assert_never
 
-from coach.cli.fmt import fmt_duration, fmt_next_start
+from coach.cli.fmt import count, fmt_duration, fmt_next_start
 from coach.daemon.control import DaemonNotRunning, request
 from coach.protocol.codec import COMMANDS, parse_reply, request_json
 from coach.protocol.messages import (
@@ -65,6 +65,10 @@ def _print_status(st: Status) -> None:
     print(f"{st.state}: {st.program} at {fmt_duration(pos)}"
           f" of {fmt_duration(int((st.duration or 0) * 1000))}")
     print(f"  {where}{': ' + phase if phase else ''}")
+    if st.extended:
+        # The position holds while `coach extend`'s extra rest plays: say why, and for how long.
+        print(f"  rest extended: {fmt_duration(round(st.extended * 1000))} more before it "
+              f"goes on from {fmt_duration(pos)}")
     if st.state == "preparing":
         print(f"  voice: {st.prepared} of {st.needed} clips ready; "
               "it plays as soon as the voice stays ahead")
@@ -96,7 +100,7 @@ def cmd_verb(args: argparse.Namespace) -> int:
         return 0
     match reply:
         case Reloaded():
-            print(f"{len(reply.programs)} programs; changed: "
+            print(f"{count(len(reply.programs), 'program')}; changed: "
                   f"{', '.join(reply.changed) or 'none'}")
             for err in reply.errors.values():
                 print(err, file=sys.stderr)

@@ -98,10 +98,14 @@ def _plain_words(text: str, e: yaml.MarkedYAMLError) -> tuple[int, int, str] | N
     if problem.startswith(_NO_COLON) and e.context_mark is not None:
         line = e.context_mark.line
         words = lines[line].strip() if line < len(lines) else ""
-        key, colon, _ = words.partition(":")
-        if colon and key and " " not in key:
+        key, colon, value = words.partition(":")
+        if colon and key and " " not in key and value[:1] not in ("", " "):
+            fix = f': write "{key}: {value}"' if len(words) <= 40 else ""
             return (line + 1, e.context_mark.column + 1,
-                    f'a key needs a space after its colon: write "{key}: {words[len(key) + 1:]}"')
+                    f"a key needs a space after its colon{fix}")
+        if len(key) > 1024 and colon:  # PyYAML reads no longer key (its "simple key" limit)
+            return (line + 1, e.context_mark.column + 1,
+                    "this key is longer than YAML allows (1024 characters)")
         return (line + 1, e.context_mark.column + 1,
                 'this line is not a "key: value" pair: a key needs ": " after it, and a value '
                 "continued from the line above is indented further than its key")

@@ -34,6 +34,7 @@ from coach.core.navigation import (
     resume_words,
     skip_target,
 )
+from coach.core.timeline import locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking, duck_plan
@@ -41,7 +42,7 @@ from coach.daemon.prepare import can_start, clip_order
 from coach.daemon.rating import Rateable, RatingWindow
 from coach.daemon.record import SessionRecord
 from coach.daemon.schedules import system_clock
-from coach.daemon.status import session_status
+from coach.daemon.status import Extension, session_status
 from coach.protocol.messages import Failed, Rated, Status
 from coach.store.history import History
 from coach.store.programs import Resolved
@@ -72,6 +73,7 @@ class Session:
     rating: RatingWindow = field(default_factory=RatingWindow)
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
     ducker: Ducking | None = None  # lowers other streams under cues while playing
+    extension: Extension | None = None  # the rest extended last (status says so)
 
     @property
     def name(self) -> str:
@@ -236,6 +238,8 @@ class SessionController:
             self.stop("completed")
             return
         pos = self.position_ms()
+        if s.extension is not None:
+            s.extension.follow(out.insert_position)
         self._track(s, pos)
         self._answer_windows(s, pos)
         self._watch_deadlines(s, pos)
@@ -264,6 +268,7 @@ class SessionController:
             log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
                         "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
             s.record.position(s.lost_at_ms)
+            s.extension = None  # the new stream starts with "resuming", not the extra rest
             if s.ducker is not None:
                 s.ducker.stop()
             s.output.stop()
@@ -341,9 +346,15 @@ class SessionController:
         assert s.output is not None
         words = extend_words(s.resolved.timeline, s.resolved.program.words)
         insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
+        # Before the pause: a paused Player reports the frame it handed out last, ahead of
+        # the one heard, and the heard one again until the resume reaches the callback.
+        pos, before = self.position_ms(), s.output.insert_position
         if s.output.state != "paused":
             s.output.pause()
         self._say(s, insert)
+        idx, _ = locate(s.resolved.timeline, pos)
+        if idx is not None:
+            s.extension = Extension(idx, pos, len(insert.samples), self.rate, before)
         return self.status()
 
     # --- ratings ----------------------------------------------------------------------------
@@ -402,6 +413,7 @@ class SessionController:
     def _say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
+        s.extension = None  # any insert replaces the one playing, an extension's too
         s.output.resume(insert=insert.samples)
         if s.ducker is not None:
             s.ducker.said(insert.duck)
@@ -444,5 +456,7 @@ class SessionController:
             return Status(self.state(), error_last_start=self.last_error or None)
         prepared = (None if s.playing else
                     (sum(1 for t in s.job.texts if t in s.clips), len(s.job.texts)))
+        if s.extension is not None and s.output is not None:
+            s.extension.follow(s.output.insert_position)
         return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
-                              s.lost_at_ms is not None, prepared)
+                              s.lost_at_ms is not None, prepared, s.extension)

@@ -127,6 +127,7 @@ class Status(_Done):
     set_end: float | None = omitted()
     pose: str | None = omitted()
     interrupted: Interrupted | None = omitted()
+    extended: float | None = omitted()  # s of `coach extend`'s extra rest still to play
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"ok": True}
