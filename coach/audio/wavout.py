@@ -45,4 +45,5 @@ def render_to_wav(mixer, path: str | os.PathLike, block_frames: int = 48000,
             done += n
             if progress is not None:
                 progress(done, total)
-    logger.info("wrote %s: %d frames at %d Hz", path, total, mixer.rate)
+    # debug: the command line prints its own line saying what was written.
+    logger.debug("wrote %s: %d frames at %d Hz", path, total, mixer.rate)

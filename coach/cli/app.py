@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = verb(sub, "new", "coach.cli.authoring:cmd_new",
              help="a commented starting program for a method (on stdout, or written to FILE)")
     c.add_argument("kind", choices=NEW_KINDS, metavar="KIND", help=" | ".join(NEW_KINDS))
-    c.add_argument("file", nargs="?", metavar="FILE", help="write it here (never overwrites)")
+    c.add_argument("file", nargs="?", metavar="FILE", help="write it here (a folder: KIND.yaml "
+                   "in it); never overwrites")
 
     verb(sub, "schema", "coach.cli.authoring:cmd_schema",
          help="print the JSON Schema of the program format (for editors: see README)")

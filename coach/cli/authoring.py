@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib.resources import files
 
@@ -26,15 +27,17 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.file is None:
         sys.stdout.write(text)
         return 0
+    path = args.file
+    if os.path.isdir(path):
+        path = os.path.join(path, f"{args.kind}.yaml")  # as cp does: the file goes inside
     try:
         # "x": never overwrite, even if the file appears between a check and the write.
-        with open(args.file, "x", encoding="utf-8") as f:
+        with open(path, "x", encoding="utf-8") as f:
             f.write(text)
     except FileExistsError:
-        raise CoachError.at(args.file, 0, 0, "already exists; coach new never overwrites a "
+        raise CoachError.at(path, 0, 0, "already exists; coach new never overwrites a "
                             "file (choose another name, or remove it first)") from None
     except OSError as e:
-        raise CoachError.at(args.file, 0, 0, f"cannot write: {e.strerror or e}") from None
-    print(f"{args.file}: a {args.kind} program; edit it, then `coach check {args.file}`",
-          file=sys.stderr)
+        raise CoachError.at(path, 0, 0, f"cannot write: {e.strerror or e}") from None
+    print(f"{path}: a {args.kind} program; edit it, then `coach check {path}`", file=sys.stderr)
     return 0

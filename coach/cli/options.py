@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from coach.core.errors import CoachError
+
+# --rate: what a sound card or a WAV player takes (telephone 8 kHz to studio 192 kHz). Outside
+# it a render made a 125-frame file at 1 Hz, or a resampler traceback at 0.
+RATE_MIN, RATE_MAX = 8000, 192_000
+
 # name -> (flags, argparse settings); `add_options(parser, "config", "json")` adds them.
 OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "verbose": (("-v", "--verbose"), {"action": "store_true", "help": "debug logging"}),
@@ -16,7 +22,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "device": (("--device",), {"metavar": "NAME|INDEX",
                                "help": "output device (see coach devices)"}),
     "rate": (("--rate",), {"type": int, "default": 48000,
-                           "help": "output sample rate (default 48000)"}),
+                           "help": f"output sample rate, {RATE_MIN}-{RATE_MAX} Hz (default 48000)"}),
     "feel": (("--feel",), {"type": int, "choices": range(1, 6), "metavar": "N",
                            "help": "as if each exercise's set were rated feel N: its remedy "
                                    "(a program's remedy: key) applied to the sets after it"}),
@@ -39,3 +45,11 @@ def device_arg(value: str | None) -> int | str | None:
     if value is None:
         return None
     return int(value) if value.isdigit() else value
+
+
+def check_rate(verb: str, rate: int) -> int:
+    """--rate's value, or a one-line CoachError (exit 2) naming the verb and the range."""
+    if not RATE_MIN <= rate <= RATE_MAX:
+        raise CoachError.at(f"coach {verb}", 0, 0, f"--rate must be a sample rate between "
+                            f"{RATE_MIN} and {RATE_MAX} Hz, got {rate}")
+    return rate

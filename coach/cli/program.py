@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from coach.cli.fmt import fmt_duration, fmt_time
+from coach.cli.fmt import count, fmt_duration, fmt_time
 from coach.cli.progress import terminal_progress
 from coach.core.errors import CoachError, Diagnostic
 from coach.core.program import Program, load_program
@@ -77,9 +77,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             warnings = _clip_warnings(program, timeline, clips_ms)
         for w in warnings:
             print(w, file=sys.stderr)
-        print(f"{path}: ok: {program.name!r}, {len(program.exercises)} exercises, "
-              f"{sum(e.sets for e in program.exercises)} sets, {fmt_duration(timeline.duration_ms)}"
-              + (f", {len(warnings)} warnings" if warnings else ""))
+        print(f"{path}: ok: {program.name!r}, {count(len(program.exercises), 'exercise')}, "
+              f"{count(sum(e.sets for e in program.exercises), 'set')}, "
+              f"{fmt_duration(timeline.duration_ms)}"
+              + (f", {count(len(warnings), 'warning')}" if warnings else ""))
     return status
 
 
@@ -104,7 +105,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.svg:
         from coach.report.plots import save_plan_plot
         strip = save_plan_plot(timeline, args.svg)
-        print(f"{args.svg}: {program.name}, {len(strip.labels)} sets, "
+        print(f"{args.svg}: {program.name}, {count(len(strip.labels), 'set')}, "
               f"{fmt_duration(timeline.duration_ms)}, rest {strip.fraction({'rest'}):.0%}")
         return 0
     if args.json:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import assert_never
 
-from coach.cli.fmt import fmt_duration
-from coach.daemon.control import request
+from coach.cli.fmt import count, fmt_duration, fmt_next_start
+from coach.daemon.control import DaemonNotRunning, request
 from coach.protocol.codec import COMMANDS, parse_reply, request_json
 from coach.protocol.messages import (
     Failed,
@@ -26,10 +27,18 @@ from coach.protocol.messages import (
     Stopped,
 )
 
+log = logging.getLogger("coach")
+
+NOT_RUNNING = ("coach: the daemon is not running (start it with `coach daemon` or the systemd "
+               "service)")
+
 
 def _request(req: Request, timeout: float = 10.0) -> Reply:
     try:
         return parse_reply(req, request(request_json(req), timeout=timeout))
+    except DaemonNotRunning as e:
+        log.debug("%s", e)  # where it looked: `coach -v status`
+        raise SystemExit(NOT_RUNNING) from None
     except ConnectionError as e:
         raise SystemExit(f"coach: {e}") from None
 
@@ -44,7 +53,7 @@ def _print_state(st: Status) -> None:
     if st.state == "idle":
         line = "idle"
         if st.next:
-            line += f"; next scheduled: {st.next}"
+            line += f"; next scheduled: {fmt_next_start(st.next)}"
         print(line)
         if st.interrupted:
             i = st.interrupted
@@ -63,6 +72,10 @@ def _print_state(st: Status) -> None:
     print(f"{st.state}{stalled}: {st.program} at {fmt_duration(pos)}"
           f" of {fmt_duration(int((st.duration or 0) * 1000))}")
     print(f"  {where}{': ' + phase if phase else ''}")
+    if st.extended:
+        # The position holds while `coach extend`'s extra rest plays: say why, and for how long.
+        print(f"  rest extended: {fmt_duration(round(st.extended * 1000))} more before it "
+              f"goes on from {fmt_duration(pos)}")
     if st.state == "preparing":
         print(f"  voice: {st.prepared} of {st.needed} clips ready; "
               "it plays as soon as the voice stays ahead")
@@ -94,7 +107,7 @@ def cmd_verb(args: argparse.Namespace) -> int:
         return 0
     match reply:
         case Reloaded():
-            print(f"{len(reply.programs)} programs; changed: "
+            print(f"{count(len(reply.programs), 'program')}; changed: "
                   f"{', '.join(reply.changed) or 'none'}")
             for err in reply.errors.values():
                 print(err, file=sys.stderr)
@@ -106,6 +119,10 @@ def cmd_verb(args: argparse.Namespace) -> int:
         case Pong():
             print(f"coach daemon running (pid {reply.pid})")
         case ProgramList():
+            if not reply.programs:
+                where = reply.dir or "the daemon's programs directory"
+                print(f"no programs in {where}; copy one there (e.g. from programs/ in the "
+                      "coach clone) and the daemon loads it")
             for stem, p in reply.programs.items():
                 print(f"{stem}: {p.name or '(does not load)'}  {p.path}")
                 if p.error:

@@ -14,7 +14,7 @@ from coach.audio.pipeline import build_mixer, duck_plan, prepare_clips
 from coach.audio.player import NoOutputDevice, Player, list_devices
 from coach.audio.wavout import render_to_wav
 from coach.cli.fmt import fmt_duration, fmt_time
-from coach.cli.options import device_arg
+from coach.cli.options import check_rate, device_arg
 from coach.cli.program import load
 from coach.cli.progress import terminal_progress
 from coach.core.errors import CoachError
@@ -31,6 +31,7 @@ def _make_mixer(path: str, rate: int, metronome: bool, config: str | None = None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    check_rate("render", args.rate)
     program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
                                            getattr(args, "config", None), args.feel,
                                            args.after_set)
@@ -45,11 +46,24 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    program, timeline, mixer = _make_mixer(args.file, args.rate, args.metronome,
-                                           getattr(args, "config", None))
-    device = device_arg(args.device)
-    player = Player(device=device, rate=args.rate, blocksize=args.blocksize)
-    ducker = _ducker(mixer, getattr(args, "config", None))
+    check_rate("run", args.rate)
+    config = getattr(args, "config", None)
+    program, timeline = load(args.file, config)
+    player = Player(device=device_arg(args.device), rate=args.rate, blocksize=args.blocksize)
+    try:
+        # The device before the voice and before "playing ...": without one, that line came
+        # first and the error after it (and a cold cache was synthesized for nothing).
+        player.open()
+        clips = prepare_clips(timeline, rate=args.rate, progress=terminal_progress("voice"))
+    except NoOutputDevice as e:
+        player.stop()
+        print(f"coach: {e}", file=sys.stderr)
+        return 1
+    except BaseException:
+        player.stop()
+        raise
+    mixer = build_mixer(timeline, clips, rate=args.rate, metronome=args.metronome)
+    ducker = _ducker(mixer, config)
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # `kill PID` stops as Ctrl-C does: lowered music given back
@@ -121,5 +135,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.output).resolve()
     print(f"coach: no sound device here; rendering the demo to {out} instead", file=sys.stderr)
     ns = argparse.Namespace(file=path, output=str(out), rate=48000, metronome=False,
-                            config=args.config)
+                            config=args.config, feel=None, after_set=1)
     return cmd_render(ns)

@@ -21,7 +21,18 @@ from coach.core.errors import CoachError
 
 def cmd_voices(args: argparse.Namespace) -> int:
     """What can speak here: espeak-ng voices by language, installed Piper models, and for each
-    program file given, the engine and voice/model it would use (after any fallback)."""
+    program file given, the engine and voice/model it would use (after any fallback). A file
+    that does not load is an error, said first and alone (not after a page of voices)."""
+    programs = []
+    failed = False
+    for path in args.files:
+        try:
+            programs.append((path, load_with_defaults(path, args.config)))
+        except CoachError as e:
+            print(e, file=sys.stderr)
+            failed = True
+    if failed:
+        return 2
     try:
         espeak = espeak_voices()
         print(f"espeak-ng voices ({len(espeak)}; voice: {{engine: espeak, voice: ID}}):")
@@ -48,12 +59,11 @@ def cmd_voices(args: argparse.Namespace) -> int:
     status = 0
     if args.files:
         print("Programs:")
-    for path in args.files:
+    for path, program in programs:
         try:
-            program = load_with_defaults(path, args.config)
             # require_real=False: report what would speak, even where CI would refuse a fallback.
             v = Voice(program.voice, program.language, require_real=False)
-        except (CoachError, VoiceUnavailable) as e:
+        except VoiceUnavailable as e:
             print(e, file=sys.stderr)
             status = 2
             continue

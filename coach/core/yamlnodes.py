@@ -6,17 +6,18 @@ becomes a Diagnostic, and a walk keeps going after an error so a file's mistakes
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coach.core.errors import CoachError, Diagnostic
+from coach.core.nearmiss import did_you_mean
+from coach.core.yamlerrors import TooDeep, yaml_error
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ MERGE_TAG = _STD + "merge"
 NULL_TAG = _STD + "null"
 
 
-class _TooDeep(yaml.composer.ComposerError):
-    pass
-
-
 class _LimitedLoader(yaml.SafeLoader):
     """SafeLoader whose composer refuses deep nesting before Python's recursion limit does."""
 
@@ -48,7 +45,7 @@ class _LimitedLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _TooDeep(
+                raise TooDeep(
                     None, None, f"values are nested deeper than {MAX_DEPTH} levels",
                     self.peek_event().start_mark)
             return super().compose_node(parent, index)
@@ -59,12 +56,6 @@ class _LimitedLoader(yaml.SafeLoader):
 def where(node: Node) -> tuple[int, int]:
     """1-based (line, col) of a node's start."""
     return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean "x"?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def quote(text: str, limit: int = 40) -> str:
@@ -187,44 +178,6 @@ def parse_bool(text: str) -> bool:
 # ---- composing ---------------------------------------------------------------------------
 
 
-_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
-
-
-def _mark_of_position(text: str, pos: int) -> tuple[int, int]:
-    """1-based (line, col) of a character index, counting lines the way PyYAML's marks do."""
-    pos = max(0, min(pos, len(text)))
-    line, start = 1, 0
-    for m in _BREAK.finditer(text, 0, pos):
-        line, start = line + 1, m.end()
-    return line, pos - start + 1
-
-
-def _yaml_error(path: str, text: str, e: yaml.YAMLError) -> CoachError:
-    if isinstance(e, yaml.reader.ReaderError):
-        line, col = _mark_of_position(text, e.position)
-        ch = e.character if isinstance(e.character, int) else 0
-        return CoachError.at(path, line, col,
-                             f"character U+{ch:04X} is not allowed in a YAML file")
-    if isinstance(e, yaml.MarkedYAMLError):
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = e.problem or "invalid YAML"
-        if isinstance(e, _TooDeep):
-            msg = problem
-        elif "'\\t'" in problem:
-            msg = "tabs are not allowed, indent with spaces"
-        elif "another document" in problem:
-            msg = "only one YAML document is allowed per file (found a second '---')"
-        else:
-            msg = f"YAML syntax error: {problem}"
-            if e.context and e.context_mark and e.context_mark is not mark:
-                msg += f" ({e.context} at line {e.context_mark.line + 1})"
-            elif e.context:
-                msg += f" ({e.context})"
-        return CoachError.at(path, line, col, msg)
-    return CoachError.at(path, 0, 0, f"YAML error: {e}")
-
-
 def compose(text: str, path: str) -> Node | None:
     """The single document of ``text`` as a node tree, or None when it holds no document.
 
@@ -236,7 +189,7 @@ def compose(text: str, path: str) -> Node | None:
         loader = _LimitedLoader(text)  # its reader already rejects control characters
         root = loader.get_single_node()
     except yaml.YAMLError as e:
-        raise _yaml_error(path, text, e) from None
+        raise yaml_error(path, text, e) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -372,14 +325,12 @@ class NodeReader:
         """key -> value node for allowed keys; an unknown key is an error at the key.
         ``hints``: other words for allowed keys ("weight" -> "load"), suggested first."""
         found: dict[str, Node] = {}
-        words = {w: k for w, k in (hints or {}).items() if k in allowed}
         for key, knode, vnode in items:
             if key in allowed:
                 found[key] = vnode
                 continue
-            near = difflib.get_close_matches(key.lower(), list(words), n=1, cutoff=0.8)
-            hint = f' (did you mean "{words[near[0]]}"?)' if near else did_you_mean(key, allowed)
-            self.error(knode, f"unknown key {quote(key)} {where_text}{hint}")
+            self.error(knode, f"unknown key {quote(key)} {where_text}"
+                              f"{did_you_mean(key, allowed, hints)}")
         return found
 
     def sequence(self, node: Node, field: str, *, non_empty: bool = True) -> list[Node] | None:

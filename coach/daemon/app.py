@@ -250,7 +250,8 @@ class Daemon:
                     return ProgramList({
                         stem: ProgramInfo(e.program.name if e.program else None, str(e.path),
                                           e.error)
-                        for stem, e in sorted(self.library.entries.items())})
+                        for stem, e in sorted(self.library.entries.items())},
+                        str(self.library.programs_dir))
                 case Pause():
                     return c.pause()
                 case Resume():

@@ -391,6 +391,11 @@ class ControlServer:
             return Failed(f"internal error: {type(exc).__name__}: {exc}").to_json()
 
 
+class DaemonNotRunning(ConnectionError):
+    """No daemon at the socket (no socket file, or nobody accepting on it): the command line
+    says how to start one."""
+
+
 def _connect(path: Path, timeout: float) -> socket.socket:
     deadline = time.monotonic() + timeout
     while True:
@@ -408,10 +413,10 @@ def _connect(path: Path, timeout: float) -> socket.socket:
             time.sleep(0.01)
         except FileNotFoundError:
             sock.close()
-            raise ConnectionError(f"coach daemon is not running (no socket at {path})") from None
+            raise DaemonNotRunning(f"coach daemon is not running (no socket at {path})") from None
         except ConnectionRefusedError:
             sock.close()
-            raise ConnectionError(f"coach daemon is not running (nothing answers at {path})") from None
+            raise DaemonNotRunning(f"coach daemon is not running (nothing answers at {path})") from None
         except PermissionError:
             sock.close()
             raise ConnectionError(f"cannot reach the coach daemon at {path}: permission denied") from None
@@ -459,4 +464,5 @@ def request(cmd: JsonObject, path: Path | None = None, timeout: float = 5.0) -> 
     return reply
 
 
-__all__ = ["MAX_LINE", "ControlServer", "DaemonAlreadyRunning", "request", "socket_path"]
+__all__ = ["MAX_LINE", "ControlServer", "DaemonAlreadyRunning", "DaemonNotRunning", "request",
+           "socket_path"]

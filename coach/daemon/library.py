@@ -103,9 +103,14 @@ class ProgramLibrary:
         return Change(tuple(loaded), tuple(changed))
 
     def resolve(self, name: str) -> Resolved:
-        """A stem in the programs dir, or a path to a file. LookupError (or CoachError for a
-        broken file) says why not."""
+        """A stem in the programs dir (or its file name), or a path to a file. LookupError (or
+        CoachError for a broken file) says why not."""
         entry = self.entries.get(name)
+        if entry is None and os.sep not in name:
+            # "hold-test.yaml", the file name as it is in the programs dir: that program.
+            entry = next((e for e in self.entries.values() if e.path.name == name), None)
+            if entry is not None:
+                name = entry.path.stem
         if entry is None and (os.sep in name or name.endswith((".yaml", ".yml"))):
             path = Path(name)
             program = load_with_defaults(path, self.voice_defaults)

@@ -16,6 +16,7 @@ from coach.daemon.ducking import Ducking
 from coach.daemon.rating import RatingWindow
 from coach.daemon.record import SessionRecord
 from coach.daemon.remedy import Change, Switchable
+from coach.daemon.status import Extension
 from coach.store.programs import Resolved
 
 
@@ -41,6 +42,7 @@ class Session:
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
     ducker: Ducking | None = None  # lowers other streams under cues while playing
     changes: tuple[Change, ...] = ()  # remedies so far (coach.core.remedy), in order
+    extension: Extension | None = None  # the rest extended last (status says so)
     extended: tuple[int, int] = (-1, 0)  # the rest (its set's index) extended last, and by how much (ms)
 
     @property

@@ -15,7 +15,7 @@ from coach.files import atomic_write_text
 logger = logging.getLogger(__name__)
 
 UNIT_NAME = "coach.service"
-PLACEHOLDER_EXEC = "ExecStart=%h/.local/bin/coach daemon"
+PLACEHOLDER_EXEC = "ExecStart=%h/coach/.venv/bin/coach daemon"
 
 # The same text as systemd/coach.service in the repository (tests/test_service.py checks); held
 # here because only the coach package, not the repository, is installed on the Pi.
@@ -23,7 +23,9 @@ UNIT_TEMPLATE = """\
 # coach: voice-guided training coach, as a systemd *user* service (audio lives in the user's
 # PipeWire/PulseAudio session, so not a system service).
 # `coach install-service` writes this file to ~/.config/systemd/user/coach.service with ExecStart
-# pointing at your venv's coach. Then:
+# pointing at the coach that ran it (your clone's .venv/bin/coach). Copied by hand, ExecStart is
+# that of a clone in ~/coach set up by ./setup.sh (docs/raspberry-pi.md); change it for another
+# place. Then:
 #   systemctl --user daemon-reload && systemctl --user enable --now coach
 #   sudo loginctl enable-linger $USER    # start at boot and keep running without a login
 
@@ -42,7 +44,7 @@ StartLimitBurst=5
 [Service]
 Type=notify
 NotifyAccess=main
-ExecStart=%h/.local/bin/coach daemon
+ExecStart=%h/coach/.venv/bin/coach daemon
 # The daemon sends WATCHDOG=1 at half this interval; a hung daemon is killed and restarted.
 WatchdogSec=30
 Restart=on-failure
@@ -120,7 +122,7 @@ def install_service(coach_bin: Path, unit_dir: Path | None = None) -> Installed:
     target = unit_dir / UNIT_NAME
     # Write then rename: a running manager never reads half a unit.
     atomic_write_text(target, render_unit(coach_bin), perm=0o644)
-    logger.info("wrote %s (ExecStart=%s daemon)", target, coach_bin)
+    logger.debug("wrote %s (ExecStart=%s daemon)", target, coach_bin)  # the CLI says it
     return Installed(target, next_steps(target))
 
 

@@ -18,14 +18,12 @@ from datetime import datetime
 from typing import Literal
 
 from coach.audio.pipeline import SpokenInsert, build_mixer, first_use_ms, spoken_insert
-from coach.audio.player import Output
 from coach.core.duckplan import DuckPlan
 from coach.core.navigation import (
     EXTEND_MS,
     MAX_EXTEND_MS,
     back_target,
     can_extend,
-    cue_start_at_or_before,
     extend_words,
     extended_rest,
     rating_words,
@@ -39,19 +37,18 @@ from coach.daemon.ducking import DuckerFactory, duck_plan
 from coach.daemon.prepare import can_start, clip_order, late_clips
 from coach.daemon.rating import Rateable, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
+from coach.daemon.recover import OutputFactory, recover
 from coach.daemon.remedy import Switchable, replan
 from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
-from coach.daemon.status import session_status
+from coach.daemon.status import Extension, session_status
 from coach.protocol.messages import Failed, Rated, SetEnded, Status
 from coach.store.programs import Resolved
 from coach.store.writer import HistoryWriter
 
 log = logging.getLogger(__name__)
 
-OutputFactory = Callable[[], Output]
 
-RECONNECT_S = 2.0  # how often a lost audio output is tried again
 
 
 class SessionController:
@@ -225,6 +222,8 @@ class SessionController:
             self.stop("completed")
             return
         pos = self.position_ms()
+        if s.extension is not None:
+            s.extension.follow(out.insert_position)
         self._track(s, pos)
         self._answer_windows(s, pos)
         self._watch_deadlines(s, pos)
@@ -236,44 +235,8 @@ class SessionController:
             late_clips(s.mixer, s.resolved.timeline, pos)
 
     def _recover(self, s: Session) -> None:
-        """The audio output died (server restarted, headset gone): hold the session where it
-        was, try a new stream every RECONNECT_S, and go on from the cue that was cut."""
-        t = self.monotonic()
-        assert s.output is not None
-        if s.lost_at_ms is None:
-            s.lost_at_ms = s.output.position * 1000 // self.rate
-            s.lost_why = None
-            s.next_retry = t + RECONNECT_S
-            log.warning("audio output lost at %.1f s of %s; the session waits and retries every "
-                        "%g s", s.lost_at_ms / 1000, s.name, RECONNECT_S)
-            s.record.position(s.lost_at_ms)
-            if s.ducker is not None:
-                s.ducker.stop()
-            s.output.stop()
-            return
-        if t < s.next_retry:
-            return
-        s.next_retry = t + RECONNECT_S
-        target = cue_start_at_or_before(s.resolved.timeline, s.lost_at_ms)
-        output = self.output_factory()
-        words = self._resume_insert(s, target)
-        try:
-            output.open()
-            output.play(s.source, start_frame=target * self.rate // 1000, insert=words.samples,
-                        silence=words.silence)
-        except Exception as e:  # NoOutputDevice, PortAudioError: still gone
-            # Once per outage (and per new cause), not at every retry: a server down for a
-            # minute logged the same line 33 times.
-            if str(e) != s.lost_why:
-                log.warning("audio output still unavailable: %s", e)
-                s.lost_why = str(e)
-            output.stop()
-            return
-        log.info("audio output back: resuming %s at %.1f s", s.name, target / 1000)
-        s.output, s.lost_at_ms = output, None
-        if s.ducker is not None:
-            s.ducker.said(words.duck)
-            s.ducker.start(output)
+        recover(s, self.monotonic(), self.rate, self.output_factory,
+                lambda target: self._resume_insert(s, target))
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -339,9 +302,16 @@ class SessionController:
         s.extended = (rest, done + EXTEND_MS)
         words = extend_words(s.resolved.timeline, s.resolved.program.words)
         insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
+        # Before the pause: a paused Player reports the frame it handed out last, ahead of
+        # the one heard, and the heard one again until the resume reaches the callback.
+        pos, before = self.position_ms(), s.output.insert_position
         if s.output.state != "paused":
             s.output.pause()
         self._say(s, insert)
+        idx, _ = locate(s.resolved.timeline, pos)
+        if idx is not None:
+            s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, self.rate,
+                                    before)
         return self.status()
 
     # --- ratings ----------------------------------------------------------------------------
@@ -438,6 +408,7 @@ class SessionController:
     def _say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
+        s.extension = None  # any insert replaces the one playing, an extension's too
         s.output.resume(insert=insert.samples, silence=insert.silence)
         if s.ducker is not None:
             s.ducker.said(insert.duck)
@@ -495,5 +466,7 @@ class SessionController:
         prepared = (None if s.playing else
                     (sum(1 for t in s.job.texts if t in s.clips), len(s.job.texts)))
         stalled = s.output.stalled_s if s.output is not None and s.playing else 0.0
+        if s.extension is not None and s.output is not None:
+            s.extension.follow(s.output.insert_position)
         return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
-                              s.lost_at_ms is not None, prepared, stalled)
+                              s.lost_at_ms is not None, prepared, stalled, s.extension)

@@ -132,6 +132,7 @@ class Status(_Done):
     pose: str | None = omitted()
     phase_end: float | None = omitted()  # seconds into the session at which this phase ends
     interrupted: Interrupted | None = omitted()
+    extended: float | None = omitted()  # s of `coach extend`'s extra rest still to play
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"ok": True}
@@ -203,14 +204,22 @@ class ProgramInfo:
 
 @dataclass(frozen=True)
 class ProgramList(_Done):
-    """programs: each program file by stem."""
+    """programs: each program file by stem, and the directory they are in (``dir``: left out
+    of the JSON while None)."""
 
     programs: dict[str, ProgramInfo]
+    dir: str | None = None
+
+    def to_json(self) -> JsonObject:
+        out = super().to_json()
+        if self.dir is None:
+            del out["dir"]
+        return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Self:
         return cls({stem: ProgramInfo(**_known(ProgramInfo, p))
-                    for stem, p in obj["programs"].items()})
+                    for stem, p in obj["programs"].items()}, obj.get("dir"))
 
 
 Reply = Failed | Pong | Status | Stopped | Rated | Reloaded | ProgramList

@@ -389,7 +389,7 @@ def test_missing_piper_says_how_to_install(espeak, tmp_path):
     assert json.loads(p.stdout) == ["espeak", "espeak", True]
     lines = [ln for ln in p.stderr.splitlines() if ln.startswith("coach.audio.voice:")]
     assert len(lines) == 1, p.stderr
-    assert "Piper is not installed" in lines[0] and "pip install 'coach[piper]'" in lines[0]
+    assert "Piper is not installed" in lines[0] and ".venv/bin/pip install -e '.[piper]'" in lines[0]
 
 
 # --- coach voices ---------------------------------------------------------------------------

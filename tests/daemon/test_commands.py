@@ -75,7 +75,7 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "reason": maybe(text),
     "duration": maybe(seconds), "prepared": maybe(count), "needed": maybe(count),
     "exercise_index": maybe(count), "set_start": maybe(seconds), "set_end": maybe(seconds),
-    "pose": maybe(text), "phase_end": maybe(seconds),
+    "pose": maybe(text), "phase_end": maybe(seconds), "extended": maybe(seconds),
     "interrupted": maybe(st.builds(Interrupted, program=text, path=text,
                                    exercise_index=maybe(count), set=maybe(count), hint=text)),
 }
@@ -89,7 +89,8 @@ REPLIES: dict[type, st.SearchStrategy[Any]] = {
                      question=st.sampled_from(QUESTIONS), value=st.sampled_from(RATINGS)),
     Reloaded: st.builds(Reloaded, st.lists(text), st.lists(text), st.dictionaries(text, text)),
     ProgramList: st.builds(ProgramList, st.dictionaries(
-        text, st.builds(ProgramInfo, name=maybe(text), path=text, error=maybe(text)))),
+        text, st.builds(ProgramInfo, name=maybe(text), path=text, error=maybe(text))),
+        maybe(text)),
 }
 
 # A request each successful reply answers (any request may fail).

@@ -239,6 +239,10 @@ def test_discovery_payload_fits_home_assistants_schema(ha, broker: Mosquitto):
     assert {cmps[f"rating_{q}"]["max"] for q in QUESTIONS} == {5}
     assert cmps["set_ended"]["event_types"] == list(SET_OUTCOMES)
     # Retained, so Home Assistant finds it after its own restart; so are availability and state.
+    # (Each published first, as the first subscriber sees: a subscriber that came before the
+    # first state would get it live, unretained, on a loaded machine.)
+    for topic in (T.availability, T.state, T.program):
+        watcher.wait(topic)
     late = Watcher(broker.port)
     try:
         for topic in (T.discovery, T.availability, T.state, T.program):

@@ -469,7 +469,8 @@ def test_the_audio_path_never_reads_the_wall_clock():
              "audio/player/callback.py", "audio/player/frames.py", "audio/player/devices.py",
              "audio/voice/base.py", "audio/voice/cache.py", "audio/voice/dsp.py", "audio/voice/espeak.py",
              "audio/voice/piper.py", "audio/voice/tone.py", "audio/wavout.py", "audio/pipeline.py",
-             "daemon/session.py", "daemon/running.py", "daemon/prepare.py", "daemon/record.py",
+             "daemon/session.py", "daemon/running.py", "daemon/recover.py", "daemon/prepare.py",
+             "daemon/record.py",
              "daemon/rating.py", "daemon/status.py", "daemon/ducking.py")
     for name in names:
         text = (ROOT / "coach" / name).read_text()

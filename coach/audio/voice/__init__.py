@@ -9,6 +9,7 @@ from coach.audio.voice.cache import CACHE_VERSION, Voice, cache_key, prepare_tim
 from coach.audio.voice.dsp import active_rms, finish, tick_clip, trim
 from coach.audio.voice.espeak import EspeakSynth, espeak_voices, resolve_espeak_voice
 from coach.audio.voice.piper import (
+    PIPER_COMMAND,
     PIPER_DEFAULT_MODEL,
     PIPER_INSTALL,
     PiperModel,
@@ -22,7 +23,8 @@ from coach.audio.voice.piper import (
 from coach.audio.voice.tone import ToneSynth
 
 __all__ = [
-    "CACHE_VERSION", "PIPER_DEFAULT_MODEL", "PIPER_INSTALL", "Clip", "EspeakSynth", "PiperModel",
+    "CACHE_VERSION", "PIPER_COMMAND", "PIPER_DEFAULT_MODEL", "PIPER_INSTALL", "Clip",
+    "EspeakSynth", "PiperModel",
     "PiperSynth", "Synth", "ToneSynth", "Voice", "VoiceUnavailable", "active_rms", "cache_key",
     "espeak_voices", "finish", "piper_models", "piper_problem", "piper_voices_dir",
     "prepare_timeline", "release_piper", "resolve_espeak_voice", "resolve_piper_model",

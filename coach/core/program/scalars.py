@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import string
 
+from coach.core.nearmiss import did_you_mean
 from coach.core.phrases import PLACEHOLDERS
 from coach.core.program.model import LOAD_UNITS, Condition, Load, LoadUnit, Schedule, Tempo
 from coach.core.types import RATING_RANGE
-from coach.core.yamlnodes import did_you_mean, quote
+from coach.core.yamlnodes import quote
 
 EXPLOSIVE_MS = 1000  # an "X" in a tempo is a 1 s phase spoken "explode"
 

@@ -5,26 +5,31 @@ Shared by the program walker and config.yaml's voice defaults.
 
 from __future__ import annotations
 
-import difflib
 import os
+from collections.abc import Mapping
 
 from yaml.nodes import Node
 
+from coach.core.nearmiss import near_miss
 from coach.core.program.fields import VOICE_FIELDS, VOICE_KEYS, Spec
 from coach.core.program.model import VoiceSettings
 from coach.core.program.scalars import parse_load
 from coach.core.yamlnodes import NodeReader
 
 
-def misspelt(items: list[tuple[str, Node, Node]], allowed: tuple[str, ...]) -> set[str]:
-    """Allowed keys that an unknown key of ``items`` looks like a typo of ("tmepo" -> tempo).
+def misspelt(items: list[tuple[str, Node, Node]], allowed: tuple[str, ...],
+             hints: Mapping[str, str] | None = None) -> set[str]:
+    """Allowed keys that an unknown key of ``items`` looks like a typo of ("tmepo" -> tempo),
+    by the same rule as the "did you mean" that reported it (``hints`` as known_keys takes).
 
     Their absence was already explained by "did you mean"; saying "needs tempo" too is noise.
     """
     out: set[str] = set()
     for key, _, _ in items:
         if key not in allowed:
-            out.update(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6))
+            near = near_miss(key, allowed, hints)
+            if near is not None:
+                out.add(near)
     return out
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coach.core.errors import CoachError
+from coach.core.nearmiss import did_you_mean
 from coach.core.phrases import PACKS, PHRASE_IDS, missing_phrases
 from coach.core.program.fields import (
     BUILTIN_PAUSES_MS,
@@ -43,7 +44,6 @@ from coach.core.yamlnodes import (
     NodeReader,
     compose,
     describe,
-    did_you_mean,
     is_null,
     parse_bool,
     quote,
@@ -214,7 +214,7 @@ class _Walker:
         if items is None:
             return None
         keys = r.known_keys(items, EXERCISE_KEYS, f"in {label}", KEY_HINTS)
-        typos = misspelt(items, EXERCISE_KEYS)
+        typos = misspelt(items, EXERCISE_KEYS, KEY_HINTS)
         kw: dict = {"line": node.start_mark.line + 1}
 
         def read(key: str):
@@ -326,7 +326,7 @@ class _Walker:
         if items is None:
             return None
         keys = r.known_keys(items, TOP_KEYS, "at the top level", KEY_HINTS)
-        typos = misspelt(items, TOP_KEYS)
+        typos = misspelt(items, TOP_KEYS, KEY_HINTS)
         kw: dict = {"path": r.path}
         if "program" in keys:
             kw["name"] = self.read(TOP_FIELDS["program"], keys["program"], "program")

@@ -9,6 +9,11 @@ from typing import Any
 
 from coach.core.timeline.model import Cue, Timeline, clip_key
 
+# An overlap shorter than this is not reported: it is the last few ms of a clip's decay under
+# the next onset, not heard, and printed to the hundredth it read "overlaps ... by 0.00 s"
+# (tempo "0404": a 1.002 s "last one hold" 1 s before "3"). The mixer never cuts either clip.
+MIN_OVERLAP_MS = 50
+
 
 @dataclass(frozen=True)
 class Overlap:
@@ -23,7 +28,8 @@ class Overlap:
 
 def find_overlaps(timeline: Timeline, clip_ms: dict[str, int] | Any) -> list[Overlap]:
     """Cues whose clip (length ``clip_ms[text]``; ticks are keyed by their label) runs into the
-    next cue. Repeats of the same pair in the same exercise are reported once, with a count."""
+    next cue by MIN_OVERLAP_MS or more. Repeats of the same pair in the same exercise are
+    reported once, with a count."""
     cues = timeline.cues
     found: dict[tuple, Overlap] = {}
     rate = timeline.voice.rate
@@ -36,7 +42,7 @@ def find_overlaps(timeline: Timeline, clip_ms: dict[str, int] | Any) -> list[Ove
         nxt = cues[j]
         length = clip_ms.get(clip_key(c))
         gap = nxt.t_ms - c.t_ms
-        if length is None or length <= gap:
+        if length is None or length - gap < MIN_OVERLAP_MS:
             continue
         key = (c.exercise_index, c.text, nxt.text, gap)
         if key in found:
