@@ -33,4 +33,4 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
                       voice_defaults=config.voice, duck_db=config.duck_db,
-                      web_listen=config.web_listen)
+                      web_listen=config.web_listen, listen_source=config.listen_source)

@@ -33,6 +33,7 @@ from coach.core.records import InterruptedSession
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.library import ProgramLibrary
+from coach.daemon.listening import Listener
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
 from coach.protocol.messages import (
@@ -145,8 +146,9 @@ class Daemon:
                  cache_dir: Path | None = None, clock: Clock = system_clock,
                  monotonic: Callable[[], float] = time.monotonic,
                  warm: bool = True, voice_defaults: VoiceSettings | None = None,
-                 duck_db: float | None = None) -> None:
+                 duck_db: float | None = None, listener: Listener | None = None) -> None:
         self.history = history
+        self.listener = listener  # the mic windows (config `listen:`); None: off
         self.monotonic = monotonic
         self.clock = clock
         self.warm = warm
@@ -210,6 +212,8 @@ class Daemon:
 
     def tick(self) -> None:
         self.controller.tick()
+        if self.listener is not None:
+            self.listener.follow(*self.controller.phase_now())
         wall, mono = self.clock(), self.monotonic()
         step = (wall - self._last_wall).total_seconds() - (mono - self._last_mono)
         if abs(step) > CLOCK_STEP_S:
@@ -278,7 +282,7 @@ class Daemon:
                 case Extend():
                     return c.extend()
                 case Rate():
-                    return c.rate_set(req.value, req.question)
+                    return c.rate_set(req.value, req.question, req.spoken)
                 case Stop():
                     c.stop("stopped")
                     return Stopped()
@@ -310,6 +314,8 @@ class Daemon:
 
     def status(self) -> Status:
         st = self.controller.status()
+        if self.listener is not None:
+            st = replace(st, listening=self.listener.listening)
         if self.controller.session is not None:
             return st
         nxt = self.schedules.next()
@@ -383,9 +389,11 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                buttons: list[Any] | None = None,
                voice_defaults: VoiceSettings | None = None,
                duck_db: float | None = None,
-               web_listen: tuple[str, int] | None = None) -> int:
+               web_listen: tuple[str, int] | None = None,
+               listen_source: str | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown.
-    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off."""
+    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off.
+    ``listen_source``: the mic's PulseAudio/PipeWire source (spoken ratings); None: off."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer
@@ -397,9 +405,10 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     # session: the music may play for hours before one).
     recover_in_background()
     history = History(history_path)
+    listener = Listener(listen_source) if listen_source is not None else None
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
-               voice_defaults=voice_defaults, duck_db=duck_db)
+               voice_defaults=voice_defaults, duck_db=duck_db, listener=listener)
     d.begin()  # programs and schedules before the socket answers: `status` shows the next start
     server = ControlServer(socket_path or default_socket(), partial(answer_json, d.handle),
                            commands=COMMANDS)
@@ -420,6 +429,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         # aiohttp and the page's files only when the page is configured.
         from coach.daemon.web.server import Place, WebServer
         buttons.append(WebServer(*web_listen, Place(programs_dir, history, voice_defaults)))
+    if listener is not None:
+        buttons.append(listener)
     for b in buttons:
         b.start(d.handle)
     if d.interrupted is not None:

@@ -128,6 +128,7 @@ class Status(_Done):
     pose: str | None = omitted()
     phase_end: float | None = omitted()  # seconds into the session at which this phase ends
     interrupted: Interrupted | None = omitted()
+    listening: bool = False  # the mic window is open (config `listen:`)
     # One line for every part that is off or degraded (DESIGN.md "Faults"); empty when all is well.
     problems: list[str] = field(default_factory=list)
 
@@ -345,6 +346,8 @@ class Rate(_Request):
                                          "... 5 nothing left)"))
     question: Question | None = field(default=None, metadata=cli(
         choices=QUESTIONS, help="default: the first question the set asks"))
+    # Said aloud (the mic heard it, coach/daemon/listening.py): read back like a tap rating.
+    spoken: bool = False
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Self:
@@ -355,12 +358,17 @@ class Rate(_Request):
         if question is not None and question not in QUESTIONS:
             raise CommandError(f"rate: question must be one of {', '.join(QUESTIONS)}, "
                                f"got {question!r}")
-        return cls(value=value, question=question)
+        spoken = obj.get("spoken", False)
+        if not isinstance(spoken, bool):
+            raise CommandError(f"rate: spoken must be true or false, got {spoken!r}")
+        return cls(value=value, question=question, spoken=spoken)
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"value": self.value}
         if self.question is not None:
             out["question"] = self.question
+        if self.spoken:
+            out["spoken"] = True
         return out
 
 

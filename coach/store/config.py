@@ -14,10 +14,11 @@ from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
 from coach.core.yamlnodes import Node, NodeReader, compose
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio", "voice", "mpris", "duck", "web")
+        "media_keys", "gpio", "voice", "mpris", "duck", "web", "listen")
 GPIO_KEYS = ("pin", "hold")
 DUCK_KEYS = ("level",)
 WEB_KEYS = ("listen",)
+LISTEN_KEYS = ("source",)
 WEB_DEFAULT_HOST = "127.0.0.1"  # the phone page answers only on this machine unless opened
 DUCK_DEFAULT_DB = -12.0
 DUCK_RANGE_DB = (-60.0, -1.0)
@@ -40,6 +41,7 @@ class Config:
     mpris: bool = True  # the MPRIS player org.mpris.MediaPlayer2.coach on the session bus
     duck_db: float | None = DUCK_DEFAULT_DB  # other streams lowered this much under a cue; None: off
     web_listen: tuple[str, int] | None = None  # `web: {listen: HOST:PORT}`: the phone page; None: off
+    listen_source: str | None = None  # `listen: {source: NAME}`: spoken answers; None: off
 
 
 def config_dir() -> Path:
@@ -130,6 +132,8 @@ def parse_config(text: str, path: str) -> Config:
             values["duck_db"] = _read_duck(r, found["duck"])
         if "web" in found:
             values["web_listen"] = _read_web(r, found["web"])
+        if "listen" in found:
+            values["listen_source"] = _read_listen(r, found["listen"])
     r.raise_if_any()
     return Config(**values)
 
@@ -195,6 +199,26 @@ def _read_web(r: NodeReader, node: Node) -> tuple[str, int] | None:
         r.error(found["listen"], f'web.listen "{text}" must be HOST:PORT with a port from 1 to '
                                  "65535, like 0.0.0.0:8080 or 127.0.0.1:8080")
     return listen
+
+
+def _read_listen(r: NodeReader, node: Node) -> str | None:
+    """`listen: {source: NAME}` (the mic, a PulseAudio/PipeWire source or `default`)."""
+    items = r.mapping(node, "listen")
+    if items is None:
+        return None
+    found = r.known_keys(items, LISTEN_KEYS, "in listen")
+    if "source" not in found:
+        r.error(node, "listen needs `source: NAME`, a PulseAudio/PipeWire source (`pactl list "
+                      "short sources` lists them) or `source: default`")
+        return None
+    text = r.text(found["source"], "listen.source")
+    if text is None:
+        return None
+    if not text.strip() or any(c.isspace() for c in text.strip()):
+        r.error(found["source"], f'listen.source "{text}" must be a source name without '
+                                 "spaces, like alsa_input.usb-headset.mono-fallback or default")
+        return None
+    return text.strip()
 
 
 def with_voice_defaults(program: Program, defaults: VoiceSettings | None) -> Program:

@@ -75,6 +75,7 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "duration": maybe(seconds), "prepared": maybe(count), "needed": maybe(count),
     "exercise_index": maybe(count), "set_start": maybe(seconds), "set_end": maybe(seconds),
     "pose": maybe(text), "phase_end": maybe(seconds),
+    "listening": st.booleans(),
     "interrupted": maybe(st.builds(Interrupted, program=text, path=text,
                                    exercise_index=maybe(count), set=maybe(count), hint=text)),
     "problems": st.lists(text, max_size=3),
@@ -162,22 +163,23 @@ def test_replies_on_the_wire() -> None:
 def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
     # Always there (null when they do not apply); the others only when they have a value.
     idle = Status().to_json()
-    # (problems, issue 19, is always there: empty when all is well)
+    # (problems, issue 19, is always there: empty when all is well; so is listening, issue 22)
     assert list(idle) == ["ok", "state", "program", "exercise", "set", "sets", "side", "phase",
-                          "rep", "position", "next", "problems"]
+                          "rep", "position", "next", "listening", "problems"]
     assert idle == {"ok": True, "state": "idle", "program": None, "exercise": None,
                     "set": None, "sets": None, "side": None, "phase": None, "rep": None,
-                    "position": 0.0, "next": None, "problems": []}
+                    "position": 0.0, "next": None, "listening": False, "problems": []}
     stuck = Status(error_last_start="no output device",
                    interrupted=Interrupted("Row day", "/p/row.yaml", 0, 2)).to_json()
-    assert list(stuck)[-3:] == ["error_last_start", "interrupted", "problems"]
+    assert list(stuck)[-4:] == ["error_last_start", "interrupted", "listening", "problems"]
     assert stuck["interrupted"] == {
         "program": "Row day", "path": "/p/row.yaml", "exercise_index": 0, "set": 2,
         "hint": "coach resume (or the headset's play key) restarts it at that set"}
     playing = Status("playing", program="Row day", exercise="Row", set=1, sets=2, phase="rest",
                      position=18.0, next="Row, set 2 of 2", duration=60.0, exercise_index=0,
                      set_start=0.0, set_end=28.0).to_json()
-    assert list(playing)[11:] == ["duration", "exercise_index", "set_start", "set_end", "problems"]
+    assert list(playing)[11:] == ["duration", "exercise_index", "set_start", "set_end", "listening",
+                                  "problems"]
 
 
 # --- what is wrong with a request, in its own words ----------------------------------------------
