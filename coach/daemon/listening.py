@@ -9,10 +9,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from coach.audio.listen.recognizer import Recognizer
+import numpy as np
+
+from coach.audio.listen.recognizer import RATE, Recognizer
 from coach.core.timeline import Phase
 from coach.core.types import Question, Side
 from coach.protocol.messages import Failed, Rate, Reply, Request
@@ -120,12 +122,19 @@ class Listener:
             self._say_problem(f"listen: {e}; ratings by taps and `coach rate` still work")
             return
         self._open.set()
-        opened = time.monotonic()
+        first: list[float] = []  # when the first audio came (parec takes tenths of a second)
+
+        def timed() -> Iterator[np.ndarray]:
+            for chunk in cap.chunks():
+                if not first:
+                    first.append(time.monotonic() - chunk.size / RATE)
+                yield chunk
+
         try:
-            for heard in answers(cap.chunks(), recognizer, "rating", self.seconds,
+            for heard in answers(timed(), recognizer, "rating", self.seconds,
                                  self._cancel.is_set):
                 assert heard.rating is not None and self._handler is not None
-                ended = opened + heard.end_s
+                ended = first[0] + heard.end_s
                 reply = self._handler(Rate(heard.rating, w.question, spoken=True))
                 log.info("listen: heard %r (confidence %.2f) %.2f s after its end: %s",
                          heard.text, heard.confidence, time.monotonic() - ended,

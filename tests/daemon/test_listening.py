@@ -100,7 +100,7 @@ def music(seconds: float, seed: int) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def test_four_after_the_left_side_and_two_after_the_right_land_so(
+def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic
     with listening_rig(tmp_path, source, server.env) as rig:
@@ -115,7 +115,14 @@ def test_four_after_the_left_side_and_two_after_the_right_land_so(
             time.sleep(0.5)
             assert rig.status()["listening"] is False
             open_window(rig, 18.2)  # its answer phase
-            say_into(server, tmp_path, speech("four", RATE), "four")
+            say_into(server, tmp_path, speech("three", RATE), "three")
+            wait_stored(rig, [(1, "left", "feel", 3)])
+            # read back at once, like taps ("three"): an insert plays, the timeline waits
+            at = rig.status()["position"]
+            rig.play_s(0.3)
+            assert rig.player.insert_position is not None and rig.status()["position"] == at
+            time.sleep(1.9)  # the read-back is not listened to; then a correction is
+            say_into(server, tmp_path, speech("a four", RATE), "four")
             wait_stored(rig, [(1, "left", "feel", 4)])
             open_window(rig, 46.2)  # the right's answer phase
             say_into(server, tmp_path, speech("it was a two", RATE), "two")

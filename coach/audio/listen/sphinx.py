@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 FILLERS = ("uh", "um", "the", "and", "like", "yeah", "okay", "hey", "is", "that", "this",
            "good", "hard", "right", "ah", "er", "hmm", "mm", "seven", "ten", "six", "nine",
            "eight", "wait")  # "water" took "one"
-MIN_CONFIDENCE = 0.5
+# The least word posterior kept. Measured on espeak-ng (5 voices x 2 speeds, 48 -> 16 kHz):
+# right answers 0.81-0.97, off-grammar words taken for a number ("fine", "go", "what") 0.75-0.94:
+# it drops the worst of those and no answer; it cannot separate the rest.
+MIN_CONFIDENCE = 0.8
 ANSWER_WEIGHT = 100  # the answers against the fillers: 1 let "mm water uh" win over "one"
 
 GRAMMARS: dict[Listening, str] = {
