@@ -4,7 +4,7 @@ heard by PocketSphinx."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +27,21 @@ def test_a_four_played_into_the_mic_is_heard(tmp_path: Path) -> None:
                             np.zeros(44100, np.float32)])
         wav = write_wav(tmp_path / "four.wav", x, 44100)
         cap = Capture(source, server.env)
-        threading.Timer(0.5, play_into_mic, (server, wav)).start()
+
+        def play_once_capturing() -> Iterator[np.ndarray]:
+            for i, chunk in enumerate(cap.chunks()):
+                if i == 2:  # 0.2 s of audio came: parec is recording
+                    play_into_mic(server, wav)
+                yield chunk
+
         try:
-            heard = list(answers(cap.chunks(), SphinxRecognizer(), "rating", window_s=4.0))
+            heard = list(answers(play_once_capturing(), SphinxRecognizer(), "rating",
+                                 window_s=4.0))
         finally:
             cap.close()
         assert [h.rating for h in heard] == [4]
-        # counted from parec's first sample (parec takes a few tenths of a second to start):
-        # after the clip's 0.5 s of silence, before its end
-        assert 0.5 < heard[0].end_s < 2.0
+        # played 0.3 s into the window (paplay's start), after the clip's 0.5 s of silence
+        assert 0.7 < heard[0].end_s < 2.5
 
 
 def test_silence_is_no_answer(tmp_path: Path) -> None:
