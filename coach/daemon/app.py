@@ -42,6 +42,7 @@ from coach.protocol.messages import (
     Failed,
     GetStatus,
     Interrupted,
+    Listen,
     Pause,
     Ping,
     Pong,
@@ -283,6 +284,12 @@ class Daemon:
                     return c.extend()
                 case Rate():
                     return c.rate_set(req.value, req.question, req.spoken)
+                case Listen():
+                    if self.listener is None:
+                        return Failed("listening is off: set `listen: {source: NAME}` in "
+                                      "config.yaml (README, \"Answering aloud\")")
+                    self.listener.command_window()
+                    return replace(self.status(), listening=True)
                 case Stop():
                     c.stop("stopped")
                     return Stopped()

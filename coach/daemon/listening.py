@@ -17,7 +17,17 @@ import numpy as np
 from coach.audio.listen.recognizer import RATE, Recognizer
 from coach.core.timeline import Phase
 from coach.core.types import Question, Side
-from coach.protocol.messages import Failed, Rate, Reply, Request
+from coach.protocol.messages import (
+    Back,
+    Extend,
+    Failed,
+    Pause,
+    Rate,
+    Reply,
+    Request,
+    Resume,
+    Skip,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,18 @@ class Window:
     set: int
     side: Side | None
     question: Question
+
+
+@dataclass(frozen=True)
+class CommandWindow:
+    """A window for one spoken command (`coach listen`), closed by the first one heard."""
+
+
+# What a spoken command posts; the others ("repeat", "how long", "stop" and its "yes") are not
+# built yet and are logged as such.
+COMMAND_REQUESTS: dict[str, Callable[[], Request]] = {
+    "pause": Pause, "resume": Resume, "skip": Skip, "back": Back, "extend": Extend}
+COMMAND_S = 4.0
 
 
 def window_of(phase: Phase | None) -> Window | None:
@@ -57,7 +79,7 @@ class Listener:
         self.env = env
         self.seconds = seconds
         self._recognizer = recognizer
-        self._windows: queue.SimpleQueue[Window | None] = queue.SimpleQueue()
+        self._windows: queue.SimpleQueue[Window | CommandWindow | None] = queue.SimpleQueue()
         self._cancel = threading.Event()
         self._open = threading.Event()
         self._last: Window | None = None  # the session thread's: the last window handed over
@@ -84,6 +106,11 @@ class Listener:
             self._last = w
             self._cancel.clear()
             self._windows.put(w)
+
+    def command_window(self) -> None:
+        """`coach listen`: a window for one spoken command, now."""
+        self._cancel.clear()
+        self._windows.put(CommandWindow())
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -113,7 +140,7 @@ class Listener:
             except Exception as e:  # a bug costs one window, never the thread
                 log.exception("listen: window failed: %s", e)
 
-    def _listen(self, w: Window, recognizer: Recognizer) -> None:
+    def _listen(self, w: Window | CommandWindow, recognizer: Recognizer) -> None:
         from coach.audio.listen.capture import Capture, NoSource
         from coach.audio.listen.window import answers
         try:
@@ -131,14 +158,25 @@ class Listener:
                 yield chunk
 
         try:
-            for heard in answers(timed(), recognizer, "rating", self.seconds,
-                                 self._cancel.is_set):
-                assert heard.rating is not None and self._handler is not None
+            command = isinstance(w, CommandWindow)
+            for heard in answers(timed(), recognizer, "command" if command else "rating",
+                                 COMMAND_S if command else self.seconds, self._cancel.is_set):
+                assert self._handler is not None
                 ended = first[0] + heard.end_s
-                reply = self._handler(Rate(heard.rating, w.question, spoken=True))
+                if isinstance(w, CommandWindow):
+                    make = COMMAND_REQUESTS.get(heard.command or "")
+                    reply = self._handler(make()) if make is not None else None
+                    done = ("not built yet" if reply is None else reply.error
+                            if isinstance(reply, Failed) else "done")
+                else:
+                    assert heard.rating is not None
+                    reply = self._handler(Rate(heard.rating, w.question, spoken=True))
+                    done = (reply.error if isinstance(reply, Failed)
+                            else f"rated {heard.rating}")
                 log.info("listen: heard %r (confidence %.2f) %.2f s after its end: %s",
-                         heard.text, heard.confidence, time.monotonic() - ended,
-                         reply.error if isinstance(reply, Failed) else f"rated {heard.rating}")
+                         heard.text, heard.confidence, time.monotonic() - ended, done)
+                if command:
+                    break
             self._problem = None
         except NoSource as e:
             self._say_problem(f"listen: {e}; ratings by taps and `coach rate` still work")

@@ -321,6 +321,15 @@ class Extend(_Request):
 
 
 @dataclass(frozen=True)
+class Listen(_Request):
+    verb: ClassVar[str] = "listen"
+    help: ClassVar[str] = ("open the mic for a spoken command: pause, resume, skip, back, extend "
+                           "(config listen:)")
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
 class Stop(_Request):
     verb: ClassVar[str] = "stop"
     help: ClassVar[str] = "stop the session"
@@ -380,4 +389,4 @@ class Programs(_Request):
 
 
 Request = (Ping | GetStatus | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop
-           | Reload | Rate | Programs)
+           | Reload | Rate | Programs | Listen)

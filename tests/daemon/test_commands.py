@@ -28,6 +28,7 @@ from coach.protocol.messages import (
     Failed,
     GetStatus,
     Interrupted,
+    Listen,
     Pause,
     Ping,
     Pong,
@@ -60,7 +61,7 @@ def maybe(s: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 REQUESTS: dict[type, st.SearchStrategy[Any]] = {
     **{cls: st.builds(cls) for cls in (Ping, GetStatus, Pause, Resume, Toggle, Skip, Back, Extend,
-                                       Stop, Reload, Programs)},
+                                       Stop, Reload, Programs, Listen)},
     Start: st.builds(Start, program=st.text(min_size=1).filter(lambda p: "\x00" not in p),
                      force=st.booleans(), slot=maybe(text)),
     Rate: st.builds(Rate, value=st.sampled_from(RATINGS), question=maybe(st.sampled_from(QUESTIONS))),
@@ -256,4 +257,5 @@ def test_a_reply_that_is_not_ok_is_failed() -> None:
 
 def test_every_verb_says_whether_it_needs_a_session() -> None:
     need = {v for v, cls in COMMANDS.items() if cls.needs_session}
-    assert need == {"pause", "resume", "toggle", "skip", "back", "extend", "stop", "rate"}
+    assert need == {"pause", "resume", "toggle", "skip", "back", "extend", "stop", "rate",
+                    "listen"}

@@ -180,3 +180,38 @@ def test_a_missing_source_is_one_log_line_and_rate_still_works(
     problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert problems == ["listen: no PulseAudio/PipeWire source 'nope.monitor' (`pactl list "
                         "short sources` lists them); ratings by taps and `coach rate` still work"]
+
+
+def test_a_command_window_from_the_socket_pauses_on_pause(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    server, source = mic
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            play_to(rig, 8.0)  # the left side's work: no answer window
+            assert rig.call("listen")["listening"] is True
+            rig.wait_for(lambda s: s["listening"], "the command window", timeout=15)
+            time.sleep(0.3)
+            say_into(server, tmp_path, speech("pause", RATE), "pause")
+            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            rig.call("stop")
+            assert stored(rig) == []
+        finally:
+            rig.d.listener.close()
+
+
+def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path,
+                                                                   espeak: None) -> None:
+    with Rig(tmp_path) as rig:
+        (rig.programs / "split.yaml").write_text(SPLIT)
+        rig.call("reload")
+        start(rig, "split")
+        assert rig.call("listen") == {
+            "ok": False, "error": 'listening is off: set `listen: {source: NAME}` in config.yaml '
+                                  '(README, "Answering aloud")'}
+        rig.call("stop")
