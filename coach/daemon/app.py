@@ -33,6 +33,7 @@ from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.inbox import REPLY_TIMEOUT_S, Call, Inbox, Message, Wake
 from coach.daemon.library import ProgramLibrary
+from coach.daemon.listening import Listener
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
 from coach.protocol.messages import (
@@ -41,6 +42,7 @@ from coach.protocol.messages import (
     Failed,
     GetStatus,
     Interrupted,
+    Listen,
     Pause,
     Ping,
     Pong,
@@ -107,11 +109,12 @@ class Daemon:
                  cache_dir: Path | None = None, clock: Clock = system_clock,
                  monotonic: Callable[[], float] = time.monotonic,
                  warm: bool = True, voice_defaults: VoiceSettings | None = None,
-                 duck_db: float | None = None) -> None:
+                 duck_db: float | None = None, listener: Listener | None = None) -> None:
         self.history = history
         # Every write goes through the writer: stored, or held while the history cannot take
         # it and retried on the tick (the session thread's, as every history write).
         self.writer = HistoryWriter(history, monotonic) if history is not None else None
+        self.listener = listener  # the mic windows (config `listen:`); None: off
         self.monotonic = monotonic
         self.clock = clock
         self.warm = warm
@@ -182,6 +185,8 @@ class Daemon:
         self.controller.tick()
         if self.writer is not None:
             self.writer.retry()  # history that stopped writing: tried again, with back-off
+        if self.listener is not None:
+            self.listener.follow(*self.controller.phase_now())
         wall, mono = self.clock(), self.monotonic()
         step = (wall - self._last_wall).total_seconds() - (mono - self._last_mono)
         if abs(step) > CLOCK_STEP_S:
@@ -265,7 +270,13 @@ class Daemon:
                 case Extend():
                     return c.extend()
                 case Rate():
-                    return c.rate_set(req.value, req.question)
+                    return c.rate_set(req.value, req.question, req.spoken)
+                case Listen():
+                    if self.listener is None:
+                        return Failed("listening is off: set `listen: {source: NAME}` in "
+                                      "config.yaml (README, \"Answering aloud\")")
+                    self.listener.command_window()
+                    return replace(self.status(), listening=True)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))
                 case _:
@@ -300,6 +311,8 @@ class Daemon:
 
     def status(self) -> Status:
         st = self.controller.status()
+        if self.listener is not None:
+            st = replace(st, listening=self.listener.listening)
         if self.controller.session is not None:
             return st
         nxt = self.schedules.next()
@@ -376,10 +389,12 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                voice_defaults: VoiceSettings | None = None,
                duck_db: float | None = None,
                web_listen: tuple[str, int] | None = None,
-               mqtt: MqttBridge | None = None) -> int:
+               mqtt: MqttBridge | None = None,
+               listen_source: str | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown.
     ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off. ``mqtt``:
-    the Home Assistant bridge (coach/daemon/mqtt); None: off."""
+    the Home Assistant bridge (coach/daemon/mqtt); None: off. ``listen_source``: the mic's
+    PulseAudio/PipeWire source (spoken ratings); None: off."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer
@@ -391,9 +406,10 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     # session: the music may play for hours before one).
     recover_in_background()
     history = History(history_path)
+    listener = Listener(listen_source) if listen_source is not None else None
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
-               voice_defaults=voice_defaults, duck_db=duck_db)
+               voice_defaults=voice_defaults, duck_db=duck_db, listener=listener)
     d.begin()  # programs and schedules before the socket answers: `status` shows the next start
     server = ControlServer(socket_path or default_socket(), partial(answer_json, d.handle),
                            commands=COMMANDS)
@@ -414,6 +430,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
         # aiohttp and the page's files only when the page is configured.
         from coach.daemon.web.server import Place, WebServer
         buttons.append(WebServer(*web_listen, Place(programs_dir, history, voice_defaults)))
+    if listener is not None:
+        buttons.append(listener)
     for b in buttons:
         b.start(d.handle)
     if mqtt is not None:

@@ -30,7 +30,7 @@ from coach.core.navigation import (
     resume_words,
     skip_target,
 )
-from coach.core.timeline import locate
+from coach.core.timeline import Phase, locate
 from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, duck_plan
@@ -329,7 +329,10 @@ class SessionController:
         _, phase = locate(s.resolved.timeline, pos)
         s.rating.follow(phase, self._rateable(s))
 
-    def rate_set(self, value: int, question: Question | None = None) -> Rated | Failed:
+    def rate_set(self, value: int, question: Question | None = None,
+                 spoken: bool = False) -> Rated | Failed:
+        """A rating from the socket (not read back) or ``spoken`` (heard by the mic: read
+        back like taps, "four", from the session's clips)."""
         s = self._need()
         if s.playing:
             self._track(s, self.position_ms())  # a side that ended since the last tick
@@ -343,7 +346,7 @@ class SessionController:
             return Failed(f"{target.exercise} asks no rating (its program has no rate: key); "
                           "give the question: coach rate N --question feel")
         s.rating.answered(target, q)
-        saved = self._record(s, target, q, value, echo=False)
+        saved = self._record(s, target, q, value, echo=spoken)
         if isinstance(saved, NotSaved):
             return Failed(f"not saved: {saved.reason}")
         return Rated(target.exercise, target.set_no, target.side, q, value, saved.was)
@@ -457,6 +460,15 @@ class SessionController:
     def _account(self, s: Session) -> None:
         """The time coached and paused: looked at before and after every change of state."""
         s.record.account(self.monotonic(), self.state())
+
+    def phase_now(self) -> tuple[Phase | None, bool]:
+        """The phase playing now, and whether the output plays the timeline (not paused, not
+        preparing, not lost): what opens a mic window."""
+        s = self.session
+        if s is None or not s.playing or s.output is None or s.lost_at_ms is not None:
+            return None, False
+        _, phase = locate(s.resolved.timeline, self.position_ms())
+        return phase, s.output.state == "playing"
 
     def status(self) -> Status:
         """The session's status (when idle, the daemon adds its own parts: Daemon.status)."""

@@ -18,6 +18,7 @@ from coach.protocol.messages import (
     Failed,
     GetStatus,
     JsonObject,
+    Listen,
     Pause,
     Ping,
     Programs,
@@ -35,7 +36,7 @@ from coach.protocol.messages import (
 # The one table: every input reaches the daemon through it.
 COMMANDS: dict[str, type[Request]] = {
     c.verb: c for c in (Ping, GetStatus, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop,
-                        Reload, Rate, Programs)
+                        Reload, Rate, Programs, Listen)
 }
 
 

@@ -121,6 +121,7 @@ class Status(_Done):
     next: str | None = None  # the next set ("done" after the last); idle: the next schedule
     # One line for every part that is off or degraded ("history not saving: disk full").
     problems: list[str] = field(default_factory=list)
+    listening: bool = False  # the mic window is open (config `listen:`)
     error_last_start: str | None = omitted()  # idle: why the last start did not play
     reason: str | None = omitted()  # why a session is paused that was not asked to
     duration: float | None = omitted()
@@ -361,6 +362,15 @@ class Extend(_Request):
 
 
 @dataclass(frozen=True)
+class Listen(_Request):
+    verb: ClassVar[str] = "listen"
+    help: ClassVar[str] = ("open the mic for a spoken command: pause, resume, skip, back, extend "
+                           "(config listen:)")
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
 class Stop(_Request):
     verb: ClassVar[str] = "stop"
     help: ClassVar[str] = "stop the session"
@@ -386,6 +396,8 @@ class Rate(_Request):
                                          "... 5 nothing left)"))
     question: Question | None = field(default=None, metadata=cli(
         choices=QUESTIONS, help="default: the first question the set asks"))
+    # Said aloud (the mic heard it, coach/daemon/listening.py): read back like a tap rating.
+    spoken: bool = False
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Self:
@@ -396,12 +408,17 @@ class Rate(_Request):
         if question is not None and question not in QUESTIONS:
             raise CommandError(f"rate: question must be one of {', '.join(QUESTIONS)}, "
                                f"got {question!r}")
-        return cls(value=value, question=question)
+        spoken = obj.get("spoken", False)
+        if not isinstance(spoken, bool):
+            raise CommandError(f"rate: spoken must be true or false, got {spoken!r}")
+        return cls(value=value, question=question, spoken=spoken)
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"value": self.value}
         if self.question is not None:
             out["question"] = self.question
+        if self.spoken:
+            out["spoken"] = True
         return out
 
 
@@ -413,4 +430,4 @@ class Programs(_Request):
 
 
 Request = (Ping | GetStatus | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop
-           | Reload | Rate | Programs)
+           | Reload | Rate | Programs | Listen)

@@ -15,11 +15,12 @@ from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
 from coach.core.yamlnodes import Node, NodeReader, compose, where
 
 KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", "preroll",
-        "media_keys", "gpio", "voice", "mpris", "duck", "web", "mqtt")
+        "media_keys", "gpio", "voice", "mpris", "duck", "web", "mqtt", "listen")
 GPIO_KEYS = ("pin", "hold")
 MQTT_KEYS = ("host", "port", "username", "password_file", "discovery_prefix")
 DUCK_KEYS = ("level",)
 WEB_KEYS = ("listen",)
+LISTEN_KEYS = ("source",)
 WEB_DEFAULT_HOST = "127.0.0.1"  # the phone page answers only on this machine unless opened
 DUCK_DEFAULT_DB = -12.0
 DUCK_RANGE_DB = (-60.0, -1.0)
@@ -55,6 +56,7 @@ class Config:
     duck_db: float | None = DUCK_DEFAULT_DB  # other streams lowered this much under a cue; None: off
     web_listen: tuple[str, int] | None = None  # `web: {listen: HOST:PORT}`: the phone page; None: off
     mqtt: MqttConfig | None = None  # Home Assistant over MQTT; None: off
+    listen_source: str | None = None  # `listen: {source: NAME}`: spoken answers; None: off
 
 
 def config_dir() -> Path:
@@ -147,6 +149,8 @@ def parse_config(text: str, path: str) -> Config:
             values["web_listen"] = _read_web(r, found["web"])
         if "mqtt" in found:
             values["mqtt"] = _read_mqtt(r, found["mqtt"], path)
+        if "listen" in found:
+            values["listen_source"] = _read_listen(r, found["listen"])
     r.raise_if_any()
     return Config(**values)
 
@@ -259,6 +263,26 @@ def read_password(mqtt: MqttConfig) -> str | None:
                             f"mqtt.password_file: cannot read {mqtt.password_file}: {why}") from None
     lines = text.splitlines()
     return lines[0] if lines else ""
+
+
+def _read_listen(r: NodeReader, node: Node) -> str | None:
+    """`listen: {source: NAME}` (the mic, a PulseAudio/PipeWire source or `default`)."""
+    items = r.mapping(node, "listen")
+    if items is None:
+        return None
+    found = r.known_keys(items, LISTEN_KEYS, "in listen")
+    if "source" not in found:
+        r.error(node, "listen needs `source: NAME`, a PulseAudio/PipeWire source (`pactl list "
+                      "short sources` lists them) or `source: default`")
+        return None
+    text = r.text(found["source"], "listen.source")
+    if text is None:
+        return None
+    if not text.strip() or any(c.isspace() for c in text.strip()):
+        r.error(found["source"], f'listen.source "{text}" must be a source name without '
+                                 "spaces, like alsa_input.usb-headset.mono-fallback or default")
+        return None
+    return text.strip()
 
 
 def with_voice_defaults(program: Program, defaults: VoiceSettings | None) -> Program:

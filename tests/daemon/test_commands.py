@@ -28,6 +28,7 @@ from coach.protocol.messages import (
     Failed,
     GetStatus,
     Interrupted,
+    Listen,
     Pause,
     Ping,
     Pong,
@@ -60,7 +61,7 @@ def maybe(s: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 REQUESTS: dict[type, st.SearchStrategy[Any]] = {
     **{cls: st.builds(cls) for cls in (Ping, GetStatus, Pause, Resume, Toggle, Skip, Back, Extend,
-                                       Stop, Reload, Programs)},
+                                       Stop, Reload, Programs, Listen)},
     Start: st.builds(Start, program=st.text(min_size=1).filter(lambda p: "\x00" not in p),
                      force=st.booleans(), slot=maybe(text)),
     Rate: st.builds(Rate, value=st.sampled_from(RATINGS), question=maybe(st.sampled_from(QUESTIONS))),
@@ -76,6 +77,7 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "duration": maybe(seconds), "prepared": maybe(count), "needed": maybe(count),
     "exercise_index": maybe(count), "set_start": maybe(seconds), "set_end": maybe(seconds),
     "pose": maybe(text), "phase_end": maybe(seconds), "extended": maybe(seconds),
+    "listening": st.booleans(),
     "interrupted": maybe(st.builds(Interrupted, program=text, path=text,
                                    exercise_index=maybe(count), set=maybe(count), hint=text)),
 }
@@ -163,22 +165,22 @@ def test_replies_on_the_wire() -> None:
 def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
     # Always there (null when they do not apply); the others only when they have a value.
     idle = Status().to_json()
-    # (problems, issue 19, is always there: empty when all is well)
+    # (problems, issue 19, is always there: empty when all is well; so is listening, issue 22)
     assert list(idle) == ["ok", "state", "program", "exercise", "set", "sets", "side", "phase",
-                          "rep", "position", "next", "problems"]
+                          "rep", "position", "next", "problems", "listening"]
     assert idle == {"ok": True, "state": "idle", "program": None, "exercise": None,
                     "set": None, "sets": None, "side": None, "phase": None, "rep": None,
-                    "position": 0.0, "next": None, "problems": []}
+                    "position": 0.0, "next": None, "problems": [], "listening": False}
     stuck = Status(error_last_start="no output device",
                    interrupted=Interrupted("Row day", "/p/row.yaml", 0, 2)).to_json()
-    assert list(stuck)[-3:] == ["problems", "error_last_start", "interrupted"]
+    assert list(stuck)[-3:] == ["listening", "error_last_start", "interrupted"]
     assert stuck["interrupted"] == {
         "program": "Row day", "path": "/p/row.yaml", "exercise_index": 0, "set": 2,
         "hint": "coach resume (or the headset's play key) restarts it at that set"}
     playing = Status("playing", program="Row day", exercise="Row", set=1, sets=2, phase="rest",
                      position=18.0, next="Row, set 2 of 2", duration=60.0, exercise_index=0,
                      set_start=0.0, set_end=28.0).to_json()
-    assert list(playing)[12:] == ["duration", "exercise_index", "set_start", "set_end"]
+    assert list(playing)[13:] == ["duration", "exercise_index", "set_start", "set_end"]
 
 
 # --- what is wrong with a request, in its own words ----------------------------------------------
@@ -255,4 +257,5 @@ def test_a_reply_that_is_not_ok_is_failed() -> None:
 
 def test_every_verb_says_whether_it_needs_a_session() -> None:
     need = {v for v, cls in COMMANDS.items() if cls.needs_session}
-    assert need == {"pause", "resume", "toggle", "skip", "back", "extend", "stop", "rate"}
+    assert need == {"pause", "resume", "toggle", "skip", "back", "extend", "stop", "rate",
+                    "listen"}

@@ -1,0 +1,23 @@
+"""A recogniser for tests of what hears it: the same gate as the real one, then the words it
+was told the next speech says."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coach.audio.listen import vad
+from coach.audio.listen.recognizer import RATE, Heard, Listening, meaning
+
+
+class FakeRecognizer:
+    def __init__(self, says: str) -> None:
+        self.says = says
+
+    def hear(self, samples: np.ndarray, what: Listening = "rating") -> Heard | None:
+        found = vad.speech(samples, RATE)
+        if found is None:
+            return None
+        rating, command = meaning(self.says, what)
+        if rating is None and command is None:
+            return None
+        return Heard(self.says, rating, command, 1.0, found.end_s)

@@ -1,0 +1,51 @@
+"""One contract for every recogniser (the PocketSphinx engine and the fake): a clean spoken
+"four" is 4, silence and noise are nothing. The speech is made here by espeak-ng, at 16 kHz."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soxr
+
+from coach.audio.listen.fake import FakeRecognizer
+from coach.audio.listen.recognizer import RATE, Recognizer
+from coach.audio.listen.sphinx import SphinxRecognizer
+from coach.audio.voice.espeak import EspeakSynth
+
+
+def spoken(text: str, before_s: float = 0.5, after_s: float = 1.0) -> np.ndarray:
+    synth = EspeakSynth(None, "en", 170)
+    x = soxr.resample(synth.synth(text), synth.native_rate, RATE).astype(np.float32)
+    quiet = np.random.default_rng(7).normal(0, 0.002, int(RATE * (before_s + after_s)) + x.size)
+    gap = np.zeros(int(RATE * before_s), np.float32)
+    return (np.concatenate([gap, x, np.zeros(quiet.size - gap.size - x.size)]) + quiet
+            ).astype(np.float32)
+
+
+@pytest.fixture(params=["sphinx", "fake"])
+def recognizer(request: pytest.FixtureRequest) -> Recognizer:
+    return SphinxRecognizer() if request.param == "sphinx" else FakeRecognizer(says="four")
+
+
+def test_a_spoken_four_is_four(recognizer: Recognizer) -> None:
+    heard = recognizer.hear(spoken("four"))
+    assert heard is not None and heard.rating == 4 and heard.command is None
+    # the speech ends after 0.5 s of silence plus the word; the window goes on 1 s after it
+    assert 0.6 < heard.end_s < 2.0
+
+
+def test_silence_is_nothing(recognizer: Recognizer) -> None:
+    assert recognizer.hear(np.zeros(RATE * 3, np.float32)) is None
+
+
+def test_noise_is_nothing(recognizer: Recognizer) -> None:
+    noise = np.random.default_rng(3).normal(0, 0.1, RATE * 3).astype(np.float32)
+    assert recognizer.hear(noise) is None
+
+
+def test_sphinx_hears_a_carrier_and_rejects_off_grammar_speech() -> None:
+    r = SphinxRecognizer()
+    heard = r.hear(spoken("it was a two"))
+    assert heard is not None and heard.rating == 2
+    assert r.hear(spoken("like")) is None
+    assert r.hear(spoken("hello there")) is None

@@ -1,0 +1,37 @@
+"""A daemon without `listen:` never loads PocketSphinx nor starts a capture; with it, nothing is
+loaded until the first mic window."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.real import ROOT
+
+CHECK = """
+import sys
+from pathlib import Path
+from coach.store.config import parse_config
+from coach.daemon.app import Daemon
+from coach.daemon.listening import Listener
+from coach.audio.dummy import DummyPlayer
+config = parse_config(sys.argv[1], "config.yaml")
+listener = Listener(config.listen_source) if config.listen_source else None
+d = Daemon(Path(sys.argv[2]), output_factory=DummyPlayer.factory(), warm=False, listener=listener)
+d.begin()
+d.tick()
+print(config.listen_source, "pocketsphinx" in sys.modules, d.status().listening)
+d.shutdown()
+"""
+
+
+def run(config: str, tmp: str) -> str:
+    r = subprocess.run([sys.executable, "-c", CHECK, config, tmp], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_pocketsphinx_is_not_loaded_without_listen_nor_before_a_window(tmp_path) -> None:
+    assert run("", str(tmp_path)) == "None False False"
+    assert run("listen: {source: mic.monitor}\n", str(tmp_path)) == "mic.monitor False False"

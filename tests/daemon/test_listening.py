@@ -1,0 +1,217 @@
+"""Spoken ratings through a real mic path (issue 22): a private PulseAudio, a null sink whose
+monitor is the configured source, answers made by espeak-ng and played into it with paplay,
+the in-process daemon (real session thread, SQLite, clip worker; the DummyPlayer's clock moved
+by the test) deciding. Silence and music windows give no rating; a missing source is one log
+line and the socket's `rate` still works."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.daemon.listening import Listener
+from tests.support.audio import PulseServer, need_pulse, pulse_server
+from tests.support.rig import Rig
+from tests.support.speech import add_mic, play_into_mic, speech, write_wav
+
+RATE = 48000
+
+# Split squat set 1 (as in test_rating_window): left 6-14, its question 14-18 and answer phase
+# 18-26; right 34-42, its question 42-46 and answer phase 46-54; set 2 from 72.
+SPLIT = """\
+program: Rated split
+defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
+rate: feel
+exercises:
+  - name: Split squat
+    sides: both
+    sets: 2
+    reps: 4
+    cadence: 2s
+"""
+
+
+def start(rig: Rig, program: str) -> None:
+    assert rig.call("start", program=program)["ok"]
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+
+
+def play_to(rig: Rig, t_s: float) -> None:
+    """Play on to ``t_s`` of the session (past any insert that holds the timeline)."""
+    for _ in range(10):
+        now = rig.status()["position"]
+        if now >= t_s:
+            return
+        rig.play_s(t_s - now)
+
+
+def stored(rig: Rig) -> list[tuple]:
+    [session] = rig.history.recent(1)
+    return sorted((r.set_no, r.side, r.question, r.value) for r in session.ratings)
+
+
+@pytest.fixture
+def mic(tmp_path: Path) -> Iterator[tuple[PulseServer, str]]:
+    need_pulse()
+    with pulse_server(tmp_path / "pulse") as server:
+        yield server, add_mic(server, RATE)
+
+
+def listening_rig(tmp_path: Path, source: str, env: dict[str, str] | None) -> Rig:
+    rig = Rig(tmp_path)
+    rig.d.listener = Listener(source, env=env)
+    return rig
+
+
+def say_into(server: PulseServer, tmp: Path, x: np.ndarray, name: str) -> None:
+    wav = write_wav(tmp / f"{name}.wav", np.concatenate([np.zeros(RATE // 4, np.float32), x,
+                                                          np.zeros(RATE // 2, np.float32)]), RATE)
+    assert play_into_mic(server, wav).wait(20) == 0
+
+
+def wait_stored(rig: Rig, want: list[tuple], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while stored(rig) != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stored(rig) == want
+
+
+def open_window(rig: Rig, t_s: float) -> None:
+    play_to(rig, t_s)
+    rig.wait_for(lambda s: s["listening"], "the mic window", timeout=15)
+    time.sleep(0.3)  # parec's first samples
+
+
+def music(seconds: float, seed: int) -> np.ndarray:
+    """Chords changing every 0.25 s with a beat: a stand-in for the gym's music."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(RATE * 0.25)) / RATE
+    out = []
+    for _ in range(int(seconds / 0.25)):
+        f0 = rng.choice([110, 147, 165, 196, 220])
+        chord = sum(np.sin(2 * np.pi * f0 * k * t) for k in (1, 1.25, 1.5, 2))
+        beat = np.exp(-t * 30) * rng.normal(0, 1, t.size)
+        out.append(0.08 * chord + 0.1 * beat)
+    return np.concatenate(out).astype(np.float32)
+
+
+def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    server, source = mic
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            assert rig.status()["listening"] is False
+            play_to(rig, 16.0)  # the left's question is being asked: the mic stays closed
+            time.sleep(0.5)
+            assert rig.status()["listening"] is False
+            open_window(rig, 18.2)  # its answer phase
+            say_into(server, tmp_path, speech("three", RATE), "three")
+            wait_stored(rig, [(1, "left", "feel", 3)])
+            # read back at once, like taps ("three"): an insert plays, the timeline waits
+            at = rig.status()["position"]
+            rig.play_s(0.3)
+            assert rig.player.insert_position is not None and rig.status()["position"] == at
+            time.sleep(1.9)  # the read-back is not listened to; then a correction is
+            say_into(server, tmp_path, speech("a four", RATE), "four")
+            wait_stored(rig, [(1, "left", "feel", 4)])
+            open_window(rig, 46.2)  # the right's answer phase
+            say_into(server, tmp_path, speech("it was a two", RATE), "two")
+            wait_stored(rig, [(1, "left", "feel", 4), (1, "right", "feel", 2)])
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            rig.call("stop")
+            assert stored(rig) == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
+        finally:
+            rig.d.listener.close()
+
+
+def test_silence_and_music_windows_give_no_rating(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    server, source = mic
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            open_window(rig, 18.2)  # silence: the window passes
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            open_window(rig, 46.2)  # music through the whole window
+            say_into(server, tmp_path, music(5.5, seed=1), "music")
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            rig.call("stop")
+            assert stored(rig) == []
+        finally:
+            rig.d.listener.close()
+
+
+def test_a_missing_source_is_one_log_line_and_rate_still_works(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    server, _ = mic
+    caplog.set_level(logging.INFO, logger="coach.daemon.listening")
+    with listening_rig(tmp_path, "nope.monitor", server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            play_to(rig, 18.2)
+            time.sleep(1.0)
+            play_to(rig, 46.2)
+            time.sleep(1.0)
+            assert rig.status()["listening"] is False
+            assert rig.call("rate", value=3)["ok"]
+            rig.call("stop")
+            assert stored(rig) == [(1, "right", "feel", 3)]
+        finally:
+            rig.d.listener.close()
+    problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert problems == ["listen: no PulseAudio/PipeWire source 'nope.monitor' (`pactl list "
+                        "short sources` lists them); ratings by taps and `coach rate` still work"]
+
+
+def test_a_command_window_from_the_socket_pauses_on_pause(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    server, source = mic
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            play_to(rig, 8.0)  # the left side's work: no answer window
+            assert rig.call("listen")["listening"] is True
+            rig.wait_for(lambda s: s["listening"], "the command window", timeout=15)
+            time.sleep(0.3)
+            say_into(server, tmp_path, speech("pause", RATE), "pause")
+            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            rig.call("stop")
+            assert stored(rig) == []
+        finally:
+            rig.d.listener.close()
+
+
+def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path,
+                                                                   espeak: None) -> None:
+    with Rig(tmp_path) as rig:
+        (rig.programs / "split.yaml").write_text(SPLIT)
+        rig.call("reload")
+        start(rig, "split")
+        assert rig.call("listen") == {
+            "ok": False, "error": 'listening is off: set `listen: {source: NAME}` in config.yaml '
+                                  '(README, "Answering aloud")'}
+        rig.call("stop")

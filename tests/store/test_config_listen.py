@@ -1,0 +1,39 @@
+"""config.yaml's `listen: {source: NAME}`: off when absent, the source's name as given, and a
+mistake is one line naming file, line and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.core.errors import CoachError
+from coach.store.config import parse_config
+
+
+@pytest.mark.parametrize("text,source", [
+    ("", None),
+    ("listen: {source: mic.monitor}\n", "mic.monitor"),
+    ("listen: {source: default}\n", "default"),
+    ("listen:\n  source: alsa_input.usb-Jabra.mono-fallback\n",
+     "alsa_input.usb-Jabra.mono-fallback"),
+])
+def test_listen_source(text: str, source: str | None) -> None:
+    assert parse_config(text, "config.yaml").listen_source == source
+
+
+@pytest.mark.parametrize("text,message", [
+    ("listen: {}\n",
+     "config.yaml:1:9: error: listen needs `source: NAME`, a PulseAudio/PipeWire source "
+     "(`pactl list short sources` lists them) or `source: default`"),
+    ("listen: {source: 'a b'}\n",
+     'config.yaml:1:18: error: listen.source "a b" must be a source name without spaces, like '
+     "alsa_input.usb-headset.mono-fallback or default"),
+    ("listen: {source: mic, rate: 8000}\n", 'config.yaml:1:23: error: unknown key "rate" in listen'),
+    ("listen: mic\n", None),
+])
+def test_listen_mistakes_are_one_line_each(text: str, message: str | None) -> None:
+    with pytest.raises(CoachError) as e:
+        parse_config(text, "config.yaml")
+    assert len(e.value.diagnostics) == 1
+    if message is not None:
+        assert str(e.value) == message
+    assert "Traceback" not in str(e.value)
