@@ -100,6 +100,7 @@ def test_clicks_land_exactly_with_preroll_and_nothing_dropped(alsa_file):
     assert r["on_end"] and r["underflows"] == 0
 
 
+@pytest.mark.slow  # starved on purpose: about 2 s
 def test_starved_feeder_inserts_silence_but_never_drops_a_frame(alsa_file):
     # A short ahead_ms against a consumer ~1000x faster than real time: the queue runs dry often.
     src = _source(3, plan_onsets(3, first_s=0.5))
