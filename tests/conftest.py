@@ -18,6 +18,17 @@ def espeak() -> None:
     need(ok, "espeak-ng through pyttsx3")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, the longest of them (``slow(seconds=N)``) first of all: on two
+    workers (`-n 2 --dist worksteal`, as CI runs) the five-minute real-time test then starts
+    at once while the other worker takes everything else, instead of starting last, alone."""
+    def cost(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("slow")
+        return 0 if mark is None else mark.kwargs.get("seconds", 1)
+
+    items.sort(key=cost, reverse=True)  # stable: the same order as written within a cost
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # "no tests ran" must never look like success.
     if session.testscollected == 0 and exitstatus == 0:

@@ -111,7 +111,7 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
     return {"depths": depths, "back": backs}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=45)
 def test_music_is_lowered_under_every_cue_and_back_after_coach_stream_labelled(tmp_path):
     need_pulse()
     prog = tmp_path / "p.yaml"

@@ -20,6 +20,9 @@ from tests.support.audio import (
     zero_runs,
 )
 
+# The real Player in a fresh interpreter for every test (real PortAudio): the slow tier.
+pytestmark = pytest.mark.slow
+
 PREROLL = 500 * RATE // 1000  # Player's default preroll_ms=500
 BED = 0.01
 # Unpaced PCMs drain ~1000x faster than real time; a feeder thread cannot keep up with that, so
@@ -100,7 +103,6 @@ def test_clicks_land_exactly_with_preroll_and_nothing_dropped(alsa_file):
     assert r["on_end"] and r["underflows"] == 0
 
 
-@pytest.mark.slow  # starved on purpose: about 2 s
 def test_starved_feeder_inserts_silence_but_never_drops_a_frame(alsa_file):
     # A short ahead_ms against a consumer ~1000x faster than real time: the queue runs dry often.
     src = _source(3, plan_onsets(3, first_s=0.5))
@@ -217,7 +219,7 @@ def test_no_output_device_is_one_clear_message(tmp_path):
 
 # -- through a real PulseAudio server, in real time -----------------------------------------------
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_real_time_onsets_within_10ms_no_drift(pulse):
     plan = plan_onsets(20)
     cap = pulse.capture()

@@ -113,7 +113,7 @@ def rig(tmp_path: Path, espeak, bus) -> Iterator[Rig]:
 
 @pytest.fixture
 def mpris(rig: Rig) -> Iterator[Mpris]:
-    m = Mpris()
+    m = Mpris(poll_s=0.1)  # the status poll, 5x the default: the same path, sooner
     m.start(rig.d.handle)
     assert m.wait_ready(), "the player did not come up on the private bus"
     yield m

@@ -50,6 +50,7 @@ def onsets_after(x: np.ndarray, expected: list[int], rate: int, window_ms: int =
     return np.array(out)
 
 
+@pytest.mark.slow(seconds=360)
 def test_five_minute_program_through_pulseaudio_within_10ms_no_drift(tmp_path):
     need_pulse()
     prog = tmp_path / "five.yaml"

@@ -33,7 +33,7 @@ from tests.support.audio import RATE, PulseServer, need_pulse
 from tests.support.cli import coach as run_coach
 from tests.support.real import need
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=50)  # one systemd --user run, shared by every test
 
 SYSTEMD = Path("/lib/systemd/systemd")
 # The coach script of the venv running the tests: what `coach install-service` points the unit at.

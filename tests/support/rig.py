@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
-from coach.daemon.app import Daemon
+from coach.daemon.app import TICK_S, Daemon
 from coach.daemon.commands import answer_json
+from coach.daemon.protocol import Ping
 from coach.store.history import History
 from tests.support.coachd import ROW_DAY
 
@@ -118,11 +119,17 @@ class Rig:
 
     def wait_ticks(self, n: int = 2, timeout: float = 10) -> None:
         """Until the session thread has finished ``n`` more ticks: the second one began after
-        this call, so it saw whatever the test changed before it."""
-        with self._ticked:
-            target = self.ticks + n
-            if not self._ticked.wait_for(lambda: self.ticks >= target, timeout):
-                raise AssertionError(f"the session thread did not tick within {timeout} s")
+        this call, so it saw whatever the test changed before it. Each tick is brought on at
+        once: the daemon's clock moves a tick period ahead (as it would have by waiting) and
+        a ping wakes the session thread, which ticks right after answering it."""
+        for _ in range(n):
+            with self._ticked:
+                before = self.ticks
+            self.offset += TICK_S
+            self.d.handle(Ping())
+            with self._ticked:
+                if not self._ticked.wait_for(lambda b=before: self.ticks > b, timeout):
+                    raise AssertionError(f"the session thread did not tick within {timeout} s")
 
     def play_s(self, seconds: float) -> dict:
         """Advance the output by ``seconds`` and let the session thread see it (a tick)."""
