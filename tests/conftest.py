@@ -20,7 +20,7 @@ def espeak() -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first, the longest of them (``slow(seconds=N)``) first of all: on two
-    workers (`-n 2 --dist worksteal`, as CI runs) the five-minute real-time test then starts
+    workers (`-n 2 --dist loadgroup`, as CI runs) the five-minute real-time test then starts
     at once while the other worker takes everything else, instead of starting last, alone."""
     def cost(item: pytest.Item) -> float:
         mark = item.get_closest_marker("slow")
