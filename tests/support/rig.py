@@ -52,7 +52,7 @@ class Rig:
         self.history = History(history_path or tmp / "history.sqlite3", **hkw)
         self.factory: DummyFactory = DummyPlayer.factory(preroll_ms=0)
         kw = {"clock": clock} if clock is not None else {}
-        self.offset = 0.0  # how far ``later`` moved the daemon's monotonic clock ahead
+        self.offset = 0.0  # how far the test moved the daemon's monotonic clock (later, ticks)
         self.ticks = 0
         self._ticked = threading.Condition()
         self.d = Daemon(self.programs, history=self.history, output_factory=self.factory,
