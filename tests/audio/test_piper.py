@@ -216,7 +216,6 @@ def test_a_piper_clip_cached_before_the_full_stop_is_not_reused(joe, tmp_path):
     assert not np.array_equal(clip.samples, stale.samples)
 
 
-@pytest.mark.slow(seconds=120)
 def test_every_shipped_program_fits_its_slots_in_piper(joe, tmp_path):
     """Every shipped program with `voice: {engine: piper}` passes `coach check` without an
     overlap warning: the marks Piper is given after one word keep every clip inside its

@@ -219,7 +219,7 @@ def test_no_output_device_is_one_clear_message(tmp_path):
 
 # -- through a real PulseAudio server, in real time -----------------------------------------------
 
-@pytest.mark.slow(seconds=25)
+@pytest.mark.realtime  # plays in real time through a sound server: timing is measured
 def test_real_time_onsets_within_10ms_no_drift(pulse):
     plan = plan_onsets(20)
     cap = pulse.capture()

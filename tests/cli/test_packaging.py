@@ -61,7 +61,7 @@ def test_license_is_an_spdx_string():
     assert "setuptools>=77" in meta["build-system"]["requires"]
 
 
-@pytest.mark.slow(seconds=16)
+@pytest.mark.slow
 def test_editable_install_prints_no_deprecation_warnings(tmp_path):
     """What ./setup.sh does, into a fresh venv: upgrade pip, `pip install -e .` (no deps, so
     it builds only coach itself); pip shows the build backend's warnings."""

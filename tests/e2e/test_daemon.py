@@ -232,7 +232,6 @@ def test_ready_and_watchdog_reach_notify_socket(tmp_path, pulse, cache):
         rx.close()
 
 
-@pytest.mark.slow(seconds=25)
 def test_audio_server_goes_away_and_comes_back(tmp_path, cache):
     # A server of this test's own: it is killed and restarted under the daemon.
     need_pulse()
@@ -275,7 +274,6 @@ def _libfaketime() -> str | None:
     return found[0] if found else None
 
 
-@pytest.mark.slow(seconds=25)
 def test_clock_steps_move_neither_cues_nor_schedules(tmp_path, pulse, cache):
     """NTP steps on a Pi without RTC: libfaketime under the daemon, its offset changed while it
     runs (FAKETIME_TIMESTAMP_FILE re-read on every call)."""
@@ -335,6 +333,7 @@ def test_clock_steps_move_neither_cues_nor_schedules(tmp_path, pulse, cache):
         d.cleanup()
 
 
+@pytest.mark.realtime  # the watchdog pings must keep their pace while Piper works
 def test_a_cold_piper_start_answers_at_once_and_the_watchdog_never_waits(tmp_path, pulse):
     # Found: `coach start` synthesized every clip inside the request, holding the daemon lock
     # (8.9 s with Piper on one core), while the watchdog tick waited behind it.

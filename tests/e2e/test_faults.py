@@ -330,7 +330,6 @@ def nobody() -> Iterator[Coachd]:
         shutil.rmtree(d.base, ignore_errors=True)
 
 
-@pytest.mark.xdist_group("nobody")  # one daemon for both: on one worker under `-n 2`
 def test_unreadable_programs_dir_is_one_error_line(nobody: Coachd) -> None:
     d = nobody
     assert d.status()["state"] == "idle"
@@ -338,7 +337,6 @@ def test_unreadable_programs_dir_is_one_error_line(nobody: Coachd) -> None:
     assert len(errors) == 1, errors
 
 
-@pytest.mark.xdist_group("nobody")
 def test_unreadable_programs_dir_daemon_stays_up_and_answers(nobody: Coachd) -> None:
     d = nobody
     st = d.status()

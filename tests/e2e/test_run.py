@@ -13,7 +13,7 @@ from tests.support.audio import PulseServer, need_pulse
 from tests.support.cli import COACH, coach
 from tests.support.real import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]  # `coach run` through PulseAudio, in real time
 
 FIVE_MINUTES = """\
 program: Five minutes
@@ -50,7 +50,6 @@ def onsets_after(x: np.ndarray, expected: list[int], rate: int, window_ms: int =
     return np.array(out)
 
 
-@pytest.mark.slow(seconds=360)
 def test_five_minute_program_through_pulseaudio_within_10ms_no_drift(tmp_path):
     need_pulse()
     prog = tmp_path / "five.yaml"

@@ -33,8 +33,8 @@ from tests.support.audio import RATE, PulseServer, need_pulse
 from tests.support.cli import coach as run_coach
 from tests.support.real import need
 
-# One systemd --user run (~50 s), shared by every test here: on one worker under `-n 2`.
-pytestmark = [pytest.mark.slow(seconds=50), pytest.mark.xdist_group("systemd")]
+# A real systemd --user manager, its watchdog and a recorded session: timing matters.
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 SYSTEMD = Path("/lib/systemd/systemd")
 # The coach script of the venv running the tests: what `coach install-service` points the unit at.
