@@ -18,6 +18,13 @@ def espeak() -> None:
     need(ok, "espeak-ng through pyttsx3")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A real-time test is a slow one too: `-m "not slow"` leaves every one of them.
+    for item in items:
+        if item.get_closest_marker("realtime") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # "no tests ran" must never look like success.
     if session.testscollected == 0 and exitstatus == 0:

@@ -184,3 +184,22 @@ def test_plan_and_history_load_no_daemon_code(tmp_path: Path) -> None:
     for seen in runs:
         assert set(seen["before"]) <= PARSER_DAEMON_MODULES, seen
         assert seen["after"] == seen["before"], seen
+
+
+# --- the audio path keeps no wall-clock time ----------------------------------------------------
+
+def test_the_audio_path_never_reads_the_wall_clock():
+    """Cue times come from the sample count alone, so a wall-clock step cannot move a cue: the
+    modules between the program and the sound card never ask for the time of day."""
+    import re
+    names = ("core/timeline/model.py", "core/timeline/compiler.py", "core/timeline/overlaps.py",
+             "core/mixer.py", "core/navigation.py", "audio/player/portaudio.py",
+             "audio/player/callback.py", "audio/player/frames.py", "audio/player/devices.py",
+             "audio/voice/base.py", "audio/voice/cache.py", "audio/voice/dsp.py",
+             "audio/voice/espeak.py", "audio/voice/piper.py", "audio/voice/tone.py",
+             "audio/wavout.py", "audio/pipeline.py", "daemon/session.py", "daemon/running.py",
+             "daemon/recover.py", "daemon/prepare.py", "daemon/record.py", "daemon/rating.py",
+             "daemon/status.py", "daemon/ducking.py")
+    for name in names:
+        text = (PKG / name).read_text()
+        assert not re.search(r"time\.time\(|datetime\.now|datetime\.utcnow|time\.localtime", text), name

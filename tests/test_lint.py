@@ -7,6 +7,8 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.real import ROOT, need
 
 
@@ -16,6 +18,7 @@ def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600)
 
 
+@pytest.mark.slow  # several seconds on a cold cache
 def test_mypy_finds_no_type_errors() -> None:
     r = _run("mypy")
     assert r.returncode == 0, r.stdout + r.stderr

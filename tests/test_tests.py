@@ -88,3 +88,16 @@ def test_the_check_lets_support_and_coach_through(tmp_path: Path) -> None:
     probe.write_text("import pytest\nfrom tests.support.rig import Rig\nfrom coach.cli import main\n"
                      "from ..support import real\n")
     assert wrong_imports(probe, "tests.daemon") == []
+
+
+def test_every_end_to_end_module_is_in_the_slow_tier() -> None:
+    # tests/e2e is real processes (seconds each): `pytest -m "not slow"` must leave all of it.
+    def marked_slow(path: Path) -> bool:
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+                return "mark.slow" in ast.unparse(node.value)
+        return False
+
+    modules = sorted((TESTS / "e2e").glob("test_*.py"))
+    assert modules and [m.name for m in modules if not marked_slow(m)] == []

@@ -112,6 +112,7 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
 
 
 @pytest.mark.slow
+@pytest.mark.realtime  # plays in real time through a sound server: timing is measured
 def test_music_is_lowered_under_every_cue_and_back_after_coach_stream_labelled(tmp_path):
     need_pulse()
     prog = tmp_path / "p.yaml"
@@ -163,6 +164,7 @@ def _set_volume_percent(server: PulseServer, role: str, pct: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.realtime
 def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
     need_pulse()
     prog = tmp_path / "p.yaml"
@@ -235,6 +237,7 @@ def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.realtime
 def test_a_volume_the_user_sets_mid_duck_is_kept(tmp_path, monkeypatch):
     need_pulse()
     with PulseServer(tmp_path / "pulse") as server:

@@ -34,6 +34,9 @@ from tests.support.cli import coach
 from tests.support.real import PROGRAMS, ROOT, need
 from tests.support.voice import record_given
 
+# Piper: a model load and synthesis at a few x real time; every test here is in the slow tier.
+pytestmark = pytest.mark.slow
+
 RATE = 48000
 PHRASES = ["3", "squeeze", "lower", "two, lower", "Lat pulldown. Set 1 of 3"]
 THR_DB = -45.0  # onset threshold (dBFS), as in test_voice.py: quiet consonants sit near -40
@@ -213,7 +216,6 @@ def test_a_piper_clip_cached_before_the_full_stop_is_not_reused(joe, tmp_path):
     assert not np.array_equal(clip.samples, stale.samples)
 
 
-@pytest.mark.slow
 def test_every_shipped_program_fits_its_slots_in_piper(joe, tmp_path):
     """Every shipped program with `voice: {engine: piper}` passes `coach check` without an
     overlap warning: the marks Piper is given after one word keep every clip inside its
@@ -309,7 +311,6 @@ def render(tmp_path: Path, engine: str):
     return tl, clips, mixer.render(0, mixer.total_frames)
 
 
-@pytest.mark.slow
 def test_rendered_program_cues_start_on_plan(joe, tmp_path):
     tl, clips, out = render(tmp_path, "piper")
     assert len(tl.cues) > 20
@@ -324,7 +325,6 @@ def test_rendered_program_cues_start_on_plan(joe, tmp_path):
         (c.t_ms, c.text, round(e, 1)) for c, e in zip(tl.cues, errors_ms) if abs(e) > 5.0])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["piper", "espeak"])
 def test_program_clips_are_equally_loud(joe, espeak, tmp_path, engine):
     _, clips, _ = render(tmp_path, engine)

@@ -487,7 +487,8 @@ def alsa_file(tmp_path: Path) -> Iterator[AlsaFileEnv]:
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda f: f.__name__.removeprefix("contract_"))
-@pytest.mark.parametrize("impl", ["dummy", "portaudio"])
+# The real Player runs each contract in a fresh interpreter (~0.6 s each): the slow tier.
+@pytest.mark.parametrize("impl", ["dummy", pytest.param("portaudio", marks=pytest.mark.slow)])
 def test_contract(impl: str, contract: Callable[[Driver], None], request: pytest.FixtureRequest) -> None:
     if impl == "dummy":
         d = DummyDriver()

@@ -20,6 +20,9 @@ from tests.support.audio import (
     zero_runs,
 )
 
+# The real Player in a fresh interpreter for every test (real PortAudio): the slow tier.
+pytestmark = pytest.mark.slow
+
 PREROLL = 500 * RATE // 1000  # Player's default preroll_ms=500
 BED = 0.01
 # Unpaced PCMs drain ~1000x faster than real time; a feeder thread cannot keep up with that, so
@@ -216,7 +219,7 @@ def test_no_output_device_is_one_clear_message(tmp_path):
 
 # -- through a real PulseAudio server, in real time -----------------------------------------------
 
-@pytest.mark.slow
+@pytest.mark.realtime  # plays in real time through a sound server: timing is measured
 def test_real_time_onsets_within_10ms_no_drift(pulse):
     plan = plan_onsets(20)
     cap = pulse.capture()

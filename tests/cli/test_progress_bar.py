@@ -9,6 +9,8 @@ import select
 import subprocess
 import time
 
+import pytest
+
 from coach.cli.progress import terminal_progress
 from tests.support.cli import COACH, coach
 from tests.support.real import PROGRAMS, ROOT
@@ -108,6 +110,7 @@ def _run_on_pty(args: list[str], env: dict) -> tuple[int, str, float]:
     return p.wait(), out.decode(errors="replace"), time.monotonic() - t0
 
 
+@pytest.mark.slow  # a cold synthesis of ~130 texts, twice
 def test_coach_check_shows_progress_on_a_terminal_when_synthesis_is_slow(tmp_path, espeak):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "XDG_CONFIG_HOME": str(tmp_path / "config")}
@@ -123,6 +126,7 @@ def test_coach_check_shows_progress_on_a_terminal_when_synthesis_is_slow(tmp_pat
     assert status == 0 and "clips" not in err, err
 
 
+@pytest.mark.slow  # a cold synthesis of ~130 texts
 def test_coach_check_is_quiet_when_stderr_is_not_a_terminal(tmp_path, espeak):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "XDG_CONFIG_HOME": str(tmp_path / "config")}

@@ -171,6 +171,7 @@ def bound_and_compiler_agree(text: str) -> None:
     assert bound <= timeline.duration_ms <= MAX_SESSION_MS
 
 
+@pytest.mark.slow  # every example is compiled: seconds even at the default 300
 @settings(max_examples=min(FUZZ_EXAMPLES, 1000), derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs_yaml)

@@ -127,6 +127,7 @@ def test_windows_concatenate_to_one_render(start: int, sizes: list[int]) -> None
     assert np.array_equal(np.concatenate(parts), whole)
 
 
+@pytest.mark.slow  # a whole session rendered in many block sizes: about 2 s
 def test_windows_cover_the_whole_session_in_any_block_size() -> None:
     rate = 48000
     tl, clips = _busy_timeline(rate)

@@ -113,7 +113,7 @@ def rig(tmp_path: Path, espeak, bus) -> Iterator[Rig]:
 
 @pytest.fixture
 def mpris(rig: Rig) -> Iterator[Mpris]:
-    m = Mpris()
+    m = Mpris(poll_s=0.1)  # the status poll, 5x the default: the same path, sooner
     m.start(rig.d.handle)
     assert m.wait_ready(), "the player did not come up on the private bus"
     yield m
@@ -252,6 +252,7 @@ def test_the_systemd_user_bus_in_the_runtime_dir_is_found(tmp_path, monkeypatch)
 
 # -- the real `coach daemon` ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_daemon_without_a_bus_logs_one_line_and_answers(tmp_path) -> None:
     d = Coachd(tmp_path, dict(os.environ))
     try:
@@ -263,6 +264,7 @@ def test_the_daemon_without_a_bus_logs_one_line_and_answers(tmp_path) -> None:
         d.cleanup()
 
 
+@pytest.mark.slow
 def test_mpris_false_in_the_config_keeps_the_daemon_off_the_bus(tmp_path, bus) -> None:
     d = Coachd(tmp_path, dict(os.environ), bus=bus.address)
     cfg = Path(d.env["XDG_CONFIG_HOME"]) / "coach"

@@ -4,7 +4,6 @@ through the real evdev handler (InputEvent objects) and gpiozero's MockFactory p
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -71,7 +70,7 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
             keys.on_event(InputEvent(0, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 1))
             keys.on_event(InputEvent(0, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 0))
         assert rated.status()["state"] == "playing", "taps in a window never pause"
-        time.sleep(2.4)  # the window closes 2 s after the last tap
+        rated.later(2.4)  # the window closes 2 s after the last tap (the daemon's clock)
         rated.play_s(0.2)
 
         play_to(rated, right.t_ms + 500)  # the right side's window, in the rest
@@ -79,7 +78,7 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
         for _ in range(2):  # two presses of the GPIO button
             pin.drive_low()
             pin.drive_high()
-        time.sleep(2.4)
+        rated.later(2.4)
         rated.play_s(0.2)
 
         play_to(rated, left2.t_ms + 500)  # set 2, left: answered from a shell instead

@@ -1,12 +1,16 @@
 """The schedules on a clock the test moves: a slot starts once, within the misfire grace, the
-latest of several missed ones only, and never twice when the clock steps back over it."""
+latest of several missed ones only, and never twice when the clock steps back over it; and the
+daemon (in-process, on that clock) starting a scheduled session by itself."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from coach.core.program import parse_schedule
 from coach.daemon.schedules import Schedules
+from tests.support.coachd import write_program
+from tests.support.rig import Rig
 
 UTC = UTC
 
@@ -92,3 +96,24 @@ def test_time_zone_is_the_configured_one() -> None:
     s = Schedules(clock, "Europe/Berlin", 600)
     s.set_program("row", (parse_schedule("mon 07:00"),))
     assert s.next().at.astimezone(UTC).hour == 6  # 07:00 in Berlin is 06:00 UTC in November
+
+
+# --- the daemon starts a scheduled session by itself -----------------------------------------
+
+
+def test_schedule_starts_a_session_by_itself(tmp_path: Path, espeak: None) -> None:
+    # The daemon in-process on a wall clock the test moves (the real clock of a real process,
+    # stepped by libfaketime, is tests/e2e/test_daemon.py's clock-step test).
+    clock = FakeClock(MON_0659)
+    at = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    rig = Rig(tmp_path, clock=clock, tz="UTC")
+    write_program(rig.programs / "morning.yaml", name="Morning", schedule=f"daily {at:%H:%M}")
+    with rig:
+        st = rig.status()
+        assert st["state"] == "idle" and st["next"] == f"morning at {at.isoformat(timespec='minutes')}"
+        clock.step(seconds=29)
+        assert rig.later(0)["state"] == "idle", "not before its slot"
+        clock.step(seconds=1)
+        st = rig.wait_for(lambda s: s["state"] == "playing", "scheduled start")
+        assert st["program"] == "Morning"
+        assert clock() >= at

@@ -4,14 +4,17 @@ output, whose clock the test moves. The real-PulseAudio daemon tests stay for th
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from coach.daemon.app import AUTO_RESUME_S
+from coach.daemon.app import AUTO_RESUME_S, RESCAN_S
+from tests.support.coachd import write_program
 from tests.support.rig import PROGRAM, Rig
+from tests.support.served import Served
 
 
 def test_start_answers_at_once_then_plays_when_the_voice_is_ahead(rig: Rig) -> None:
@@ -168,6 +171,20 @@ def _thread_cpu_ticks(native_id: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
 
 
+def session_clips_made(r: Rig) -> bool:
+    """The session's own clips are all made: only warm jobs (waiting) are left to the worker."""
+    with r.d.preparer._cond:
+        return all(j.priority == "warm" for j in r.d.preparer._jobs)
+
+
+def until(pred, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
 def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Path, espeak) -> None:
     with Rig(tmp_path) as r:
         r.d.warm = True
@@ -190,7 +207,7 @@ def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Pat
         assert s is not None and s.clips_done, "the session's clips were never all made"
         worker = r.d.preparer._thread
         assert worker is not None and worker.native_id is not None
-        time.sleep(0.3)
+        until(lambda: session_clips_made(r), "the session's clips")
         before = _thread_cpu_ticks(worker.native_id)
         time.sleep(1.0)
         used = _thread_cpu_ticks(worker.native_id) - before
@@ -202,6 +219,44 @@ def test_a_program_added_mid_session_does_not_spin_the_clip_worker(tmp_path: Pat
         while r.d.preparer.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert r.d.preparer.pending() == 0, "the warm job ran once the session ended"
+
+
+def _cpu_s(tids: set[str]) -> float:
+    """CPU seconds of this process's threads ``tids`` (those still running)."""
+    ticks = 0
+    for tid in tids:
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread has ended
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.slow
+def test_a_program_added_mid_session_costs_no_cpu(served: Served) -> None:
+    # Found: the warm loop waited on an event it only cleared with an empty queue, so a
+    # program copied in mid-session pinned a core until the session ended (10.0 CPU-s in 10 s).
+    # Every thread the daemon started is counted (session thread, clip worker, socket).
+    daemon = served
+    write_program(daemon.programs / "row.yaml")
+    before_start = set(os.listdir("/proc/self/task"))
+    daemon.start(warm=True)
+    daemon.ok("start", "row")
+    daemon.wait_for(lambda s: s["state"] == "playing", what="playing")
+    daemon.play_s(1.5)
+    assert daemon.rig is not None
+    until(lambda: session_clips_made(daemon.rig), "the session's clips")  # type: ignore[arg-type]
+    write_program(daemon.programs / "added.yaml", name="Added day")
+    daemon.later(RESCAN_S)
+    assert "added.yaml: loaded" in daemon.text()
+    threads = set(os.listdir("/proc/self/task")) - before_start
+    before = _cpu_s(threads)
+    time.sleep(1.0)
+    used = _cpu_s(threads) - before
+    assert used < 0.25, f"the daemon used {used:.2f} CPU-s in 1 s of a session"
+    assert daemon.status()["state"] == "playing"
+    daemon.ok("stop")
 
 
 class RecordingDucker:

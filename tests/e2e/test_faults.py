@@ -1,6 +1,7 @@
 """Proof under faults, each through the real code path in a real process: no TTS, an unusable or
-full clip cache, a corrupt or locked history database, a program deleted mid-session, an
-unreadable programs directory, no sound device."""
+full clip cache, an unreadable programs directory, no sound device. (A corrupt or locked history
+database and a program deleted mid-session are the daemon's logic: tests/daemon/test_faults.py
+and tests/daemon/test_library.py run them in-process.)"""
 
 from __future__ import annotations
 
@@ -8,20 +9,23 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.support.audio import AlsaFileEnv, PulseServer, need_portaudio, need_pulse
+from tests.support.audio import AlsaFileEnv, need_portaudio
 from tests.support.cli import coach
 from tests.support.coachd import ROW_DAY, Coachd
 from tests.support.real import ROOT, need
+
+# Real processes under faults: every test here is in the slow tier.
+pytestmark = pytest.mark.slow
 
 RATE = 48000
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -178,7 +182,6 @@ def test_render_without_pyttsx3_under_require_real_is_a_one_line_error(tmp_path)
     assert len(lines) == 1 and "pyttsx3" in lines[0], r.stderr
 
 
-@pytest.mark.slow
 def test_run_without_pyttsx3_plays_the_tones_it_renders(tmp_path):
     prog = tmp_path / "p.yaml"
     prog.write_text(SHORT.format(voice=""))
@@ -258,7 +261,6 @@ def test_cache_inside_a_file_says_so_once(tmp_path):
     assert len(voice) == 1, "\n".join(voice[:5])
 
 
-@pytest.mark.slow
 def test_run_with_disk_full_for_the_cache_still_plays_and_warns_once(tmp_path):
     """Disk full is RLIMIT_FSIZE (prlimit --fsize=4096:unlimited on `coach run`): every clip
     file (>= 19 KB: 0.1 s of float32 at 48 kHz) fails with EFBIG, while the recording is written
@@ -290,137 +292,8 @@ def test_run_with_disk_full_for_the_cache_still_plays_and_warns_once(tmp_path):
 # -- a daemon in a real process (tests/support/coachd.py) -----------------------------------------
 
 @pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    need_pulse()
-    with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def clip_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("clips")
-
-
-@pytest.fixture
-def daemon(tmp_path, pulse, clip_cache):
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(clip_cache))
-    d = Coachd(tmp_path, env)
-    (d.programs / "row.yaml").write_text(LONG.format(name="Row day"))
-    yield d
-    d.cleanup()
-
-
-def assert_clean_log(d: Coachd) -> None:
-    text = d.text()
-    assert "Traceback" not in text, text[-4000:]
-    assert text.count("coach daemon ready") == 1, text[-4000:]
-    assert d.proc is not None and d.proc.poll() is None, "the daemon died"
-
-
-# -- 3. history database --------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_corrupt_history_is_moved_aside_and_the_session_recorded(daemon):
-    garbage = bytes(range(256)) * 64  # not a database: no SQLite header
-    daemon.db.parent.mkdir(parents=True)
-    daemon.db.write_bytes(garbage)
-    daemon.start()
-    daemon.ok("start", "row")
-    daemon.wait_for(lambda s: s["state"] == "playing" and s["position"] > 1.0, what="playing")
-    daemon.ok("stop")
-    hist = json.loads(daemon.ok("history", "--json"))
-    assert [(h["program"], h["status"]) for h in hist] == [("Row day", "stopped")]
-    aside = list(daemon.db.parent.glob("history.sqlite3.corrupt-*"))
-    assert len(aside) == 1 and aside[0].read_bytes() == garbage
-    moved = [ln for ln in daemon.text().splitlines() if "is corrupt" in ln]
-    assert len(moved) == 1 and str(aside[0]) in moved[0], moved
-    assert_clean_log(daemon)
-
-
-LOCKER = """\
-import sqlite3, sys, time
-con = sqlite3.connect(sys.argv[1], isolation_level=None)
-if sys.argv[2] == "rollback":
-    con.execute("PRAGMA journal_mode=DELETE")
-con.execute("BEGIN EXCLUSIVE")
-con.execute("CREATE TABLE IF NOT EXISTS held (x)")
-print("locked", flush=True)
-sys.stdin.read()  # hold the lock until the test closes our stdin
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("journal", ["wal", "rollback"])
-def test_locked_history_still_plays_and_warns(daemon, journal):
-    """Another process holds BEGIN EXCLUSIVE: on coach's own (WAL) database it blocks writers
-    only, so the daemon starts and the session's first write times out; on a rollback-journal
-    file it blocks readers too, so history is given up at startup. Either way: it plays."""
-    daemon.db.parent.mkdir(parents=True)
-    if journal == "wal":
-        from coach.store.history import History
-        History(daemon.db).close()  # the database as coach created it
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(daemon.db), journal],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert locker.stdout.readline().strip() == "locked"
-        daemon.start()
-        daemon.ok("start", "row")
-        st = daemon.wait_for(lambda s: s["state"] == "playing" and s["position"] > 1.0,
-                             what="playing")
-        assert st["program"] == "Row day"
-        time.sleep(2.5)  # position updates and a rescan while history is unusable
-        st = daemon.status()
-        assert st["state"] == "playing" and st["position"] > 3.0
-        text = daemon.text()
-        warned = [ln for ln in text.splitlines() if "history database" in ln]
-        assert len(warned) == 1 and "locked" in warned[0] and "WARNING" in warned[0], warned
-        daemon.ok("stop")
-        assert_clean_log(daemon)
-    finally:
-        locker.stdin.close()
-        locker.wait(timeout=10)
-    assert not list(daemon.db.parent.glob("*.corrupt-*")), "locked is not corrupt"
-
-
-# -- 4. programs ----------------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_program_deleted_mid_session_keeps_playing(daemon):
-    daemon.start()
-    daemon.ok("start", "row")
-    daemon.wait_for(lambda s: s["state"] == "playing" and s["position"] > 0.5, what="playing")
-    (daemon.programs / "row.yaml").unlink()
-    deadline = time.monotonic() + 10
-    while "removed" not in daemon.text() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "row.yaml: removed" in daemon.text(), daemon.text()[-2000:]
-    p1 = daemon.status()
-    time.sleep(1.0)
-    p2 = daemon.status()
-    assert p1["state"] == p2["state"] == "playing" and p2["program"] == "Row day"
-    assert p2["position"] > p1["position"] + 0.5
-    shown = daemon.ok("status")
-    assert shown.startswith("playing: Row day") and "Row, set 1 of 2" in shown, shown
-    r = daemon.cli("start", "row")  # refused: a session runs (and row is no longer offered)
-    assert r.returncode == 1, r.stderr
-    assert daemon.status()["state"] == "playing"
-    daemon.ok("stop")
-    hist = json.loads(daemon.ok("history", "--json"))
-    assert hist[0]["program"] == "Row day" and hist[0]["status"] == "stopped"
-    assert_clean_log(daemon)
-
-
-@pytest.mark.slow
-def test_force_start_of_a_deleted_program_keeps_the_running_session(daemon):
-    daemon.start()
-    daemon.ok("start", "row")
-    daemon.wait_for(lambda s: s["state"] == "playing" and s["position"] > 0.5, what="playing")
-    (daemon.programs / "row.yaml").unlink()
-    time.sleep(2.5)  # the rescan drops it
-    r = daemon.cli("start", "row", "--force")
-    assert r.returncode == 1 and "no program 'row'" in r.stderr, r.stderr
-    assert daemon.status()["state"] == "playing"
 
 
 def _nobody_daemon() -> Coachd:
@@ -443,40 +316,41 @@ def _nobody_daemon() -> Coachd:
     return d
 
 
-def test_unreadable_programs_dir_daemon_stays_up_and_answers():
+@pytest.fixture(scope="module")
+def nobody() -> Iterator[Coachd]:
+    """One daemon as uid 65534 for the tests below, after two rescans of the programs directory
+    it cannot read (the second must not say it again)."""
     d = _nobody_daemon()
     try:
         d.start()
         time.sleep(4.5)  # two rescans of the programs directory
-        st = d.status()
-        assert st["state"] == "idle" and d.proc.poll() is None
-        progs = json.loads(d.ok("reload", "--json"))
-        assert progs["programs"] == []
-        errors = [ln for ln in d.text().splitlines() if ln.startswith("ERROR")]
-        assert errors and all(f"{d.programs}: cannot read the programs directory: "
-                              "Permission denied" in ln for ln in errors), errors
-        assert "Traceback" not in d.text()
+        yield d
     finally:
         d.cleanup()
         shutil.rmtree(d.base, ignore_errors=True)
 
 
-def test_unreadable_programs_dir_is_one_error_line():
-    d = _nobody_daemon()
-    try:
-        d.start()
-        time.sleep(4.5)  # two rescans
-        assert d.status()["state"] == "idle"
-        errors = [ln for ln in d.text().splitlines() if "cannot read the programs" in ln]
-        assert len(errors) == 1, errors
-    finally:
-        d.cleanup()
-        shutil.rmtree(d.base, ignore_errors=True)
+def test_unreadable_programs_dir_is_one_error_line(nobody: Coachd) -> None:
+    d = nobody
+    assert d.status()["state"] == "idle"
+    errors = [ln for ln in d.text().splitlines() if "cannot read the programs" in ln]
+    assert len(errors) == 1, errors
+
+
+def test_unreadable_programs_dir_daemon_stays_up_and_answers(nobody: Coachd) -> None:
+    d = nobody
+    st = d.status()
+    assert st["state"] == "idle" and d.proc.poll() is None
+    progs = json.loads(d.ok("reload", "--json"))
+    assert progs["programs"] == []
+    errors = [ln for ln in d.text().splitlines() if ln.startswith("ERROR")]
+    assert errors and all(f"{d.programs}: cannot read the programs directory: "
+                          "Permission denied" in ln for ln in errors), errors
+    assert "Traceback" not in d.text()
 
 
 # -- no sound device ------------------------------------------------------------------------------
 
-@pytest.mark.slow
 def test_start_without_a_sound_device_is_a_clean_refusal(tmp_path, clip_cache):
     need_portaudio()
     broken = AlsaFileEnv(tmp_path / "alsa", broken=True)

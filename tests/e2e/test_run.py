@@ -13,7 +13,7 @@ from tests.support.audio import PulseServer, need_pulse
 from tests.support.cli import COACH, coach
 from tests.support.real import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]  # `coach run` through PulseAudio, in real time
 
 FIVE_MINUTES = """\
 program: Five minutes

@@ -33,7 +33,8 @@ from tests.support.audio import RATE, PulseServer, need_pulse
 from tests.support.cli import coach as run_coach
 from tests.support.real import need
 
-pytestmark = pytest.mark.slow
+# A real systemd --user manager, its watchdog and a recorded session: timing matters.
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 SYSTEMD = Path("/lib/systemd/systemd")
 # The coach script of the venv running the tests: what `coach install-service` points the unit at.

@@ -147,6 +147,7 @@ def test_coach_voices_uses_config_defaults_under_the_program(tmp_path, espeak):
     assert f"  {prog}: espeak " in r.stdout and ", 200 wpm, volume 0.5" in r.stdout
 
 
+@pytest.mark.slow  # Piper
 def test_relative_piper_model_from_another_working_directory(tmp_path):
     from coach.audio.voice import VoiceUnavailable, piper_problem, resolve_piper_model
     from tests.support.real import need

@@ -4,6 +4,7 @@ reachable by another uid), driven through the real `coach` CLI."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,34 @@ exercises:
   - name: Plank
     hold: 20s
 """
+
+
+# The same day with an optional `schedule:` line (line 2); Row's tempo stays on line 8.
+PROGRAM = """\
+program: {name}
+{schedule}defaults: {{rest: 10s, lead_in: 3s, announce: 3s}}
+exercises:
+  - name: Row
+    focus: Elbows back.
+    sets: 2
+    reps: 3
+    tempo: "2020"
+  - name: Plank
+    hold: 20s
+"""
+
+
+def write_program(path: Path, name: str = "Row day", schedule: str = "") -> None:
+    write(path, PROGRAM.format(name=name, schedule=f'schedule: "{schedule}"\n' if schedule else ""))
+
+
+def write(path: Path, text: str) -> None:
+    """Write ``text`` and make sure the file's mtime moved: two writes within one kernel clock
+    tick can leave the same mtime, and the daemon's library goes by mtime."""
+    before = path.stat().st_mtime_ns if path.exists() else None
+    path.write_text(text)
+    if before is not None and path.stat().st_mtime_ns == before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
 
 
 class Coachd:

@@ -5,19 +5,35 @@ Driven like the control socket drives it (``call``)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
-from coach.daemon.app import Daemon
+from coach.daemon.app import TICK_S, Daemon
 from coach.protocol.codec import answer_json
+from coach.protocol.messages import Ping
 from coach.store.history import History
 from tests.support.coachd import ROW_DAY
 
 PROGRAM = ROW_DAY  # Row set 1: work 6-18, rest 18-28; set 2 starts at 28 s
+
+_shared_cache: Path | None = None
+
+
+def shared_clip_cache() -> Path:
+    """One clip cache for every Rig of a test run, as a daemon keeps one: each text is
+    synthesized once, not once a test (its key covers engine, voice, rate and text). A test
+    about a cold cache passes its own ``cache_dir``."""
+    global _shared_cache
+    if _shared_cache is None:
+        _shared_cache = Path(tempfile.mkdtemp(prefix="coach-test-clips-"))
+        atexit.register(shutil.rmtree, _shared_cache, ignore_errors=True)
+    return _shared_cache
 
 
 class SimClock:
@@ -35,23 +51,41 @@ class SimClock:
 
 
 class Rig:
-    """A Daemon whose session thread runs in the background, driven like the socket does."""
+    """A Daemon whose session thread runs in the background, driven like the socket does.
+
+    Two clocks are the test's: the output's (``play_s`` moves the DummyPlayer) and the
+    daemon's monotonic clock (``later`` moves it ahead: rescans, the rating window's close,
+    reconnect tries). ``clock`` replaces the wall clock (schedules, history times); other
+    keywords go to the Daemon (``tz``, ``warm``...)."""
 
     def __init__(self, tmp: Path, name: str = "rig", clock: Any = None,
-                 history_path: Path | None = None,
-                 monotonic: Callable[[], float] | None = None) -> None:
+                 history_path: Path | None = None, busy_timeout: float | None = None,
+                 cache_dir: Path | None = None, monotonic: SimClock | None = None,
+                 **daemon_kw: Any) -> None:
         self.programs = tmp / "programs"
         self.programs.mkdir(exist_ok=True)
-        self.history = History(history_path or tmp / "history.sqlite3")
+        hkw = {"busy_timeout": busy_timeout} if busy_timeout is not None else {}
+        self.history = History(history_path or tmp / "history.sqlite3", **hkw)
         self.factory: DummyFactory = DummyPlayer.factory(preroll_ms=0)
-        kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        if monotonic is not None:
-            kw["monotonic"] = monotonic
-        self.monotonic = monotonic
+        kw = {"clock": clock} if clock is not None else {}
+        self.offset = 0.0  # how far the test moved the daemon's monotonic clock (later, ticks)
+        self.sim = monotonic  # a SimClock: play_s moves it too (coached time is simulated time)
+        self.ticks = 0
+        self._ticked = threading.Condition()
         self.d = Daemon(self.programs, history=self.history, output_factory=self.factory,
-                        cache_dir=tmp / "cache", warm=False, **kw)
+                        cache_dir=cache_dir or shared_clip_cache(), monotonic=self.monotonic,
+                        **{"warm": False, **kw, **daemon_kw})
+        self.d.on_tick = self._on_tick
         self.thread = threading.Thread(target=self.run, name=f"session-{name}", daemon=True)
         self.crashed = False
+
+    def monotonic(self) -> float:
+        return (self.sim() if self.sim is not None else time.monotonic()) + self.offset
+
+    def _on_tick(self) -> None:
+        with self._ticked:
+            self.ticks += 1
+            self._ticked.notify_all()
 
     def run(self) -> None:
         self.d.run()
@@ -100,11 +134,31 @@ class Rig:
         assert p is not None
         return p
 
+    def wait_ticks(self, n: int = 2, timeout: float = 10) -> None:
+        """Until the session thread has finished ``n`` more ticks: the second one began after
+        this call, so it saw whatever the test changed before it. Each tick is brought on at
+        once: the daemon's clock moves a tick period ahead (as it would have by waiting) and
+        a ping wakes the session thread, which ticks right after answering it."""
+        for _ in range(n):
+            with self._ticked:
+                before = self.ticks
+            self.offset += TICK_S
+            self.d.handle(Ping())
+            with self._ticked:
+                if not self._ticked.wait_for(lambda b=before: self.ticks > b, timeout):
+                    raise AssertionError(f"the session thread did not tick within {timeout} s")
+
     def play_s(self, seconds: float) -> dict:
         """Advance the output by ``seconds`` and let the session thread see it (a tick); a
         SimClock moves with it."""
-        if isinstance(self.monotonic, SimClock):
-            self.monotonic.advance(seconds)
+        if self.sim is not None:
+            self.sim.advance(seconds)
         self.player.advance_ms(seconds * 1000)
-        time.sleep(0.25)  # two ticks of the session thread
+        self.wait_ticks()
+        return self.status()
+
+    def later(self, seconds: float) -> dict:
+        """Move the daemon's monotonic clock ``seconds`` ahead and let the session thread see it."""
+        self.offset += seconds
+        self.wait_ticks()
         return self.status()
