@@ -24,6 +24,8 @@ from tests.support.audio import PulseServer, need_pulse
 from tests.support.coachd import ROW_DAY, Coachd
 from tests.support.real import ROOT
 
+pytestmark = pytest.mark.slow  # end to end: real processes
+
 
 def test_force_must_be_a_json_boolean_on_the_socket(tmp_path: Path) -> None:
     got: list[Request] = []

@@ -24,6 +24,8 @@ from tests.support.coachd import Coachd
 from tests.support.fs import Tmpfs
 from tests.support.real import ROOT, need
 
+pytestmark = pytest.mark.slow  # end to end: real processes
+
 # Row set 1: announce 0-3, lead-in 3-6, work 6-10, then the feel question and its answer phase;
 # it can be rated until set 2 starts, after a 30 s rest.
 RATED = """\

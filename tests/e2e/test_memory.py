@@ -25,6 +25,8 @@ from tests.support.audio import PulseServer, need_pulse
 from tests.support.coachd import ROW_DAY, Coachd
 from tests.support.real import need
 
+pytestmark = pytest.mark.slow  # end to end: real processes
+
 RATE = 48000
 MAX_EXTEND_MS = 10 * 60_000  # a rest is extended by at most 10 minutes
 
