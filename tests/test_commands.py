@@ -71,7 +71,8 @@ STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "state": st.sampled_from(SESSION_STATES), "program": maybe(text), "exercise": maybe(text),
     "set": maybe(count), "sets": maybe(count), "side": maybe(st.sampled_from(SIDES)),
     "phase": maybe(st.sampled_from(PHASE_KINDS)), "rep": maybe(count), "position": seconds,
-    "next": maybe(text), "error_last_start": maybe(text), "reason": maybe(text),
+    "next": maybe(text), "problems": st.lists(text), "error_last_start": maybe(text),
+    "reason": maybe(text),
     "duration": maybe(seconds), "prepared": maybe(count), "needed": maybe(count),
     "exercise_index": maybe(count), "set_start": maybe(seconds), "set_end": maybe(seconds),
     "pose": maybe(text),
@@ -162,10 +163,10 @@ def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
     # Always there (null when they do not apply); the others only when they have a value.
     idle = Status().to_json()
     assert list(idle) == ["ok", "state", "program", "exercise", "set", "sets", "side", "phase",
-                          "rep", "position", "next"]
+                          "rep", "position", "next", "problems"]
     assert idle == {"ok": True, "state": "idle", "program": None, "exercise": None,
                     "set": None, "sets": None, "side": None, "phase": None, "rep": None,
-                    "position": 0.0, "next": None}
+                    "position": 0.0, "next": None, "problems": []}
     stuck = Status(error_last_start="no output device",
                    interrupted=Interrupted("Row day", "/p/row.yaml", 0, 2)).to_json()
     assert list(stuck)[-2:] == ["error_last_start", "interrupted"]
@@ -175,7 +176,7 @@ def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
     playing = Status("playing", program="Row day", exercise="Row", set=1, sets=2, phase="rest",
                      position=18.0, next="Row, set 2 of 2", duration=60.0, exercise_index=0,
                      set_start=0.0, set_end=28.0).to_json()
-    assert list(playing)[11:] == ["duration", "exercise_index", "set_start", "set_end"]
+    assert list(playing)[12:] == ["duration", "exercise_index", "set_start", "set_end"]
 
 
 # --- what is wrong with a request, in its own words ----------------------------------------------

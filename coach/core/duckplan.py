@@ -11,6 +11,7 @@ position being heard.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,6 +60,42 @@ class DuckPlan:
     def gain_db(self, frame: int, level_db: float) -> float:
         """The gain other streams get at ``frame`` (0 dB outside intervals, ``level_db`` inside)."""
         return level_db * self.depth(frame)
+
+    def step(self, frame: int, steps: int) -> int:
+        """How far down at ``frame`` in whole steps of ``steps`` (0: not ducked, ``steps``: the
+        full depth), rounded deeper: a fade down's first step acts at once and its last is
+        reached before the fade ends; a fade up's last step is left at the interval's end."""
+        d = self.depth(frame)
+        if d <= 0:
+            return 0
+        return min(steps, math.ceil(d * steps - 1e-9))
+
+    def next_step(self, frame: int, steps: int) -> int | None:
+        """The first frame after ``frame`` where ``step`` differs from its value at ``frame``
+        (None: never again). Found from the fades' arithmetic, then checked a few frames
+        either side (float rounding); where that finds no change (an interval shorter than
+        its two fades) it answers a frame at which to ask again, never one past the change."""
+        k = self.step(frame, steps)
+        i = self.interval_at(frame)
+        if i is None:
+            j = bisect.bisect_right(self.starts, frame)
+            return self.starts[j] if j < len(self.starts) else None
+        s, e = self.starts[i], self.ends[i]
+        cands = [e]  # intervals are never adjacent: 0 from here
+        if k < steps and self.down > 0:
+            # Deeper once (f - s + 1) * steps > k * down.
+            cands.append(s + k * self.down // steps)
+        if k > 0 and self.up > 0:
+            # Shallower once (e - f) * steps <= (k - 1) * up.
+            cands.append(e - (k - 1) * self.up // steps)
+        c = min(x for x in cands if x > frame) if any(x > frame for x in cands) else frame + 1
+        for _ in range(4):  # rounding: the change may lie a frame or two earlier
+            if c - 1 > frame and self.step(c - 1, steps) != k:
+                c -= 1
+        for _ in range(4):  # or later
+            if c < e and self.step(c, steps) == k:
+                c += 1
+        return c
 
 
 def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,

@@ -117,6 +117,7 @@ class Status(_Done):
     rep: int | None = None
     position: float = 0.0  # seconds into the session, to the millisecond
     next: str | None = None  # the next set ("done" after the last); idle: the next schedule
+    problems: list[str] = field(default_factory=list)  # a line per part off or degraded
     error_last_start: str | None = omitted()  # idle: why the last start did not play
     reason: str | None = omitted()  # why a session is paused that was not asked to
     duration: float | None = omitted()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -444,5 +444,12 @@ class SessionController:
             return Status(self.state(), error_last_start=self.last_error or None)
         prepared = (None if s.playing else
                     (sum(1 for t in s.job.texts if t in s.clips), len(s.job.texts)))
-        return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
-                              s.lost_at_ms is not None, prepared)
+        st = session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
+                            s.lost_at_ms is not None, prepared)
+        return replace(st, problems=self.problems())
+
+    def problems(self) -> list[str]:
+        """The session's parts that are off or degraded, a line each (`status`'s problems)."""
+        s = self.session
+        problem = s.ducker.problem if s is not None and s.ducker is not None else None
+        return [problem] if problem else []

@@ -1,13 +1,14 @@
-"""The sound server as the ducker sees it: the Server protocol, its Streams and ServerGone;
-PulseConnection, the real one (pulsectl: PulseAudio, or PipeWire's pulse server); the label of
-coach's own stream (never ducked) and the volume arithmetic (pulse's cubic scale)."""
+"""The sound server as the ducker sees it: the Server protocol, its Streams, their Changes and
+ServerGone; PulseConnection, the real one (pulsectl: PulseAudio, or PipeWire's pulse server);
+the label of coach's own stream (never ducked) and the volume arithmetic (pulse's cubic scale)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 APP_NAME = "coach"
 ROLE = "event"
@@ -19,6 +20,8 @@ ROLE = "event"
 STREAM_PROPS = f"media.role={ROLE} application.name={APP_NAME}"
 # Two volumes closer than this (fraction of 100 %) are the same: a server may round ours.
 SAME_VOLUME = 0.002
+NORMAL_VOLUME = 1.0  # the server's normal volume (PA_VOLUME_NORM, 100 %): never restored above
+MAX_CHANNELS = 32  # PA_CHANNELS_MAX
 
 
 def label_stream() -> None:
@@ -49,11 +52,30 @@ class Stream(NamedTuple):
     restore_id: str = ""  # its key in the server's stream-restore database ("" if none)
 
 
+class Change(NamedTuple):
+    """Something happened to a playback stream: it appeared, it changed (volume, mute, cork,
+    properties: the server does not say which, and our own volume changes count too), or it
+    went."""
+
+    kind: Literal["new", "change", "remove"]
+    idx: int  # the stream's index on the server
+
+
 class Server(Protocol):
     """The sound server as the ducker uses it (``PulseConnection`` is the real one,
-    ``coach.audio.dummy.DummyServer`` the fake; both pass tests/test_duck.py's contract)."""
+    ``coach.audio.dummy.DummyServer`` the fake; both pass tests/test_duck.py's contract).
+    One thread uses it, but for ``wake``, which any thread may call."""
 
     def streams(self) -> list[Stream]: ...
+
+    def listen(self, timeout: float | None) -> list[Change]:
+        """Wait until a stream changes, ``wake`` is called (or was, since the last listen) or
+        ``timeout`` seconds pass (None: no limit); what changed meanwhile, in order."""
+        ...
+
+    def wake(self) -> None:
+        """From any thread: end the ``listen`` under way, or the next one, at once."""
+        ...
 
     def set_volume(self, index: int, volume: Sequence[float]) -> bool: ...
 
@@ -112,6 +134,70 @@ class PulseConnection:
         self._volumes: dict[int, tuple[str, tuple[float, ...]]] = {}
         self._remembered: dict[str, tuple[float, ...]] = {}
         self._channels: dict[str, list[str]] = {}
+        # Stream events instead of polling: an idle ducker waits in poll(2) for one of them or
+        # for wake()'s byte on a pipe of our own. pulsectl's event_listen_stop() loses a stop
+        # that comes before its loop has started (it clears the flag on entry), so the pipe is
+        # polled beside libpulse's own descriptors (set_poll_func: pulsectl's hook for an
+        # outside event loop) and stops the loop from inside, where no stop can be missed.
+        self._changes: list[Change] = []
+        self._listening = False
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._pulse.set_poll_func(self._poll)
+            self._pulse.event_mask_set("sink_input")
+            self._pulse.event_callback_set(self._on_event)
+        except Exception as e:
+            self.close()
+            raise ServerGone(f"the sound server went away ({e})") from None
+
+    def _on_event(self, ev: Any) -> None:
+        """pulsectl's event callback (inside its loop: no server calls here)."""
+        for kind in ("new", "change", "remove"):
+            if ev.t == kind:  # pulsectl's EnumValue equals its name
+                self._changes.append(Change(kind, int(ev.index)))
+        raise self._pulsectl.PulseLoopStop
+
+    def _poll(self, fds: list[Any], timeout: float) -> int:
+        """libpulse's poll, in pulsectl's hook: its descriptors, and while listening our pipe."""
+        p = select.poll()
+        for f in fds:
+            p.register(f.fd, f.events)
+        if self._listening:
+            p.register(self._wake_r, select.POLLIN)
+        try:
+            ready = dict(p.poll(None if timeout < 0 else timeout * 1000))
+        except InterruptedError:
+            ready = {}
+        n = 0
+        for f in fds:
+            f.revents = ready.get(f.fd, 0)
+            n += bool(f.revents)
+        if self._listening and self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 64):
+                    pass
+            self._pulse._loop_stop = True  # what event_listen_stop() sets: ends this listen
+        return n
+
+    def listen(self, timeout: float | None) -> list[Change]:
+        # pulsectl reads a timeout of 0 as "none": the shortest wait instead.
+        if timeout is not None:
+            timeout = max(timeout, 1e-4)
+        if self._changes:  # events that came in during another call: no wait
+            timeout = 1e-4
+        self._listening = True
+        try:
+            self._pulse.event_listen(timeout)
+        except Exception as e:  # PulseDisconnected
+            raise ServerGone(f"the sound server went away ({e})") from None
+        finally:
+            self._listening = False
+        changes, self._changes = self._changes, []
+        return changes
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # full (a wake is pending anyway) or closed
+            os.write(self._wake_w, b"w")
 
     def streams(self) -> list[Stream]:
         try:
@@ -192,6 +278,10 @@ class PulseConnection:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._pulse.close()
+        for fd in (getattr(self, "_wake_r", -1), getattr(self, "_wake_w", -1)):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
 
 
 def is_ours(s: Stream, pid: int | None = None) -> bool:
