@@ -320,7 +320,10 @@ class DummyServer:
         self._changed.notify_all()
 
     def user_sets(self, index: int, volume: tuple[float, ...]) -> None:
+        """Another program (the user's mixer) changes a volume: subscribers hear of it."""
         self.set_volume(index, volume)
+        with self._lock:
+            self._post("change", index)
 
     def volume(self, index: int) -> tuple[float, ...] | None:
         with self._lock:
@@ -348,9 +351,12 @@ class DummyServer:
             self.sets += 1
             self._streams[index] = s._replace(volume=tuple(float(v) for v in volume))
             self._restore[s.restore_id] = tuple(float(v) for v in volume)  # as stream-restore saves
-            if tuple(float(v) for v in volume) != s.volume:  # as PulseAudio: none for no change
-                self._post("change", index)
-            return True
+            return True  # (our own change: not reported to our own listen)
+
+    def send_volume(self, index: int, volume: Any) -> None:
+        if not self.set_volume(index, volume):
+            with self._lock:
+                self._post("remove", index)  # as PulseConnection: a refused change says gone
 
     def listen(self, timeout: float | None) -> list[Any]:
         self._check()

@@ -98,6 +98,64 @@ class DuckPlan:
         return c
 
 
+class Steps:
+    """A plan in whole steps of ``steps`` (``DuckPlan.step``), each interval's changes worked
+    out once and kept: where the step is at a frame, and where it next changes, in a bisect or
+    two (the ducker asks at every wake-up; ``next_step``'s arithmetic each time cost more than
+    the volume change it schedules)."""
+
+    def __init__(self, plan: DuckPlan, steps: int) -> None:
+        self.plan = plan
+        self.steps = steps
+        self._changes: dict[int, tuple[list[int], list[int]]] = {}
+
+    def _of(self, i: int) -> tuple[list[int], list[int]]:
+        """Interval ``i``'s changes: frames (from its start to its end) and the step from each."""
+        got = self._changes.get(i)
+        if got is None:
+            p, n = self.plan, self.steps
+            frames, ks = [p.starts[i]], [p.step(p.starts[i], n)]
+            f: int | None = p.starts[i]
+            while f is not None and f < p.ends[i]:
+                f = p.next_step(f, n)
+                if f is None:
+                    break
+                k = p.step(f, n)
+                if k != ks[-1] or f >= p.ends[i]:
+                    frames.append(f)
+                    ks.append(k)
+            for old in [j for j in self._changes if j < i - 2]:  # only the last few are asked
+                del self._changes[old]
+            got = self._changes[i] = (frames, ks)
+        return got
+
+    def at(self, frame: int) -> tuple[int, int | None]:
+        """The step at ``frame``, and the first frame after it where the step changes."""
+        p = self.plan
+        i = bisect.bisect_right(p.starts, frame) - 1
+        if i >= 0 and frame < p.ends[i]:
+            frames, ks = self._of(i)
+            m = bisect.bisect_right(frames, frame) - 1
+            return ks[m], frames[m + 1] if m + 1 < len(frames) else p.ends[i]
+        return 0, p.starts[i + 1] if i + 1 < len(p.starts) else None
+
+    def next_deeper(self, frame: int, k: int) -> int | None:
+        """The first frame after ``frame`` more than ``k`` steps down (None: never), where
+        ``frame`` is itself at most ``k`` down (the step only changes where ``at`` says)."""
+        p = self.plan
+        if k >= self.steps:
+            return None
+        i = max(0, bisect.bisect_right(p.starts, frame) - 1)
+        for j in range(i, len(p.starts)):
+            if p.ends[j] <= frame:
+                continue
+            frames, ks = self._of(j)
+            for f, kk in zip(frames, ks):
+                if f > frame and kk > k:
+                    return f
+        return None
+
+
 def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
          before_ms: int = BEFORE_MS, after_ms: int = AFTER_MS) -> DuckPlan:
     """The duck intervals of ``timeline``'s speech cues; ``clip_frames[text]`` is each clip's

@@ -18,7 +18,7 @@ from pathlib import Path
 from coach.audio.duck.follow import Follower, Positioned
 from coach.audio.duck.saved import Ducked, recover, recovery_pending, state_file, write_state
 from coach.audio.duck.server import PulseConnection, Server, ServerGone
-from coach.core.duckplan import DuckPlan
+from coach.core.duckplan import DuckPlan, Steps
 
 # The package's lines read "coach.audio.duck: ..." whichever module logs, as they always have.
 log = logging.getLogger("coach.audio.duck")
@@ -83,12 +83,12 @@ class Ducker:
                  connect: Callable[[], Server] = PulseConnection, realtime: bool = True) -> None:
         if level_db > 0:
             raise ValueError(f"duck level must be negative dB, not {level_db}")
-        self._plan = plan
-        # The latest insert's words ("resuming… 3, 2, 1", a rating's echo, "30 more seconds"),
-        # in the insert's own frames, followed by the output's insert_position.
-        self._insert_plan: DuckPlan | None = None
         self.level_db = float(level_db)
         self.n_steps = max(1, round(-self.level_db / STEP_DB))  # the depth in equal steps
+        self._plan = Steps(plan, self.n_steps)
+        # The latest insert's words ("resuming… 3, 2, 1", a rating's echo, "30 more seconds"),
+        # in the insert's own frames, followed by the output's insert_position.
+        self._insert: Steps | None = None
         self.step_db = -self.level_db / self.n_steps
         self.state_path = state_path if state_path is not None else state_file()
         self.lead_s = lead_ms / 1000
@@ -110,16 +110,17 @@ class Ducker:
 
     @property
     def plan(self) -> DuckPlan:
-        return self._plan
+        return self._plan.plan
 
     @plan.setter
     def plan(self, plan: DuckPlan) -> None:
-        self._plan = plan
+        self._plan = Steps(plan, self.n_steps)  # one assignment: the thread reads it whole
         self._wake()
 
     @property
     def insert_plan(self) -> DuckPlan | None:
-        return self._insert_plan
+        ins = self._insert
+        return ins.plan if ins is not None else None
 
     def start(self, output: Positioned) -> None:
         """Follow ``output``'s position from now on (restarting the thread if it ran)."""
@@ -136,7 +137,7 @@ class Ducker:
     def said(self, plan: DuckPlan | None) -> None:
         """An insert was just given to the output: lower the music under its words too (None:
         the output dropped it)."""
-        self._insert_plan = plan
+        self._insert = Steps(plan, self.n_steps) if plan is not None else None
         self._wake()
 
     def stop(self, timeout: float = 1.0) -> None:
@@ -175,16 +176,20 @@ class Ducker:
     def wanted(self, pos: int, insert_pos: int | None, lead: int) -> tuple[int, int | None]:
         """The step wanted at source frame ``pos`` (and ``insert_pos`` frames into the latest
         insert), the deeper of the plans, looking ``lead`` frames ahead for a fade down only;
-        and in how many frames the next change is due (None: none ahead)."""
-        k, nxt = 0, None
+        and in how many frames it next changes (None: never)."""
         tracks = [(self._plan, pos)]
-        ins = self._insert_plan
+        ins = self._insert
         if ins is not None and insert_pos is not None:
             tracks.append((ins, insert_pos))
-        for plan, p in tracks:
-            for x in ((p, p + lead) if lead > 0 else (p,)):
-                k = max(k, plan.step(x, self.n_steps))
-                f = plan.next_step(x, self.n_steps)
+        seen = [(steps, p, *steps.at(p), *steps.at(p + lead)) for steps, p in tracks]
+        k = max(max(kp, ka) for _, _, kp, _, ka, _ in seen)
+        nxt = None
+        for steps, p, kp, fp, ka, fa in seen:
+            # Deeper: the look-ahead gets there first. Shallower: when what holds the step at k
+            # lets go (the position itself on a fade up: never early).
+            for f, x in ((steps.next_deeper(p + lead, k), p + lead),
+                         (fp if kp == k else None, p),
+                         (fa if ka == k and kp < k else None, p + lead)):
                 if f is not None and (nxt is None or f - x < nxt):
                     nxt = f - x
         return k, nxt

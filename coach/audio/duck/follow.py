@@ -32,7 +32,10 @@ log = logging.getLogger("coach.audio.duck")
 STEP_GAP_S = 0.015
 # While another stream plays, the position is read at least this often: a step is found from it
 # ahead of time, and a position that moved in a way nobody said (a test's fake clock) is caught.
-MAX_SLEEP_S = 0.5
+MAX_SLEEP_S = 1.0
+# While lowered, the thread looks at the server's news at least this often: a stream that
+# appears mid-cue is lowered within this (between cues it only matters at the next cue).
+DUCKED_SLEEP_S = 0.25
 # How late this thread woke, lately: each timed wake's lateness, or the last figure times this
 # (per wake: about 3 s to halve in a cue-dense session), never more than LATE_MAX_S.
 LATE_DECAY = 0.98
@@ -72,7 +75,6 @@ class Follower:
         self.k = 0  # the step applied: 0 (own volume) to ducker.n_steps (the full depth)
         self.moved_at = -math.inf
         self.dirty = True  # the stream list must be read again
-        self.expect: dict[int, int] = {}  # our volume changes whose event has not come yet
         self.late = 0.0  # seconds
         self.young: dict[int, float] = {}  # streams still settling: until when (monotonic)
 
@@ -102,7 +104,8 @@ class Follower:
             lead = round((self.late + d.lead_s) * d.plan.rate)
             want, frames = d.wanted(self.output.position, self.output.insert_position, lead)
         # (paused or ended: restored)
-        wait = MAX_SLEEP_S if frames is None else min(MAX_SLEEP_S, frames / d.plan.rate)
+        cap = DUCKED_SLEEP_S if self.k > 0 else MAX_SLEEP_S
+        wait = cap if frames is None else min(cap, frames / d.plan.rate)
         if want != self.k:
             since = now - self.moved_at
             if since >= STEP_GAP_S:
@@ -113,17 +116,11 @@ class Follower:
         return max(wait, 1e-4)
 
     def take(self, changes: Sequence[Change]) -> None:
-        """Stream events: the list is read again before the next step, unless the event is one
-        of our own volume changes coming back (each set brings one) or about coach's stream."""
+        """Stream events (our own volume changes are not among them): the list is read again
+        before the next step, unless it is a change of coach's own stream."""
         for c in changes:
-            if c.kind == "change":
-                if c.idx in self.ours:
-                    continue
-                n = self.expect.get(c.idx, 0)
-                if n > 0:
-                    self.expect[c.idx] = n - 1
-                    continue
-            self.dirty = True
+            if not (c.kind == "change" and c.idx in self.ours):
+                self.dirty = True
 
     # -- the streams ---------------------------------------------------------------------------
 
@@ -135,7 +132,6 @@ class Follower:
         now = time.monotonic()
         self.young = {i: t for i, t in self.young.items() if t > now and i in live}
         self.dirty = False
-        self.expect.clear()  # every change of ours was answered before this list was made
         self.ours = {i for i, s in live.items() if is_ours(s)}
         changed = False
         gone = []
@@ -195,29 +191,22 @@ class Follower:
                 e.held = False  # the duck is over: the next one lowers it from its volume
 
     def apply(self) -> None:
-        """Every stream not held by the user to step ``k`` below its own volume."""
+        """Every stream not held by the user to step ``k`` below its own volume (sent, not
+        waited for: a stream gone meanwhile comes back as an event, and is forgotten then)."""
         d = self.ducker
-        vanished = []
         for e in self.entries.values():
             if e.held:
                 continue
             target = e.original if self.k == 0 else scaled(e.original, -self.k * d.step_db)
-            if same_volume(target, e.set_to):
-                continue
-            if self.server.set_volume(e.index, target):
+            if not same_volume(target, e.set_to):
+                self.server.send_volume(e.index, target)
                 e.set_to = target
-                self.expect[e.index] = self.expect.get(e.index, 0) + 1
                 d.steps += 1
-            else:
-                vanished.append(e)
-        for e in vanished:
-            del self.entries[e.index]
-            forget_lowered(self.server, e)
-        if vanished:
-            d.save(list(self.entries.values()))
 
     def restore(self) -> None:
         """Every lowered stream back to its own volume now; the saved volumes removed."""
+        if self.dirty:
+            self.refresh()  # what came meanwhile: a new song's stream is given back too
         for e in self.entries.values():
             e.held = False
         self.k = 0
