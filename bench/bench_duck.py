@@ -32,12 +32,14 @@ RLIMIT_RTPRIO and RLIMIT_NICE 0: what a normal user has), so the ducker gets no 
 scheduling and acts early by its own measured lateness instead.
 
 Daemon CPU, --seconds: utime+stime of `coach daemon` (no -v) playing DENSE (warm cache) with
-`duck: false`, with ducking on and no other stream, and on with the music stream; the ducker
-thread's own share from /proc/PID/task/TID (the thread named coach-duck).
+`duck: false`, with ducking on and no other stream, and on with the music stream; the same
+for SPACED (a tempo word every 2 s: the music comes back between words, each word its own
+duck); the ducker thread's own share from /proc/PID/task/TID (the thread named coach-duck).
 
 CPU, --seconds: a Ducker in this process against the same kind of server and music stream,
 following a clock-driven position through the duck plan of programs/full-session.yaml (its
-real clip lengths, espeak-ng) for --seconds from its start: the ducker thread's
+real clip lengths, espeak-ng), then through a 0.6 s duck every second (twelve volume changes a
+second, each duck with its own fades), for --seconds from its start: the ducker thread's
 utime+stime (/proc/self/task/TID/stat) and the volume changes it made.
 """
 
@@ -61,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench.bench_daemon import Daemon, cpu_s  # noqa: E402
+from coach.core.duckplan import DuckPlan  # noqa: E402
 from tests.audio_env import RATE, PulseServer  # noqa: E402
 from tests.duck_env import PLAN_SCRIPT, Clock, Music, cue_positions, voice_onsets  # noqa: E402
 
@@ -83,7 +86,8 @@ exercises:
     hold: 15s
 """
 
-# A tempo word every second (0.3-0.7 s clips): every cue has its own fade down and up.
+# A tempo word every second (0.3-0.7 s clips): the music would be back for under half a second
+# between words, so each set is one duck (coach.core.duckplan.MIN_GAP_MS).
 DENSE = """\
 program: Duck dense
 defaults: {lead_in: 3s, rest: 6s}
@@ -93,6 +97,8 @@ exercises:
     reps: 16
     tempo: "1010"
 """
+# A tempo word every 2 s: the music comes back between words, each its own duck.
+SPACED = DENSE.replace('tempo: "1010"', 'tempo: "2020"').replace("reps: 16", "reps: 8")
 AS_USER = ["setpriv", "--bounding-set", "-sys_nice", "prlimit", "--rtprio=0", "--nice=0"]
 
 
@@ -202,12 +208,12 @@ def busy_loops(n: int) -> list[subprocess.Popen]:
 
 def daemon_session(tmp: Path, pulse: PulseServer, cache: Path, duck: str, music: bool,
                    prefix: list[str] | None = None, load: int = 0, cpu_window: float = 0,
-                   capture: bool = False, verbose: bool = False) -> dict:
+                   capture: bool = False, verbose: bool = False, program: str = DENSE) -> dict:
     """`coach daemon` playing DENSE with config `duck: DUCK`, beside the music stream or not and
     ``load`` busy loops; the capture of the null sink, the plan, and the CPU of a window."""
     programs = tmp / "programs"
     programs.mkdir(parents=True, exist_ok=True)
-    (programs / "dense.yaml").write_text(DENSE)
+    (programs / "dense.yaml").write_text(program)
     d = Daemon(tmp / "d", pulse, cache, programs, prefix=prefix, verbose=verbose)
     (tmp / "d" / "config" / "coach").mkdir(parents=True, exist_ok=True)
     (tmp / "d" / "config" / "coach" / "config.yaml").write_text(f"duck: {duck}\n")
@@ -287,12 +293,24 @@ def stat(v: list[float]) -> str:
     return f"{statistics.median(v):+.0f} [{min(v):+.0f}, {max(v):+.0f}]"
 
 
-def cpu_run(tmp: Path, seconds: float) -> dict[str, float]:
-    from coach.audio.duck import Ducker
+def every_second(seconds: int = 3600) -> DuckPlan:
+    """A duck of 0.6 s every second, each with its own fades (as the plan made tempo words
+    before close intervals were merged): twelve volume changes a second, the most per second
+    a plan can ask with cues a second apart."""
+    starts = tuple(int((k + 0.2) * RATE) for k in range(seconds))
+    return DuckPlan(RATE, starts, tuple(s + int(0.6 * RATE) for s in starts),
+                    RATE * 15 // 100, RATE * 2 // 10)
+
+
+def full_session_plan(tmp: Path) -> DuckPlan:
     from coach.audio.pipeline import build_mixer, duck_plan, load, prepare_clips
     os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
     _, tl = load(str(ROOT / "programs" / "full-session.yaml"))
-    plan = duck_plan(build_mixer(tl, prepare_clips(tl)))
+    return duck_plan(build_mixer(tl, prepare_clips(tl)))
+
+
+def cpu_run(tmp: Path, seconds: float, plan: DuckPlan) -> dict[str, float]:
+    from coach.audio.duck import Ducker
     with PulseServer(tmp / "pulse") as server:
         for k in ("XDG_RUNTIME_DIR", "HOME"):
             os.environ[k] = server.env[k]
@@ -356,10 +374,13 @@ def depth_rows(load: int, runs: int) -> None:
 
 
 def daemon_cpu(seconds: float) -> None:
-    rows = [("duck: false", "false", False), ("ducking on, no music", f"{{level: {LEVEL_DB:g}dB}}",
-                                                False),
-            ("ducking on, music playing", f"{{level: {LEVEL_DB:g}dB}}", True)]
-    print(f"| daemon, DENSE, {seconds:g} s | daemon CPU, % of a core | ducker thread, % of a core |")
+    on = f"{{level: {LEVEL_DB:g}dB}}"
+    rows = [("DENSE, duck: false", "false", False, DENSE),
+            ("DENSE, ducking on, no music", on, False, DENSE),
+            ("DENSE, ducking on, music playing", on, True, DENSE),
+            ("SPACED, duck: false", "false", False, SPACED),
+            ("SPACED, ducking on, music playing", on, True, SPACED)]
+    print(f"| daemon, {seconds:g} s | daemon CPU, % of a core | ducker thread, % of a core |")
     print("|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="coach-bench-duck-") as d:
         tmp = Path(d)
@@ -367,9 +388,12 @@ def daemon_cpu(seconds: float) -> None:
         with PulseServer(tmp / "pulse") as pulse:
             # Warm the cache first: a session of its own, not measured.
             daemon_session(tmp / "warm", pulse, cache, "false", music=False, cpu_window=1)
-            for name, duck, music in rows:
-                got = daemon_session(tmp / name.replace(" ", "_").replace(":", ""), pulse, cache,
-                                     duck, music=music, cpu_window=seconds)
+            daemon_session(tmp / "warm2", pulse, cache, "false", music=False, cpu_window=1,
+                           program=SPACED)
+            for name, duck, music, program in rows:
+                got = daemon_session(tmp / name.replace(" ", "_").replace(":", "").replace(",", ""),
+                                     pulse, cache, duck, music=music, cpu_window=seconds,
+                                     program=program)
                 thread = f"{got['duck_pct']:.3f}" if duck != "false" else "-"
                 print(f"| {name} | {got['cpu_pct']:.3f} | {thread} |", flush=True)
 
@@ -405,12 +429,15 @@ def main() -> int:
     if "daemon-cpu" in args.only:
         daemon_cpu(args.seconds)
     if "cpu" in args.only:
+        print(f"| in-process Ducker, music playing, {args.seconds:g} s | ducker thread CPU | "
+              "volume changes | ducked |")
+        print("|---|---|---|---|")
         with tempfile.TemporaryDirectory(prefix="coach-bench-duck-") as d:
-            c = cpu_run(Path(d), args.seconds)
-        print(f"ducker thread: {c['cpu_s']:.2f} s CPU in {c['wall_s']:.1f} s "
-              f"({100 * c['cpu_s'] / c['wall_s']:.2f} % of a core); {c['steps']} volume changes; "
-              f"ducked {c['ducked_s']:.1f} s of it (programs/full-session.yaml's first "
-              f"{args.seconds:g} s)")
+            for name, plan in (("programs/full-session.yaml", full_session_plan(Path(d))),
+                               ("a 0.6 s duck every second", every_second())):
+                c = cpu_run(Path(d), args.seconds, plan)
+                print(f"| {name} | {c['cpu_s']:.2f} s ({100 * c['cpu_s'] / c['wall_s']:.2f} % "
+                      f"of a core) | {c['steps']} | {c['ducked_s']:.1f} s |", flush=True)
     return 0
 
 

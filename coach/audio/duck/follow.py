@@ -184,6 +184,7 @@ class Follower:
         return s.volume
 
     def move(self, k: int) -> None:
+        log.debug("duck: %.1f dB (lateness %.1f ms)", -k * self.ducker.step_db, self.late * 1000)
         self.k = k
         self.apply()
         if k == 0:
