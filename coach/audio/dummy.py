@@ -302,8 +302,12 @@ class DummyServer:
         self._streams: dict[int, Stream] = {}
         self._restore: dict[str, tuple[float, ...]] = {}
         self._next = 0
+        self._changed = threading.Condition(self._lock)
+        self._changes: list[Any] = []  # Changes not yet listened to
+        self._woken = False
         self.gone = False
         self.sets = 0  # volume changes asked of it
+        self.listens = 0  # listen() calls (an idle ducker makes none but the one it waits in)
 
     def add(self, app: str = "music-player", name: str = "music", role: str = "music",
             volume: tuple[float, ...] = (1.0,), pid: str = "4242") -> int:
@@ -315,14 +319,25 @@ class DummyServer:
             self._streams[self._next] = self._stream_type(self._next, tuple(volume), app, pid,
                                                           name, role, key)
             self._restore[key] = tuple(volume)
+            self._post("new", self._next)
             return self._next
 
     def remove(self, index: int) -> None:
         with self._lock:
-            self._streams.pop(index, None)
+            if self._streams.pop(index, None) is not None:
+                self._post("remove", index)
+
+    def _post(self, kind: str, index: int) -> None:
+        """(Lock held.) A stream event, as the server sends one to a subscriber."""
+        from coach.audio.duck import Change
+        self._changes.append(Change(kind, index))  # type: ignore[arg-type]
+        self._changed.notify_all()
 
     def user_sets(self, index: int, volume: tuple[float, ...]) -> None:
+        """Another program (the user's mixer) changes a volume: subscribers hear of it."""
         self.set_volume(index, volume)
+        with self._lock:
+            self._post("change", index)
 
     def volume(self, index: int) -> tuple[float, ...] | None:
         with self._lock:
@@ -350,7 +365,33 @@ class DummyServer:
             self.sets += 1
             self._streams[index] = s._replace(volume=tuple(float(v) for v in volume))
             self._restore[s.restore_id] = tuple(float(v) for v in volume)  # as stream-restore saves
-            return True
+            return True  # (our own change: not reported to our own listen)
+
+    def send_volume(self, index: int, volume: Any) -> None:
+        if not self.set_volume(index, volume):
+            with self._lock:
+                self._post("remove", index)  # as PulseConnection: a refused change says gone
+
+    def listen(self, timeout: float | None) -> list[Any]:
+        self._check()
+        with self._changed:
+            self.listens += 1
+            self._changed.wait_for(lambda: self._changes or self._woken or self.gone, timeout)
+            self._woken = False
+            changes, self._changes = self._changes, []
+        self._check()
+        return changes
+
+    def wake(self) -> None:
+        with self._changed:
+            self._woken = True
+            self._changed.notify_all()
+
+    def go_away(self) -> None:
+        """The server dies: every call fails from now on, a listen under way included."""
+        with self._changed:
+            self.gone = True
+            self._changed.notify_all()
 
     def remembered_volume(self, restore_id: str) -> tuple[float, ...] | None:
         self._check()

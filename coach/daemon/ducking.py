@@ -14,9 +14,13 @@ from coach.core.timeline import Timeline, estimate_speech_ms
 class Ducking(Protocol):
     """What the session thread calls of a ducker (coach.audio.duck.Ducker): ``start`` and
     ``stop`` return at once (its own thread talks to the sound server); ``plan`` is replaced
-    in one assignment when clips arrive; ``said`` hands it an insert's words."""
+    in one assignment when clips arrive; ``said`` hands it an insert's words; ``problem`` is
+    its line for `status` when it is off or degraded (None when all is well)."""
 
     plan: duckplan.DuckPlan
+
+    @property
+    def problem(self) -> str | None: ...
 
     def start(self, output: Any) -> None: ...
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
@@ -480,5 +481,12 @@ class SessionController:
         stalled = s.output.stalled_s if s.output is not None and s.playing else 0.0
         if s.extension is not None and s.output is not None:
             s.extension.follow(s.output.insert_position)
-        return session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
-                              s.lost_at_ms is not None, prepared, stalled, s.extension)
+        st = session_status(self.state(), s.name, s.resolved.timeline, self.position_ms(),
+                            s.lost_at_ms is not None, prepared, stalled, s.extension)
+        return replace(st, problems=[*st.problems, *self.problems()])
+
+    def problems(self) -> list[str]:
+        """The session's parts that are off or degraded, a line each (`status`'s problems)."""
+        s = self.session
+        problem = s.ducker.problem if s is not None and s.ducker is not None else None
+        return [problem] if problem else []

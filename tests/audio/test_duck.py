@@ -38,6 +38,7 @@ from tests.support.duck import (
     levels,
     percent,
     sink_inputs,
+    use_server,
     voice_onsets,
 )
 from tests.support.real import ROOT
@@ -265,13 +266,6 @@ def test_a_volume_the_user_sets_mid_duck_is_kept(tmp_path, monkeypatch):
     assert vols == [40], vols  # not restored over the user's choice, not lowered again
     assert vols_after_stop == [40]
     assert not (tmp_path / "ducked.json").exists()
-
-
-def use_server(monkeypatch: pytest.MonkeyPatch, server: PulseServer) -> None:
-    """pulsectl in this process talks to the test's server (libpulse reads these at connect)."""
-    for k in ("XDG_RUNTIME_DIR", "HOME"):
-        monkeypatch.setenv(k, server.env[k])
-    monkeypatch.delenv("PULSE_SERVER", raising=False)
 
 
 # -- the saved-state file against the real server (fast: no real-time audio) -------------------

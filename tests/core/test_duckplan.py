@@ -42,11 +42,14 @@ def test_ticks_never_duck_and_unknown_clips_count_as_empty():
 def test_overlapping_and_adjacent_intervals_merge_but_a_gap_does_not():
     clips = {"a": 600 * MS, "b": 100 * MS, "c": 100 * MS}
     # a: [850, 1800); b at 1950 starts at 1800 exactly (adjacent); c far away.
-    p = plan(tl((1000, "a", "speech"), (1950, "b", "speech"), (4000, "c", "speech")), clips, RATE)
+    # (min_gap_ms=0: the merging itself; gaps under half a second: tests/test_duckplan_min_gap.py)
+    p = plan(tl((1000, "a", "speech"), (1950, "b", "speech"), (4000, "c", "speech")), clips, RATE,
+             min_gap_ms=0)
     assert p.starts == (850 * MS, 3850 * MS)
     assert p.ends == (2250 * MS, 4300 * MS)
     # One frame more gap: two intervals.
-    q = plan(tl((1000, "a", "speech"), (1951, "b", "speech")), {"a": 600 * MS - 1, "b": 0}, RATE)
+    q = plan(tl((1000, "a", "speech"), (1951, "b", "speech")), {"a": 600 * MS - 1, "b": 0}, RATE,
+             min_gap_ms=0)
     assert len(q) == 2
     # Fully down all through the merged interval between its fades.
     assert all(p.depth(f) == 1.0 for f in range(1000 * MS, 2050 * MS, 100))

@@ -262,6 +262,8 @@ def test_a_program_added_mid_session_costs_no_cpu(served: Served) -> None:
 class RecordingDucker:
     """Stands in for coach.audio.duck.Ducker: records what the session thread asks of it."""
 
+    problem = None  # all is well (status lists no problem)
+
     def __init__(self, plan, log: list) -> None:
         self.plan = plan
         self.log = log

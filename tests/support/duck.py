@@ -9,6 +9,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from tests.support.audio import PulseServer
 
@@ -170,3 +171,10 @@ def sink_inputs(server: PulseServer) -> list[dict[str, str]]:
 
 def percent(volume_line: str) -> int:
     return int(re.search(r"(\d+)%", volume_line).group(1))  # type: ignore[union-attr]
+
+
+def use_server(monkeypatch: pytest.MonkeyPatch, server: PulseServer) -> None:
+    """pulsectl in this process talks to the test's server (libpulse reads these at connect)."""
+    for k in ("XDG_RUNTIME_DIR", "HOME"):
+        monkeypatch.setenv(k, server.env[k])
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
