@@ -115,7 +115,7 @@ def test_a_full_disk_is_said_as_one_and_history_comes_back_with_the_room(
             d.ok("start", "rated")
             full = ["history not saving: disk full"]
             d.wait_for(lambda s: s["problems"] == full, what="history off")
-            assert full[0] in d.ok("status").splitlines()
+            assert f"problem: {full[0]}" in d.ok("status").splitlines()  # a line each
             set_1_rateable(d)
             r = d.cli("rate", "4")
             assert r.returncode == 1, r.stdout
