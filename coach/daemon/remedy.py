@@ -20,15 +20,15 @@ from coach.audio.pipeline import build_mixer
 from coach.core.mixer import Mixer
 from coach.core.phrases import phrase_table
 from coach.core.remedy import Change, apply_remedy, playing
+from coach.core.remedytime import CHANGE_LEAD_MS
 from coach.core.timeline import Timeline, compile_program
 from coach.daemon.clips import ClipJob
-from coach.daemon.prepare import READY_MARGIN_MS, clip_order
+from coach.daemon.prepare import clip_order
 from coach.daemon.rating import Rateable
 from coach.store.programs import Resolved
 
-# The change's words come no earlier than this after the position heard: the player has
-# rendered up to ~1 s ahead (READY_MARGIN_MS covers it), and the words' clip needs a moment.
-CHANGE_LEAD_MS = READY_MARGIN_MS + 500
+# The change's words come no earlier than CHANGE_LEAD_MS after the position heard (in core:
+# `coach check` proves the clips are made in time from the same moment).
 
 
 class Switchable:
