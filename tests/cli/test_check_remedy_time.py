@@ -1,6 +1,6 @@
 """`coach check` proves a remedy's new clips are made in time on one core (issue 20): the
 program's engine at its measured cost (coach/audio/voice/cost.py), the clip cache counted.
-Piper (its model loaded again for the job: ~2 s on one core here) cannot make a remedy's
+Piper (its model loaded again for the job: ~1 s on one core here) cannot make a remedy's
 words 0.5 s after a set's end with no rating asked; espeak-ng can; clips made ahead with
 `coach render --feel` are free."""
 
