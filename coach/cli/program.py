@@ -71,10 +71,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         warnings: list[Diagnostic] = []
         if not args.no_voice:
             from coach.audio.pipeline import prepare_clips  # numpy and the voices: not for --no-voice
+            from coach.audio.voice.cost import remedy_clip_problems
             clips = prepare_clips(timeline, progress=terminal_progress(f"voice {Path(path).name}"))
             rate = 48000
             clips_ms = {k: len(v) * 1000 // rate for k, v in clips.items()}
             warnings = _clip_warnings(program, timeline, clips_ms)
+            # After the clips: the program's own are in the cache now, so only the remedies'
+            # new clips are counted.
+            late = remedy_clip_problems(program, rate)
+            if late:
+                for d in late:
+                    print(d, file=sys.stderr)
+                status = 2
+                continue
         for w in warnings:
             print(w, file=sys.stderr)
         print(f"{path}: ok: {program.name!r}, {count(len(program.exercises), 'exercise')}, "

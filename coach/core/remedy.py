@@ -17,11 +17,26 @@ MAX_DIGIT_S = 9  # a tempo phase is one digit: a remedy never lengthens one past
 
 
 @dataclass(frozen=True)
+class Felt:
+    """A feel that brought a change: ``feel`` on set ``set_no`` (``side``) of exercise
+    ``exercise_index``, its words no earlier than ``at_ms``. What a session keeps of its
+    remedies for a resume after a crash: the changes are derived again from these
+    (``replay``), on the program as it is then."""
+
+    exercise_index: int
+    set_no: int
+    side: Side | None
+    feel: int
+    at_ms: int
+
+
+@dataclass(frozen=True)
 class Change:
     """From set ``from_set`` of exercise ``exercise_index`` on, the sets play ``exercise``;
     ``words`` are said in the rest before that set (no earlier than ``at_ms``), then a flex cue
     of ``flex_ms`` (0: none). ``reason`` is what history keeps ("feel 2 on set 1"); None when
-    the change returns the exercise to the program's own values."""
+    the change returns the exercise to the program's own values. ``feel`` and ``side``: the
+    rating of set ``from_set - 1`` that brought it."""
 
     exercise_index: int
     from_set: int
@@ -30,6 +45,12 @@ class Change:
     words: str
     flex_ms: int = 0
     at_ms: int = 0
+    feel: int = 0
+    side: Side | None = None
+
+    @property
+    def felt(self) -> Felt:
+        return Felt(self.exercise_index, self.from_set - 1, self.side, self.feel, self.at_ms)
 
 
 def slower(tempo: Tempo, eccentric_ms: int, peak_ms: int) -> Tempo:
@@ -110,11 +131,36 @@ def apply_remedy(program: Program, exercise_index: int, current: Exercise, feel:
             return None
         return Change(exercise_index, set_no + 1, new, reason_of(feel, set_no, side),
                       change_words(own, new, feel, words, program.language), remedy.flex_ms,
-                      at_ms)
+                      at_ms, feel, side)
     if feel >= remedy.high and current != own:
         return Change(exercise_index, set_no + 1, own, None,
-                      change_words(own, own, feel, words, program.language), 0, at_ms)
+                      change_words(own, own, feel, words, program.language), 0, at_ms, feel,
+                      side)
     return None
+
+
+def next_change(program: Program, changes: tuple[Change, ...], felt: Felt) -> Change | None:
+    """What ``felt`` does to the sets after it, with ``changes`` already in force (None:
+    nothing; also for a feel the program no longer has room for: an exercise or set that an
+    edit took away)."""
+    ei = felt.exercise_index
+    if not 0 <= ei < len(program.exercises):
+        return None
+    current, _ = playing(program, changes, ei, felt.set_no + 1)
+    words = phrase_table(program.language, program.words, program.exercises[ei].words)
+    return apply_remedy(program, ei, current, felt.feel, felt.set_no, felt.side, words,
+                        felt.at_ms)
+
+
+def replay(program: Program, felt: tuple[Felt, ...]) -> tuple[Change, ...]:
+    """The changes that ``felt``, in order, bring to ``program``: the remedies of a session
+    derived again (a session resumed after a crash plays them as the interrupted one did)."""
+    changes: tuple[Change, ...] = ()
+    for f in felt:
+        c = next_change(program, changes, f)
+        if c is not None:
+            changes += (c,)
+    return changes
 
 
 def playing(program: Program, changes: tuple[Change, ...], exercise_index: int,

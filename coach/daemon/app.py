@@ -29,11 +29,13 @@ from coach.core.navigation import extra_texts
 from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
+from coach.core.timeline import compile_program
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.inbox import REPLY_TIMEOUT_S, Call, Inbox, Message, Wake
 from coach.daemon.library import ProgramLibrary
 from coach.daemon.listening import Listener
+from coach.daemon.remedy import KeptRemedies
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
 from coach.protocol.messages import (
@@ -65,6 +67,7 @@ from coach.protocol.messages import (
 )
 from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
+from coach.store.remedies import remedies_path
 from coach.store.writer import HistoryWriter
 
 if TYPE_CHECKING:
@@ -124,9 +127,10 @@ class Daemon:
         self.schedules = Schedules(clock, tz, misfire_grace_s)
         self.preparer = ClipPreparer(self.inbox.post, rate=rate, cache_dir=cache_dir)
         factory = output_factory or _default_output_factory(device, rate, blocksize, preroll_ms)
+        kept = KeptRemedies(remedies_path(history.path) if history is not None else None)
         self.controller = SessionController(factory, self.preparer, self.writer, rate=rate,
                                             monotonic=monotonic, wall=clock,
-                                            ducker_factory=_ducker_factory(duck_db))
+                                            ducker_factory=_ducker_factory(duck_db), kept=kept)
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
         # Parts that say when they are off or degraded (status's problems), and those told of
@@ -348,10 +352,15 @@ class Daemon:
         except (CoachError, LookupError) as e:
             self.interrupted = None
             return Failed(f"cannot resume {i.program!r}: {e}")
+        # The remedies it had, derived again: the plan it played, so that its sets start where
+        # they did and the sets after them play (and are recorded) as they would have.
+        changes = self.controller.kept.resumed(resolved.program, i.session_id)
+        if changes:
+            resolved = replace(resolved, timeline=compile_program(resolved.program, changes))
         at = i.start_ms if i.start_ms is not None else i.position_ms
         log.info("resuming interrupted session %s at %.1f s", i.program, at / 1000)
         reply = self.controller.start(resolved, at_ms=at, resumed=True,
-                                      resumed_from=i.session_id)
+                                      resumed_from=i.session_id, changes=changes)
         if isinstance(reply, Status):
             self.interrupted = None
         return reply

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from coach.audio.pipeline import first_use_ms
 from coach.core.mixer import Mixer
 from coach.core.navigation import extra_texts, resume_words
+from coach.core.remedytime import READY_MARGIN_MS
 from coach.core.timeline import TICK_KEY, Timeline
 
 log = logging.getLogger(__name__)
 
-# When may a preparing session start? Each clip still missing must be ready this long before
-# its cue is heard: the player renders 1 s ahead, and half a second more is slack.
-READY_MARGIN_MS = 1500
+# When may a preparing session start? Each clip still missing must be ready READY_MARGIN_MS
+# before its cue is heard: the player renders 1 s ahead, and half a second more is slack (in
+# core: `coach check`'s remedy proof plans with it too).
 # The clip worker's measured seconds per character, times this, is the plan for the rest.
 SYNTH_SAFETY = 2.0
 MIN_CLIP_COST_S = 0.03

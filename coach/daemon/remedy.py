@@ -1,7 +1,8 @@
 """A remedy during a session (issue "the coach answers the answer"): a feel rating on a set
 (or side) recompiles the timeline with the remedy's change (coach.core.remedy), the same up
 to the rest's words; the session then plays the new plan through the same Source and its
-clips are made by the clip worker during the rest.
+clips are made by the clip worker during the rest. The feels that brought the changes are
+kept on disk (KeptRemedies), so that a session resumed after a crash plays them again.
 
 The session controller swaps what its output plays (``Switchable``) between two audio
 blocks: every frame before the change's words is the same in both plans (they lie at least
@@ -11,24 +12,29 @@ position goes on unbroken and every cue after the change lands on its sample in 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from coach.audio.pipeline import build_mixer
 from coach.core.mixer import Mixer
-from coach.core.phrases import phrase_table
-from coach.core.remedy import Change, apply_remedy, playing
+from coach.core.program import Program
+from coach.core.remedy import Change, Felt, next_change, replay
+from coach.core.remedytime import CHANGE_LEAD_MS
 from coach.core.timeline import Timeline, compile_program
 from coach.daemon.clips import ClipJob
-from coach.daemon.prepare import READY_MARGIN_MS, clip_order
+from coach.daemon.prepare import clip_order
 from coach.daemon.rating import Rateable
+from coach.store import remedies
 from coach.store.programs import Resolved
 
-# The change's words come no earlier than this after the position heard: the player has
-# rendered up to ~1 s ahead (READY_MARGIN_MS covers it), and the words' clip needs a moment.
-CHANGE_LEAD_MS = READY_MARGIN_MS + 500
+log = logging.getLogger("coach.daemon.session")  # its lines are the session's
+
+# The change's words come no earlier than CHANGE_LEAD_MS after the position heard (in core:
+# `coach check` proves the clips are made in time from the same moment).
 
 
 class Switchable:
@@ -63,13 +69,11 @@ class Replan:
 
 def replan(resolved: Resolved, changes: tuple[Change, ...], clips: Mapping[str, np.ndarray],
            target: Rateable, feel: int, pos_ms: int, rate: int) -> Replan | None:
-    """The new plan when ``feel`` lands on ``target`` at ``pos_ms`` (None: nothing changes)."""
+    """The new plan when ``feel`` lands on ``target`` at ``pos_ms`` (None: nothing changes).
+    The change is derived as a resumed session derives it again (coach.core.remedy.replay)."""
     program = resolved.program
-    ei = target.exercise_index
-    current, _ = playing(program, changes, ei, target.set_no + 1)
-    words = phrase_table(program.language, program.words, program.exercises[ei].words)
-    change = apply_remedy(program, ei, current, feel, target.set_no, target.side, words,
-                          at_ms=pos_ms + CHANGE_LEAD_MS)
+    change = next_change(program, changes, Felt(target.exercise_index, target.set_no,
+                                                target.side, feel, pos_ms + CHANGE_LEAD_MS))
     if change is None:
         return None
     changes = changes + (change,)
@@ -78,3 +82,49 @@ def replan(resolved: Resolved, changes: tuple[Change, ...], clips: Mapping[str, 
     job = ClipJob(resolved.stem, tl, [t for t in texts if t not in clips], "session")
     return Replan(change, changes, replace(resolved, timeline=tl),
                   build_mixer(tl, clips, rate=rate, pending=True), job)
+
+
+class KeptRemedies:
+    """The running session's remedies on disk (coach/store/remedies.py), for a resume after a
+    crash; None: not kept (no history, so nothing to resume). Written by the session thread
+    (a small file, at a remedy and at a resumed start); a failure is said once and the
+    session plays on (a resume would then play the program's values)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._failed: str | None = None
+
+    def keep(self, session_id: int | None, changes: tuple[Change, ...]) -> None:
+        if self.path is None or not session_id or session_id < 0:
+            return  # a session whose row is not stored cannot be resumed
+        try:
+            remedies.save(self.path, session_id, tuple(c.felt for c in changes))
+        except OSError as e:
+            if str(e) != self._failed:
+                log.warning("cannot keep the session's remedies in %s (%s): a resume after a "
+                            "crash would play the program's values", self.path, e)
+                self._failed = str(e)
+
+    def ended(self) -> None:
+        """A session ended (stopped or completed): there is nothing to resume."""
+        if self.path is not None:
+            try:
+                remedies.clear(self.path)
+            except OSError as e:
+                log.warning("cannot remove %s: %s", self.path, e)
+
+    def resumed(self, program: Program, session_id: int) -> tuple[Change, ...]:
+        """The remedies an interrupted session had, derived again on ``program``."""
+        if self.path is None:
+            return ()
+        try:
+            felt = remedies.load(self.path, session_id)
+        except (OSError, ValueError) as e:
+            log.warning("%s: cannot read the interrupted session's remedies (%s): it resumes "
+                        "with the program's values", self.path, e)
+            return ()
+        changes = replay(program, felt)
+        for c in changes:
+            log.info("resume: %s from set %d: %s", program.exercises[c.exercise_index].name,
+                     c.from_set, c.reason or "back to the program")
+        return changes

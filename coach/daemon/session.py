@@ -39,7 +39,7 @@ from coach.daemon.prepare import can_start, clip_order, late_clips
 from coach.daemon.rating import Rateable, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
 from coach.daemon.recover import OutputFactory, recover
-from coach.daemon.remedy import Switchable, replan
+from coach.daemon.remedy import Change, KeptRemedies, Switchable, replan
 from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import Extension, session_status
@@ -50,8 +50,6 @@ from coach.store.writer import HistoryWriter
 log = logging.getLogger(__name__)
 
 
-
-
 class SessionController:
     """Owned by the session thread: every method is called from it, none blocks on synthesis."""
 
@@ -59,8 +57,10 @@ class SessionController:
                  history: HistoryWriter | None = None, rate: int = 48000,
                  monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = system_clock,
-                 ducker_factory: DuckerFactory | None = None) -> None:
+                 ducker_factory: DuckerFactory | None = None,
+                 kept: KeptRemedies | None = None) -> None:
         self.output_factory = output_factory
+        self.kept = kept or KeptRemedies(None)  # the remedies on disk, for a crash resume
         self.ducker_factory = ducker_factory
         self.preparer = preparer
         self.history = history
@@ -74,7 +74,10 @@ class SessionController:
     # --- start and stop ---------------------------------------------------------------------
 
     def start(self, resolved: Resolved, at_ms: int = 0, force: bool = False,
-              resumed: bool = False, resumed_from: int | None = None) -> Status | Failed:
+              resumed: bool = False, resumed_from: int | None = None,
+              changes: tuple[Change, ...] = ()) -> Status | Failed:
+        """``changes``: remedies already in force (a resumed session's; ``resolved``'s
+        timeline is compiled with them)."""
         if self.session is not None and not force:
             return Failed(f"a session of {self.session.name!r} is running; "
                          "stop it first or use --force")
@@ -96,12 +99,15 @@ class SessionController:
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),
                     Switchable(mixer), output=output, first=frozenset(first),
-                    insert_on_play="resume" if resumed else None)
+                    insert_on_play="resume" if resumed else None, changes=changes)
         self.session = s
         self.last_error = None
         self.preparer.set_busy(True)
         self.preparer.submit(job)
         s.record.begin(resolved, resumed_from, at_ms, self.monotonic())
+        if changes:
+            s.record.replan(tl, changes)
+            self.kept.keep(s.record.session_id, changes)
         log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000,
                  len(job.texts))
         return self.status()
@@ -124,6 +130,7 @@ class SessionController:
                 s.output.stop()
         finally:
             status = s.record.end(pos, how)
+            self.kept.ended()
             self._ended(s)
         not_saved = s.record.not_saved()
         log.info("session: %s %s%s", s.name, status, f" (not saved: {not_saved})"
@@ -378,6 +385,7 @@ class SessionController:
             r.resolved, r.mixer
         s.source.swap(r.mixer)
         s.record.replan(r.resolved.timeline, r.changes)
+        self.kept.keep(s.record.session_id, r.changes)
         self.preparer.submit(r.job)
         if s.ducker is not None:
             s.ducker.plan = self._duck_plan(s)

@@ -194,3 +194,21 @@ def test_a_closing_hold_keeps_a_set_counted_in_reps():
     assert u.work_end_ms == hold.end_ms  # completed only once the closing hold was held
     assert outcome(u, u.start_ms, hold.t_ms).status == "partial"
     assert outcome(u, u.start_ms, hold.end_ms).status == "completed"
+
+
+# ---- a resumed session: the changes derived again from what brought them --------------------
+
+def test_replay_derives_the_same_changes_from_the_feels():
+    from coach.core.remedy import Felt, next_change, replay
+    p = parse_program(HEAD + ROW + "    remedy: true\n")
+    words = phrase_table("en")
+    low = apply_remedy(p, 0, p.exercises[0], 2, 1, None, words, at_ms=30_000)
+    assert low is not None and low.felt == Felt(0, 1, None, 2, 30_000)
+    back = next_change(p, (low,), Felt(0, 2, None, 5, 120_000))
+    assert back is not None and back.reason is None
+    assert replay(p, (low.felt, back.felt)) == (low, back)
+    assert compile_program(p, replay(p, (low.felt,))) == compile_program(p, [low])
+    assert playing(p, (low, back), 0, 3) == (p.exercises[0], None)
+    # a feel that changes nothing, or one for an exercise or set the program no longer has
+    assert replay(p, (Felt(0, 1, None, 3, 0), Felt(4, 1, None, 1, 0),
+                      Felt(0, 3, None, 1, 0))) == ()

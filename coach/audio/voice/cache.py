@@ -142,6 +142,12 @@ class Voice:
         """What the engine is given for ``text`` (spoken_text for the engine speaking)."""
         return spoken_text(self._synth.engine, text)
 
+    def cached(self, text: str) -> bool:
+        """Whether ``text``'s clip is ready without the engine (in memory or a usable cache
+        file): what costs nothing to make (`coach check`'s remedy proof)."""
+        key = self._key(text)
+        return key in self._memory or self._load(key, text) is not None
+
     def prepare(self, texts: Iterable[str],
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Clip]:
         """One Clip per distinct text; cache hits synthesize nothing. progress(done, total)."""
