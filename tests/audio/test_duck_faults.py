@@ -24,6 +24,8 @@ from tests.support.audio import PulseServer, need_pulse
 from tests.support.duck import Clock, Music, percent, sink_inputs, use_server
 from tests.support.real import need
 
+pytestmark = pytest.mark.slow  # a real PulseAudio server started for each test
+
 RATE = 48000
 LOW = round(100 * db_factor(-12))  # the music's percent at the full depth (63)
 
@@ -402,7 +404,6 @@ def test_with_no_other_stream_the_ducker_does_no_periodic_work(tmp_path, pulse):
         ducker.stop()
 
 
-@pytest.mark.slow
 def test_with_music_under_a_cue_every_second_the_ducker_costs_little(tmp_path, pulse):
     """One music stream, a cue every second (six steps down and six up each): the thread
     sleeps until each step is due and hears of stream changes from the server (it re-read
@@ -464,7 +465,6 @@ def _lowered_seen(server: PulseServer, seconds: float) -> bool:
     return False
 
 
-@pytest.mark.slow
 def test_the_daemon_ducks_again_after_the_sound_server_restarts_mid_session(daemon, pulse):
     music = Music(pulse.env, name="before")
     try:
@@ -492,7 +492,6 @@ def test_the_daemon_ducks_again_after_the_sound_server_restarts_mid_session(daem
     assert "Traceback" not in daemon.text()
 
 
-@pytest.mark.slow
 def test_status_lists_the_ducker_problem_while_the_state_dir_is_read_only(daemon, pulse):
     state = Path(daemon.env["XDG_STATE_HOME"])
     with tmpfs(state):
