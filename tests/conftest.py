@@ -18,11 +18,41 @@ def espeak() -> None:
     need(ok, "espeak-ng through pyttsx3")
 
 
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    """Whether `item` uses a fixture made once per module (a daemon, a sound server, a whole
+    scenario): every test of that module must then run on the same xdist worker."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(d.scope in ("module", "package", "session") and d.baseid
+               for defs in info.name2fixturedefs.values() for d in defs)
+
+
+def _tier(item: pytest.Item) -> int:
+    return 0 if item.get_closest_marker("realtime") else 1 if item.get_closest_marker("slow") \
+        else 2
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A real-time test is a slow one too: `-m "not slow"` leaves every one of them.
     for item in items:
         if item.get_closest_marker("realtime") and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
+    # The suite runs on xdist workers (`-n 4 --dist loadgroup`, pyproject): a module whose
+    # tests share a module-scoped fixture goes to one worker as a whole (else each worker
+    # would build the scenario again: test_systemd's takes ~45 s).
+    grouped: dict[str, int] = {}
+    for item in items:
+        if _shares_a_module_fixture(item):
+            name = item.nodeid.split("::")[0]
+            if not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(name))
+            grouped[name] = min(grouped.get(name, 2), _tier(item))
+    # The longest first (real-time playback, then other slow tests, then the fast tier), so
+    # that no 2-minute test starts last and keeps the run waiting on one worker; a module that
+    # runs as a whole keeps its place by its slowest test. A stable sort: within a tier the
+    # collection order holds.
+    items.sort(key=lambda it: grouped.get(it.nodeid.split("::")[0], _tier(it)))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -43,6 +43,8 @@ from tests.support.duck import (
 )
 from tests.support.real import ROOT
 
+pytestmark = pytest.mark.slow  # a real PulseAudio (or PipeWire) server started for each test
+
 PROGRAM = """\
 program: Duck
 defaults: {lead_in: 3s, rest: 4s}
@@ -112,7 +114,6 @@ def check_ducking(x: np.ndarray, plan: dict, level_db: float, ref: float, after:
     return {"depths": depths, "back": backs}
 
 
-@pytest.mark.slow
 @pytest.mark.realtime  # plays in real time through a sound server: timing is measured
 def test_music_is_lowered_under_every_cue_and_back_after_coach_stream_labelled(tmp_path):
     need_pulse()
@@ -164,7 +165,6 @@ def _set_volume_percent(server: PulseServer, role: str, pct: int) -> None:
             assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.realtime
 def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
     need_pulse()
@@ -237,7 +237,6 @@ def test_kill_9_mid_duck_then_the_next_start_restores_the_music(tmp_path):
     assert abs(band_level_db(x, len(x) - RATE // 10) - 20 * np.log10(0.3)) < 1.0
 
 
-@pytest.mark.slow
 @pytest.mark.realtime
 def test_a_volume_the_user_sets_mid_duck_is_kept(tmp_path, monkeypatch):
     need_pulse()

@@ -16,6 +16,8 @@ from coach.audio.listen.window import answers
 from tests.support.audio import need_pulse, pulse_server
 from tests.support.speech import add_mic, play_into_mic, speech, write_wav
 
+pytestmark = pytest.mark.slow  # a real PulseAudio mic (null sink) and parec for each test
+
 
 def test_a_four_played_into_the_mic_is_heard(tmp_path: Path) -> None:
     need_pulse()

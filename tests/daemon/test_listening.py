@@ -19,6 +19,8 @@ from tests.support.audio import PulseServer, need_pulse, pulse_server
 from tests.support.rig import Rig
 from tests.support.speech import add_mic, play_into_mic, speech, write_wav
 
+pytestmark = pytest.mark.slow  # a real PulseAudio mic (null sink) and PocketSphinx for each test
+
 RATE = 48000
 
 # Split squat set 1 (as in test_rating_window): left 6-14, its question 14-18 and answer phase

@@ -26,6 +26,8 @@ from tests.support.broker import Mosquitto, Watcher, free_port
 from tests.support.real import need
 from tests.support.rig import PROGRAM, Rig
 
+pytestmark = pytest.mark.slow  # a real mosquitto broker started for each test
+
 HOST = "gym-pi"
 T = Topics(node_id(HOST), "homeassistant")
 
