@@ -17,7 +17,6 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,6 +24,7 @@ from dbus_fast import BusType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbus_property, dbus_signal
 
+from coach.daemon.looppart import LoopPart
 from coach.protocol import messages as protocol  # protocol.Pause(): the Player's methods share their names
 from coach.protocol.messages import Failed, GetStatus, Reply, Request, Status
 
@@ -37,7 +37,6 @@ ROOT_IFACE = "org.mpris.MediaPlayer2"
 PLAYER_IFACE = "org.mpris.MediaPlayer2.Player"
 NO_TRACK = "/org/mpris/MediaPlayer2/TrackList/NoTrack"
 POLL_S = 0.5  # how often `status` is asked
-JOIN_S = 5.0  # close() waits this long for the thread
 SEEK_JUMP_US = 1_500_000  # a position this far from where time alone would put it: Seeked
 
 # The session's state → MPRIS PlaybackStatus ("preparing" is a start the lifter asked for).
@@ -290,20 +289,20 @@ class _Closing(Exception):
     """The part is closing: a request's reply is no longer waited for."""
 
 
-class Mpris:
+class Mpris(LoopPart):
     """The MPRIS part: ``start(handler)`` / ``close()`` like the keys and the GPIO button."""
 
+    thread_name = "coach-mpris"
+    label = "MPRIS"
+    failed = "the player failed; media remotes on the session bus are off"
+
     def __init__(self, *, poll_s: float = POLL_S, address: str | None = None) -> None:
+        super().__init__(log)  # active: the name is ours and the object exported
         self.poll_s = poll_s
         self.address = address  # None: the user's session bus (session_bus_address)
         self.last = Status()  # the last status reply (idle at first); read and written on the loop
-        self.active = False  # the name is ours and the object exported
-        self.ready = threading.Event()  # set once it is known whether the part is on
         self._polled_at = 0.0
         self._handler: Handler | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
         self._poke: asyncio.Event | None = None
         # One worker: requests reach the session thread in the order they arrived, and a
         # status asked after a request sees it done.
@@ -314,52 +313,12 @@ class Mpris:
 
     def start(self, handler: Handler) -> None:
         self._handler = handler
-        self.ready.clear()
-        # Made here, not on the thread: a close() right after start() still reaches them.
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
+        # Made here, not on the thread: a close() right after start() still reaches it.
         self._poke = asyncio.Event()
-        self._thread = threading.Thread(target=self._run, args=(self._loop,),
-                                        name="coach-mpris", daemon=True)
-        self._thread.start()
+        self._start_loop()
 
     def close(self) -> None:
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            try:
-                loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:  # the loop already ended
-                pass
-        if self._thread is not None:
-            self._thread.join(JOIN_S)
-            if self._thread.is_alive():
-                log.warning("MPRIS: thread did not stop within %.0f s", JOIN_S)
-            self._thread = None
-
-    def wait_ready(self, timeout: float = 10.0) -> bool:
-        """Whether the player is on the bus (after waiting until that is known)."""
-        self.ready.wait(timeout)
-        return self.active
-
-    # --- the loop's thread ------------------------------------------------------------------
-
-    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._main())
-        except Exception:
-            log.exception("MPRIS: the player failed; media remotes on the session bus are off")
-        finally:
-            self.active = False
-            try:
-                left = asyncio.all_tasks(loop)  # requests still in flight
-                for task in left:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
-                self.ready.set()
+        self._close_loop()
 
     async def _main(self) -> None:
         address = self.address or session_bus_address()
