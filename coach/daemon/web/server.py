@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -46,6 +46,7 @@ from coach.protocol.messages import (
     Status,
     Stop,
 )
+from coach.store.config import Network
 from coach.store.history import History
 
 log = logging.getLogger(__name__)
@@ -82,12 +83,14 @@ class WebServer:
     """The web part: ``start(handler)`` / ``close()`` like the keys, the button and MPRIS."""
 
     def __init__(self, host: str, port: int, place: Place, *, poll_s: float = POLL_S,
-                 limit: FailureLimit | None = None) -> None:
+                 limit: FailureLimit | None = None,
+                 trusted_proxies: Sequence[Network] = ()) -> None:
         self.host = host
         self.port = port  # 0: any free port; the bound one is here once ``ready`` is set
         self.place = place
         self.poll_s = poll_s
         self.limit = limit or FailureLimit()
+        self.trusted_proxies = tuple(trusted_proxies)
         self.token = load_or_create_token(place.token_path)
         self.active = False
         self.ready = threading.Event()
@@ -155,7 +158,8 @@ class WebServer:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY,
-                              middlewares=[_size_limit, gate(self.token, self.limit)])
+                              middlewares=[_size_limit, gate(self.token, self.limit,
+                                                                 self.trusted_proxies)])
         app[api.SERVER] = self
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{name}", self._static)
