@@ -9,7 +9,7 @@ time (--speed times it), 20 ms of audio per step, and notes the wall-clock time 
 phase of the timeline began (the step whose position crossed its start). The page notes, in
 window.coachLog, Date.now() as it draws each status it was sent (its DOM updated). Latency of a
 phase = the first draw of that phase (same kind, rep, set, side) less the time it began: the
-session thread's tick (0.1 s), the server's poll (0.1 s), the event stream and the page's
+session thread's tick (0.1 s), the server's poll (0.25 s), the event stream and the page's
 script. Both clocks are this machine's wall clock. Phases shorter than 0.3 s are left out
 (none in the default program). Prints the median, 90th percentile and max over the session.
 
@@ -17,7 +17,7 @@ script. Both clocks are this machine's wall clock. Phases shorter than 0.3 s are
 full-session.yaml playing into a private PulseAudio null sink, as bench_daemon.py measures it):
 its utime+stime over S seconds of the session without `web:` in its config; then another with
 `web: {listen: 127.0.0.1:PORT}`, S seconds with no page open and S seconds with the page open
-in headless Chromium (the events stream, the status asked 10 times a second).
+in headless Chromium (the events stream, the status asked 4 times a second).
 """
 
 from __future__ import annotations

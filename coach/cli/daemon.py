@@ -41,5 +41,6 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       rate=config.rate, blocksize=config.blocksize,
                       preroll_ms=config.preroll_ms, buttons=buttons,
                       voice_defaults=config.voice, duck_db=config.duck_db,
-                      web_listen=config.web_listen, mqtt=mqtt,
+                      web_listen=config.web_listen,
+                      web_trusted_proxies=config.web_trusted_proxies, mqtt=mqtt,
                       listen_source=config.listen_source)

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -65,6 +65,7 @@ from coach.protocol.messages import (
     Stopped,
     Toggle,
 )
+from coach.store.config import Network
 from coach.store.history import History
 from coach.store.programs import Resolved, with_progress
 from coach.store.remedies import remedies_path
@@ -398,10 +399,12 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                voice_defaults: VoiceSettings | None = None,
                duck_db: float | None = None,
                web_listen: tuple[str, int] | None = None,
+               web_trusted_proxies: Sequence[Network] = (),
                mqtt: MqttBridge | None = None,
                listen_source: str | None = None) -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown.
-    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off. ``mqtt``:
+    ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off;
+    ``web_trusted_proxies``: the reverse proxies whose X-Forwarded-For it believes. ``mqtt``:
     the Home Assistant bridge (coach/daemon/mqtt); None: off. ``listen_source``: the mic's
     PulseAudio/PipeWire source (spoken ratings); None: off."""
     from coach.audio.duck import recover_in_background
@@ -438,7 +441,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     if web_listen is not None:
         # aiohttp and the page's files only when the page is configured.
         from coach.daemon.web.server import Place, WebServer
-        buttons.append(WebServer(*web_listen, Place(programs_dir, history, voice_defaults)))
+        buttons.append(WebServer(*web_listen, Place(programs_dir, history, voice_defaults),
+                                 trusted_proxies=web_trusted_proxies))
     if listener is not None:
         buttons.append(listener)
     for b in buttons:

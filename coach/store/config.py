@@ -4,11 +4,13 @@ reads all of it; the CLI reads its voice defaults (and, for `coach daemon`, the 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from yaml.nodes import ScalarNode
 
 from coach.core.errors import CoachError
 from coach.core.program import VOICE_KEYS, Program, VoiceSettings, read_voice
@@ -19,11 +21,12 @@ KEYS = ("programs", "device", "timezone", "misfire_grace", "rate", "blocksize", 
 GPIO_KEYS = ("pin", "hold")
 MQTT_KEYS = ("host", "port", "username", "password_file", "discovery_prefix")
 DUCK_KEYS = ("level",)
-WEB_KEYS = ("listen",)
+WEB_KEYS = ("listen", "trusted_proxies")
 LISTEN_KEYS = ("source",)
 WEB_DEFAULT_HOST = "127.0.0.1"  # the phone page answers only on this machine unless opened
 DUCK_DEFAULT_DB = -12.0
 DUCK_RANGE_DB = (-60.0, -1.0)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Config:
     mpris: bool = True  # the MPRIS player org.mpris.MediaPlayer2.coach on the session bus
     duck_db: float | None = DUCK_DEFAULT_DB  # other streams lowered this much under a cue; None: off
     web_listen: tuple[str, int] | None = None  # `web: {listen: HOST:PORT}`: the phone page; None: off
+    # `web: {trusted_proxies: [...]}`: the reverse proxies whose X-Forwarded-For is believed
+    web_trusted_proxies: tuple[Network, ...] = ()
     mqtt: MqttConfig | None = None  # Home Assistant over MQTT; None: off
     listen_source: str | None = None  # `listen: {source: NAME}`: spoken answers; None: off
 
@@ -146,7 +151,7 @@ def parse_config(text: str, path: str) -> Config:
         if "duck" in found:
             values["duck_db"] = _read_duck(r, found["duck"])
         if "web" in found:
-            values["web_listen"] = _read_web(r, found["web"])
+            values["web_listen"], values["web_trusted_proxies"] = _read_web(r, found["web"])
         if "mqtt" in found:
             values["mqtt"] = _read_mqtt(r, found["mqtt"], path)
         if "listen" in found:
@@ -198,24 +203,45 @@ def parse_listen(text: str) -> tuple[str, int] | None:
     return host or WEB_DEFAULT_HOST, int(port)
 
 
-def _read_web(r: NodeReader, node: Node) -> tuple[str, int] | None:
-    """`web: {listen: HOST:PORT}` (the phone page, coach/daemon/web)."""
+def _read_web(r: NodeReader, node: Node) -> tuple[tuple[str, int] | None, tuple[Network, ...]]:
+    """`web: {listen: HOST:PORT, trusted_proxies: [ADDRESS or NETWORK, ...]}` (the phone page,
+    coach/daemon/web)."""
     items = r.mapping(node, "web")
     if items is None:
-        return None
+        return None, ()
     found = r.known_keys(items, WEB_KEYS, "in web")
+    proxies = _read_proxies(r, found["trusted_proxies"]) if "trusted_proxies" in found else ()
     if "listen" not in found:
         r.error(node, "web needs `listen: HOST:PORT`, like `listen: 0.0.0.0:8080` (every "
                       "address) or `listen: 127.0.0.1:8080` (this machine only)")
-        return None
+        return None, proxies
     text = r.text(found["listen"], "web.listen")
     if text is None:
-        return None
+        return None, proxies
     listen = parse_listen(text)
     if listen is None:
         r.error(found["listen"], f'web.listen "{text}" must be HOST:PORT with a port from 1 to '
                                  "65535, like 0.0.0.0:8080 or 127.0.0.1:8080")
-    return listen
+    return listen, proxies
+
+
+def _read_proxies(r: NodeReader, node: Node) -> tuple[Network, ...]:
+    """`trusted_proxies`: a list (or one) of addresses or networks (`127.0.0.1`, `::1`,
+    `192.168.1.0/24`), never a host name (the check is on the peer's address)."""
+    nodes = [node] if isinstance(node, ScalarNode) else \
+        r.sequence(node, "web.trusted_proxies") or []
+    out: list[Network] = []
+    for n in nodes:
+        text = r.text(n, "web.trusted_proxies")
+        if text is None:
+            continue
+        try:
+            out.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            r.error(n, f'web.trusted_proxies "{text}" must be an IP address or a network, '
+                       "like 127.0.0.1, ::1 or 192.168.1.0/24 (the proxy's address as coach "
+                       "sees it, not a host name)")
+    return tuple(out)
 
 
 def _read_mqtt(r: NodeReader, node: Node, path: str) -> MqttConfig | None:

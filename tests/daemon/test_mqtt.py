@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,15 @@ import pytest
 
 from coach.core.types import PHASE_KINDS, QUESTIONS, SESSION_STATES, SET_OUTCOMES
 from coach.daemon.mqtt import MqttBridge
-from coach.daemon.mqtt.discovery import Topics, node_id
+from coach.daemon.mqtt.bridge import POLL_S
+from coach.daemon.mqtt.discovery import (
+    Topics,
+    node_id,
+    rated_unit,
+    ratings_shown,
+    still_rateable,
+)
+from coach.protocol.messages import Rated, Status
 from coach.store.config import MqttConfig
 from tests.support.broker import Mosquitto, Watcher, free_port
 from tests.support.real import need
@@ -202,8 +211,8 @@ def rig(tmp_path: Path, espeak: None) -> Iterator[Rig]:
         yield r
 
 
-def bridge_for(rig: Rig, port: int, **kw: Any) -> MqttBridge:
-    b = MqttBridge(MqttConfig("127.0.0.1", port, **kw), hostname=HOST)
+def bridge_for(rig: Rig, port: int, poll_s: float = POLL_S, **kw: Any) -> MqttBridge:
+    b = MqttBridge(MqttConfig("127.0.0.1", port, **kw), hostname=HOST, poll_s=poll_s)
     rig.d.problem_sources.append(b.problem)
     rig.d.set_listeners.append(b.set_ended)
     b.start(rig.d.handle)
@@ -296,9 +305,6 @@ def test_buttons_select_and_start_move_the_daemon(ha, rig: Rig):
     assert watcher.wait(T.program, lambda t: t == "row")
 
 
-@pytest.mark.xfail(strict=True, reason="found at the merge with the faster Rig (play_s no longer "
-                   "sleeps): the bridge never republishes the rating as None when the next set "
-                   "starts; not yet understood (closing note of issue 21)")
 def test_a_rating_and_the_set_ended_event(ha, rig: Rig):
     watcher, _ = ha
     rig.call("start", program="row")
@@ -323,6 +329,57 @@ def test_a_rating_and_the_set_ended_event(ha, rig: Rig):
     watcher.publish(T.command("skip"), "PRESS")
     ev = watcher.wait_json(T.set_ended, lambda e: e["set"] == 2, after=n)
     assert ev["event_type"] in ("skipped", "partial")
+
+
+def test_the_rating_is_cleared_by_what_status_says_not_by_a_change_seen(broker: Mosquitto,
+                                                                        rig: Rig):
+    """The bridge asks status every 0.25 s, and a session can go through a whole set between
+    two asks: here it never asks while set 1 plays (a poll period of an hour; a button press
+    makes it ask at once), and still clears set 1's rating once it sees set 2."""
+    watcher = Watcher(broker.port)
+    bridge = bridge_for(rig, broker.port, poll_s=3600)
+    try:
+        watcher.wait(T.availability, lambda t: t == "online")
+        rig.call("start", program="row")
+        rig.wait_for(lambda s: s["state"] == "playing", "playing")
+        rig.play_s(19)  # set 1's rest
+        watcher.publish(T.rating_set("effort"), "4")
+        assert watcher.wait(T.rating("effort"), lambda t: t == "4") == "4"
+        watcher.publish(T.rating_set("feel"), "2")  # the other question: kept beside it
+        assert watcher.wait(T.rating("feel"), lambda t: t == "2") == "2"
+        assert rig.status()["set"] == 1
+        n = len(watcher.messages)
+        rig.play_s(10)  # set 2 starts at 28 s
+        watcher.publish(T.command("resume"), "PRESS")  # refused (playing); status asked
+        assert watcher.wait(T.rating("effort"), lambda t: t == "None", after=n) == "None"
+        assert watcher.wait(T.rating("feel"), lambda t: t == "None", after=n) == "None"
+    finally:
+        bridge.close()
+        watcher.close()
+
+
+def test_which_status_still_shows_a_rating():
+    """A unilateral set's left side rated in the switch: shown through the switch and its
+    answer windows, cleared once the right side's work begins, by a back into the set, by the
+    next set and by the end of the session."""
+    at = Status("playing", program="Legs", exercise="Split squat", exercise_index=1, set=1,
+                sets=2, side="right", phase="switch", position=40.0)
+    rated = Rated("Split squat", 1, "left", "feel", 4)
+    unit = rated_unit(at, rated)
+    assert unit is not None and unit.key == ("Legs", 1, 1, "left")
+    assert ratings_shown(at, unit, {"feel": 4}) == {"feel": "4", "effort": "None"}
+    later = {"position": 43.0}
+    for st, shown in [(replace(at, **later, phase="answer", side="left"), True),
+                      (replace(at, **later, phase="lead_in"), False),
+                      (replace(at, **later, phase="up", rep=1), False),
+                      (replace(at, position=30.0, phase="announce", side="left"), False),
+                      (replace(at, **later, set=2, phase="announce", side="left"), False),
+                      (Status("idle"), False)]:
+        assert still_rateable(st, unit) is shown, st
+    assert rated_unit(replace(at, set=2, side="left", phase="announce"), rated) is None
+    bilateral = replace(at, side=None, phase="rest")
+    both = rated_unit(bilateral, Rated("Split squat", 1, None, "feel", 4))
+    assert both is not None and still_rateable(replace(bilateral, side="right"), both)
 
 
 def test_birth_message_and_library_changes_resend_discovery(ha, rig: Rig):

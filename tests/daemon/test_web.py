@@ -12,13 +12,14 @@ import os
 import socket
 import stat
 from collections.abc import Awaitable, Callable
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from coach.daemon.web.auth import MAX_FAILURES, load_or_create_token
+from coach.daemon.web.auth import MAX_FAILURES, client_address, load_or_create_token
 from coach.daemon.web.server import WebServer
 from tests.support.rig import Rig
 from tests.support.webrig import WEB_DAY, base_url, web_rig
@@ -122,6 +123,70 @@ def test_guessing_the_token_is_rate_limited(tmp_path: Path) -> None:
         got = run(server, body, login=False)
         assert got[:MAX_FAILURES] == [401] * MAX_FAILURES
         assert got[MAX_FAILURES:] == [429, 429, 429]
+
+
+def guess_then_try(server: WebServer, guesser: str | None,
+                   then: list[str | None]) -> tuple[list[int], list[int]]:
+    """MAX_FAILURES + 1 wrong tokens with X-Forwarded-For ``guesser`` (None: no header), then
+    the right token once with each of ``then``: their statuses."""
+    def xff(value: str | None) -> dict[str, str]:
+        return {} if value is None else {"X-Forwarded-For": value}
+
+    async def body(c: Session, u: str) -> tuple[list[int], list[int]]:
+        guesses = [(await c.get(f"{u}/api/status?token=guess{i}", headers=xff(guesser))).status
+                   for i in range(MAX_FAILURES + 1)]
+        after = [(await c.get(f"{u}/api/status?token={server.token}", headers=xff(h),
+                              allow_redirects=False)).status for h in then]
+        return guesses, after
+    return run(server, body, login=False)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path: Path) -> None:
+    """The test's client plays the proxy on 127.0.0.1 (configured as trusted), forwarding
+    clients: one guesses and is locked out, another behind the same proxy is not, and the
+    locked one cannot talk its way out by writing another address into the header."""
+    with web_rig(tmp_path, trusted_proxies=[ip_network("127.0.0.1"),
+                                            ip_network("10.0.0.0/8")]) as (rig, server):
+        guesses, after = guess_then_try(server, "203.0.113.5", [
+            "203.0.113.6",  # another phone behind the same proxy: let in (303 to the page)
+            "198.51.100.7, 203.0.113.5",  # the guesser wrote an address; the proxy appended its own
+            "203.0.113.5, 10.1.2.3",  # through a second trusted proxy: skipped
+            "203.0.113.5:51234",  # with a port, as some proxies write it
+            None,  # the proxy itself (no header): not the guesser
+        ])
+        assert guesses == [401] * MAX_FAILURES + [429]
+        assert after == [303, 429, 429, 429, 303]
+
+
+@pytest.mark.parametrize("trusted", [(), (ip_network("10.0.0.0/8"), ip_network("::1"))])
+def test_x_forwarded_for_is_never_read_from_a_peer_not_trusted(tmp_path: Path,
+                                                                trusted: tuple) -> None:
+    """Without trusted proxies (or when the peer is not one), the header is the client's own
+    words: a guesser who writes a new address each time is still one address."""
+    with web_rig(tmp_path, trusted_proxies=trusted) as (rig, server):
+        async def body(c: Session, u: str) -> list[int]:
+            return [(await c.get(f"{u}/api/status?token=guess{i}",
+                                 headers={"X-Forwarded-For": f"203.0.113.{i}"})).status
+                    for i in range(MAX_FAILURES + 1)]
+        assert run(server, body, login=False) == [401] * MAX_FAILURES + [429]
+        assert guess_then_try(server, None, ["192.0.2.1"])[1] == [429]
+
+
+@pytest.mark.parametrize("remote, forwarded, client", [
+    ("127.0.0.1", ["203.0.113.5"], "203.0.113.5"),
+    ("127.0.0.1", ["1.1.1.1, 203.0.113.5", "10.0.0.2"], "203.0.113.5"),  # two headers, in order
+    ("127.0.0.1", ["[2001:db8::1]:443"], "2001:db8::1"),
+    ("127.0.0.1", ["10.0.0.2, 127.0.0.1"], "127.0.0.1"),  # only proxies: the proxy itself
+    ("127.0.0.1", ["unknown"], "unknown"),  # a proxy's word for a hidden client: its own key
+    ("127.0.0.1", [], "127.0.0.1"),
+    ("192.0.2.9", ["203.0.113.5"], "192.0.2.9"),  # not a trusted peer: the header is ignored
+    ("::ffff:127.0.0.1", ["203.0.113.5"], "203.0.113.5"),  # a dual-stack socket's IPv4 peer
+    ("::1", ["203.0.113.5"], "::1"),
+])
+def test_the_client_is_the_right_most_untrusted_address(remote: str, forwarded: list[str],
+                                                        client: str) -> None:
+    trusted = [ip_network("127.0.0.1"), ip_network("10.0.0.0/8")]
+    assert client_address(remote, forwarded, trusted) == client
 
 
 def test_the_token_never_reaches_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -40,6 +40,11 @@ def text(driver: Any, id_: str) -> str:
     return driver.find_element("id", id_).text
 
 
+def drawn(driver: Any, id_: str) -> str:
+    """An element's text as the page wrote it (hidden or not, before CSS's capitals)."""
+    return driver.execute_script("return document.getElementById(arguments[0]).textContent", id_)
+
+
 def tap(driver: Any, css: str) -> None:
     driver.find_element("css selector", css).click()
 
@@ -59,8 +64,11 @@ def test_the_page_runs_a_session_pauses_it_and_rates_a_set(tmp_path: Path) -> No
         assert "Web day" in card.text and "1:48" in card.text
         tap(driver, '[data-start="day"]')
         rig.wait_for(lambda st: st["state"] == "playing", "playing")
+        # (The page names the exercise while it prepares too, beside "preparing N of M": the
+        # playing status may reach it up to a poll later than the daemon plays, so wait.)
         wait(driver, lambda: text(driver, "exercise") == "Row", "the playing exercise")
-        assert text(driver, "set") == "Set 1 of 2" and text(driver, "next") == "Next: Row, set 2 of 2"
+        wait(driver, lambda: text(driver, "set") == "Set 1 of 2", "the set")
+        assert text(driver, "next") == "Next: Row, set 2 of 2"
         wait(driver, lambda: text(driver, "phase") == "Get ready", "the announce phase")
 
         tap(driver, "#pause")
@@ -84,6 +92,42 @@ def test_the_page_runs_a_session_pauses_it_and_rates_a_set(tmp_path: Path) -> No
     assert r.returncode == 0, r.stderr
     [s] = json.loads(r.stdout)
     assert s["program"] == "Web day" and s["sets"][0]["ratings"] == {"feel": 4}
+
+
+# Holds every POST's response in the page until the test releases it: a reply that is slow to
+# come back, as on a phone's Wi-Fi (everything else, the event stream too, runs as it is).
+HOLD_REPLIES = """
+const real = window.fetch; window.held = [];
+window.fetch = (url, init) => real(url, init).then((r) => init && init.method === "POST"
+  ? new Promise((ok) => window.held.push(() => ok(r))) : r);
+window.release = () => { const n = window.held.length; window.held.splice(0).forEach((f) => f()); return n; };
+"""
+
+
+def test_a_late_reply_never_draws_over_a_newer_status(tmp_path: Path) -> None:
+    """Start's reply (the session preparing) arrives after the stream said it plays: the page
+    keeps showing it playing (it showed "preparing 11 of 24" beside the exercise, found in CI)."""
+    with web_rig(tmp_path) as (rig, server), chromium() as driver:
+        driver.get(f"{base_url(server)}/?token={server.token}")
+        wait(driver, lambda: text(driver, "exercise") == "No session", "the idle page")
+        tap(driver, '[data-tab="programs"]')
+        wait(driver, lambda: driver.find_element("css selector", '[data-start="day"]'),
+             "the library")
+        driver.execute_script(HOLD_REPLIES)
+        tap(driver, '[data-start="day"]')
+        rig.wait_for(lambda st: st["state"] == "playing", "playing")
+        # (The live tab is hidden behind the library: its text as drawn, not as displayed.)
+        wait(driver, lambda: drawn(driver, "state") == "playing", "playing, from the stream")
+        wait(driver, lambda: driver.execute_script("return window.held.length") == 1,
+             "start's reply held")
+        before = driver.execute_script("return window.coachLog.length")
+        assert driver.execute_script("return window.release()") == 1
+        # The reply handled: the start button's handler shows the live tab after it.
+        wait(driver, lambda: driver.find_element("id", "live").is_displayed(), "the live tab")
+        states = driver.execute_script(
+            "return window.coachLog.slice(arguments[0]).map((e) => e[1].state)", before)
+        assert "preparing" not in states, states
+        assert drawn(driver, "state") == "playing" and drawn(driver, "set") == "Set 1 of 2"
 
 
 def test_an_edit_with_a_mistake_shows_it_by_its_line_and_leaves_the_file(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The page from a real `coach daemon` process configured with `web: {listen: ...}`: the address
 `coach web` prints opens it, its buttons drive the daemon (`coach status` agrees), the daemon's
-own log (at debug level, every request in it) never holds the token, and the port closes with
-the daemon."""
+own log (at debug level, every request in it) never holds the token, behind a trusted proxy
+each forwarded client has its own guessing limit, and the port closes with the daemon."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_the_daemon_serves_the_page_that_coach_web_names(tmp_path: Path) -> None
         d = Coachd(tmp_path, env)
         (tmp_path / "config" / "coach").mkdir(parents=True)
         (tmp_path / "config" / "coach" / "config.yaml").write_text(
-            f"mpris: false\nweb: {{listen: 127.0.0.1:{port}}}\n")
+            f"mpris: false\nweb: {{listen: 127.0.0.1:{port}, trusted_proxies: [127.0.0.1]}}\n")
         (d.programs / "day.yaml").write_text(WEB_DAY)
         try:
             d.start()
@@ -42,14 +42,20 @@ def test_the_daemon_serves_the_page_that_coach_web_names(tmp_path: Path) -> None
             token = (tmp_path / "state" / "coach" / "web-token").read_text().strip()
             assert url == f"http://127.0.0.1:{port}/?token={token}"
 
-            async def use() -> tuple[int, str, dict]:
+            async def use() -> tuple[int, str, dict, list[int]]:
                 jar = aiohttp.CookieJar(unsafe=True)
                 async with aiohttp.ClientSession(cookie_jar=jar) as c:
-                    r = await c.get(url)  # 303 to / with the cookie, then the page
+                    # This client is the proxy: a phone behind it guesses and is locked out...
+                    guesser = {"X-Forwarded-For": "203.0.113.5"}
+                    limited = [(await c.get(f"http://127.0.0.1:{port}/api/status?token=no",
+                                            headers=guesser)).status for _ in range(11)]
+                    # ...the owner's phone behind the same proxy is not.
+                    r = await c.get(url, headers={"X-Forwarded-For": "203.0.113.6"})
                     page = await r.text()
                     r2 = await c.post(f"http://127.0.0.1:{port}/api/start", json={"program": "day"})
-                    return r.status, page, await r2.json()
-            status, page, started = asyncio.run(use())
+                    return r.status, page, await r2.json(), limited
+            status, page, started, limited = asyncio.run(use())
+            assert limited == [401] * 10 + [429]
             assert status == 200 and "<title>coach</title>" in page
             assert started["ok"] and started["program"] == "Web day"
             assert d.wait_for(lambda st: st["state"] == "playing", what="playing")["program"] == "Web day"
@@ -61,5 +67,6 @@ def test_the_daemon_serves_the_page_that_coach_web_names(tmp_path: Path) -> None
         assert f"web: the page answers on http://127.0.0.1:{port}/" in log
         assert "POST /api/start 200" in log and "GET / 303" in log  # every request, at debug
         assert token not in log
+        assert "web: a wrong token from 203.0.113.5" in log
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()

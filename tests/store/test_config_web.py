@@ -1,7 +1,10 @@
-"""config.yaml's `web: {listen: HOST:PORT}`: off when absent, 127.0.0.1 unless a host is given,
-and every mistake a one-line FILE:LINE:COL error like the rest of the config."""
+"""config.yaml's `web: {listen: HOST:PORT, trusted_proxies: [...]}`: off when absent, 127.0.0.1
+unless a host is given, no proxy trusted unless listed, and every mistake a one-line
+FILE:LINE:COL error like the rest of the config."""
 
 from __future__ import annotations
+
+from ipaddress import ip_network
 
 import pytest
 
@@ -38,6 +41,18 @@ def test_web_listen(text: str, listen: tuple[str, int] | None) -> None:
      "address) or `listen: 127.0.0.1:8080` (this machine only)"),
     ("web: {listen: 8080, port: 1}\n", 'config.yaml:1:21: error: unknown key "port" in web'),
     ("web: 8080\n", None),
+    ("web:\n  listen: 8080\n  trusted_proxies: [127.0.0.1, proxy.lan]\n",
+     'config.yaml:3:32: error: web.trusted_proxies "proxy.lan" must be an IP address or a '
+     "network, like 127.0.0.1, ::1 or 192.168.1.0/24 (the proxy's address as coach sees it, "
+     "not a host name)"),
+    ("web: {listen: 8080, trusted_proxies: 10.0.0.0/33}\n",
+     'config.yaml:1:38: error: web.trusted_proxies "10.0.0.0/33" must be an IP address or a '
+     "network, like 127.0.0.1, ::1 or 192.168.1.0/24 (the proxy's address as coach sees it, "
+     "not a host name)"),
+    ("web: {listen: 8080, trusted_proxies: []}\n",
+     "config.yaml:1:38: error: web.trusted_proxies must not be an empty list"),
+    ("web: {listen: 8080, trusted_proxies: {nginx: 127.0.0.1}}\n",
+     "config.yaml:1:38: error: web.trusted_proxies must be a list, got a mapping"),
 ])
 def test_web_mistakes_are_one_line_each(text: str, message: str | None) -> None:
     with pytest.raises(CoachError) as e:
@@ -46,3 +61,16 @@ def test_web_mistakes_are_one_line_each(text: str, message: str | None) -> None:
     if message is not None:
         assert str(e.value) == message
     assert "Traceback" not in str(e.value)
+
+
+@pytest.mark.parametrize("text, proxies", [
+    ("web: {listen: 8080}\n", ()),
+    ("web: {listen: 8080, trusted_proxies: 127.0.0.1}\n", (ip_network("127.0.0.1/32"),)),
+    ("web:\n  listen: 8080\n  trusted_proxies:\n    - 127.0.0.1\n    - '::1'\n"
+     "    - 192.168.1.0/24\n",
+     (ip_network("127.0.0.1"), ip_network("::1"), ip_network("192.168.1.0/24"))),
+    ("web: {listen: 8080, trusted_proxies: [192.168.1.7/24]}\n",  # the host's network
+     (ip_network("192.168.1.0/24"),)),
+])
+def test_web_trusted_proxies(text: str, proxies: tuple) -> None:
+    assert parse_config(text, "config.yaml").web_trusted_proxies == proxies

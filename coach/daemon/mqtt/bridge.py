@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from coach.core.types import QUESTIONS, RATING_MAX, RATING_MIN, Question, is_rating
 from coach.daemon.mqtt import discovery
-from coach.daemon.mqtt.discovery import NONE, OFFLINE, ONLINE, Topics
+from coach.daemon.mqtt.discovery import NONE, OFFLINE, ONLINE, RatedUnit, Topics
 from coach.protocol import messages as protocol
 from coach.protocol.messages import (
     Failed,
@@ -83,7 +83,10 @@ class MqttBridge:
         self._events: queue.SimpleQueue[SetEnded] = queue.SimpleQueue()
         self._inbox: list[tuple[str, bytes]] = []  # messages received, handled after loop()
         self._last_state: str | None = None
-        self._where: tuple[Any, ...] = ()
+        # The ratings given here and the set (side) they went to; what each rating topic holds.
+        self._rated: RatedUnit | None = None
+        self._ratings: dict[Question, int] = {}
+        self._shown: dict[Question, str] = {}
         self._thread: threading.Thread | None = None
         t = self.topics
         c = self.client = paho.Client(CallbackAPIVersion.VERSION2,
@@ -193,7 +196,7 @@ class MqttBridge:
         client.publish(t.availability, ONLINE, qos=1, retain=True)
         self._announce()
         self._last_state = None  # everything again: the broker may have restarted empty
-        self._where = ()
+        self._shown = {}
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
                        properties: Any) -> None:
@@ -223,6 +226,7 @@ class MqttBridge:
                     log.info("mqtt: Home Assistant is online; discovery sent again")
                     self._announce()
                     self._last_state = None
+                    self._shown = {}
             elif topic == t.program_set:
                 if payload in self.programs:
                     self.selected = payload
@@ -268,26 +272,43 @@ class MqttBridge:
                      RATING_MAX, payload)
             return
         reply = self._ask(Rate(int(value), question))
-        if isinstance(reply, Rated):
-            self.client.publish(self.topics.rating(question), str(reply.value), qos=1,
-                                retain=True)
-        elif isinstance(reply, Failed):
+        if isinstance(reply, Failed):
             log.info("mqtt: rate: %s", reply.error)
+        if not isinstance(reply, Rated):
+            return
+        st = self._ask(GetStatus())
+        if not isinstance(st, Status):
+            return
+        unit = discovery.rated_unit(st, reply)
+        if unit is not None:
+            if self._rated is None or self._rated.key != unit.key:
+                self._rated, self._ratings = unit, {}
+            self._ratings[reply.question] = reply.value
+        self._show_ratings(st)
 
     def _poll(self) -> None:
         reply = self._ask(GetStatus())
         if not isinstance(reply, Status) or not self.connected:
             return
-        here = discovery.where(reply)
-        if here != self._where:  # a new set (side): the rating shown is not its own
-            if self._where:
-                for q in QUESTIONS:
-                    self.client.publish(self.topics.rating(q), NONE, qos=1, retain=True)
-            self._where = here
         text = discovery.dumps(discovery.state(reply))
         if text != self._last_state:
             self.client.publish(self.topics.state, text, qos=1, retain=True)
             self._last_state = text
+        self._show_ratings(reply)
+
+    def _show_ratings(self, st: Status) -> None:
+        """Each rating topic as this status says it is now: the value given to the set just
+        done while its window lasts, None from the next set (side) on. Derived from the status
+        alone, not from having seen the set change: a session can move through a whole set
+        between two polls (the in-process Rig does, and a skip does)."""
+        if self._rated is not None and not discovery.still_rateable(st, self._rated):
+            self._rated, self._ratings = None, {}
+        if not self.connected:
+            return
+        for q, payload in discovery.ratings_shown(st, self._rated, self._ratings).items():
+            if self._shown.get(q) != payload:
+                self.client.publish(self.topics.rating(q), payload, qos=1, retain=True)
+                self._shown[q] = payload
 
     def _read_programs(self) -> None:
         reply = self._ask(Programs())

@@ -21,8 +21,9 @@ from coach.core.types import (
     SESSION_STATES,
     SET_OUTCOMES,
     Question,
+    Side,
 )
-from coach.protocol.messages import SetEnded, Status
+from coach.protocol.messages import Rated, SetEnded, Status
 
 # The buttons, each a request of the command table (start: the program the select shows).
 BUTTONS = ("start", "pause", "resume", "skip", "back", "stop", "extend")
@@ -160,9 +161,50 @@ def state(st: Status) -> dict[str, Any]:
             "next": st.next, "time_left": time_left}
 
 
-def where(st: Status) -> tuple[Any, ...]:
-    """The set (side) a status is in: a rating given from then on is a new one."""
-    return (st.program, st.exercise_index, st.set, st.side) if st.state != "idle" else ()
+@dataclass(frozen=True)
+class RatedUnit:
+    """The set (side) the ratings given over MQTT went to, and how far the session was then."""
+
+    program: str | None
+    exercise_index: int | None
+    set: int
+    side: Side | None
+    position: float
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.program, self.exercise_index, self.set, self.side)
+
+
+def rated_unit(st: Status, rated: Rated) -> RatedUnit | None:
+    """The unit of a rating just stored, read off the status asked right after it; None when
+    that status is already past it (the window closed in between)."""
+    unit = RatedUnit(st.program, st.exercise_index, rated.set, rated.side, st.position)
+    if st.exercise != rated.exercise or not still_rateable(st, unit):
+        return None
+    return unit
+
+
+def still_rateable(st: Status, unit: RatedUnit) -> bool:
+    """Whether ``unit`` is still the set (side) just done, judged from this status alone (never
+    from having seen the change: the bridge asks every 0.25 s, and a session may move through
+    a whole set between two asks). A rating's window lasts until the next set or side starts
+    (coach/daemon/rating.py): so the session is still in the unit's set, not moved back before
+    where it was rated (a back starts the set again), and, for one side of a unilateral set,
+    the other side's work has not begun (the other side is named from the switch on, and the
+    ratings asked in it are the first side's)."""
+    if st.state == "idle" or (st.program, st.exercise_index, st.set) != \
+            (unit.program, unit.exercise_index, unit.set) or st.position < unit.position:
+        return False
+    return unit.side is None or st.side in (None, unit.side) or st.phase in ("switch", "answer")
+
+
+def ratings_shown(st: Status, unit: RatedUnit | None,
+                  ratings: dict[Question, int]) -> dict[Question, str]:
+    """Each rating topic's retained payload for this status: the value given to the set just
+    done, or None (unknown) once that set is over or before anything was rated."""
+    live = unit is not None and still_rateable(st, unit)
+    return {q: str(ratings[q]) if live and q in ratings else NONE for q in QUESTIONS}
 
 
 def event(ev: SetEnded) -> dict[str, Any]:

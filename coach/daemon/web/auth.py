@@ -1,14 +1,16 @@
 """The phone page's gate: the secret token (made at first start, kept 0600 in the state dir), the
 cookie it becomes, the cross-site check for requests that change something, the brute-force
-limit and an access log that never writes a query string (where the token travels once)."""
+limit (per client: behind a trusted reverse proxy, the address it forwards) and an access log
+that never writes a query string (where the token travels once)."""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import platformdirs
@@ -17,6 +19,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Middleware
 
 from coach.files import atomic_write_text
+from coach.store.config import Network
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,48 @@ class FailureLimit:
             self._failures.clear()
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as a proxy writes it: `1.2.3.4`, `1.2.3.4:5678`, `::1`, `[::1]:5678`; an
+    IPv4 address in IPv6 form (a dual-stack socket's `::ffff:127.0.0.1`) as IPv4."""
+    t = text.strip()
+    if t.startswith("["):
+        t = t[1:t.find("]")] if "]" in t else t
+    elif t.count(":") == 1:
+        t = t.split(":")[0]
+    try:
+        a = ipaddress.ip_address(t)
+    except ValueError:
+        return None
+    return a.ipv4_mapped or a if isinstance(a, ipaddress.IPv6Address) else a
+
+
+def client_address(remote: str | None, forwarded: Sequence[str],
+                   trusted: Sequence[Network]) -> str:
+    """Who a request comes from, for the limit. The connection's own peer, unless that peer is
+    a trusted proxy: then its X-Forwarded-For (``forwarded``: each header's value, in order)
+    read from the right, skipping trusted proxies, and the first address that is not one. Only
+    the right end can be believed (each proxy appends the peer it saw; a client writes anything
+    it likes on the left), so a client cannot spoof its way out of the limit, and without
+    trusted proxies the header is never read at all."""
+    peer = _address(remote or "")
+    if peer is None:
+        return remote or "?"
+
+    def is_trusted(a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(a.version == n.version and a in n for n in trusted)
+
+    if not is_trusted(peer):
+        return str(peer)
+    hops = [h for value in forwarded for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        a = _address(hop)
+        if a is None:  # not an address: what a trusted proxy wrote, so this client's own key
+            return hop.strip()[:64]
+        if not is_trusted(a):
+            return str(a)
+    return str(peer)  # only proxies (or no header): the request comes from the proxy itself
+
+
 def _same_origin(request: web.Request) -> bool:
     """A browser says where a request comes from: Sec-Fetch-Site (every current browser) and
     Origin (on every POST). Either, when present, must name this page itself. A client that
@@ -93,9 +138,10 @@ def _same_origin(request: web.Request) -> bool:
     return True
 
 
-def gate(token: str, limit: FailureLimit) -> Middleware:
-    """The middleware every request passes: 403 for a cross-site change, 429 for an address
-    that guessed too often, 401 without the right token; ``?token=`` once sets the cookie."""
+def gate(token: str, limit: FailureLimit, trusted: Sequence[Network] = ()) -> Middleware:
+    """The middleware every request passes: 403 for a cross-site change, 429 for a client
+    that guessed too often, 401 without the right token; ``?token=`` once sets the cookie.
+    ``trusted``: the reverse proxies whose X-Forwarded-For names the client (client_address)."""
     expected = token.encode()
 
     def matches(given: str | None) -> bool:
@@ -106,7 +152,8 @@ def gate(token: str, limit: FailureLimit) -> Middleware:
         if request.method not in SAFE_METHODS and not _same_origin(request):
             return web.json_response({"ok": False, "error": "cross-site request refused"},
                                      status=403)
-        peer = request.remote or "?"
+        peer = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                              trusted)
         if limit.locked(peer):
             return web.json_response({"ok": False, "error": "too many wrong tokens; wait a "
                                       "minute"}, status=429)

@@ -12,6 +12,13 @@ window.coachLog = [];  // [Date.now(), status] as each status was drawn (bench/b
 let status = null;
 let statusAt = 0;  // performance.now() when `status` arrived (the countdown counts from it)
 let ratedKey = null;
+// Statuses drawn from the event stream: a request's reply is drawn only if none came while it
+// was on its way. The stream is in order; a reply is not (it can arrive after a newer status:
+// a start's "preparing" reply drawn after the stream's "playing" stayed up to 2 s, until the
+// next status that changed).
+let streamed = 0;
+
+function drawReply(data, sentAt) { if (data.ok && data.state && streamed === sentAt) draw(data); }
 
 function text(el, value) { if (el.textContent !== value) el.textContent = value; }
 
@@ -66,15 +73,16 @@ async function call(method, url, body) {
 }
 
 async function post(url, body) {
+  const sentAt = streamed;
   const data = await call("POST", url, body);
   say($("message"), data.ok ? "" : data.error, data.ok);
-  if (data.ok && data.state) draw(data);
+  drawReply(data, sentAt);
   return data;
 }
 
 function connect() {
   const es = new EventSource("/api/events");
-  es.onmessage = (e) => draw(JSON.parse(e.data));
+  es.onmessage = (e) => { streamed++; draw(JSON.parse(e.data)); };
   es.onerror = () => { text($("state"), "reconnecting…"); };
 }
 
@@ -124,12 +132,14 @@ async function loadLibrary() {
     const start = el("button", "primary", "Start"); start.disabled = !!p.errors.length;
     start.dataset.start = p.stem;
     start.addEventListener("click", async () => {
+      let sentAt = streamed;
       let r = await call("POST", "/api/start", {program: p.stem});
       if (!r.ok && status && status.state !== "idle" &&
           confirm(`Stop ${status.program} and start ${p.name || p.stem}?`)) {
+        sentAt = streamed;
         r = await call("POST", "/api/start", {program: p.stem, force: true});
       }
-      if (r.ok) { draw(r); document.querySelector('[data-tab="live"]').click(); }
+      if (r.ok) { drawReply(r, sentAt); document.querySelector('[data-tab="live"]').click(); }
       else if (r.error) say($("message"), r.error);
     });
     const edit = el("button", "", "Edit"); edit.dataset.edit = p.stem;
