@@ -18,7 +18,6 @@ import concurrent.futures
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from coach.core.program import VoiceSettings
+from coach.daemon.looppart import LoopPart
 from coach.daemon.web import api
 from coach.daemon.web.auth import AccessLog, FailureLimit, gate, load_or_create_token
 from coach.protocol.messages import (
@@ -59,7 +59,6 @@ Handler = Callable[[Request], Reply]
 POLL_S = 0.25
 RESYNC_S = 2.0  # a status is sent at least this often (the countdown's clock, a keep-alive)
 MAX_BODY = 2 * 1024 * 1024  # a program is at most 1 MiB; anything larger is refused (413)
-JOIN_S = 5.0
 # The buttons that move a running session, by the page's name for them.
 SESSION_VERBS: dict[str, Callable[[], Request]] = {
     "pause": Pause, "resume": Resume, "skip": Skip, "back": Back, "stop": Stop, "extend": Extend}
@@ -83,12 +82,17 @@ class Place:
     token_path: Path | None = None  # None: the state dir's (auth.token_path)
 
 
-class WebServer:
+class WebServer(LoopPart):
     """The web part: ``start(handler)`` / ``close()`` like the keys, the button and MPRIS."""
+
+    thread_name = "coach-web"
+    label = "web"
+    failed = "the page failed; it is off (the daemon plays on)"
 
     def __init__(self, host: str, port: int, place: Place, *, poll_s: float = POLL_S,
                  limit: FailureLimit | None = None,
                  trusted_proxies: Sequence[Network] = ()) -> None:
+        super().__init__(log)
         self.host = host
         self.port = port  # 0: any free port; the bound one is here once ``ready`` is set
         self.place = place
@@ -96,12 +100,7 @@ class WebServer:
         self.limit = limit or FailureLimit()
         self.trusted_proxies = tuple(trusted_proxies)
         self.token = load_or_create_token(place.token_path)
-        self.active = False
-        self.ready = threading.Event()
         self._handler: Handler | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
         # One worker for the daemon: requests reach the session thread in the order they came.
         self._daemon_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="coach-web")
         # Disk and pictures (history, program files, plots) never wait behind the daemon.
@@ -114,51 +113,12 @@ class WebServer:
 
     def start(self, handler: Handler) -> None:
         self._handler = handler
-        self.ready.clear()
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
-        self._thread = threading.Thread(target=self._run, args=(self._loop,), name="coach-web",
-                                        daemon=True)
-        self._thread.start()
+        self._start_loop()
 
     def close(self) -> None:
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            try:
-                loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:  # the loop already ended
-                pass
-        if self._thread is not None:
-            self._thread.join(JOIN_S)
-            if self._thread.is_alive():
-                log.warning("web: thread did not stop within %.0f s", JOIN_S)
-            self._thread = None
+        self._close_loop()
         self._daemon_pool.shutdown(wait=False, cancel_futures=True)
         self.work_pool.shutdown(wait=False, cancel_futures=True)
-
-    def wait_ready(self, timeout: float = 10.0) -> bool:
-        """Whether the page answers (after waiting until that is known)."""
-        self.ready.wait(timeout)
-        return self.active
-
-    # --- the loop's thread ------------------------------------------------------------------
-
-    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._main())
-        except Exception:
-            log.exception("web: the page failed; it is off (the daemon plays on)")
-        finally:
-            self.active = False
-            try:
-                left = asyncio.all_tasks(loop)  # connections aiohttp left behind
-                for task in left:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-            finally:
-                self.ready.set()
-                loop.close()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY,
