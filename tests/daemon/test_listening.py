@@ -205,6 +205,38 @@ def test_a_command_window_from_the_socket_pauses_on_pause(
             rig.d.listener.close()
 
 
+def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    from evdev import InputEvent, ecodes
+
+    from coach.daemon.buttons import MediaKeys
+    server, source = mic
+    keys = MediaKeys(source=lambda: iter(()), hold_ms=600)  # what `listen:` configures
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        keys.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            play_to(rig, 8.0)  # the left side's work: no answer window
+            # the play key held 0.8 s (the kernel's event times), through the keys' handler
+            keys.on_event(InputEvent(100, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 1))
+            keys.on_event(InputEvent(100, 400_000, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 2))
+            keys.on_event(InputEvent(100, 800_000, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 0))
+            assert rig.status()["state"] == "playing", "a hold is no toggle"
+            rig.wait_for(lambda s: s["listening"], "the push-to-talk window", timeout=15)
+            time.sleep(0.3)
+            say_into(server, tmp_path, speech("pause", RATE), "pause")
+            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            rig.call("stop")
+        finally:
+            keys.close()
+            rig.d.listener.close()
+
+
 def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path,
                                                                    espeak: None) -> None:
     with Rig(tmp_path) as rig:
