@@ -29,6 +29,7 @@ from coach.core.navigation import extra_texts
 from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
+from coach.daemon import asked
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.inbox import REPLY_TIMEOUT_S, Call, Inbox, Message, Wake
@@ -37,10 +38,12 @@ from coach.daemon.listening import Listener
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
 from coach.protocol.messages import (
+    AskStop,
     Back,
     Extend,
     Failed,
     GetStatus,
+    HowLong,
     Interrupted,
     Listen,
     Pause,
@@ -52,6 +55,7 @@ from coach.protocol.messages import (
     Rate,
     Reload,
     Reloaded,
+    Repeat,
     Reply,
     Request,
     Resume,
@@ -277,6 +281,12 @@ class Daemon:
                                       "config.yaml (README, \"Answering aloud\")")
                     self.listener.command_window()
                     return replace(self.status(), listening=True)
+                case Repeat():
+                    return asked.repeat(c)
+                case HowLong():
+                    return asked.time_left(c)
+                case AskStop():
+                    return asked.ask_stop(c)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))
                 case _:

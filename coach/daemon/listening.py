@@ -1,7 +1,9 @@
 """The mic windows (config `listen:`): the session thread opens one after a rating question has
-been spoken (``follow``); the listening thread captures, hears and posts each answer to the
-session thread as a typed ``Rate`` request, as the keys post theirs. The listening thread never
-touches session state: it sees only the windows it is handed and the replies it gets."""
+been spoken (``follow``), and a command window on `coach listen` or a held key (push-to-talk);
+the listening thread captures, hears and posts each answer to the session thread as a typed
+request (``Rate``, ``Pause``, ``HowLong``...), as the keys post theirs. A spoken "stop" is asked
+back (``AskStop``) and posts ``Stop`` only on a "yes" heard within CONFIRM_S. The listening
+thread never touches session state: it sees only the windows it is handed and the replies."""
 
 from __future__ import annotations
 
@@ -14,19 +16,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.audio.listen.recognizer import RATE, Recognizer
+from coach.audio.listen.recognizer import RATE, Heard, Recognizer
 from coach.core.timeline import Phase
 from coach.core.types import Question, Side
 from coach.protocol.messages import (
+    AskStop,
     Back,
     Extend,
     Failed,
+    HowLong,
     Pause,
     Rate,
+    Repeat,
     Reply,
     Request,
     Resume,
     Skip,
+    Stop,
 )
 
 log = logging.getLogger(__name__)
@@ -52,11 +58,17 @@ class CommandWindow:
     """A window for one spoken command (`coach listen`), closed by the first one heard."""
 
 
-# What a spoken command posts; the others ("repeat", "how long", "stop" and its "yes") are not
-# built yet and are logged as such.
+# What a spoken command posts ("stop" asks first; "yes" alone confirms nothing).
 COMMAND_REQUESTS: dict[str, Callable[[], Request]] = {
-    "pause": Pause, "resume": Resume, "skip": Skip, "back": Back, "extend": Extend}
+    "pause": Pause, "resume": Resume, "skip": Skip, "back": Back, "extend": Extend,
+    "repeat": Repeat, "how long": HowLong}
 COMMAND_S = 4.0
+# After "stop the session?" (1.0-1.4 s in espeak-ng's and Piper's voices), not listened to: the
+# mic would hear the question; then "yes" is waited for this long. A word from the grammar's
+# fillers ("what time is it" was heard as "stop" in 2 of 4 espeak-ng voices) costs a question,
+# never the session.
+CONFIRM_MUTE_S = 1.5
+CONFIRM_S = 4.0
 
 
 def window_of(phase: Phase | None) -> Window | None:
@@ -164,10 +176,7 @@ class Listener:
                 assert self._handler is not None
                 ended = first[0] + heard.end_s
                 if isinstance(w, CommandWindow):
-                    make = COMMAND_REQUESTS.get(heard.command or "")
-                    reply = self._handler(make()) if make is not None else None
-                    done = ("not built yet" if reply is None else reply.error
-                            if isinstance(reply, Failed) else "done")
+                    done = self._command(heard)
                 else:
                     assert heard.rating is not None
                     reply = self._handler(Rate(heard.rating, w.question, spoken=True))
@@ -176,6 +185,8 @@ class Listener:
                 log.info("listen: heard %r (confidence %.2f) %.2f s after its end: %s",
                          heard.text, heard.confidence, time.monotonic() - ended, done)
                 if command:
+                    if heard.command == "stop":
+                        self._confirm_stop(timed(), recognizer)
                     break
             self._problem = None
         except NoSource as e:
@@ -183,6 +194,45 @@ class Listener:
         finally:
             cap.close()
             self._open.clear()
+
+    def _command(self, heard: Heard) -> str:
+        """Post what a spoken command asks; what came of it, for the log."""
+        assert self._handler is not None
+        if heard.command == "stop":
+            reply = self._handler(AskStop())
+            return (f"asked (not said: {reply.error})" if isinstance(reply, Failed)
+                    else "asked") + f"; waiting {CONFIRM_S:g} s for yes"
+        make = COMMAND_REQUESTS.get(heard.command or "")
+        if make is None:
+            return "nothing to confirm"  # a "yes" with no question asked
+        reply = self._handler(make())
+        return reply.error if isinstance(reply, Failed) else "done"
+
+    def _confirm_stop(self, chunks: Iterator[np.ndarray], recognizer: Recognizer) -> None:
+        """The rest of a "stop" window: ``Stop`` on a "yes"; anything else or nothing cancels."""
+        from coach.audio.listen.window import answers
+        assert self._handler is not None
+        muted = int(CONFIRM_MUTE_S * RATE)
+
+        def after_question() -> Iterator[np.ndarray]:
+            nonlocal muted
+            for chunk in chunks:
+                if muted >= chunk.size:
+                    muted -= chunk.size
+                    continue
+                yield chunk[muted:]
+                muted = 0
+
+        for heard in answers(after_question(), recognizer, "command", CONFIRM_S,
+                             self._cancel.is_set):
+            if heard.command == "yes":
+                reply = self._handler(Stop())
+                log.info("listen: heard 'yes': %s", reply.error if isinstance(reply, Failed)
+                         else "stopped")
+            else:
+                log.info("listen: heard %r, not yes: the session goes on", heard.text)
+            return
+        log.info("listen: no yes within %g s: the session goes on", CONFIRM_S)
 
     def _say_problem(self, line: str) -> None:
         if line != self._problem:

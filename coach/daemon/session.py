@@ -50,8 +50,6 @@ from coach.store.writer import HistoryWriter
 log = logging.getLogger(__name__)
 
 
-
-
 class SessionController:
     """Owned by the session thread: every method is called from it, none blocks on synthesis."""
 
@@ -264,7 +262,7 @@ class SessionController:
         elif not s.playing:
             s.pause_asked = False
         elif s.output is not None and s.output.state == "paused":
-            self._say(s, self._resume_insert(s, self.position_ms()))
+            self.say(s, self._resume_insert(s, self.position_ms()))
             if s.ducker is not None:
                 s.ducker.start(s.output)
         self._account(s)
@@ -308,7 +306,7 @@ class SessionController:
         pos, before = self.position_ms(), s.output.insert_position
         if s.output.state != "paused":
             s.output.pause()
-        self._say(s, insert)
+        self.say(s, insert)
         idx, _ = locate(s.resolved.timeline, pos)
         if idx is not None:
             s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, self.rate,
@@ -363,7 +361,7 @@ class SessionController:
                                  s.resolved.program.words, saved=isinstance(saved, Saved))
             insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
             s.output.pause()
-            self._say(s, insert)
+            self.say(s, insert)
         if isinstance(saved, Saved) and question == "feel" and s.playing:
             self._remedy(s, target, value)
         return saved
@@ -409,7 +407,7 @@ class SessionController:
         return spoken_insert(words, s.clips, s.resolved.timeline, self.rate,
                              beat_after_last_ms=1000)
 
-    def _say(self, s: Session, insert: SpokenInsert) -> None:
+    def say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
         s.extension = None  # any insert replaces the one playing, an extension's too

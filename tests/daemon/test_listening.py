@@ -205,6 +205,7 @@ def test_a_command_window_from_the_socket_pauses_on_pause(
             rig.d.listener.close()
 
 
+@pytest.mark.slow  # a real mic window or more, with its speech
 def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     from evdev import InputEvent, ecodes
@@ -234,6 +235,101 @@ def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
             rig.call("stop")
         finally:
             keys.close()
+            rig.d.listener.close()
+
+
+def clips_made(rig: Rig) -> None:
+    """Every clip of the session made (the answers' are made after the timeline's)."""
+    rig.wait_for(lambda s: rig.d.controller.session is not None
+                 and rig.d.controller.session.clips_done, "the clips", timeout=60)
+
+
+def say_with_floor(server: PulseServer, tmp: Path, words: str) -> None:
+    """``words`` said into the mic over a real mic's noise floor (-60 dBFS): PocketSphinx
+    takes the digital silence of a null sink badly (espeak-ng's "stop" and "repeat" were heard
+    as fillers over zeros, and as themselves over this floor)."""
+    x = np.concatenate([np.zeros(RATE // 4, np.float32), speech(words, RATE),
+                        np.zeros(RATE // 2, np.float32)])
+    x += np.random.default_rng(len(words)).normal(0, 1e-3, x.size).astype(np.float32)
+    say_into(server, tmp, x, words.replace(" ", "-"))
+
+
+def command(rig: Rig, server: PulseServer, tmp: Path, words: str) -> None:
+    """A command window opened from the socket, ``words`` said into the mic."""
+    assert rig.call("listen")["listening"] is True
+    rig.wait_for(lambda s: s["listening"], "the command window", timeout=15)
+    time.sleep(0.3)
+    say_with_floor(server, tmp, words)
+
+
+def said_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "coach.daemon.asked"]
+
+
+@pytest.mark.slow  # a real mic window or more, with its speech
+def test_how_long_and_repeat_are_answered_aloud(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    server, source = mic
+    caplog.set_level(logging.INFO, logger="coach.daemon.asked")
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            clips_made(rig)
+            play_to(rig, 8.0)  # the left side's reps end at 14 s (the test holds the clock)
+            command(rig, server, tmp_path, "how long")
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            assert said_lines(caplog) == ["said: 6 seconds left"]
+            command(rig, server, tmp_path, "repeat")
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            assert said_lines(caplog)[1:] == [
+                "said: Split squat. Set 1 of 2. Left side. 4 reps, one rep every 2 seconds."]
+            assert rig.status()["state"] == "playing"
+            rig.call("stop")
+        finally:
+            rig.d.listener.close()
+
+
+@pytest.mark.slow  # a real mic window or more, with its speech
+def test_a_spoken_stop_needs_yes(tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    server, source = mic
+    caplog.set_level(logging.INFO, logger="coach.daemon.asked")
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            clips_made(rig)
+            play_to(rig, 8.0)
+            # "stop", then silence: asked, and the session goes on
+            command(rig, server, tmp_path, "stop")
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
+            assert said_lines(caplog) == ["said: stop the session?"]
+            assert rig.status()["state"] == "playing"
+            # "stop", then another command: it cancels, and is not done either
+            command(rig, server, tmp_path, "stop")
+            rig.wait_for(lambda _: len(said_lines(caplog)) == 2, "the question", timeout=10)
+            time.sleep(1.6)  # the question is not listened to
+            say_with_floor(server, tmp_path, "skip")
+            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
+            st = rig.status()
+            assert (st["state"], st["phase"]) == ("playing", "rep"), st
+            # "stop", "yes": stopped
+            command(rig, server, tmp_path, "stop")
+            rig.wait_for(lambda _: len(said_lines(caplog)) == 3, "the question", timeout=10)
+            time.sleep(1.6)
+            say_with_floor(server, tmp_path, "yes")
+            rig.wait_for(lambda s: s["state"] == "idle", "stopped by voice", timeout=10)
+            [session] = rig.history.recent(1)
+            assert session.status == "stopped"
+        finally:
             rig.d.listener.close()
 
 
