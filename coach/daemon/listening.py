@@ -79,7 +79,9 @@ def window_of(phase: Phase | None) -> Window | None:
 
 def _sphinx() -> Recognizer:
     from coach.audio.listen.sphinx import SphinxRecognizer  # pocketsphinx only with listen:
-    return SphinxRecognizer()
+    r = SphinxRecognizer()
+    r.load()
+    return r
 
 
 class Listener:
@@ -141,12 +143,15 @@ class Listener:
     # --- the listening thread -------------------------------------------------------------
 
     def _run(self) -> None:
-        recognizer: Recognizer | None = None
+        # The recogniser and the capture's modules are loaded as the daemon starts, not at the
+        # first window: loading PocketSphinx's model holds the GIL for 0.25-0.5 s, and done at
+        # a session's first window it starved the player (3 underflows, every later cue 250-500
+        # ms late: tests/e2e/test_listen_daemon.py before this).
+        recognizer = self._recognizer()
+        import coach.audio.listen.capture  # noqa: F401  (soxr, at the first window otherwise)
         while (w := self._windows.get()) is not None:
             if self._cancel.is_set():
                 continue  # its phase ended before the window could open
-            if recognizer is None:
-                recognizer = self._recognizer()
             try:
                 self._listen(w, recognizer)
             except Exception as e:  # a bug costs one window, never the thread
