@@ -212,17 +212,19 @@ def stop_words(timeline: Timeline, overrides: Mapping[str, str] | None = None) -
     return Spoken(((phrase_table(timeline.language, overrides or {})["stop_ask"], "end", 0),))
 
 
-def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
+def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
+                answers: bool = False) -> list[str]:
     """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo,
-    the answers to "how long" and "stop" (made with the session's clips, so saying them never
-    waits for the voice)."""
+    and with ``answers`` (the daemon listens) the answers to "how long" and "stop" (made with
+    the session's clips, so saying them never waits for the voice)."""
     texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
     texts += [t for n in RATINGS for t in rating_words(timeline, n).texts]
     words = phrase_table(timeline.language, overrides or {})
     texts += [words[side] for side in SIDES if any(p.side == side for p in timeline.phases)]
     if any(p.phase == "answer" for p in timeline.phases):  # taps, and their echo, are possible
         texts.append(words["not_saved"])
-    texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides)]
+    if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
+        texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides)]
     return list(dict.fromkeys(texts))
 
 

@@ -130,7 +130,8 @@ class Daemon:
         factory = output_factory or _default_output_factory(device, rate, blocksize, preroll_ms)
         self.controller = SessionController(factory, self.preparer, self.writer, rate=rate,
                                             monotonic=monotonic, wall=clock,
-                                            ducker_factory=_ducker_factory(duck_db))
+                                            ducker_factory=_ducker_factory(duck_db),
+                                            answers=listener is not None)
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
         # Parts that say when they are off or degraded (status's problems), and those told of
@@ -218,7 +219,8 @@ class Daemon:
                 entry = self.library.entries[stem]
                 assert entry.timeline is not None and entry.program is not None
                 tl = entry.timeline
-                texts = speech_texts(tl) + extra_texts(tl, entry.program.words)
+                texts = speech_texts(tl) + extra_texts(tl, entry.program.words,
+                                                       self.listener is not None)
                 self.preparer.submit(ClipJob(stem, tl, list(dict.fromkeys(texts)), "warm"))
         return list(change.changed)
 

@@ -68,7 +68,8 @@ def _say(c: SessionController, words: Spoken) -> Status | Failed:
         held_ms = s.extension.left_ms(idx, pos)
     insert = spoken_insert(words, s.clips, s.resolved.timeline, c.rate, min_ms=held_ms)
     if not insert.samples.size:
-        return Failed(f"not said: no clip of {' '.join(words.texts)!r} (made with the session)")
+        return Failed(f"not said: no clip of {' '.join(words.texts)!r} (made with a session "
+                      "when the daemon listens: config `listen:`)")
     before = s.output.insert_position
     s.output.pause()
     c.say(s, insert)  # replaces an extension's insert: made again below with what it had left

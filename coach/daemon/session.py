@@ -57,9 +57,10 @@ class SessionController:
                  history: HistoryWriter | None = None, rate: int = 48000,
                  monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = system_clock,
-                 ducker_factory: DuckerFactory | None = None) -> None:
+                 ducker_factory: DuckerFactory | None = None, answers: bool = False) -> None:
         self.output_factory = output_factory
         self.ducker_factory = ducker_factory
+        self.answers = answers  # the daemon listens: "how long" and "stop"'s clips are made too
         self.preparer = preparer
         self.history = history
         self.rate = rate
@@ -89,7 +90,7 @@ class SessionController:
             return Failed(str(e))
         if self.session is not None:
             self.stop("stopped")
-        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed)
+        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed, self.answers)
         job = ClipJob(resolved.stem, tl, texts, "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from coach.core.navigation import last_cue
+from coach.daemon.listening import Listener
 from tests.support.rig import Rig
 
 # Split squat set 1: left reps 6-14, switch and answer 14-34, right reps 34-42, rest 42-72.
@@ -30,7 +31,8 @@ exercises:
 
 @pytest.fixture
 def rig(tmp_path: Path, espeak: None):
-    with Rig(tmp_path) as r:
+    # a daemon that listens (its Listener not started: the socket's verbs are what is tested)
+    with Rig(tmp_path, listener=Listener("mic.monitor")) as r:
         (r.programs / "split.yaml").write_text(SPLIT)
         r.call("reload")
         assert r.call("start", program="split")["ok"]
@@ -120,3 +122,21 @@ def test_stop_is_asked_and_nothing_is_said_while_paused(rig: Rig) -> None:
     assert not np.abs(rig.player.heard[n:]).any() and rig.status()["state"] == "paused"
     time.sleep(0.1)
     rig.call("stop")
+
+
+def test_a_daemon_that_does_not_listen_makes_no_answers_clips(tmp_path: Path,
+                                                                espeak: None) -> None:
+    with Rig(tmp_path) as rig:
+        (rig.programs / "split.yaml").write_text(SPLIT)
+        rig.call("reload")
+        rig.call("start", program="split")
+        rig.wait_for(lambda s: rig.d.controller.session is not None
+                     and rig.d.controller.session.clips_done, "the clips", timeout=60)
+        play_to(rig, 8.0)
+        assert rig.call("how-long") == {
+            "ok": False, "error": "not said: no clip of '6 seconds left' (made with a session "
+                                  "when the daemon listens: config `listen:`)"}
+        s = rig.d.controller.session
+        assert s is not None and last_cue(s.resolved.timeline, 8000) in s.clips
+        assert rig.call("repeat")["ok"]  # a cue's clip: always there
+        rig.call("stop")

@@ -63,9 +63,7 @@ def mic(tmp_path: Path) -> Iterator[tuple[PulseServer, str]]:
 
 
 def listening_rig(tmp_path: Path, source: str, env: dict[str, str] | None) -> Rig:
-    rig = Rig(tmp_path)
-    rig.d.listener = Listener(source, env=env)
-    return rig
+    return Rig(tmp_path, listener=Listener(source, env=env))
 
 
 def say_into(server: PulseServer, tmp: Path, x: np.ndarray, name: str) -> None:
