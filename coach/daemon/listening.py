@@ -94,7 +94,10 @@ class Listener:
         self.seconds = seconds
         self._recognizer = recognizer
         self._windows: queue.SimpleQueue[Window | CommandWindow | None] = queue.SimpleQueue()
-        self._cancel = threading.Event()
+        # A rating window ends with its answer phase, or when a command window is asked for
+        # (the lifter chose to say a command: a command window is never queued behind one).
+        self._stop_rating = threading.Event()
+        self._closing = threading.Event()
         self._open = threading.Event()
         self._last: Window | None = None  # the session thread's: the last window handed over
         self._handler: Handler | None = None
@@ -113,17 +116,18 @@ class Listener:
         w = window_of(phase)
         if w is None:
             if self._last is not None:
-                self._cancel.set()
+                self._stop_rating.set()
                 self._last = None
             return
         if w != self._last and playing:
             self._last = w
-            self._cancel.clear()
+            self._stop_rating.clear()
             self._windows.put(w)
 
     def command_window(self) -> None:
-        """`coach listen`: a window for one spoken command, now."""
-        self._cancel.clear()
+        """`coach listen` or a held key: a window for one spoken command, now (a rating window
+        open now ends: taps and `coach rate` still rate that set)."""
+        self._stop_rating.set()
         self._windows.put(CommandWindow())
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -135,7 +139,7 @@ class Listener:
         log.info("listen: spoken ratings from %s after each rating question", self.source)
 
     def close(self) -> None:
-        self._cancel.set()
+        self._closing.set()
         self._windows.put(None)
         if self._thread is not None:
             self._thread.join(JOIN_S)
@@ -149,9 +153,9 @@ class Listener:
         # ms late: tests/e2e/test_listen_daemon.py before this).
         recognizer = self._recognizer()
         import coach.audio.listen.capture  # noqa: F401  (soxr, at the first window otherwise)
-        while (w := self._windows.get()) is not None:
-            if self._cancel.is_set():
-                continue  # its phase ended before the window could open
+        while (w := self._windows.get()) is not None and not self._closing.is_set():
+            if isinstance(w, Window) and self._stop_rating.is_set():
+                continue  # its phase ended (or a command was asked for) before it could open
             try:
                 self._listen(w, recognizer)
             except Exception as e:  # a bug costs one window, never the thread
@@ -174,10 +178,14 @@ class Listener:
                     first.append(time.monotonic() - chunk.size / RATE)
                 yield chunk
 
+        command = isinstance(w, CommandWindow)
+
+        def closed() -> bool:
+            return self._closing.is_set() or (not command and self._stop_rating.is_set())
+
         try:
-            command = isinstance(w, CommandWindow)
             for heard in answers(timed(), recognizer, "command" if command else "rating",
-                                 COMMAND_S if command else self.seconds, self._cancel.is_set):
+                                 COMMAND_S if command else self.seconds, closed):
                 assert self._handler is not None
                 ended = first[0] + heard.end_s
                 if isinstance(w, CommandWindow):
@@ -229,7 +237,7 @@ class Listener:
                 muted = 0
 
         for heard in answers(after_question(), recognizer, "command", CONFIRM_S,
-                             self._cancel.is_set):
+                             self._closing.is_set):
             if heard.command == "yes":
                 reply = self._handler(Stop())
                 log.info("listen: heard 'yes': %s", reply.error if isinstance(reply, Failed)

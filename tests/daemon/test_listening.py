@@ -283,6 +283,29 @@ def test_how_long_and_repeat_are_answered_aloud(
             rig.d.listener.close()
 
 
+@pytest.mark.slow  # a real mic window or more, with its speech
+def test_a_command_window_asked_in_an_answer_phase_opens_at_once(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    server, source = mic
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            open_window(rig, 18.5)  # the left's answer phase: its rating window is open
+            assert rig.call("listen")["listening"] is True  # the key held there
+            play_to(rig, 26.5)  # the answer phase is over: its rating window closes, not this
+            rig.wait_for(lambda s: s["listening"], "the command window", timeout=5)
+            say_into_mic(server, tmp_path, "pause", RATE)
+            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
+            rig.call("stop")
+            assert stored(rig) == []
+        finally:
+            rig.d.listener.close()
+
+
 # espeak-ng's en-us voice: its "stop" was heard as "stop" in every try; the default voice's
 # was heard as "okay" in 1 of 3 (accuracy is bench/bench_listen.py's, not this test's).
 US = "en-us"
