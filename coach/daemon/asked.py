@@ -16,6 +16,7 @@ from coach.core.navigation import (
     time_left_words,
 )
 from coach.core.timeline import locate
+from coach.daemon.running import Session
 from coach.daemon.session import SessionController
 from coach.daemon.status import Extension
 from coach.protocol.messages import Failed, Status
@@ -25,9 +26,15 @@ log = logging.getLogger(__name__)
 NOT_PLAYING = "said only while the session plays"
 
 
+def _need(c: SessionController) -> Session:
+    if c.session is None:
+        raise LookupError("no session is running")  # the daemon's answer to it
+    return c.session
+
+
 def repeat(c: SessionController) -> Status | Failed:
     """The last cue that says something (not a count), again."""
-    s = c._need()
+    s = _need(c)
     text = last_cue(s.resolved.timeline, c.position_ms())
     if text is None:
         return Failed("nothing said yet to repeat")
@@ -37,7 +44,7 @@ def repeat(c: SessionController) -> Status | Failed:
 def time_left(c: SessionController) -> Status | Failed:
     """"40 seconds left": the set's (side's) work, the hold or the rest playing, an extended
     rest's extra time included."""
-    s = c._need()
+    s = _need(c)
     pos = c.position_ms()
     left = time_left_ms(s.resolved.timeline, pos)
     if left is None:
@@ -49,14 +56,14 @@ def time_left(c: SessionController) -> Status | Failed:
 
 def ask_stop(c: SessionController) -> Status | Failed:
     """"Stop the session?": the mic then waits for "yes" (coach/daemon/listening.py)."""
-    s = c._need()
+    s = _need(c)
     return _say(c, stop_words(s.resolved.timeline, s.resolved.program.words))
 
 
 def _say(c: SessionController, words: Spoken) -> Status | Failed:
     """Say ``words`` now (the timeline holds while they play); a rest being extended keeps
     what is left of its extra time after them."""
-    s = c._need()
+    s = _need(c)
     if not s.playing or s.output is None or s.lost_at_ms is not None or \
             s.output.state != "playing":
         return Failed(f"{NOT_PLAYING} (it is {c.state()})")
