@@ -419,6 +419,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     recover_in_background()
     history = History(history_path)
     listener = Listener(listen_source) if listen_source is not None else None
+    if listener is not None:
+        listener.load()  # before the socket answers: never while a session plays
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
                voice_defaults=voice_defaults, duck_db=duck_db, listener=listener)

@@ -93,6 +93,7 @@ class Listener:
         self.env = env
         self.seconds = seconds
         self._recognizer = recognizer
+        self._loaded: Recognizer | None = None
         self._windows: queue.SimpleQueue[Window | CommandWindow | None] = queue.SimpleQueue()
         # A rating window ends with its answer phase, or when a command window is asked for
         # (the lifter chose to say a command: a command window is never queued behind one).
@@ -132,6 +133,17 @@ class Listener:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    def load(self) -> None:
+        """Load the recogniser (PocketSphinx's model and grammars: 0.6 CPU-s on x86) and the
+        capture's modules now: the daemon does it before its socket answers, so that no session
+        plays meanwhile. Loading holds the GIL; done at a session's first window it starved the
+        player (3 underflows, every later cue 250-700 ms late), and done by the listening thread
+        as the daemon started, it overlapped a session started at once (the same, in 3 of 7
+        runs of tests/e2e/test_listen_daemon.py)."""
+        if self._loaded is None:
+            self._loaded = self._recognizer()
+            import coach.audio.listen.capture  # noqa: F401  (soxr)
+
     def start(self, handler: Handler) -> None:
         self._handler = handler
         self._thread = threading.Thread(target=self._run, name="coach-listen", daemon=True)
@@ -147,12 +159,9 @@ class Listener:
     # --- the listening thread -------------------------------------------------------------
 
     def _run(self) -> None:
-        # The recogniser and the capture's modules are loaded as the daemon starts, not at the
-        # first window: loading PocketSphinx's model holds the GIL for 0.25-0.5 s, and done at
-        # a session's first window it starved the player (3 underflows, every later cue 250-500
-        # ms late: tests/e2e/test_listen_daemon.py before this).
-        recognizer = self._recognizer()
-        import coach.audio.listen.capture  # noqa: F401  (soxr, at the first window otherwise)
+        self.load()  # done already by the daemon (run_daemon); here for a Listener started alone
+        recognizer = self._loaded
+        assert recognizer is not None
         while (w := self._windows.get()) is not None and not self._closing.is_set():
             if isinstance(w, Window) and self._stop_rating.is_set():
                 continue  # its phase ended (or a command was asked for) before it could open
