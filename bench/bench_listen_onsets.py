@@ -4,9 +4,10 @@ listening off and once with `listen: {source: mic.monitor}` and command windows 
 back the whole time (`coach listen`), each decoding speech that is no command ("hello there",
 "banana") played into the null-sink mic. Every cue's onset in the capture is compared with the
 same cue's in `coach render` of the program (relative to the first cue): the error in samples,
-the daemon's output underflows, and its CPU over the run.
+the daemon's output underflows, and its CPU over the run. With --starts N: how long `coach
+daemon` takes to answer its socket with listening off and on (the recogniser is loaded first).
 
-    .venv/bin/python bench/bench_listen_onsets.py [--seconds 60]
+    .venv/bin/python bench/bench_listen_onsets.py [--seconds 60] [--starts 3]
 """
 
 from __future__ import annotations
@@ -102,11 +103,35 @@ def run(tmp: Path, listen: bool, seconds: float) -> dict:
             "underflow_lines": len(under), "cpu_pct": 100 * cpu / wall, "state": st["state"]}
 
 
+def start_s(tmp: Path, listen: bool) -> float:
+    """Process start to the socket's first answer (`coach status`)."""
+    with PulseServer(tmp / "pulse") as pulse:
+        mic = add_mic(pulse, RATE)
+        d = Coachd(tmp, dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native"))
+        config = tmp / "config" / "coach" / "config.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text((f"listen: {{source: {mic}}}\n" if listen else "") + "mpris: false\n")
+        t0 = time.monotonic()
+        d.start()
+        took = time.monotonic() - t0
+        d.stop()
+    return took
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--starts", type=int, default=0)
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
+    for _ in range(args.starts):
+        for listen in (False, True):
+            with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+                took = start_s(Path(tmp), listen)
+            print(f"start to the socket's answer, listening {'on ' if listen else 'off'}: "
+                  f"{took:.2f} s (load average {os.getloadavg()[0]:.2f})")
+    if args.starts:
+        return 0
     for listen in (False, True):
         with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
             r = run(Path(tmp), listen, args.seconds)
