@@ -10,6 +10,7 @@ from coach.cli.options import device_arg
 from coach.daemon.app import run_daemon
 from coach.daemon.buttons import GpioButton, MediaKeys
 from coach.daemon.mpris import Mpris
+from coach.protocol.messages import Listen
 from coach.store.config import load_config, programs_dir, read_password
 from coach.store.programs import ensure_programs_dir
 
@@ -24,10 +25,16 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     buttons: list[MediaKeys | GpioButton | Mpris] = []
     if config.mpris:
         buttons.append(Mpris())  # headset buttons through BlueZ, playerctl, desktop widgets
+    # Listening on: holding the play key or the button is push-to-talk (the command window,
+    # where "skip" is one of the words: the GPIO hold's own skip is said there).
+    talk = config.listen_hold_ms if config.listen_source is not None else None
     if config.media_keys:
-        buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys))
+        buttons.append(MediaKeys(None if config.media_keys is True else config.media_keys,
+                                 hold_ms=talk))
     if config.gpio_pin is not None:
-        buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms))
+        buttons.append(GpioButton(config.gpio_pin, hold_ms=config.gpio_hold_ms)
+                       if talk is None else GpioButton(config.gpio_pin, hold_ms=talk,
+                                                       held=Listen()))
     mqtt = None
     if config.mqtt is not None:
         try:

@@ -1,4 +1,5 @@
-"""Where skip, back, resume and extend go, and what they say: pure functions of the timeline.
+"""Where skip, back, resume and extend go, and what they (and the spoken "repeat", "how long"
+and "stop") say: pure functions of the timeline.
 
 The daemon's session controller asks these; nothing here knows about players or clocks.
 """
@@ -135,15 +136,95 @@ def rating_words(timeline: Timeline, value: int, set_index: int | None = None,
     return Spoken(tuple(parts))
 
 
-def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
-    """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo
-    (made with the session's clips, so saying them never waits for the voice)."""
+# --- "repeat", "how long", "stop" (asked aloud in a command window, or on the socket) ---------
+
+# What "how long" counts down: the stretch of phases of one kind that is playing (a side's reps,
+# one hold or pose, a rest with its answer phases and a side switch, a set's lead-in).
+_STRETCH: Mapping[str, str] = {
+    "eccentric": "work", "bottom_pause": "work", "concentric": "work", "top_pause": "work",
+    "rep": "work", "hold": "hold", "pose": "hold", "rest": "rest", "answer": "rest",
+    "switch": "rest", "announce": "lead", "lead_in": "lead"}
+
+
+def time_left_ms(timeline: Timeline, pos_ms: int) -> int | None:
+    """The time left in the set (a side's work), hold or rest playing at ``pos_ms``; None
+    outside every phase."""
+    _, phase = locate(timeline, pos_ms)
+    if phase is None:
+        return None
+    end = _stretch_end(timeline, phase.t_ms)
+    return end - pos_ms
+
+
+def _stretch_end(timeline: Timeline, start_ms: int) -> int:
+    phases = timeline.phases
+    i = next(k for k, p in enumerate(phases) if p.t_ms == start_ms)
+    kind, side = _STRETCH[phases[i].phase], phases[i].side
+    end = phases[i].end_ms
+    if kind == "hold":
+        return end  # one hold (one pose) at a time
+    for p in phases[i + 1:]:
+        if p.t_ms != end or _STRETCH[p.phase] != kind or (kind == "work" and p.side != side):
+            break
+        end = p.end_ms
+    return end
+
+
+def left_seconds(ms: int) -> int:
+    """The time left as said: to the second under 10 s, to 5 s under a minute, to 10 s above
+    (each a clip made with the session: a few dozen, not one per second of the longest rest)."""
+    s = max(1, round(ms / 1000))
+    return s if s < 10 else 5 * round(s / 5) if s < 60 else 10 * round(s / 10)
+
+
+def time_left_words(timeline: Timeline, left_ms: int,
+                    overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"40 seconds left" ("noch vierzig Sekunden")."""
+    words = phrase_table(timeline.language, overrides or {})
+    return Spoken(((fill(words, "time_left", timeline.language, n=left_seconds(left_ms)), "end",
+                    0),))
+
+
+def time_left_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Every "N seconds left" an answer can say: each step up to the longest stretch, a rest's
+    extend included (past that, "how long" answers that its words were not made)."""
+    longest = max((_stretch_end(timeline, p.t_ms) - p.t_ms for p in timeline.phases),
+                  default=0) + EXTEND_MS
+    steps = sorted({left_seconds(ms) for ms in range(0, longest + 5000, 1000)})
+    return [time_left_words(timeline, n * 1000, overrides).texts[0] for n in steps]
+
+
+# The counts and the tempo's words: said every second, never what "repeat" asks for.
+_RHYTHM = frozenset(("numbers", "lower", "bottom_hold", "squeeze", "top_hold", "explode", "go",
+                     "tick"))
+
+
+def last_cue(timeline: Timeline, pos_ms: int) -> str | None:
+    """"repeat": the text of the last cue at or before ``pos_ms`` that says something (an
+    announcement, the rest, the next exercise, a question; not a count or a tempo word)."""
+    said = [c for c in timeline.cues if c.t_ms <= pos_ms and c.kind == "speech"
+            and c.phrase not in _RHYTHM]
+    return said[-1].text if said else None
+
+
+def stop_words(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"stop the session?": a spoken stop is asked back and needs a "yes"."""
+    return Spoken(((phrase_table(timeline.language, overrides or {})["stop_ask"], "end", 0),))
+
+
+def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
+                answers: bool = False) -> list[str]:
+    """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo,
+    and with ``answers`` (the daemon listens) the answers to "how long" and "stop" (made with
+    the session's clips, so saying them never waits for the voice)."""
     texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
     texts += [t for n in RATINGS for t in rating_words(timeline, n).texts]
     words = phrase_table(timeline.language, overrides or {})
     texts += [words[side] for side in SIDES if any(p.side == side for p in timeline.phases)]
     if any(p.phase == "answer" for p in timeline.phases):  # taps, and their echo, are possible
         texts.append(words["not_saved"])
+    if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
+        texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides)]
     return list(dict.fromkeys(texts))
 
 

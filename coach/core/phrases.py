@@ -16,7 +16,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
     "sets", "kilos", "pounds", "not_saved", "feel_was", "next_set", "slower_down", "peak_pause",
     "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
-    "numbers",
+    "numbers", "time_left", "stop_ask",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -45,6 +45,7 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "weaker_first": ("side",),
     "flex": ("seconds",),
     "lagging_first": ("side", "n"),
+    "time_left": ("n",),
 }
 
 # "numbers" is not a template: a pack's numbers are spoken through NUMBER_WORDS below; the
@@ -98,6 +99,8 @@ EN: Mapping[str, str] = {
     "and": "and",
     "lagging_first": "{side} first today: it has lagged {n} sessions",
     "not_saved": "not saved",
+    "time_left": "{n} seconds left",
+    "stop_ask": "stop the session?",
     "numbers": "",
 }
 
@@ -150,6 +153,8 @@ DE: Mapping[str, str] = {
     "and": "und",
     "lagging_first": "heute zuerst die {side}: sie hing {n} Einheiten hinterher",
     "not_saved": "nicht gespeichert",
+    "time_left": "noch {n} Sekunden",
+    "stop_ask": "Training beenden?",
     "numbers": "",
 }
 
@@ -201,6 +206,8 @@ ES: Mapping[str, str] = {
     "and": "y",
     "lagging_first": "hoy primero el {side}: se ha quedado atrás {n} sesiones",
     "not_saved": "no se ha guardado",
+    "time_left": "quedan {n} segundos",
+    "stop_ask": "¿terminar la sesión?",
     "numbers": "",
 }
 
@@ -252,6 +259,8 @@ FR: Mapping[str, str] = {
     "and": "et",
     "lagging_first": "{side} d'abord aujourd'hui : en retard sur {n} séances",
     "not_saved": "pas enregistré",
+    "time_left": "encore {n} secondes",
+    "stop_ask": "arrêter la séance ?",
     "numbers": "",
 }
 
@@ -265,9 +274,11 @@ COUNTED: Mapping[str, str] = {"rest": "seconds", "seconds_left": "n", "reps": "n
                               "extended": "seconds", "sets": "n", "kilos": "n",
                               "pounds": "n", "slower_down": "seconds", "peak_pause": "seconds",
                               "closing_hold": "seconds",
-                              "flex": "seconds"}  # phrase id -> the field that counts
+                              "flex": "seconds",
+                              "time_left": "n"}  # phrase id -> the field that counts
 SINGULAR: Mapping[str, Mapping[str, str]] = {
-    "en": {"rest": "rest {seconds} second", "seconds_left": "{n} second", "reps": "{n} rep",
+    "en": {"rest": "rest {seconds} second", "seconds_left": "{n} second",
+           "time_left": "{n} second left", "reps": "{n} rep",
            "cadence": "one rep every {seconds} second", "hold_for": "hold {seconds} second",
            "poses": "{n} pose", "extended": "{seconds} more second", "sets": "{n} set",
            "kilos": "{n} kilo", "pounds": "{n} pound",
@@ -276,6 +287,7 @@ SINGULAR: Mapping[str, Mapping[str, str]] = {
            "closing_hold": "hold the squeeze {seconds} second at the end",
            "flex": "flex it for {seconds} second, eyes closed"},
     "de": {"rest": "Pause {seconds} Sekunde", "seconds_left": "{n} Sekunde",
+           "time_left": "noch {n} Sekunde",
            "reps": "{n} Wiederholung", "cadence": "eine Wiederholung alle {seconds} Sekunde",
            "hold_for": "{seconds} Sekunde halten", "poses": "{n} Pose",
            "extended": "noch {seconds} Sekunde", "sets": "{n} Satz",
@@ -285,6 +297,7 @@ SINGULAR: Mapping[str, Mapping[str, str]] = {
            "closing_hold": "am Ende {seconds} Sekunde Spannung halten",
            "flex": "{seconds} Sekunde anspannen, Augen zu"},
     "es": {"rest": "descansa {seconds} segundo", "seconds_left": "{n} segundo",
+           "time_left": "queda {n} segundo",
            "reps": "{n} repetición", "cadence": "una repetición cada {seconds} segundo",
            "hold_for": "aguanta {seconds} segundo", "poses": "{n} pose",
            "extended": "{seconds} segundo más", "sets": "{n} serie",
@@ -294,6 +307,7 @@ SINGULAR: Mapping[str, Mapping[str, str]] = {
            "closing_hold": "al final aguanta la contracción {seconds} segundo",
            "flex": "contrae {seconds} segundo, ojos cerrados"},
     "fr": {"rest": "repos {seconds} seconde", "seconds_left": "{n} seconde",
+           "time_left": "encore {n} seconde",
            "reps": "{n} répétition", "cadence": "une répétition toutes les {seconds} seconde",
            "hold_for": "tiens {seconds} seconde", "poses": "{n} pose",
            "extended": "encore {seconds} seconde", "sets": "{n} série",
@@ -375,17 +389,17 @@ _REMEDY_COUNTED = ("slower_down", "peak_pause", "closing_hold", "flex")
 # How a number agrees with the noun after it, by (phrase id, field); absent: counting form.
 NUMBER_FORMS: Mapping[str, Mapping[tuple[str, str], str]] = {
     "en": {},
-    "de": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
+    "de": {("time_left", "n"): "f", ("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("sets", "n"): "m", ("kilos", "n"): "m",
            ("pounds", "n"): "m", **{(p, "seconds"): "f" for p in _REMEDY_COUNTED},
            ("lagging_first", "n"): "f"},
-    "es": {("rest", "seconds"): "m", ("seconds_left", "n"): "m", ("reps", "n"): "f",
+    "es": {("time_left", "n"): "m", ("rest", "seconds"): "m", ("seconds_left", "n"): "m", ("reps", "n"): "f",
            ("cadence", "seconds"): "m", ("hold_for", "seconds"): "m", ("poses", "n"): "f",
            ("extended", "seconds"): "m", ("last_reps", "n"): "f", ("sets", "n"): "f",
            ("kilos", "n"): "m", ("pounds", "n"): "f",
            **{(p, "seconds"): "m" for p in _REMEDY_COUNTED}, ("lagging_first", "n"): "f"},
-    "fr": {("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
+    "fr": {("time_left", "n"): "f", ("rest", "seconds"): "f", ("seconds_left", "n"): "f", ("reps", "n"): "f",
            ("cadence", "seconds"): "f", ("hold_for", "seconds"): "f", ("poses", "n"): "f",
            ("extended", "seconds"): "f", ("last_reps", "n"): "f", ("sets", "n"): "f",
            ("kilos", "n"): "m", ("pounds", "n"): "f",

@@ -30,6 +30,7 @@ from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
 from coach.core.timeline import compile_program
+from coach.daemon import asked
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.inbox import REPLY_TIMEOUT_S, Call, Inbox, Message, Wake
@@ -39,10 +40,12 @@ from coach.daemon.remedy import KeptRemedies
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
 from coach.protocol.messages import (
+    AskStop,
     Back,
     Extend,
     Failed,
     GetStatus,
+    HowLong,
     Interrupted,
     Listen,
     Pause,
@@ -54,6 +57,7 @@ from coach.protocol.messages import (
     Rate,
     Reload,
     Reloaded,
+    Repeat,
     Reply,
     Request,
     Resume,
@@ -131,7 +135,8 @@ class Daemon:
         kept = KeptRemedies(remedies_path(history.path) if history is not None else None)
         self.controller = SessionController(factory, self.preparer, self.writer, rate=rate,
                                             monotonic=monotonic, wall=clock,
-                                            ducker_factory=_ducker_factory(duck_db), kept=kept)
+                                            ducker_factory=_ducker_factory(duck_db), kept=kept,
+                                            answers=listener is not None)
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
         # Parts that say when they are off or degraded (status's problems), and those told of
@@ -219,7 +224,8 @@ class Daemon:
                 entry = self.library.entries[stem]
                 assert entry.timeline is not None and entry.program is not None
                 tl = entry.timeline
-                texts = speech_texts(tl) + extra_texts(tl, entry.program.words)
+                texts = speech_texts(tl) + extra_texts(tl, entry.program.words,
+                                                       self.listener is not None)
                 self.preparer.submit(ClipJob(stem, tl, list(dict.fromkeys(texts)), "warm"))
         return list(change.changed)
 
@@ -282,6 +288,12 @@ class Daemon:
                                       "config.yaml (README, \"Answering aloud\")")
                     self.listener.command_window()
                     return replace(self.status(), listening=True)
+                case Repeat():
+                    return asked.repeat(c)
+                case HowLong():
+                    return asked.time_left(c)
+                case AskStop():
+                    return asked.ask_stop(c)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))
                 case _:
@@ -375,22 +387,6 @@ class Daemon:
         self.preparer.close()
 
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-MMAP_THRESHOLD = 128 * 1024  # glibc's default, pinned
-
-
-def pin_mmap_threshold() -> None:
-    """Keep glibc's mmap threshold at its default for good. glibc raises it each time a large
-    block is freed (up to 32 MB), after which arrays up to that size come from the heap, whose
-    freed middle is never returned: 400 extends over 20 rests left the daemon 15 MB larger for
-    good, 0.4 MB with the threshold pinned (bench/bench_memory.py). Not glibc: nothing to do."""
-    import ctypes
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-    except (OSError, AttributeError) as e:
-        log.debug("mmap threshold left alone: %s", e)
-
-
 def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | None = None,
                history_path: Path | None = None, device: str | int | None = None,
                tz: str | None = None, misfire_grace_s: int = 600, rate: int = 48000,
@@ -411,6 +407,7 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer
     from coach.daemon.control import socket_path as default_socket
+    from coach.daemon.malloc import pin_mmap_threshold
     from coach.protocol.codec import COMMANDS, answer_json
 
     pin_mmap_threshold()
@@ -419,6 +416,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     recover_in_background()
     history = History(history_path)
     listener = Listener(listen_source) if listen_source is not None else None
+    if listener is not None:
+        listener.load()  # before the socket answers: never while a session plays
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,
                misfire_grace_s=misfire_grace_s, blocksize=blocksize, preroll_ms=preroll_ms,
                voice_defaults=voice_defaults, duck_db=duck_db, listener=listener)

@@ -1,5 +1,6 @@
 """Hardware controls for the headless daemon: headphone media keys (evdev) and a GPIO push-button
-(gpiozero). Both turn presses into typed requests (Toggle(), Skip(), ...) for Daemon.handle."""
+(gpiozero). Both turn presses into typed requests (Toggle(), Skip(), ...) for Daemon.handle; with
+listening on (config `listen:`), holding the play key or the button is push-to-talk: Listen()."""
 
 from __future__ import annotations
 
@@ -15,7 +16,18 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from coach.protocol.messages import Back, Failed, Pause, Reply, Request, Resume, Skip, Stop, Toggle
+from coach.protocol.messages import (
+    Back,
+    Failed,
+    Listen,
+    Pause,
+    Reply,
+    Request,
+    Resume,
+    Skip,
+    Stop,
+    Toggle,
+)
 
 ecodes: Any
 try:
@@ -67,8 +79,13 @@ class MediaKeys:
 
     def __init__(self, device: str | None = None, *,
                  source: Callable[[], Iterable[tuple[str, Iterable[Any]]]] | None = None,
-                 rescan_s: float = 2.0, input_dir: str = INPUT_DIR) -> None:
+                 rescan_s: float = 2.0, input_dir: str = INPUT_DIR,
+                 hold_ms: int | None = None) -> None:
         self.device = device
+        # push-to-talk: a play key held this long is Listen() (None: listening is off, the
+        # key acts at its press as it always did)
+        self.hold_ms = hold_ms
+        self._down: dict[int, int] = {}  # play keys pressed, not yet released: when (µs)
         self.rescan_s = rescan_s
         self.input_dir = input_dir
         self.scans = 0  # completed discovery passes (for status and tests)
@@ -84,12 +101,28 @@ class MediaKeys:
 
     def on_event(self, event: Any, where: str = "media key") -> None:
         """Key-down of a mapped key -> one request; key-up (0), repeat (2) and other events
-        are ignored (a held key must not fire skip ten times)."""
-        if ecodes is None or event.type != ecodes.EV_KEY or event.value != 1:
+        are ignored (a held key must not fire skip ten times). With push-to-talk, a play key
+        acts at its release: Listen() after a hold of ``hold_ms``, else Toggle()."""
+        if ecodes is None or event.type != ecodes.EV_KEY:
             return
         req = KEYMAP.get(event.code)
-        if req is not None:
-            _call(self._handler, req, where)
+        if req is None:
+            return
+        if self.hold_ms is None or not isinstance(req, Toggle):
+            if event.value == 1:
+                _call(self._handler, req, where)
+            return
+        # Decided at the release, by the kernel's event times (no timer, no thread): the key
+        # of a wired headset shorts its mic while pressed, so the window opens when it is let
+        # go; a Bluetooth headset sends its AVRCP press and release as they happen.
+        at_us = event.sec * 1_000_000 + event.usec  # whole µs: 0.6 s is 0.6 s, not 0.5999
+        if event.value == 1:
+            self._down[event.code] = at_us
+        elif event.value == 0 and (down := self._down.pop(event.code, None)) is not None:
+            if at_us - down >= self.hold_ms * 1000:
+                _call(self._handler, Listen(), f"{where} held")
+            else:
+                _call(self._handler, Toggle(), where)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -293,12 +326,15 @@ class MediaKeys:
 
 class GpioButton:
     """A push-button between a GPIO pin and ground: a short press toggles pause, holding it for
-    hold_ms skips (and does not also toggle on release)."""
+    hold_ms sends ``held`` (Skip(); with listening on, Listen(): push-to-talk) and does not
+    also toggle on release. The hold acts while the button is still held: the mic is elsewhere,
+    so a lifter may talk while holding it (or let go and talk: the window stays open)."""
 
     def __init__(self, pin: int, *, hold_ms: int = 1000, pin_factory: Any = None,
-                 bounce_ms: int | None = 30) -> None:
+                 bounce_ms: int | None = 30, held: Request | None = None) -> None:
         self.pin = pin
         self.hold_ms = hold_ms
+        self.held: Request = held if held is not None else Skip()
         self.bounce_ms = bounce_ms
         self.pin_factory = pin_factory
         self.button: Any = None
@@ -331,7 +367,8 @@ class GpioButton:
         self.button.when_pressed = self._pressed
         self.button.when_held = self._on_hold
         self.button.when_released = self._released
-        log.info("GPIO button on pin %s (hold %d ms to skip)", self.pin, self.hold_ms)
+        log.info("GPIO button on pin %s (hold %d ms to %s)", self.pin, self.hold_ms,
+                 "talk" if isinstance(self.held, Listen) else self.held.verb)
 
     def _pressed(self) -> None:
         with self._lock:
@@ -340,7 +377,7 @@ class GpioButton:
     def _on_hold(self) -> None:
         with self._lock:
             self._held = True
-        _call(self._handler, Skip(), f"GPIO {self.pin} held")
+        _call(self._handler, self.held, f"GPIO {self.pin} held")
 
     def _released(self) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
 """The mic windows (config `listen:`): the session thread opens one after a rating question has
-been spoken (``follow``); the listening thread captures, hears and posts each answer to the
-session thread as a typed ``Rate`` request, as the keys post theirs. The listening thread never
-touches session state: it sees only the windows it is handed and the replies it gets."""
+been spoken (``follow``), and a command window on `coach listen` or a held key (push-to-talk);
+the listening thread captures, hears and posts each answer to the session thread as a typed
+request (``Rate``, ``Pause``, ``HowLong``...), as the keys post theirs. A spoken "stop" is asked
+back (``AskStop``) and posts ``Stop`` only on a "yes" heard within CONFIRM_S. The listening
+thread never touches session state: it sees only the windows it is handed and the replies."""
 
 from __future__ import annotations
 
@@ -14,19 +16,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.audio.listen.recognizer import RATE, Recognizer
+from coach.audio.listen.recognizer import RATE, Heard, Recognizer
 from coach.core.timeline import Phase
 from coach.core.types import Question, Side
 from coach.protocol.messages import (
+    AskStop,
     Back,
     Extend,
     Failed,
+    HowLong,
     Pause,
     Rate,
+    Repeat,
     Reply,
     Request,
     Resume,
     Skip,
+    Stop,
 )
 
 log = logging.getLogger(__name__)
@@ -52,11 +58,17 @@ class CommandWindow:
     """A window for one spoken command (`coach listen`), closed by the first one heard."""
 
 
-# What a spoken command posts; the others ("repeat", "how long", "stop" and its "yes") are not
-# built yet and are logged as such.
+# What a spoken command posts ("stop" asks first; "yes" alone confirms nothing).
 COMMAND_REQUESTS: dict[str, Callable[[], Request]] = {
-    "pause": Pause, "resume": Resume, "skip": Skip, "back": Back, "extend": Extend}
+    "pause": Pause, "resume": Resume, "skip": Skip, "back": Back, "extend": Extend,
+    "repeat": Repeat, "how long": HowLong}
 COMMAND_S = 4.0
+# After "stop the session?" (1.0-1.4 s in espeak-ng's and Piper's voices), not listened to: the
+# mic would hear the question; then "yes" is waited for this long. A word from the grammar's
+# fillers ("what time is it" was heard as "stop" in 2 of 4 espeak-ng voices) costs a question,
+# never the session.
+CONFIRM_MUTE_S = 1.5
+CONFIRM_S = 4.0
 
 
 def window_of(phase: Phase | None) -> Window | None:
@@ -67,7 +79,9 @@ def window_of(phase: Phase | None) -> Window | None:
 
 def _sphinx() -> Recognizer:
     from coach.audio.listen.sphinx import SphinxRecognizer  # pocketsphinx only with listen:
-    return SphinxRecognizer()
+    r = SphinxRecognizer()
+    r.load()
+    return r
 
 
 class Listener:
@@ -79,8 +93,12 @@ class Listener:
         self.env = env
         self.seconds = seconds
         self._recognizer = recognizer
+        self._loaded: Recognizer | None = None
         self._windows: queue.SimpleQueue[Window | CommandWindow | None] = queue.SimpleQueue()
-        self._cancel = threading.Event()
+        # A rating window ends with its answer phase, or when a command window is asked for
+        # (the lifter chose to say a command: a command window is never queued behind one).
+        self._stop_rating = threading.Event()
+        self._closing = threading.Event()
         self._open = threading.Event()
         self._last: Window | None = None  # the session thread's: the last window handed over
         self._handler: Handler | None = None
@@ -99,20 +117,32 @@ class Listener:
         w = window_of(phase)
         if w is None:
             if self._last is not None:
-                self._cancel.set()
+                self._stop_rating.set()
                 self._last = None
             return
         if w != self._last and playing:
             self._last = w
-            self._cancel.clear()
+            self._stop_rating.clear()
             self._windows.put(w)
 
     def command_window(self) -> None:
-        """`coach listen`: a window for one spoken command, now."""
-        self._cancel.clear()
+        """`coach listen` or a held key: a window for one spoken command, now (a rating window
+        open now ends: taps and `coach rate` still rate that set)."""
+        self._stop_rating.set()
         self._windows.put(CommandWindow())
 
     # --- lifecycle ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the recogniser (PocketSphinx's model and grammars: 0.6 CPU-s on x86) and the
+        capture's modules now: the daemon does it before its socket answers, so that no session
+        plays meanwhile. Loading holds the GIL; done at a session's first window it starved the
+        player (3 underflows, every later cue 250-700 ms late), and done by the listening thread
+        as the daemon started, it overlapped a session started at once (the same, in 3 of 7
+        runs of tests/e2e/test_listen_daemon.py)."""
+        if self._loaded is None:
+            self._loaded = self._recognizer()
+            import coach.audio.listen.capture  # noqa: F401  (soxr)
 
     def start(self, handler: Handler) -> None:
         self._handler = handler
@@ -121,7 +151,7 @@ class Listener:
         log.info("listen: spoken ratings from %s after each rating question", self.source)
 
     def close(self) -> None:
-        self._cancel.set()
+        self._closing.set()
         self._windows.put(None)
         if self._thread is not None:
             self._thread.join(JOIN_S)
@@ -129,12 +159,12 @@ class Listener:
     # --- the listening thread -------------------------------------------------------------
 
     def _run(self) -> None:
-        recognizer: Recognizer | None = None
-        while (w := self._windows.get()) is not None:
-            if self._cancel.is_set():
-                continue  # its phase ended before the window could open
-            if recognizer is None:
-                recognizer = self._recognizer()
+        self.load()  # done already by the daemon (run_daemon); here for a Listener started alone
+        recognizer = self._loaded
+        assert recognizer is not None
+        while (w := self._windows.get()) is not None and not self._closing.is_set():
+            if isinstance(w, Window) and self._stop_rating.is_set():
+                continue  # its phase ended (or a command was asked for) before it could open
             try:
                 self._listen(w, recognizer)
             except Exception as e:  # a bug costs one window, never the thread
@@ -157,17 +187,18 @@ class Listener:
                     first.append(time.monotonic() - chunk.size / RATE)
                 yield chunk
 
+        command = isinstance(w, CommandWindow)
+
+        def closed() -> bool:
+            return self._closing.is_set() or (not command and self._stop_rating.is_set())
+
         try:
-            command = isinstance(w, CommandWindow)
             for heard in answers(timed(), recognizer, "command" if command else "rating",
-                                 COMMAND_S if command else self.seconds, self._cancel.is_set):
+                                 COMMAND_S if command else self.seconds, closed):
                 assert self._handler is not None
                 ended = first[0] + heard.end_s
                 if isinstance(w, CommandWindow):
-                    make = COMMAND_REQUESTS.get(heard.command or "")
-                    reply = self._handler(make()) if make is not None else None
-                    done = ("not built yet" if reply is None else reply.error
-                            if isinstance(reply, Failed) else "done")
+                    done = self._command(heard)
                 else:
                     assert heard.rating is not None
                     reply = self._handler(Rate(heard.rating, w.question, spoken=True))
@@ -176,6 +207,8 @@ class Listener:
                 log.info("listen: heard %r (confidence %.2f) %.2f s after its end: %s",
                          heard.text, heard.confidence, time.monotonic() - ended, done)
                 if command:
+                    if heard.command == "stop":
+                        self._confirm_stop(timed(), recognizer)
                     break
             self._problem = None
         except NoSource as e:
@@ -183,6 +216,45 @@ class Listener:
         finally:
             cap.close()
             self._open.clear()
+
+    def _command(self, heard: Heard) -> str:
+        """Post what a spoken command asks; what came of it, for the log."""
+        assert self._handler is not None
+        if heard.command == "stop":
+            reply = self._handler(AskStop())
+            return (f"asked (not said: {reply.error})" if isinstance(reply, Failed)
+                    else "asked") + f"; waiting {CONFIRM_S:g} s for yes"
+        make = COMMAND_REQUESTS.get(heard.command or "")
+        if make is None:
+            return "nothing to confirm"  # a "yes" with no question asked
+        reply = self._handler(make())
+        return reply.error if isinstance(reply, Failed) else "done"
+
+    def _confirm_stop(self, chunks: Iterator[np.ndarray], recognizer: Recognizer) -> None:
+        """The rest of a "stop" window: ``Stop`` on a "yes"; anything else or nothing cancels."""
+        from coach.audio.listen.window import answers
+        assert self._handler is not None
+        muted = int(CONFIRM_MUTE_S * RATE)
+
+        def after_question() -> Iterator[np.ndarray]:
+            nonlocal muted
+            for chunk in chunks:
+                if muted >= chunk.size:
+                    muted -= chunk.size
+                    continue
+                yield chunk[muted:]
+                muted = 0
+
+        for heard in answers(after_question(), recognizer, "command", CONFIRM_S,
+                             self._closing.is_set):
+            if heard.command == "yes":
+                reply = self._handler(Stop())
+                log.info("listen: heard 'yes': %s", reply.error if isinstance(reply, Failed)
+                         else "stopped")
+            else:
+                log.info("listen: heard %r, not yes: the session goes on", heard.text)
+            return
+        log.info("listen: no yes within %g s: the session goes on", CONFIRM_S)
 
     def _say_problem(self, line: str) -> None:
         if line != self._problem:

@@ -23,10 +23,11 @@ SYNTH_SAFETY = 2.0
 MIN_CLIP_COST_S = 0.03
 
 
-def clip_order(tl: Timeline, at_ms: int, words: Mapping[str, str],
-               resumed: bool) -> tuple[list[str], list[str]]:
+def clip_order(tl: Timeline, at_ms: int, words: Mapping[str, str], resumed: bool,
+               answers: bool = False) -> tuple[list[str], list[str]]:
     """The words said before the timeline plays (a resume's), and every clip of a session
-    starting at ``at_ms``, once each, in the order the worker makes them."""
+    starting at ``at_ms``, once each, in the order the worker makes them (``answers``: with
+    those of "how long" and "stop", for a daemon that listens)."""
     # The worker's order: the resume words (said first), then every clip in the order it
     # is heard from the start point, then those heard only before it, then the rest.
     first = list(resume_words(tl, at_ms, words).texts) if resumed else []
@@ -34,7 +35,8 @@ def clip_order(tl: Timeline, at_ms: int, words: Mapping[str, str],
     before = first_use_ms(tl)
     ahead = sorted(uses, key=lambda t: uses[t])
     behind = sorted((t for t in before if t not in uses), key=lambda t: before[t])
-    texts = [t for t in first + ahead + behind + extra_texts(tl, words) if t != TICK_KEY]
+    texts = [t for t in first + ahead + behind + extra_texts(tl, words, answers)
+             if t != TICK_KEY]
     return first, list(dict.fromkeys(texts))
 
 

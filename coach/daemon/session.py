@@ -1,6 +1,5 @@
 """The session controller: the one running session, its output and its history, moved only by
-the session thread. Its parts: the start rule and the clips' order (prepare.py), its history
-rows (record.py), its rating window (rating.py), its status (status.py), ducking (ducking.py).
+the session thread. Its parts: prepare.py, record.py, rating.py, status.py, ducking.py.
 
 A start answers at once: the session is ``preparing`` while its clips are made (by the clip
 worker, in the order they are heard) and starts playing as soon as what lies ahead is ready
@@ -58,10 +57,11 @@ class SessionController:
                  monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = system_clock,
                  ducker_factory: DuckerFactory | None = None,
-                 kept: KeptRemedies | None = None) -> None:
+                 kept: KeptRemedies | None = None, answers: bool = False) -> None:
         self.output_factory = output_factory
         self.kept = kept or KeptRemedies(None)  # the remedies on disk, for a crash resume
         self.ducker_factory = ducker_factory
+        self.answers = answers  # the daemon listens: "how long" and "stop"'s clips are made too
         self.preparer = preparer
         self.history = history
         self.rate = rate
@@ -94,7 +94,7 @@ class SessionController:
             return Failed(str(e))
         if self.session is not None:
             self.stop("stopped")
-        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed)
+        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed, self.answers)
         job = ClipJob(resolved.stem, tl, texts, "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),
@@ -271,7 +271,7 @@ class SessionController:
         elif not s.playing:
             s.pause_asked = False
         elif s.output is not None and s.output.state == "paused":
-            self._say(s, self._resume_insert(s, self.position_ms()))
+            self.say(s, self._resume_insert(s, self.position_ms()))
             if s.ducker is not None:
                 s.ducker.start(s.output)
         self._account(s)
@@ -315,7 +315,7 @@ class SessionController:
         pos, before = self.position_ms(), s.output.insert_position
         if s.output.state != "paused":
             s.output.pause()
-        self._say(s, insert)
+        self.say(s, insert)
         idx, _ = locate(s.resolved.timeline, pos)
         if idx is not None:
             s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, self.rate,
@@ -370,7 +370,7 @@ class SessionController:
                                  s.resolved.program.words, saved=isinstance(saved, Saved))
             insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
             s.output.pause()
-            self._say(s, insert)
+            self.say(s, insert)
         if isinstance(saved, Saved) and question == "feel" and s.playing:
             self._remedy(s, target, value)
         return saved
@@ -417,7 +417,7 @@ class SessionController:
         return spoken_insert(words, s.clips, s.resolved.timeline, self.rate,
                              beat_after_last_ms=1000)
 
-    def _say(self, s: Session, insert: SpokenInsert) -> None:
+    def say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
         s.extension = None  # any insert replaces the one playing, an extension's too

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from coach.protocol.messages import (
+    AskStop,
     Back,
     CommandError,
     Extend,
     Failed,
     GetStatus,
+    HowLong,
     JsonObject,
     Listen,
     Pause,
@@ -24,6 +26,7 @@ from coach.protocol.messages import (
     Programs,
     Rate,
     Reload,
+    Repeat,
     Reply,
     Request,
     Resume,
@@ -36,7 +39,7 @@ from coach.protocol.messages import (
 # The one table: every input reaches the daemon through it.
 COMMANDS: dict[str, type[Request]] = {
     c.verb: c for c in (Ping, GetStatus, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop,
-                        Reload, Rate, Programs, Listen)
+                        Reload, Rate, Programs, Listen, Repeat, HowLong, AskStop)
 }
 
 

@@ -364,8 +364,33 @@ class Extend(_Request):
 @dataclass(frozen=True)
 class Listen(_Request):
     verb: ClassVar[str] = "listen"
-    help: ClassVar[str] = ("open the mic for a spoken command: pause, resume, skip, back, extend "
-                           "(config listen:)")
+    help: ClassVar[str] = ("open the mic for a spoken command: pause, resume, skip, back, extend, "
+                           "repeat, how long, stop (config listen:)")
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
+class Repeat(_Request):
+    verb: ClassVar[str] = "repeat"
+    help: ClassVar[str] = "say the last cue again (an announcement, the rest, a question)"
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
+class HowLong(_Request):
+    verb: ClassVar[str] = "how-long"
+    help: ClassVar[str] = "say the time left in this set, hold or rest (\"40 seconds left\")"
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
+class AskStop(_Request):
+    verb: ClassVar[str] = "ask-stop"
+    help: ClassVar[str] = ("say \"stop the session?\" (what a spoken stop asks; its \"yes\" "
+                           "then stops)")
     needs_session: ClassVar[bool] = True
     reply: ClassVar[type[Status]] = Status
 
@@ -430,4 +455,4 @@ class Programs(_Request):
 
 
 Request = (Ping | GetStatus | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop
-           | Reload | Rate | Programs | Listen)
+           | Reload | Rate | Programs | Listen | Repeat | HowLong | AskStop)

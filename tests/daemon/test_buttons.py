@@ -340,3 +340,52 @@ def test_gpiozero_missing(monkeypatch, caplog):
     b.start(Recorder())
     b.close()
     assert len(lines(caplog, "gpiozero is not installed")) == 1
+
+
+# --- push-to-talk (listening on): holding the play key or the button ------------------------------
+
+def timed(code: int, value: int, t: float) -> InputEvent:
+    """A key event at ``t`` seconds (the kernel's event time, which the hold is measured by)."""
+    return InputEvent(1700000000 + int(t), round(t % 1 * 1e6), ecodes.EV_KEY, code, value)
+
+
+def hold(code: int, t: float, seconds: float) -> list[InputEvent]:
+    """A press held ``seconds`` from ``t``, with the kernel's autorepeats while it is down."""
+    repeats = [timed(code, 2, t + 0.25 + k * 0.033) for k in range(int((seconds - 0.25) / 0.033))]
+    return [timed(code, 1, t), *repeats, timed(code, 0, t + seconds)]
+
+
+def test_a_held_play_key_opens_the_command_window_and_a_tap_still_toggles():
+    rec = Recorder()
+    events = (hold(ecodes.KEY_PLAYPAUSE, 0.0, 0.7)  # held: push-to-talk, no toggle
+              + hold(ecodes.KEY_PLAYPAUSE, 2.0, 0.15)  # a tap
+              + hold(ecodes.KEY_PLAYCD, 4.0, 0.599)  # just short of the hold: a tap
+              + hold(ecodes.KEY_PAUSECD, 6.0, 0.6)  # a Bluetooth headset's AVRCP key, held
+              + [timed(ecodes.KEY_NEXTSONG, 1, 8.0), timed(ecodes.KEY_NEXTSONG, 0, 9.5)]
+              + [timed(ecodes.KEY_PLAYPAUSE, 0, 10.0)])  # a release without its press: nothing
+    run_source({"hold_ms": 600}, [("Headset (AVRCP)", iter(events))], rec)
+    # the skip key acts at its press, held or not (only the play keys are push-to-talk)
+    assert rec.cmds == ["listen", "toggle", "toggle", "listen", "skip"]
+
+
+def test_without_listening_a_held_play_key_toggles_at_its_press():
+    rec = Recorder()
+    run_source({}, [("hs", iter(hold(ecodes.KEY_PLAYPAUSE, 0.0, 1.5)))], rec)
+    assert rec.cmds == ["toggle"]
+
+
+def test_a_held_gpio_button_opens_the_command_window_without_a_toggle(factory):
+    from coach.protocol.messages import Listen
+    rec = Recorder()
+    b = GpioButton(5, hold_ms=100, pin_factory=factory, held=Listen())
+    b.start(rec)
+    pin = factory.pin(5)
+    pin.drive_low()
+    assert rec.arrived.wait(10), "no hold event"
+    assert rec.cmds == ["listen"]  # while still held: the lifter may talk holding it
+    pin.drive_high()
+    assert rec.cmds == ["listen"]
+    pin.drive_low()  # a short press is a toggle (or a rating tap) as before
+    pin.drive_high()
+    b.close()
+    assert rec.cmds == ["listen", "toggle"]

@@ -22,11 +22,13 @@ from coach.protocol.codec import (
     request_verb,
 )
 from coach.protocol.messages import (
+    AskStop,
     Back,
     CommandError,
     Extend,
     Failed,
     GetStatus,
+    HowLong,
     Interrupted,
     Listen,
     Pause,
@@ -39,6 +41,7 @@ from coach.protocol.messages import (
     Rated,
     Reload,
     Reloaded,
+    Repeat,
     Reply,
     Request,
     Resume,
@@ -61,7 +64,8 @@ def maybe(s: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 REQUESTS: dict[type, st.SearchStrategy[Any]] = {
     **{cls: st.builds(cls) for cls in (Ping, GetStatus, Pause, Resume, Toggle, Skip, Back, Extend,
-                                       Stop, Reload, Programs, Listen)},
+                                       Stop, Reload, Programs, Listen, Repeat, HowLong,
+                                       AskStop)},
     Start: st.builds(Start, program=st.text(min_size=1).filter(lambda p: "\x00" not in p),
                      force=st.booleans(), slot=maybe(text)),
     Rate: st.builds(Rate, value=st.sampled_from(RATINGS), question=maybe(st.sampled_from(QUESTIONS))),
@@ -258,4 +262,4 @@ def test_a_reply_that_is_not_ok_is_failed() -> None:
 def test_every_verb_says_whether_it_needs_a_session() -> None:
     need = {v for v, cls in COMMANDS.items() if cls.needs_session}
     assert need == {"pause", "resume", "toggle", "skip", "back", "extend", "stop", "rate",
-                    "listen"}
+                    "listen", "repeat", "how-long", "ask-stop"}

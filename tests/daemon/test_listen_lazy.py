@@ -1,5 +1,6 @@
-"""A daemon without `listen:` never loads PocketSphinx nor starts a capture; with it, nothing is
-loaded until the first mic window."""
+"""A daemon without `listen:` never loads PocketSphinx nor starts a capture; with it, the
+recogniser is loaded by `Listener.load()` (run_daemon calls it before the socket answers, so that
+no session plays while it loads) and no capture runs until a window opens."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from coach.daemon.listening import Listener
 from coach.audio.dummy import DummyPlayer
 config = parse_config(sys.argv[1], "config.yaml")
 listener = Listener(config.listen_source) if config.listen_source else None
+if listener is not None and sys.argv[3:] == ["load"]:
+    listener.load()
 d = Daemon(Path(sys.argv[2]), output_factory=DummyPlayer.factory(), warm=False, listener=listener)
 d.begin()
 d.tick()
@@ -25,9 +28,9 @@ d.shutdown()
 """
 
 
-def run(config: str, tmp: str) -> str:
-    r = subprocess.run([sys.executable, "-c", CHECK, config, tmp], cwd=ROOT, capture_output=True,
-                       text=True, timeout=60)
+def run(config: str, tmp: str, *more: str) -> str:
+    r = subprocess.run([sys.executable, "-c", CHECK, config, tmp, *more], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
 
@@ -35,3 +38,7 @@ def run(config: str, tmp: str) -> str:
 def test_pocketsphinx_is_not_loaded_without_listen_nor_before_a_window(tmp_path) -> None:
     assert run("", str(tmp_path)) == "None False False"
     assert run("listen: {source: mic.monitor}\n", str(tmp_path)) == "mic.monitor False False"
+    assert run("", str(tmp_path), "load") == "None False False"
+    # loaded, and still no window open (no capture)
+    assert run("listen: {source: mic.monitor}\n", str(tmp_path), "load") == \
+        "mic.monitor True False"

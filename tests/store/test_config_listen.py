@@ -37,3 +37,25 @@ def test_listen_mistakes_are_one_line_each(text: str, message: str | None) -> No
     if message is not None:
         assert str(e.value) == message
     assert "Traceback" not in str(e.value)
+
+
+@pytest.mark.parametrize("text,hold", [
+    ("listen: {source: mic.monitor}\n", 600),
+    ("listen: {source: mic.monitor, hold: 800ms}\n", 800),
+    ("listen: {source: mic.monitor, hold: 1s}\n", 1000),
+])
+def test_listen_hold(text: str, hold: int) -> None:
+    assert parse_config(text, "config.yaml").listen_hold_ms == hold
+
+
+@pytest.mark.parametrize("text,message", [
+    ("listen: {source: mic, hold: 5s}\n",
+     "config.yaml:1:29: error: listen.hold must be between 0.3s and 3s, got \"5s\""),
+    ("listen: {source: mic, hold: soon}\n", None),
+])
+def test_listen_hold_mistakes_are_one_line_each(text: str, message: str | None) -> None:
+    with pytest.raises(CoachError) as e:
+        parse_config(text, "config.yaml")
+    assert len(e.value.diagnostics) == 1
+    if message is not None:
+        assert str(e.value) == message

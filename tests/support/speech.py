@@ -41,3 +41,34 @@ def add_mic(server: PulseServer, rate: int = 48000) -> str:
 
 def play_into_mic(server: PulseServer, wav: Path) -> subprocess.Popen:
     return subprocess.Popen(["paplay", f"--device={MIC}", str(wav)], env=server.env)
+
+
+def say_into_mic(server: PulseServer, tmp: Path, words: str, rate: int = 48000,
+                 voice: str | None = None) -> None:
+    """``words`` (espeak-ng) played into the mic over a real mic's noise floor (-60 dBFS), until
+    paplay ends. PocketSphinx takes a null sink's digital silence badly: espeak-ng's "stop" and
+    "repeat" were heard as fillers over zeros, and as themselves over this floor."""
+    x = np.concatenate([np.zeros(rate // 4, np.float32), speech(words, rate, voice),
+                        np.zeros(rate // 2, np.float32)])
+    x += np.random.default_rng(len(words)).normal(0, 1e-3, x.size).astype(np.float32)
+    wav = write_wav(tmp / f"{words.replace(' ', '-')}.wav", x, rate)
+    assert play_into_mic(server, wav).wait(20) == 0
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A mono 16-bit WAV (what `coach render` writes) as float32, and its rate."""
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768.0
+        return x, w.getframerate()
+
+
+def loud_onsets(x: np.ndarray, at: list[int], window: int, dbfs: float = -45.0) -> list[int]:
+    """The first sample above ``dbfs`` from ``window`` samples before each of ``at`` (-1: none):
+    the same onset found in a render and in a capture is the same cue on the same sample."""
+    loud = np.flatnonzero(np.abs(x) > 10 ** (dbfs / 20))
+    out = []
+    for a in at:
+        k = int(np.searchsorted(loud, a - window))
+        out.append(int(loud[k]) if k < loud.size else -1)
+    return out

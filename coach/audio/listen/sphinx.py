@@ -56,6 +56,11 @@ class SphinxRecognizer:
         self.min_confidence = min_confidence
         self._decoder: Any = None
 
+    def load(self) -> None:
+        """Load the model now: the daemon does it as it starts, never at a window (loading
+        holds the GIL 0.25-0.5 s; at a session's first window the player underflowed)."""
+        self._load()
+
     def _load(self) -> Any:
         if self._decoder is None:
             # lazy: only a daemon with listen: pays for it

@@ -1,0 +1,86 @@
+"""What the lifter asks aloud in a command window (or a remote on the socket): "repeat" (the last
+cue again), "how long" (the time left, spoken) and "stop" (asked back: "stop the session?").
+Each is said at once as an insert from the session's clips, the timeline holding meanwhile (as
+a rating's read-back): a planned cue never moves off its sample. Called on the session thread."""
+
+from __future__ import annotations
+
+import logging
+
+from coach.audio.pipeline import spoken_insert
+from coach.core.navigation import (
+    Spoken,
+    last_cue,
+    stop_words,
+    time_left_ms,
+    time_left_words,
+)
+from coach.core.timeline import locate
+from coach.daemon.running import Session
+from coach.daemon.session import SessionController
+from coach.daemon.status import Extension
+from coach.protocol.messages import Failed, Status
+
+log = logging.getLogger(__name__)
+
+NOT_PLAYING = "said only while the session plays"
+
+
+def _need(c: SessionController) -> Session:
+    if c.session is None:
+        raise LookupError("no session is running")  # the daemon's answer to it
+    return c.session
+
+
+def repeat(c: SessionController) -> Status | Failed:
+    """The last cue that says something (not a count), again."""
+    s = _need(c)
+    text = last_cue(s.resolved.timeline, c.position_ms())
+    if text is None:
+        return Failed("nothing said yet to repeat")
+    return _say(c, Spoken(((text, "end", 0),)))
+
+
+def time_left(c: SessionController) -> Status | Failed:
+    """"40 seconds left": the set's (side's) work, the hold or the rest playing, an extended
+    rest's extra time included."""
+    s = _need(c)
+    pos = c.position_ms()
+    left = time_left_ms(s.resolved.timeline, pos)
+    if left is None:
+        return Failed("no set, hold or rest is playing")
+    extra = c.status().extended or 0.0
+    return _say(c, time_left_words(s.resolved.timeline, left + round(extra * 1000),
+                                   s.resolved.program.words))
+
+
+def ask_stop(c: SessionController) -> Status | Failed:
+    """"Stop the session?": the mic then waits for "yes" (coach/daemon/listening.py)."""
+    s = _need(c)
+    return _say(c, stop_words(s.resolved.timeline, s.resolved.program.words))
+
+
+def _say(c: SessionController, words: Spoken) -> Status | Failed:
+    """Say ``words`` now (the timeline holds while they play); a rest being extended keeps
+    what is left of its extra time after them."""
+    s = _need(c)
+    if not s.playing or s.output is None or s.lost_at_ms is not None or \
+            s.output.state != "playing":
+        return Failed(f"{NOT_PLAYING} (it is {c.state()})")
+    pos = c.position_ms()
+    idx, _ = locate(s.resolved.timeline, pos)
+    held_ms = 0
+    if s.extension is not None:
+        s.extension.follow(s.output.insert_position)
+        held_ms = s.extension.left_ms(idx, pos)
+    insert = spoken_insert(words, s.clips, s.resolved.timeline, c.rate, min_ms=held_ms)
+    if not insert.samples.size:
+        return Failed(f"not said: no clip of {' '.join(words.texts)!r} (made with a session "
+                      "when the daemon listens: config `listen:`)")
+    before = s.output.insert_position
+    s.output.pause()
+    c.say(s, insert)  # replaces an extension's insert: made again below with what it had left
+    if held_ms and idx is not None:
+        s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, c.rate, before)
+    log.info("said: %s", " ".join(words.texts))
+    return c.status()

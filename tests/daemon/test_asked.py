@@ -1,0 +1,142 @@
+""""repeat", "how long" and "stop the session?" said by the daemon (the socket's verbs, which a
+spoken command posts): each an insert from the session's clips, heard sample for sample in the
+output while the timeline holds; an extended rest keeps its extra time; nothing is said while
+paused. The in-process daemon: real session thread, clip worker (espeak-ng), DummyPlayer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.core.navigation import last_cue
+from coach.daemon.listening import Listener
+from tests.support.rig import Rig
+
+# Split squat set 1: left reps 6-14, switch and answer 14-34, right reps 34-42, rest 42-72.
+SPLIT = """\
+program: Rated split
+defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
+rate: feel
+exercises:
+  - name: Split squat
+    sides: both
+    sets: 2
+    reps: 4
+    cadence: 2s
+"""
+
+
+@pytest.fixture
+def rig(tmp_path: Path, espeak: None):
+    # a daemon that listens (its Listener not started: the socket's verbs are what is tested)
+    with Rig(tmp_path, listener=Listener("mic.monitor")) as r:
+        (r.programs / "split.yaml").write_text(SPLIT)
+        r.call("reload")
+        assert r.call("start", program="split")["ok"]
+        r.wait_for(lambda s: s["state"] == "playing", "playing")
+        # every clip made (the answers are made last, after the timeline's)
+        r.wait_for(lambda s: r.d.controller.session is not None
+                   and r.d.controller.session.clips_done, "the clips", timeout=60)
+        yield r
+
+
+def play_to(rig: Rig, t_s: float) -> None:
+    for _ in range(10):
+        now = rig.status()["position"]
+        if now >= t_s:
+            return
+        rig.play_s(t_s - now)
+
+
+def find(heard: np.ndarray, clip: np.ndarray) -> int | None:
+    """Where ``clip`` plays sample for sample in ``heard`` (None: nowhere)."""
+    k = int(np.argmax(np.abs(clip)))
+    for at in np.flatnonzero(np.abs(heard - clip[k]) < 1e-7) - k:
+        if 0 <= at <= len(heard) - len(clip) and \
+                np.abs(heard[at:at + len(clip)] - clip).max() < 1e-6:
+            return int(at)
+    return None
+
+
+def said(rig: Rig, verb: str, text: str) -> dict:
+    """``verb`` on the socket: it says ``text`` at once while the timeline holds."""
+    s = rig.d.controller.session
+    assert s is not None
+    n = len(rig.player.heard)
+    at = rig.status()["position"]
+    reply = rig.call(verb)
+    assert reply["ok"], reply
+    clip = s.clips[text]
+    rig.play_s(len(clip) / 48000 / 2)
+    assert rig.status()["position"] == at, "the timeline holds while the answer plays"
+    rig.play_s(len(clip) / 48000 / 2 + 0.1)
+    assert find(rig.player.heard[n:], clip) is not None, f"{text!r} was not heard"
+    return reply
+
+
+def test_how_long_says_the_time_left_of_the_side_and_of_the_rest(rig: Rig) -> None:
+    play_to(rig, 8.0)  # the left side's reps end at 14
+    said(rig, "how-long", "6 seconds left")
+    play_to(rig, 60.0)  # the rest ends at 72
+    said(rig, "how-long", "10 seconds left")
+    rig.call("stop")
+
+
+def test_repeat_says_the_last_cue_that_says_something(rig: Rig) -> None:
+    play_to(rig, 9.0)
+    s = rig.d.controller.session
+    assert s is not None
+    text = last_cue(s.resolved.timeline, 9000)
+    assert text is not None and text.startswith("Split squat. Set 1 of 2.")
+    said(rig, "repeat", text)
+    play_to(rig, 56.0)
+    said(rig, "repeat", "rest 18 seconds")
+    rig.call("stop")
+
+
+def test_how_long_in_an_extended_rest_counts_the_extension_and_keeps_it(rig: Rig) -> None:
+    play_to(rig, 60.0)
+    assert rig.call("extend")["extended"] == 30.0
+    rig.play_s(1.0)  # 1 s of the 30 s extra heard: 12 + 29 left
+    said(rig, "how-long", "40 seconds left")
+    left = rig.status()["extended"]
+    assert 27.0 <= left <= 29.0, left  # the extra rest goes on after the answer
+    rig.play_s(left + 0.2)
+    assert rig.status()["position"] > 60.0
+    rig.call("stop")
+
+
+def test_stop_is_asked_and_nothing_is_said_while_paused(rig: Rig) -> None:
+    play_to(rig, 20.0)
+    said(rig, "ask-stop", "stop the session?")
+    assert rig.status()["state"] == "playing", "asking stops nothing"
+    rig.call("pause")
+    n = len(rig.player.heard)
+    for verb in ("how-long", "repeat", "ask-stop"):
+        assert rig.call(verb) == {"ok": False,
+                                  "error": "said only while the session plays (it is paused)"}
+    rig.play_s(0.5)
+    assert not np.abs(rig.player.heard[n:]).any() and rig.status()["state"] == "paused"
+    time.sleep(0.1)
+    rig.call("stop")
+
+
+def test_a_daemon_that_does_not_listen_makes_no_answers_clips(tmp_path: Path,
+                                                                espeak: None) -> None:
+    with Rig(tmp_path) as rig:
+        (rig.programs / "split.yaml").write_text(SPLIT)
+        rig.call("reload")
+        rig.call("start", program="split")
+        rig.wait_for(lambda s: rig.d.controller.session is not None
+                     and rig.d.controller.session.clips_done, "the clips", timeout=60)
+        play_to(rig, 8.0)
+        assert rig.call("how-long") == {
+            "ok": False, "error": "not said: no clip of '6 seconds left' (made with a session "
+                                  "when the daemon listens: config `listen:`)"}
+        s = rig.d.controller.session
+        assert s is not None and last_cue(s.resolved.timeline, 8000) in s.clips
+        assert rig.call("repeat")["ok"]  # a cue's clip: always there
+        rig.call("stop")
