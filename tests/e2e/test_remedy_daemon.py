@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 ROW = """\
 program: Remedied row
-defaults: {rest: 14s, lead_in: 2s}
+defaults: {rest: 36s, lead_in: 2s}
 rate: feel
 exercises:
   - name: Row
