@@ -1,6 +1,7 @@
 """The remedy timing proof against the real clip cache and espeak-ng (issue 20): clips already
-made cost nothing (the session's own too: the worker makes them first, then the remedies'), the cost model is the one handed in (the measured ENGINE_COSTS by
-default), and the model is not below what espeak-ng really takes to make a remedy's clips."""
+made cost nothing (the session's own too: the worker makes them first, then the remedies'),
+the cost model is the one handed in (the measured ENGINE_COSTS by default), and the model is
+not below what espeak-ng really takes to make a remedy's clips."""
 
 from __future__ import annotations
 
