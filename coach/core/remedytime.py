@@ -177,11 +177,11 @@ class Worker:
     def made_by(self, at_s: float) -> frozenset[str]:
         return frozenset(t for t, end in self.ends if end <= at_s)
 
-    def free_s(self, at_s: float) -> float:
-        """When the clip in hand at ``at_s`` is made (``at_s`` itself when none is): a
-        remedy's clips wait for it, and find it made."""
-        return next((end for _, end in self.ends if end > at_s), at_s) \
-            if at_s < self.done_s else at_s
+    def in_hand(self, at_s: float) -> tuple[str, float] | None:
+        """The clip it is making at ``at_s`` and when it is made (None: idle, or between
+        clips): a remedy's clips wait for it."""
+        return next(((t, end) for t, end in self.ends if end > at_s), None) \
+            if at_s < self.done_s else None
 
     def ready_s(self, texts: Iterable[str]) -> float:
         """When the last of ``texts`` it makes is made (0: it makes none)."""
@@ -190,19 +190,25 @@ class Worker:
 
 
 def late(clips: Iterable[tuple[str, int]], rated_ms: int, cost: SynthCost,
-         cached: Callable[[str], bool], busy_s: float = 0.0,
+         cached: Callable[[str], bool], in_hand: tuple[str, float] | None = None,
          loaded: bool = False) -> tuple[float, float, int, str, int] | None:
-    """The first clip one core would make too late, made in order from ``rated_ms`` after
-    ``busy_s`` (a clip in hand), the engine loaded first unless ``loaded`` (a cached clip
-    costs nothing): (seconds needed up to it, seconds available for it, clips made up to it,
-    its text, its cue). None: all in time."""
-    spent, made = busy_s, 0
+    """The first clip one core would make too late, made in order from ``rated_ms`` (a
+    cached clip costs nothing), after ``in_hand``: the clip the worker is making then and the
+    seconds it still takes (itself on time only if made by its deadline), the engine loaded
+    first unless ``loaded``: (seconds needed up to it, seconds available for it, clips made up
+    to it, its text, its cue). None: all in time."""
+    spent, made = (in_hand[1] if in_hand is not None else 0.0), 0
     for text, due_ms in clips:
+        available = (due_ms - READY_MARGIN_MS - rated_ms) / 1000
+        if in_hand is not None and text == in_hand[0]:
+            made += 1
+            if in_hand[1] > available:
+                return in_hand[1], available, made, text, due_ms
+            continue
         if cached(text):
             continue
         spent += cost.clip_s(text) + (cost.load_s if made == 0 and not loaded else 0.0)
         made += 1
-        available = (due_ms - READY_MARGIN_MS - rated_ms) / 1000
         if spent > available:
             return spent, available, made, text, due_ms
     return None
@@ -223,11 +229,10 @@ def late_remedies(program: Program, cost: SynthCost,
         if i in out:
             continue
         at_s = case.rated_ms / 1000
-        free_s = worker.free_s(at_s)
-        made = worker.made_by(free_s)
-        busy = free_s - at_s
+        hand = worker.in_hand(at_s)
         # Busy, the worker holds the engine; idle, it released it (a remedy loads it again).
-        found = late(case.clips, case.rated_ms, cost, _either(made, cached), busy,
+        found = late(case.clips, case.rated_ms, cost, _either(worker.made_by(at_s), cached),
+                     (hand[0], hand[1] - at_s) if hand is not None else None,
                      at_s < worker.done_s)
         if found is not None:
             ready = worker.ready_s(t for t, _ in case.clips)

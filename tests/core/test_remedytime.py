@@ -116,21 +116,27 @@ def test_a_first_set_too_short_even_made_ahead_is_an_error_with_the_numbers():
     end, set2 = own.sets[0].work_end_ms, own.sets[1].start_ms
     assert (end, set2) == (19_000, 27_000)
     # At set 1's end the worker is still loading the engine for feel 2's words (made at
-    # 30 s + the words): the remedy waits for them, then makes set 2's announcement, due
-    # 1.5 s before 0:27.
+    # 30 s + the words): the remedy waits for them, and they are due 1.5 s before 0:21.
     words_made = 30.0 + HUGE.clip_s(WORDS2)
-    needed = words_made - 19.0 + HUGE.clip_s(ANN2)
-    available = (set2 - READY_MARGIN_MS - end) / 1000
+    needed = words_made - 19.0
+    due = end + CHANGE_LEAD_MS
+    available = (due - READY_MARGIN_MS - end) / 1000
     ahead = words_made + sum(HUGE.clip_s(t) for t in (WORDS1, ANN2, ANN3))
     assert late_remedies(p, HUGE, own_cached(p)) == [
-        Late(0, 1, 2, end, pytest.approx(needed), available, 1, ANN2, set2,
+        Late(0, 1, 2, end, pytest.approx(needed), available, 1, WORDS2, due,
              round(ahead * 1000))]
     assert [str(d) for d in late_problems(p, HUGE, own_cached(p))] == [
         f"p.yaml:4:6: error: the remedy after set 1 of Row (feel 2 at 0:19) needs "
-        f"~{needed:.1f} s of speech synthesis on one core (Piper, 1 new clip due at 0:27) but "
-        f"the rest gives 6.5 s, and made ahead from the session's start they are ready only at "
+        f"~{needed:.1f} s of speech synthesis on one core (Piper, 1 new clip due at 0:21) but "
+        f"the rest gives 0.5 s, and made ahead from the session's start they are ready only at "
         f"~0:{int(ahead):02d}; lengthen rest or what comes before set 1's end, or make its "
         "clips ahead: coach render p.yaml --feel 2 --after-set 1 -o FILE.wav"]
+    # The words in the cache (made ahead by `coach render --feel 2`), the worker is still
+    # loading the engine for feel 1's at 0:19; set 2's announcement waits for them.
+    words2 = lambda text: own_cached(p)(text) or text == WORDS2  # noqa: E731
+    (x,) = late_remedies(p, HUGE, words2)
+    assert (x.feel, x.text, x.due_ms) == (2, ANN2, set2)
+    assert x.needed_s == pytest.approx(30.0 + HUGE.clip_s(WORDS1) - 19.0 + HUGE.clip_s(ANN2))
 
 
 def test_a_fast_engine_or_cached_clips_pass():
