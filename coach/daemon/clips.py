@@ -213,7 +213,10 @@ class ClipPreparer:
             texts = plan()
         except Exception as e:
             log.warning("%s: cannot find the clips to make ahead: %s", job.name, e)
-            texts = []
+            with self._cond:
+                if job in self._jobs:
+                    self._jobs.remove(job)
+            return
         with self._cond:
             job.texts = texts
 
