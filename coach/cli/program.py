@@ -14,6 +14,7 @@ from pathlib import Path
 from coach.cli.fmt import count, fmt_duration, fmt_time
 from coach.cli.progress import terminal_progress
 from coach.core.errors import CoachError, Diagnostic
+from coach.core.navigation import extra_texts
 from coach.core.program import Program, load_program
 from coach.core.remedy import Change, plan_changes, remedy_problems
 from coach.core.timeline import Cue, Phase, Timeline, compile_program, find_overlaps
@@ -72,11 +73,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not args.no_voice:
             from coach.audio.pipeline import prepare_clips  # numpy and the voices: not for --no-voice
             from coach.audio.voice.cost import remedy_clip_problems
-            clips = prepare_clips(timeline, progress=terminal_progress(f"voice {Path(path).name}"))
+            # What a session may say outside its timeline (a resume, a rating's echo) too: the
+            # daemon's clip worker makes those before the remedies' clips it makes ahead.
+            clips = prepare_clips(timeline, progress=terminal_progress(f"voice {Path(path).name}"),
+                                  extra=extra_texts(timeline, program.words)
+                                  if any(ex.remedy is not None for ex in program.exercises)
+                                  else ())
             rate = 48000
             clips_ms = {k: len(v) * 1000 // rate for k, v in clips.items()}
             warnings = _clip_warnings(program, timeline, clips_ms)
-            # After the clips: the program's own are in the cache now, so only the remedies'
+            # After the clips: the session's own are in the cache now, so only the remedies'
             # new clips are counted.
             late = remedy_clip_problems(program, rate)
             if late:

@@ -1,14 +1,16 @@
 """Clip preparation: one worker thread makes every clip the daemon will need.
 
-A starting session's clips come first, in the order they are heard; every loaded program's
-clips are made ahead at idle (so a scheduled or button start plays at once), never while a
-session is active. The worker posts each finished clip to the session thread and shares no
-other state with it: ``submit``/``cancel``/``set_busy`` only touch the job list under a lock
-held for a few instructions, and no synthesis ever happens under it. The worker waits on a
-condition, without polling: an idle daemon spends no CPU here (the old warm loop spun a whole
-core once a program was added mid-session: 10.0 CPU-seconds in 10 s). A speech engine is
-loaded only while there are clips to make: the worker releases it before it waits (a Piper
-model held 180 MB in an idle daemon for good), so a batch of clips loads it once.
+A starting session's clips come first, in the order they are heard; then, while it plays, the
+clips its remedies could need (an ``ahead`` job: a low feel's words, in the cache before a feel
+can bring them); every loaded program's clips are made ahead at idle (so a scheduled or button
+start plays at once), never while a session is active. The worker posts each finished clip of
+a session's job to the session thread and shares no other state with it:
+``submit``/``cancel``/``set_busy`` only touch the job list under a lock held for a few
+instructions, and no synthesis ever happens under it. The worker waits on a condition, without
+polling: an idle daemon spends no CPU here (the old warm loop spun a whole core once a program
+was added mid-session: 10.0 CPU-seconds in 10 s). A speech engine is loaded only while there
+are clips to make: the worker releases it before it waits (a Piper model held 180 MB in an
+idle daemon for good), so a batch of clips loads it once.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def release_engines() -> None:
     if release_piper():
         log.debug("clip worker idle: speech engine released")
 
-Priority = Literal["session", "warm"]
+Priority = Literal["session", "ahead", "warm"]  # picked in this order
 # Synthesis runs at the lowest priority, below the feeder and the audio callback: on a Pi,
 # Piper on every core would otherwise compete with the thread that keeps the stream fed.
 # Threads a model load starts (onnxruntime's pool) inherit this niceness from the worker.
@@ -49,12 +51,15 @@ VOICES_KEPT = 2  # loaded voices kept for reuse (a Piper model takes ~0.6 s to l
 @dataclass
 class ClipJob:
     """The clips of one timeline, to make in ``texts`` order. Made and read by the session
-    thread; the worker reads ``texts`` and writes nothing here but ``_next``."""
+    thread; the worker reads ``texts`` and writes nothing here but ``_next`` and, for a job
+    with a ``plan`` (its texts found by the worker, not the session thread: a remedy's
+    cases are a few compiles each), ``texts`` and ``plan`` once, before its first clip."""
 
     name: str
     timeline: Timeline
     texts: list[str]
     priority: Priority
+    plan: Callable[[], list[str]] | None = None
     id: int = field(default_factory=itertools.count(1).__next__)
     _next: int = 0  # the worker's place in ``texts``
     cancelled: bool = False
@@ -111,11 +116,13 @@ class ClipPreparer:
             self._jobs.append(job)
             self._cond.notify()
 
-    def cancel(self, job: ClipJob) -> None:
+    def cancel(self, *jobs: ClipJob | None) -> None:
         with self._cond:
-            job.cancelled = True
-            if job in self._jobs:
-                self._jobs.remove(job)
+            for job in jobs:
+                if job is not None:
+                    job.cancelled = True
+                    if job in self._jobs:
+                        self._jobs.remove(job)
 
     def set_busy(self, busy: bool) -> None:
         """While a session is active, only its own clips are made."""
@@ -137,10 +144,12 @@ class ClipPreparer:
     # --- the worker ----------------------------------------------------------------------
 
     def _pick(self) -> ClipJob | None:
-        """Under the lock: the session's job first, a warm job only when no session is active."""
-        for j in self._jobs:
-            if j.priority == "session":
-                return j
+        """Under the lock: the session's job first, then its remedies' made ahead; a warm job
+        only when no session is active."""
+        for priority in ("session", "ahead"):
+            for j in self._jobs:
+                if j.priority == priority:
+                    return j
         if not self._busy:
             return self._jobs[0] if self._jobs else None
         return None
@@ -163,15 +172,21 @@ class ClipPreparer:
                 if self._closing:
                     return
                 assert job is not None
-                if job._next >= len(job.texts):
+                plan, job.plan = job.plan, None
+                done = plan is None and job._next >= len(job.texts)
+                if done:
                     self._jobs.remove(job)
-                    done = True
-                else:
-                    done = False
+                elif plan is None:
                     text = job.texts[job._next]
+            if plan is not None:
+                self._plan(job, plan)
+                continue
             if done:
                 if job.priority == "session":
                     self.post(JobDone(job.id))
+                elif job.priority == "ahead":
+                    log.info("%s: %d clips its remedies could need are made ahead", job.name,
+                             len(job.texts))
                 else:
                     log.debug("%s: voice clips ready", job.name)
                 continue
@@ -191,6 +206,19 @@ class ClipPreparer:
                 cancelled = job.cancelled
             if job.priority == "session" and not cancelled:
                 self.post(ClipReady(job.id, text, samples, seconds, cached))
+
+    def _plan(self, job: ClipJob, plan: Callable[[], list[str]]) -> None:
+        """A job's texts, found outside the lock (a failure drops the job, said once)."""
+        try:
+            texts = plan()
+        except Exception as e:
+            log.warning("%s: cannot find the clips to make ahead: %s", job.name, e)
+            with self._cond:
+                if job in self._jobs:
+                    self._jobs.remove(job)
+            return
+        with self._cond:
+            job.texts = texts
 
     def _voice(self, timeline: Timeline) -> object:
         from coach.audio.voice import Voice

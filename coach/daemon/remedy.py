@@ -1,8 +1,10 @@
 """A remedy during a session (issue "the coach answers the answer"): a feel rating on a set
 (or side) recompiles the timeline with the remedy's change (coach.core.remedy), the same up
 to the rest's words; the session then plays the new plan through the same Source and its
-clips are made by the clip worker during the rest. The feels that brought the changes are
-kept on disk (KeptRemedies), so that a session resumed after a crash plays them again.
+clips are made by the clip worker during the rest (found in the cache: the worker made every
+remedy's clips ahead, after the session's own: ``ahead_job``). The feels that brought the
+changes are kept on disk (KeptRemedies), so that a session resumed after a crash plays them
+again.
 
 The session controller swaps what its output plays (``Switchable``) between two audio
 blocks: every frame before the change's words is the same in both plans (they lie at least
@@ -23,7 +25,7 @@ from coach.audio.pipeline import build_mixer
 from coach.core.mixer import Mixer
 from coach.core.program import Program
 from coach.core.remedy import Change, Felt, next_change, replay
-from coach.core.remedytime import CHANGE_LEAD_MS
+from coach.core.remedytime import CHANGE_LEAD_MS, ahead_texts, remedy_cases
 from coach.core.timeline import Timeline, compile_program
 from coach.daemon.clips import ClipJob
 from coach.daemon.prepare import clip_order
@@ -82,6 +84,19 @@ def replan(resolved: Resolved, changes: tuple[Change, ...], clips: Mapping[str, 
     job = ClipJob(resolved.stem, tl, [t for t in texts if t not in clips], "session")
     return Replan(change, changes, replace(resolved, timeline=tl),
                   build_mixer(tl, clips, rate=rate, pending=True), job)
+
+
+def ahead_job(resolved: Resolved, changes: tuple[Change, ...], at_ms: int) -> ClipJob | None:
+    """The clips a session's remedies could need (None: it has none), for the worker to make
+    right after the session's own, in the order they could be needed: every low feel on every
+    set but the last (each side) from ``at_ms`` on, with ``changes`` in force. A feel then
+    finds its words in the cache (`coach check` proves they are made before set 1 ends, or
+    in time after the rating). The texts are found by the worker (a few compiles a case)."""
+    program = resolved.program
+    if all(ex.remedy is None for ex in program.exercises):
+        return None
+    return ClipJob(resolved.stem, resolved.timeline, [], "ahead",
+                   plan=lambda: ahead_texts(remedy_cases(program, changes, at_ms)))
 
 
 class KeptRemedies:

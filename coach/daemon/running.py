@@ -38,6 +38,7 @@ class Session:
     lost_why: str | None = None  # why the last retry failed (logged once per outage and cause)
     next_retry: float = 0.0
     clips_done: bool = False
+    ahead: ClipJob | None = None  # its remedies' clips, made after its own (None: no remedy)
     rating: RatingWindow = field(default_factory=RatingWindow)
     first: frozenset[str] = frozenset()  # words said before the timeline (resume): waited for
     ducker: Ducking | None = None  # lowers other streams under cues while playing

@@ -38,7 +38,7 @@ from coach.daemon.prepare import can_start, clip_order, late_clips
 from coach.daemon.rating import Rateable, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
 from coach.daemon.recover import OutputFactory, recover
-from coach.daemon.remedy import Change, KeptRemedies, Switchable, replan
+from coach.daemon.remedy import Change, KeptRemedies, Switchable, ahead_job, replan
 from coach.daemon.running import Session
 from coach.daemon.schedules import system_clock
 from coach.daemon.status import Extension, session_status
@@ -99,17 +99,19 @@ class SessionController:
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),
                     Switchable(mixer), output=output, first=frozenset(first),
-                    insert_on_play="resume" if resumed else None, changes=changes)
+                    insert_on_play="resume" if resumed else None, changes=changes,
+                    ahead=ahead_job(resolved, changes, at_ms))
         self.session = s
         self.last_error = None
         self.preparer.set_busy(True)
         self.preparer.submit(job)
+        if s.ahead is not None:  # its remedies' clips: after its own, while it plays
+            self.preparer.submit(s.ahead)
         s.record.begin(resolved, resumed_from, at_ms, self.monotonic())
         if changes:
             s.record.replan(tl, changes)
             self.kept.keep(s.record.session_id, changes)
-        log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000,
-                 len(job.texts))
+        log.info("session: %s from %.3f s: preparing %d clips", s.name, at_ms / 1000, len(job.texts))
         return self.status()
 
     def stop(self, how: SessionEnd) -> str | None:
@@ -121,7 +123,7 @@ class SessionController:
         pos = self.position_ms()  # where it ended: read while the session is still current
         self._account(s)
         self.session = None
-        self.preparer.cancel(s.job)
+        self.preparer.cancel(s.job, s.ahead)
         self.preparer.set_busy(False)
         if s.ducker is not None:
             s.ducker.stop()  # every lowered stream back at once
@@ -234,13 +236,10 @@ class SessionController:
             s.extension.follow(out.insert_position)
         self._track(s, pos)
         self._answer_windows(s, pos)
-        self._watch_deadlines(s, pos)
-        self._account(s)
-        s.record.save_position(pos, self.monotonic())
-
-    def _watch_deadlines(self, s: Session, pos: int) -> None:
         if s.mixer.missing and not s.clips_done:
             late_clips(s.mixer, s.resolved.timeline, pos)
+        self._account(s)
+        s.record.save_position(pos, self.monotonic())
 
     def _recover(self, s: Session) -> None:
         recover(s, self.monotonic(), self.rate, self.output_factory,

@@ -126,6 +126,50 @@ def test_warm_jobs_wait_while_a_session_is_active(
     assert log == [("row", "row"), ("legs", "squat")]
 
 
+def test_a_sessions_remedies_are_made_ahead_after_its_own_clips_while_warm_jobs_wait(
+        preparer: ClipPreparer, posted: Posted, timeline: Timeline) -> None:
+    log = made(preparer)
+    planned_on: list[str] = []
+
+    def plan() -> list[str]:  # its texts are found by the worker, before its first clip
+        planned_on.append(threading.current_thread().name)
+        return ["feel was two", "slower"]
+
+    preparer.set_busy(True)
+    preparer.submit(ClipJob("legs", timeline, ["squat"], "warm"))
+    ahead = ClipJob("row", timeline, [], "ahead", plan=plan)
+    preparer.submit(ahead)
+    session = ClipJob("row", timeline, ["three", "row"], "session")
+    preparer.submit(session)  # submitted last, made first
+    preparer.start()
+    posted.until(lambda m: bool(posted.done(session)), "the session job's JobDone")
+    deadline = time.monotonic() + 30
+    while preparer.pending() > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # long enough for a worker that ignored "busy" to have begun the warm job
+    assert log == [("row", "three"), ("row", "row"), ("row", "feel was two"), ("row", "slower")]
+    assert planned_on == ["coach-clips"] and ahead.texts == ["feel was two", "slower"]
+    assert posted.ready(ahead) == [] and posted.done(ahead) == [], "made for the cache only"
+    assert preparer.pending() == 1  # the warm job, waiting for the session to end
+    preparer.set_busy(False)
+    until_idle(preparer)
+    assert log[-1] == ("legs", "squat")
+
+
+def test_a_plan_that_fails_drops_its_job_with_a_warning(
+        preparer: ClipPreparer, timeline: Timeline, caplog: pytest.LogCaptureFixture) -> None:
+    def plan() -> list[str]:
+        raise ValueError("no program")
+
+    log = made(preparer)
+    with caplog.at_level(logging.WARNING, logger="coach.daemon.clips"):
+        preparer.submit(ClipJob("row", timeline, [], "ahead", plan=plan))
+        preparer.start()
+        until_idle(preparer)
+    assert log == [] and caplog.messages == [
+        "row: cannot find the clips to make ahead: no program"]
+
+
 def test_a_newer_warm_job_of_the_same_program_replaces_a_waiting_one(
         preparer: ClipPreparer, timeline: Timeline) -> None:
     log = made(preparer)
