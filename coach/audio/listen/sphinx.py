@@ -1,9 +1,9 @@
 """PocketSphinx (its English model ships in the wheel) with a JSGF grammar of the answers and of
-filler words that compete with them, behind the energy gate (vad.py).
+filler words that compete with them, behind the voice-activity gate (vad.py: Silero VAD).
 
 A grammar of the five numbers alone cannot reject: it maps any sound onto a number (issue 22
 measured a rating in 42 % of music windows with no speech). Three things reject here: the
-gate (one short stretch that stands out from the window's floor), the filler words ("like",
+gate (one short stretch of speech), the filler words ("like",
 "hello", "stop"... heard as themselves, not as "five", "one", "two"), and the decoder's word
 posteriors (MIN_CONFIDENCE). ``import pocketsphinx`` happens on the first window, so a daemon
 without ``listen:`` never loads it."""
@@ -70,7 +70,7 @@ class SphinxRecognizer:
         return self._decoder
 
     def hear(self, samples: np.ndarray, what: Listening = "rating") -> Heard | None:
-        found = vad.speech(samples, RATE)
+        found = vad.speech(samples)
         if found is None:
             return None
         a = max(0, int((found.start_s - vad.PAD_S) * RATE))
