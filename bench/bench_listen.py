@@ -47,6 +47,7 @@ from coach.audio.listen.window import answers as heard_in  # noqa: E402
 from coach.core.phrases import say_number  # noqa: E402
 
 CHUNK = int(RATE * 0.1)
+CPU = [0.0]  # CPU-s spent hearing (the corpus's making left out)
 SNRS = (20, 15, 10, 5)
 
 
@@ -61,10 +62,12 @@ def hear(rec: Recognizer, x: np.ndarray) -> tuple[int | None, str, float, float]
             yield x[i:i + CHUNK]
 
     rating, text, at, took = None, "", 0.0, 0.0
+    cpu = time.process_time()
     t0 = time.perf_counter()
     for h in heard_in(counted(), rec, "rating", WINDOW_S):
         rating, text, at, took = h.rating, h.text, fed[0] / RATE, time.perf_counter() - t0
         t0 = time.perf_counter()
+    CPU[0] += time.process_time() - cpu
     return rating, text, at, took
 
 
@@ -83,15 +86,16 @@ def main() -> int:
     rng = np.random.default_rng(SEEDS[args.set])
     rec = SphinxRecognizer()
     rec.hear(np.zeros(RATE, np.float32))  # loads the decoder (the daemon's first window does)
-    cpu0, audio_s = time.process_time(), 0.0
+    audio_s = 0.0
     print(f"set {args.set}: {len(voices)} voices ({'; '.join(v.label for v in voices)}) x 5 "
           f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")
-    print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) |")
-    print("|---|---|---|---|---|---|")
+    print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) | of which "
+          "audio waited for | of which processing |")
+    print("|---|---|---|---|---|---|---|---|")
     for kind, snrs in (("quiet room", (None,)), ("gym", SNRS), ("music", SNRS)):
         for snr in snrs:
             ok = none = wrong = 0
-            lat: list[float] = []
+            lat: list[tuple[float, float]] = []
             for i, _v in enumerate(voices):
                 for text in answers(i):
                     noise = (NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None
@@ -103,7 +107,7 @@ def main() -> int:
                     want = RATING_OF[text.split()[-1]]
                     if got == want:
                         ok += 1
-                        lat.append(at - end + took)
+                        lat.append((at - end, took))
                     else:
                         none += got is None
                         wrong += got is not None
@@ -111,7 +115,11 @@ def main() -> int:
                             print(f"  {kind} {snr} {voices[i].label} {text!r}: "
                                   f"{words or 'nothing'!r}")
             n = ok + none + wrong
-            la = f"{np.median(lat):.2f}, {max(lat):.2f}" if lat else "-"
+            tot = [w + p for w, p in lat]
+            la = (f"{np.median(tot):.2f}, {max(tot):.2f} | "
+                  f"{np.median([w for w, _ in lat]):.2f}, {max(w for w, _ in lat):.2f} | "
+                  f"{np.median([p for _, p in lat]):.2f}, {max(p for _, p in lat):.2f}"
+                  if lat else "- | - | -")
             print(f"| {kind} | {'-' if snr is None else snr} | {ok}/{n} ({ok / n:.2f}) | "
                   f"{none} | {wrong} | {la} |", flush=True)
     print()
@@ -155,7 +163,15 @@ def main() -> int:
         same = sum(g == n for n, g in enumerate(got_, start=1))
         nothing = sum(g is None for g in got_)
         print(f"| {lang} | {', '.join(said)} | {same} | {5 - same - nothing} | {nothing} |")
-    cpu = time.process_time() - cpu0
+    for kind, make in (("a quiet room", None), ("music", NOISES["music"])):
+        c0, n = CPU[0], 20
+        for _ in range(n):
+            x, _ = window(None, make(int(RATE * WINDOW_S), rng) if make else None, 10.0, 0.0, rng)
+            hear(rec, x)
+        print(f"CPU with {kind} alone ({n} windows): "
+              f"{(CPU[0] - c0) / (n * WINDOW_S):.4f} CPU-s per audio second")
+        CPU[0] = c0
+    cpu = CPU[0]
     print(f"\nCPU: {cpu:.1f} s for {audio_s:.0f} s of audio = {cpu / audio_s:.4f} CPU-s per "
           "audio second (endpointer + decoder; capture by parec not included)")
     return 0
