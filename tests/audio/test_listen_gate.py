@@ -56,3 +56,18 @@ def test_quiet_frames_are_silence_without_the_model() -> None:
     g.feed(np.zeros(RATE, np.float32))
     g.feed(np.random.default_rng(1).normal(0, 0.002, RATE).astype(np.float32))  # -54 dBFS
     assert g.probs == [0.0] * (2 * RATE // vad.FRAME)
+
+
+@pytest.mark.parametrize(("text", "taken_for"), [("go", 2), ("more", 4), ("water", 2)])
+def test_words_the_grammar_takes_for_numbers_are_rejected_by_the_phone_loop(
+        text: str, taken_for: int) -> None:
+    x = in_window([(1.0, speech(text))], 4.0)
+    unchecked = SphinxRecognizer(max_phone_gain=float("inf")).hear(x)
+    assert unchecked is not None and unchecked.rating == taken_for  # the grammar alone
+    assert SphinxRecognizer().hear(x) is None
+
+
+@pytest.mark.parametrize(("text", "want"), [("three", 3), ("five", 5), ("it was a one", 1)])
+def test_answers_pass_the_phone_loop(text: str, want: int) -> None:
+    heard = SphinxRecognizer().hear(in_window([(1.0, speech(text))], 4.0))
+    assert heard is not None and heard.rating == want
