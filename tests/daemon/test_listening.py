@@ -134,6 +134,38 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
             rig.d.listener.close()
 
 
+def test_a_german_program_hears_english_numbers_and_reads_back_in_german(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    # PocketSphinx's wheel has only an English model: the answer is English, the read-back is
+    # the program's ("vier", from the session's clips)
+    server, source = mic
+    with listening_rig(tmp_path, source, server.env) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text("language: de\n" + SPLIT)
+            rig.call("reload")
+            start(rig, "split")
+            s = rig.d.controller.session
+            assert s is not None
+            answer = next(p for p in s.resolved.timeline.phases if p.phase == "answer")
+            open_window(rig, answer.t_ms / 1000 + 0.2)
+            time.sleep(0.5)  # parec's first samples on a loaded machine (once lost at 0.3 s)
+            n = len(rig.player.heard)
+            say_into(server, tmp_path, speech("four", RATE), "four")
+            wait_stored(rig, [(1, "left", "feel", 4)])
+            rig.play_s(8.0)  # the set and the side first, in German, then the number
+            vier = s.clips["vier"]
+            heard = rig.player.heard[n:]
+            k = int(np.argmax(np.abs(vier)))
+            assert any(np.abs(heard[at:at + vier.size] - vier).max() < 1e-6
+                       for at in np.flatnonzero(np.abs(heard - vier[k]) < 1e-7) - k
+                       if 0 <= at <= heard.size - vier.size), "the read-back says vier"
+            rig.call("stop")
+        finally:
+            rig.d.listener.close()
+
+
 def test_silence_and_music_windows_give_no_rating(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic

@@ -72,3 +72,31 @@ def loud_onsets(x: np.ndarray, at: list[int], window: int, dbfs: float = -45.0) 
         k = int(np.searchsorted(loud, a - window))
         out.append(int(loud[k]) if k < loud.size else -1)
     return out
+
+def gym_noise(n: int, seed: int) -> np.ndarray:
+    """Brown noise (a ventilation rumble) with a clank a second (plates ringing at 2.5 kHz), unit
+    RMS: bench/listen_corpus.py's gym."""
+    rng = np.random.default_rng(seed)
+    brown = np.cumsum(rng.normal(0, 1, n))
+    brown -= np.convolve(brown, np.ones(400) / 400, mode="same")
+    x = brown / (np.std(brown) + 1e-9)
+    for at in rng.integers(0, n, size=max(1, n // RATE)):
+        k = np.arange(min(2000, n - at))
+        x[at:at + k.size] += 4 * np.exp(-k / 300) * np.sin(2 * np.pi * 2500 * k / RATE)
+    return (x / np.std(x)).astype(np.float32)
+
+
+def in_window(clips: list[tuple[float, np.ndarray]], seconds: float,
+              noise: np.ndarray | None = None, snr_db: float = 10.0) -> np.ndarray:
+    """A window of ``seconds`` at RATE: a quiet room's hiss, each (at_s, clip) placed, and
+    ``noise`` ``snr_db`` under the speech's active level (the first clip's)."""
+    x = np.random.default_rng(7).normal(0, 0.002, int(RATE * seconds)).astype(np.float32)
+    for at_s, clip in clips:
+        a = int(at_s * RATE)
+        x[a:a + clip.size] += clip[:x.size - a]
+    if noise is not None:
+        first = clips[0][1]
+        active = first[np.abs(first) > 0.01]
+        level = float(np.sqrt(np.mean(active.astype(np.float64) ** 2)))
+        x += noise[:x.size] * level / 10 ** (snr_db / 20)
+    return x

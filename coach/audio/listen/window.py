@@ -1,9 +1,11 @@
 """One mic window: audio chunks in, answers out as soon as their speech has ended.
 
-The endpointer is the energy gate (vad.py) on the audio since the last answer: once a stretch
-of speech is followed by END_SILENCE_S of no speech, that audio goes to the recogniser. An
-answer may be corrected by another in the same window; after an answer the coach reads it
-back, so the next MUTE_S of audio are not listened to (the mic would hear the read-back)."""
+The endpointer is the voice-activity gate (vad.py) run on the chunks as they come: once a
+stretch of speech is followed by END_SILENCE_S with none, that stretch (and a little around
+it) goes to the recogniser, and the window goes on listening. So "um... four" is two stretches,
+the first heard as no answer. An answer may be corrected by another in the same window; after
+an answer the coach reads it back, so speech starting in the next MUTE_S is not listened to
+(the mic would hear the read-back)."""
 
 from __future__ import annotations
 
@@ -16,45 +18,39 @@ from coach.audio.listen.recognizer import RATE, Heard, Listening, Recognizer
 
 END_SILENCE_S = 0.35
 MUTE_S = 2.0  # "Four, logged" lasts about 1 s in espeak-ng's voice
-KEEP_S = 4.0  # audio kept while no answer is found (the gate needs the floor around speech)
+LEAD_S = 0.5  # audio before the stretch given to the recogniser (its gate's and decoder's lead)
+KEEP_S = 4.0  # audio kept (an answer is at most vad.MAX_SPEECH_S long)
 
 
 def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listening,
             window_s: float, closed: Callable[[], bool] = lambda: False) -> Iterator[Heard]:
     """Each answer heard in ``window_s`` seconds of ``chunks`` (16 kHz mono), ``end_s`` counted
     from the window's start."""
+    gate = vad.Gate()
     buf = np.zeros(0, np.float32)
-    start = 0  # samples of the window before buf
-    skip = 0  # samples still to drop (after an answer)
-    seen = 0
+    base = 0  # the window's sample at buf[0]
+    heard_to = 0.0  # s: stretches starting before this were heard (or muted)
+    last_end = 0.0  # s: the end of the last stretch heard (the next one's lead stops there)
     for chunk in chunks:
-        seen += chunk.size
-        if skip:
-            drop = min(skip, chunk.size)
-            skip -= drop
-            start += drop
-            chunk = chunk[drop:]
         buf = np.concatenate([buf, chunk])
-        found = vad.speech(buf, RATE)
-        if found is not None and buf.size / RATE - found.end_s >= END_SILENCE_S:
-            heard = recognizer.hear(buf, what)
+        gate.feed(chunk)
+        for s in gate.stretches():
+            if s.start_s < heard_to or gate.seconds - s.end_s < END_SILENCE_S:
+                continue
+            heard_to = s.end_s
+            if not vad.plausible(s):
+                continue
+            a = max(base, int(max(s.start_s - LEAD_S, last_end) * RATE))
+            last_end = s.end_s
+            b = min(base + buf.size, int((s.end_s + END_SILENCE_S) * RATE))
+            heard = recognizer.hear(buf[a - base:b - base], what)
             if heard is not None:
                 yield Heard(heard.text, heard.rating, heard.command, heard.confidence,
-                            start / RATE + heard.end_s)
-                used = int(found.end_s * RATE)
-                start += buf.size
-                skip = max(0, int(MUTE_S * RATE) - (buf.size - used))
-                buf = np.zeros(0, np.float32)
-            else:
-                # No answer: that stretch is not decoded again. Kept, every later chunk decoded
-                # it once more (one "ah" 50 times in a 4 s command window, the GIL held 25-45 ms
-                # a time beside the player's feeder); what follows it is heard on its own.
-                used = int(found.end_s * RATE)
-                start += used
-                buf = buf[used:]
-        elif found is None and buf.size > KEEP_S * RATE:
-            cut = buf.size - int(KEEP_S / 2 * RATE)
-            start += cut
+                            a / RATE + heard.end_s)
+                heard_to = s.end_s + MUTE_S
+        if buf.size > KEEP_S * RATE:
+            cut = buf.size - int(KEEP_S * RATE)
+            base += cut
             buf = buf[cut:]
-        if seen >= window_s * RATE or closed():
+        if base + buf.size >= window_s * RATE or closed():
             return
