@@ -137,9 +137,9 @@ class Listener:
         """Load the recogniser (PocketSphinx's model and grammars: 0.6 CPU-s on x86), the gate
         (Silero VAD) and the capture's modules now: the daemon does it before its socket
         answers, so that no session plays meanwhile. Loading holds the GIL; done at a session's
-        first window it starved the player (3 underflows, every later cue 250-700 ms late), and done by the listening thread
-        as the daemon started, it overlapped a session started at once (the same, in 3 of 7
-        runs of tests/e2e/test_listen_daemon.py)."""
+        first window it starved the player (3 underflows, every later cue 250-700 ms late), and
+        done by the listening thread as the daemon started, it overlapped a session started at
+        once (the same, in 3 of 7 runs of tests/e2e/test_listen_daemon.py)."""
         if self._loaded is None:
             self._loaded = self._recognizer()
             import coach.audio.listen.capture  # noqa: F401  (soxr)
