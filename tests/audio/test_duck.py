@@ -43,7 +43,8 @@ from tests.support.duck import (
 )
 from tests.support.real import ROOT
 
-pytestmark = pytest.mark.slow  # a real PulseAudio (or PipeWire) server started for each test
+# a real PulseAudio (or PipeWire) server started for each test; the music measured under cues
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 PROGRAM = """\
 program: Duck

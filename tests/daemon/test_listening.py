@@ -19,7 +19,8 @@ from tests.support.audio import PulseServer, need_pulse, pulse_server
 from tests.support.rig import Rig
 from tests.support.speech import add_mic, play_into_mic, say_into_mic, speech, write_wav
 
-pytestmark = pytest.mark.slow  # a real PulseAudio mic (null sink) and PocketSphinx for each test
+# a real PulseAudio mic (null sink) and PocketSphinx for each test, the answers in real time
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 RATE = 48000
 
