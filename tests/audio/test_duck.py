@@ -618,3 +618,56 @@ def test_the_next_songs_stream_made_mid_cue_comes_back_at_the_songs_volume(serve
     time.sleep(0.2)
     ducker.stop()
     assert abs((volume(b) or 0) - 1.0) < 0.002, volume(b)
+
+
+class _InsertOutput:
+    """An Output holding its position while an insert plays, as the Player reports one: until
+    the audio callback begins the new insert (its next block), ``insert_position`` is still
+    the last insert's (long over); from ``begin()`` on it counts the new one in real time."""
+
+    state = "playing"
+
+    def __init__(self) -> None:
+        self.begun: float | None = None
+
+    @property
+    def position(self) -> int:
+        return 5 * RATE
+
+    @property
+    def insert_position(self) -> int | None:
+        if self.begun is None:
+            return 20 * RATE
+        return int((time.monotonic() - self.begun) * RATE)
+
+    def begin(self) -> None:
+        self.begun = time.monotonic()
+
+
+def test_the_music_goes_down_under_an_inserts_first_words_not_a_second_later(tmp_path) -> None:
+    """said() comes just before the output begins the insert, so at that moment the output
+    still reports the last insert's position. The ducker slept up to a second before reading
+    it again (found: the first step down 981-994 ms after the insert's first frame in 7 of 8
+    tries), so short words ("3, 2, 1", a rating's echo) were over before the music went down."""
+    from coach.audio.dummy import DummyServer
+    server = DummyServer()
+    music = server.add()
+    quiet = DuckPlan(RATE, (60 * RATE,), (61 * RATE,), RATE * 15 // 100, RATE * 2 // 10)
+    words = DuckPlan(RATE, (0,), (RATE * 6 // 10,), RATE * 15 // 100, RATE * 2 // 10)
+    out = _InsertOutput()
+    lowest: list[float] = []
+    ducker = Ducker(quiet, -12.0, state_path=tmp_path / "ducked.json", connect=lambda: server,
+                    realtime=False)
+    ducker.start(out)
+    try:
+        until(lambda: server.listens > 0, "the ducker waits")
+        time.sleep(0.1)
+        ducker.said(words)  # the session queued the insert...
+        time.sleep(0.01)
+        out.begin()  # ...and the callback begins it at its next block
+        while out.insert_position < RATE * 8 // 10:  # the words and their fade up: 0.8 s
+            lowest.append(server.volume(music)[0])  # type: ignore[index]
+            time.sleep(0.005)
+    finally:
+        ducker.stop()
+    assert min(lowest) < db_factor(-6), f"the music never went down under the words: {min(lowest)}"
