@@ -323,6 +323,7 @@ def test_the_music_is_lowered_under_an_inserts_words_and_not_its_silence(rig: Ri
 
     rig.call("start", program="row")
     rig.wait_for(lambda s: s["state"] == "playing", "playing")
+    rig.clips_made()  # else the insert's words may not be made yet: left out, nothing to duck
     rig.play_s(0.5)
     music_at(low, "under the announcement")
     rig.call("skip")  # into the rest (18 s)

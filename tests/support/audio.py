@@ -398,6 +398,29 @@ class PipeWireServer:
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True,
                               timeout=10)
 
+    def saved_volume(self, key: str) -> float | None:
+        """The volume WirePlumber's restore-stream keeps for ``key`` (its own form, e.g.
+        "Output/Audio:media.role:Music"), as pulse shows one (cube root of the first channel's
+        linear volume); None when it keeps none. Its file is written 1 s after a change."""
+        path = self.home / "state" / "wireplumber" / "restore-stream"
+        try:
+            text = path.read_text()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(f"{key}:channelVolumes="):
+                return float(line.split("=", 1)[1].split(";")[0]) ** (1 / 3)
+        return None
+
+    def saves(self, key: str, volume: float, timeout: float = 15) -> None:
+        """Until WirePlumber keeps ``volume`` for ``key``. A stream that ends right after a
+        volume change may end before WirePlumber has read that change: it is then never saved
+        and the next stream of the key starts where the one before it was (found under load:
+        1/8 runs with five busy loops)."""
+        self._until(lambda: (v := self.saved_volume(key)) is not None and abs(v - volume) < 0.002,
+                    f"WirePlumber saves {volume} for {key} (it has {self.saved_volume(key)})",
+                    timeout)
+
     def capture(self) -> Capture:
         return Capture(self.env, self.rate)
 

@@ -128,6 +128,19 @@ class Rig:
             time.sleep(0.01)
         raise AssertionError(f"timed out waiting for {what}: {st}")
 
+    def clips_made(self, timeout: float = 60) -> None:
+        """Until the session's clips are all made. Playing starts once the worker stays ahead,
+        not when it is done: an insert's words ("30 more seconds", a rating's echo) are made
+        last and left out of an insert until then (never waited for); on a loaded machine
+        that is seconds after "playing"."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.d.controller.session
+            if s is not None and s.clips_done and not s.mixer.missing:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the session's clips were not all made within {timeout} s")
+
     @property
     def player(self) -> DummyPlayer:
         p = self.factory.last

@@ -105,6 +105,8 @@ class Follower:
             want, frames = d.wanted(self.output.position, self.output.insert_position, lead)
         # (paused or ended: restored)
         cap = DUCKED_SLEEP_S if self.k > 0 else MAX_SLEEP_S
+        if now < d.insert_watch_until:
+            cap = STEP_GAP_S  # an insert just said: its position is known once it begins
         wait = cap if frames is None else min(cap, frames / d.plan.rate)
         if want != self.k:
             since = now - self.moved_at
