@@ -13,27 +13,16 @@ import pytest
 
 from coach.core.navigation import last_cue
 from coach.daemon.listening import Listener
+from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 
+
 # Split squat set 1: left reps 6-14, switch and answer 14-34, right reps 34-42, rest 42-72.
-SPLIT = """\
-program: Rated split
-defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
-rate: feel
-exercises:
-  - name: Split squat
-    sides: both
-    sets: 2
-    reps: 4
-    cadence: 2s
-"""
-
-
 @pytest.fixture
 def rig(tmp_path: Path, espeak: None):
     # a daemon that listens (its Listener not started: the socket's verbs are what is tested)
     with Rig(tmp_path, listener=Listener("mic.monitor")) as r:
-        (r.programs / "split.yaml").write_text(SPLIT)
+        (r.programs / "split.yaml").write_text(RATED_SPLIT)
         r.call("reload")
         assert r.call("start", program="split")["ok"]
         r.wait_for(lambda s: s["state"] == "playing", "playing")
@@ -127,7 +116,7 @@ def test_stop_is_asked_and_nothing_is_said_while_paused(rig: Rig) -> None:
 def test_a_daemon_that_does_not_listen_makes_no_answers_clips(tmp_path: Path,
                                                                 espeak: None) -> None:
     with Rig(tmp_path) as rig:
-        (rig.programs / "split.yaml").write_text(SPLIT)
+        (rig.programs / "split.yaml").write_text(RATED_SPLIT)
         rig.call("reload")
         rig.call("start", program="split")
         rig.wait_for(lambda s: rig.d.controller.session is not None

@@ -16,6 +16,7 @@ import pytest
 
 from coach.daemon.listening import Listener
 from tests.support.audio import PulseServer, need_pulse, pulse_server
+from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 from tests.support.speech import add_mic, play_into_mic, say_into_mic, speech, write_wav
 
@@ -26,19 +27,6 @@ RATE = 48000
 
 # Split squat set 1 (as in test_rating_window): left 6-14, its question 14-18 and answer phase
 # 18-26; right 34-42, its question 42-46 and answer phase 46-54; set 2 from 72.
-SPLIT = """\
-program: Rated split
-defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
-rate: feel
-exercises:
-  - name: Split squat
-    sides: both
-    sets: 2
-    reps: 4
-    cadence: 2s
-"""
-
-
 def start(rig: Rig, program: str) -> None:
     assert rig.call("start", program=program)["ok"]
     rig.wait_for(lambda s: s["state"] == "playing", "playing")
@@ -108,7 +96,7 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             assert rig.status()["listening"] is False
@@ -144,7 +132,7 @@ def test_a_german_program_hears_english_numbers_and_reads_back_in_german(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text("language: de\n" + SPLIT)
+            (rig.programs / "split.yaml").write_text("language: de\n" + RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             s = rig.d.controller.session
@@ -174,7 +162,7 @@ def test_silence_and_music_windows_give_no_rating(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             open_window(rig, 18.2)  # silence: the window passes
@@ -197,7 +185,7 @@ def test_a_missing_source_is_one_log_line_and_rate_still_works(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             play_to(rig, 18.2)
@@ -222,7 +210,7 @@ def test_a_command_window_from_the_socket_pauses_on_pause(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             play_to(rig, 8.0)  # the left side's work: no answer window
@@ -251,7 +239,7 @@ def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
         rig.d.listener.start(rig.d.handle)
         keys.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             play_to(rig, 8.0)  # the left side's work: no answer window
@@ -300,7 +288,7 @@ def test_how_long_and_repeat_are_answered_aloud(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             clips_made(rig)
@@ -326,7 +314,7 @@ def test_a_command_window_asked_in_an_answer_phase_opens_at_once(
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             open_window(rig, 18.5)  # the left's answer phase: its rating window is open
@@ -355,7 +343,7 @@ def test_a_spoken_stop_needs_yes(tmp_path: Path, espeak: None, mic: tuple[PulseS
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(SPLIT)
+            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
             rig.call("reload")
             start(rig, "split")
             clips_made(rig)
@@ -388,7 +376,7 @@ def test_a_spoken_stop_needs_yes(tmp_path: Path, espeak: None, mic: tuple[PulseS
 def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path,
                                                                    espeak: None) -> None:
     with Rig(tmp_path) as rig:
-        (rig.programs / "split.yaml").write_text(SPLIT)
+        (rig.programs / "split.yaml").write_text(RATED_SPLIT)
         rig.call("reload")
         start(rig, "split")
         assert rig.call("listen") == {

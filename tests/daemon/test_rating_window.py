@@ -18,23 +18,12 @@ from coach.core.navigation import rating_words
 from coach.core.timeline import Phase
 from coach.protocol.messages import Rated
 from coach.report.views import session_json
+from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 
 # Split squat set 1: announce 0-3, lead-in 3-6, left 6-14, switch 14-34 (the left's question
 # 14-18, its answer phase 18-26), right 34-42, rest 42-72 (the right's question 42-46, its
 # answer phase 46-54); set 2 from 72.
-SPLIT = """\
-program: Rated split
-defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
-rate: feel
-exercises:
-  - name: Split squat
-    sides: both
-    sets: 2
-    reps: 4
-    cadence: 2s
-"""
-
 # Row set 1: work 6-10, then the feel question and its answer phase, then effort's.
 ROWS = """\
 program: Rows
@@ -53,7 +42,7 @@ RULE = "a set (or side) can be rated from the moment its work ends until the nex
 @pytest.fixture
 def rig(tmp_path: Path, espeak):
     with Rig(tmp_path) as r:
-        (r.programs / "split.yaml").write_text(SPLIT)
+        (r.programs / "split.yaml").write_text(RATED_SPLIT)
         (r.programs / "rows.yaml").write_text(ROWS)
         r.call("reload")
         yield r

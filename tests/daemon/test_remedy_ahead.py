@@ -16,22 +16,11 @@ import pytest
 from coach.audio.voice import Voice
 from coach.core.remedytime import ahead_texts, remedy_cases
 from coach.daemon.clips import ClipJob, ClipPreparer
+from tests.support.programs import REMEDIED_ROW
 from tests.support.rig import Rig
 
 # Row: set 1 announce 0-3, lead-in 3-6, work 6-14 (2 reps of 3010), rest 14-74 (feel asked
 # 14-18, answered 18-26); set 2 from 74.
-ROW = """\
-program: Remedied row
-defaults: {rest: 60s, lead_in: 3s, announce: 3s}
-rate: feel
-remedy: true
-exercises:
-  - name: Row
-    sets: 3
-    reps: 2
-    tempo: "3010"
-"""
-
 Made = list[tuple[str, str, bool]]  # (the job's priority, the text, whether it was cached)
 
 
@@ -57,7 +46,7 @@ def session(rig: Rig):
 
 
 def start(rig: Rig) -> None:
-    (rig.programs / "row.yaml").write_text(ROW)
+    (rig.programs / "row.yaml").write_text(REMEDIED_ROW)
     rig.call("reload")
     assert rig.call("start", program="row")["ok"]
 
@@ -144,7 +133,7 @@ def test_stopping_drops_the_remedies_clips_and_no_remedy_makes_none(tmp_path: Pa
             assert rig.d.preparer.pending() == 0
         finally:
             held.set()
-        (rig.programs / "row.yaml").write_text(ROW.replace("remedy: true", "remedy: false"))
+        (rig.programs / "row.yaml").write_text(REMEDIED_ROW.replace("remedy: true", "remedy: false"))
         rig.call("reload")
         assert rig.call("start", program="row")["ok"]
         rig.wait_for(lambda s: s["state"] == "playing", "playing")

@@ -15,23 +15,12 @@ import pytest
 
 from coach.core.timeline import Timeline
 from coach.report.views import session_json
+from tests.support.programs import REMEDIED_ROW
 from tests.support.rig import Rig
+
 
 # Row: set 1 announce 0-3, lead-in 3-6, work 6-14 (2 reps of 3010), rest 14-74 (feel asked
 # 14-18, answered 18-26); set 2 from 74.
-ROW = """\
-program: Remedied row
-defaults: {rest: 60s, lead_in: 3s, announce: 3s}
-rate: feel
-remedy: true
-exercises:
-  - name: Row
-    sets: 3
-    reps: 2
-    tempo: "3010"
-"""
-
-
 def session(rig: Rig):
     s = rig.d.controller.session
     assert s is not None
@@ -57,7 +46,7 @@ def eccentric(tl: Timeline, set_no: int) -> set[int]:
 def remedied_then_crashed(tmp_path: Path, crash_at_s: float | None) -> Timeline:
     """Start, feel 2 after set 1, play to ``crash_at_s`` (None: into set 2's work), die."""
     with Rig(tmp_path, "first") as a:
-        (a.programs / "row.yaml").write_text(ROW)
+        (a.programs / "row.yaml").write_text(REMEDIED_ROW)
         a.call("reload")
         assert a.call("start", program="row")["ok"]
         a.wait_for(lambda s: s["state"] == "playing", "playing")
@@ -139,7 +128,7 @@ def test_a_damaged_remedies_file_resumes_the_program_and_says_so(tmp_path: Path,
 @pytest.mark.parametrize("how", ["stop", "played out"])
 def test_an_ended_session_leaves_no_remedies(tmp_path: Path, espeak, how: str) -> None:
     with Rig(tmp_path) as r:
-        (r.programs / "row.yaml").write_text(ROW)
+        (r.programs / "row.yaml").write_text(REMEDIED_ROW)
         r.call("reload")
         assert r.call("start", program="row")["ok"]
         r.wait_for(lambda s: s["state"] == "playing", "playing")

@@ -16,27 +16,16 @@ import pytest
 from coach.audio.pipeline import build_mixer
 from coach.core.timeline import Timeline
 from coach.report.views import session_json, session_lines
+from tests.support.programs import REMEDIED_ROW
 from tests.support.rig import Rig
+
 
 # Row: set 1 announce 0-3, lead-in 3-6, work 6-14 (2 reps of 3010), rest 14-74 (feel asked
 # 14-18, answered 18-26); set 2 from 74.
-ROW = """\
-program: Remedied row
-defaults: {rest: 60s, lead_in: 3s, announce: 3s}
-rate: feel
-remedy: true
-exercises:
-  - name: Row
-    sets: 3
-    reps: 2
-    tempo: "3010"
-"""
-
-
 @pytest.fixture
 def rig(tmp_path: Path, espeak):
     with Rig(tmp_path) as r:
-        (r.programs / "row.yaml").write_text(ROW)
+        (r.programs / "row.yaml").write_text(REMEDIED_ROW)
         r.call("reload")
         assert r.call("start", program="row")["ok"]
         r.wait_for(lambda s: s["state"] == "playing", "playing")
@@ -139,7 +128,7 @@ def test_feel_4_changes_nothing(rig):
 
 def test_effort_never_remedies(tmp_path: Path, espeak):
     with Rig(tmp_path) as r:
-        (r.programs / "row.yaml").write_text(ROW.replace("rate: feel", "rate: [feel, effort]")
+        (r.programs / "row.yaml").write_text(REMEDIED_ROW.replace("rate: feel", "rate: [feel, effort]")
                                              .replace("rest: 60s", "rest: 90s"))
         r.call("reload")
         assert r.call("start", program="row")["ok"]

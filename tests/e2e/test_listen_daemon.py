@@ -16,23 +16,13 @@ import pytest
 
 from tests.support.audio import RATE, PulseServer, need_pulse
 from tests.support.coachd import Coachd
+from tests.support.programs import RATED_SPLIT
 from tests.support.speech import add_mic, loud_onsets, read_wav, say_into_mic
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtime]  # a real daemon in real time
 
 # Split squat set 1: announce 0-3, lead-in 3-6, left reps 6-14 (a count every second), its
 # question 14, answer phase 18-26, right reps 34-42, its question 42, answer phase 46-54.
-SPLIT = """\
-program: Rated split
-defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
-rate: feel
-exercises:
-  - name: Split squat
-    sides: both
-    sets: 2
-    reps: 4
-    cadence: 2s
-"""
 CHECKED_S = 18.0  # the cues before the first answer (a read-back is an insert: later cues wait)
 LOUD = 10 ** (-45 / 20)
 WINDOW = RATE // 50  # an onset is looked for from 20 ms before its cue
@@ -51,7 +41,7 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(tmp_path:
         # No ducking: paplay's stream into the mic must not be lowered under the cues.
         config.write_text(f"listen: {{source: {mic}}}\nduck: false\nmpris: false\n")
         program = d.programs / "split.yaml"
-        program.write_text(SPLIT)
+        program.write_text(RATED_SPLIT)
         d.ok("check", str(program))  # the clips made (and cached) before the real-time part
         rendered = tmp_path / "split.wav"
         d.ok("render", str(program), "-o", str(rendered))

@@ -258,3 +258,31 @@ def mutate(text: str, mutations) -> str:
 
 # The schema as a validator (generated from the loader's tables).
 VALIDATOR = jsonschema.Draft202012Validator(program_schema())
+
+
+# A unilateral program rated per side (feel): the rating window, spoken answers, "how long".
+RATED_SPLIT = """\
+program: Rated split
+defaults: {rest: 30s, switch: 20s, lead_in: 3s, announce: 3s}
+rate: feel
+exercises:
+  - name: Split squat
+    sides: both
+    sets: 2
+    reps: 4
+    cadence: 2s
+"""
+
+
+# A 3-set tempo exercise with `remedy: true` (issue 20), rated by feel.
+REMEDIED_ROW = """\
+program: Remedied row
+defaults: {rest: 60s, lead_in: 3s, announce: 3s}
+rate: feel
+remedy: true
+exercises:
+  - name: Row
+    sets: 3
+    reps: 2
+    tempo: "3010"
+"""
