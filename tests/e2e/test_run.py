@@ -39,7 +39,7 @@ exercises:
     tempo: 31X0
   - name: Posing
     poses: [front double biceps, side chest]
-    hold: 4s
+    hold: 6s
     eyes_closed: true
 """
 
