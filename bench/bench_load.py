@@ -2,7 +2,12 @@
 on an idle machine, with a busy-loop hog on every core, and pinned to core 0 with a hog there too
 (a Pi-like budget); prints cue onset error and coach's logged underflows for each.
 
-    .venv/bin/python bench/bench_load.py [FILE] [--only idle|hog|pinned ...]
+    .venv/bin/python bench/bench_load.py [FILE] [--only idle|hog|pinned|busy|busy-user ...]
+
+"busy": five busy loops, each in a session of its own (the kernel's autogroups then weigh each
+as a whole terminal session, against coach's one), not pinned; "busy-user" the same with coach
+run as a user would be, even as root: without CAP_SYS_NICE or an RLIMIT_RTPRIO/RLIMIT_NICE, so
+its playback threads get no real-time priority (coach.audio.priority).
 
 Onsets as in bench_vs_naive.py (first sample >= -45 dBFS from 20 ms before each planned cue,
 relative to the first cue). The hogs are plain `python -c "while True: pass"` processes at the
@@ -52,19 +57,24 @@ exercises:
 """
 
 HOG = [sys.executable, "-c", "while True: pass"]
-CONDITIONS = ("idle", "hog", "pinned")
+CONDITIONS = ("idle", "hog", "pinned", "busy", "busy-user")
+BUSY = 5
+AS_USER = ["setpriv", "--bounding-set", "-sys_nice", "prlimit", "--rtprio=0", "--nice=0"]
 
 
 class Hogs:
     """Busy-loop processes, one per listed CPU (each pinned there), stopped on exit."""
 
-    def __init__(self, cpus: list[int]):
+    def __init__(self, cpus: list[int], unpinned: int = 0):
         self.cpus = cpus
+        self.unpinned = unpinned
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> Hogs:
         for cpu in self.cpus:
             self.procs.append(subprocess.Popen(["taskset", "-c", str(cpu), *HOG]))
+        for _ in range(self.unpinned):
+            self.procs.append(subprocess.Popen(HOG, start_new_session=True))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -88,9 +98,12 @@ def main() -> int:
         print(why, file=sys.stderr)
         return 2
     cpus = sorted(os.sched_getaffinity(0))
-    setups = {"idle": ([], []), "hog": (cpus, []), "pinned": ([cpus[0]], ["taskset", "-c", str(cpus[0])])}
+    setups = {"idle": ([], [], 0), "hog": (cpus, [], 0),
+              "pinned": ([cpus[0]], ["taskset", "-c", str(cpus[0])], 0),
+              "busy": ([], [], BUSY), "busy-user": ([], AS_USER, BUSY)}
     labels = {"idle": "idle", "hog": f"hog x{len(cpus)} (every core)",
-              "pinned": f"taskset -c {cpus[0]} + hog on {cpus[0]}"}
+              "pinned": f"taskset -c {cpus[0]} + hog on {cpus[0]}",
+              "busy": f"{BUSY} busy loops", "busy-user": f"{BUSY} busy loops, as a user"}
     rows = []
     with tempfile.TemporaryDirectory(prefix="coach-load-") as tmp_s:
         tmp = Path(tmp_s)
@@ -105,8 +118,8 @@ def main() -> int:
         with PulseServer(tmp / "pulse") as pulse:
             env = coach_env(pulse, cache_home)
             for name in args.only:
-                hog_cpus, prefix = setups[name]
-                with Hogs(hog_cpus):
+                hog_cpus, prefix, unpinned = setups[name]
+                with Hogs(hog_cpus, unpinned):
                     rec, log, rc, _ = capture_run(pulse, [*COACH, "run", path], env,
                                                   timeout=duration * 3 + 120, prefix=prefix)
                 if rc != 0:
