@@ -32,7 +32,9 @@ exercises:
     remedy: {eccentric: +1s, peak: +2s, flex: 4s}
 """
 SETTLE = 2 * RATE  # the null sink's first ~2 s are not at real-time pace: not measured
-TOLERANCE = RATE * 30 // 1000  # the onset detector's own error (a soft first consonant)
+# The onset detector's own error is 0.5 ms at most here (tests/support/duck.py, voice_only);
+# a clip a PortAudio block (21 ms) off its sample is well outside.
+TOLERANCE = RATE * 5 // 1000
 
 
 @pytest.fixture
@@ -59,10 +61,6 @@ def wait_past(d: Coachd, t_s: float, timeout: float = 120) -> None:
                what=f"position {t_s:g} s")
 
 
-@pytest.mark.xfail(strict=True, reason="since the remedies' clips are made ahead (session 5), set 2's "
-                   "'squeeze' at 61.0 s is not found within 30 ms of its planned sample in every "
-                   "run (1 of 1 in one process, 3 of 3 on four workers); every other cue is; not "
-                   "yet understood (closing note of issue 20)")
 def test_feel_2_then_5_is_heard_on_the_recompiled_plan(daemon) -> None:
     d, pulse = daemon
     own, low = plan(d), plan(d, "--feel", "2")
