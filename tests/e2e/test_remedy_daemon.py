@@ -4,7 +4,10 @@ PulseAudio null sink, driven through the real `coach` CLI, its audio captured.
 A 3-set tempo exercise with `rate: feel` and a remedy: `coach rate 2` after set 1 -> set 2's
 cues are heard on the recompiled plan's samples (the plan `coach plan --feel 2` prints), the
 flex cue is heard in the rest, `history --json` shows set 2's tempo and `adapted`; `coach rate
-5` after set 2 -> set 3 is back at the program's tempo."""
+5` after set 2 -> set 3 is back at the program's tempo (set 2's rest skipped: nothing after
+set 2 is measured in the audio). One rep a set and a fast voice keep the rests as short as
+`coach check` lets them be (the words, then the flex cue, after a rating as late as the
+answer window's end): a session to set 3's work in ~45 s, not 141."""
 
 from __future__ import annotations
 
@@ -20,19 +23,24 @@ from tests.support.duck import cue_positions, voice_onsets
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtime]  # cues heard on their samples, in real time
 
+# Set 1: announce 0-3, work 4-7, rest 7-29 (feel asked 7-18, the remedy's words at 19, its
+# flex cue 24-29); set 2 from 29 s (remedied: work 33-39); set 3 from 61 s.
 ROW = """\
 program: Remedied row
-defaults: {rest: 36s, lead_in: 2s}
+voice: {rate: 250}
+defaults: {rest: 22s, lead_in: 1s, announce: 3s}
 rate: feel
 exercises:
   - name: Row
     sets: 3
-    reps: 2
+    reps: 1
     tempo: "2010"
-    remedy: {eccentric: +1s, peak: +2s, flex: 4s}
+    remedy: {eccentric: +1s, peak: +2s, flex: 2s}
 """
 SETTLE = 2 * RATE  # the null sink's first ~2 s are not at real-time pace: not measured
-TOLERANCE = RATE * 30 // 1000  # the onset detector's own error (a soft first consonant)
+# The onset detector's own error is -0.2..+1.0 ms here (tests/support/duck.py, voice_only; 7
+# runs); a clip a PortAudio block (21 ms) off its sample is well outside.
+TOLERANCE = RATE * 5 // 1000
 
 
 @pytest.fixture
@@ -59,10 +67,6 @@ def wait_past(d: Coachd, t_s: float, timeout: float = 120) -> None:
                what=f"position {t_s:g} s")
 
 
-@pytest.mark.xfail(strict=True, reason="since the remedies' clips are made ahead (session 5), set 2's "
-                   "'squeeze' at 61.0 s is not found within 30 ms of its planned sample in every "
-                   "run (1 of 1 in one process, 3 of 3 on four workers); every other cue is; not "
-                   "yet understood (closing note of issue 20)")
 def test_feel_2_then_5_is_heard_on_the_recompiled_plan(daemon) -> None:
     d, pulse = daemon
     own, low = plan(d), plan(d, "--feel", "2")
@@ -79,8 +83,16 @@ def test_feel_2_then_5_is_heard_on_the_recompiled_plan(daemon) -> None:
                    and e["set"] == 2 and e["phase"] in ("eccentric", "concentric", "top_pause"))
     wait_past(d, set2_end + 0.5)
     assert d.ok("rate", "5").startswith("rated Row, set 2: feel 5")
-    d.wait_for(lambda s: s["state"] == "idle", timeout=120, what="the session's end")
+    d.ok("skip")  # set 2's rest: set 3 at once, on the plan the rating recompiled
+    d.wait_for(lambda s: s["set"] == 3 and s["phase"] == "eccentric", timeout=60,
+               what="set 3's work")
+    d.ok("stop")  # set 3 partial: begun, on the tempo it plays
     x = cap.stop()
+    np.save(d.base / "capture.npy", x)  # kept with the daemon's log: pytest keeps the last 3 runs
+    log = d.text()
+    # Under a load that starves the player (load 8-9 on 2 cores, other real-time tests beside
+    # it), every underflow is a gap in the capture: the cues after it are late, not misplaced.
+    underflows = [ln for ln in log.splitlines() if "output underflow" in ln][-1:]
 
     # Every speech cue up to set 2's end, as `coach plan --feel 2` places it: one offset puts
     # them on the capture's voice onsets, and set 2's (and the flex cue's) are each there.
@@ -89,12 +101,12 @@ def test_feel_2_then_5_is_heard_on_the_recompiled_plan(daemon) -> None:
     frames = [round(e["t"] * RATE) for e in cues]
     onsets = voice_onsets(x, SETTLE)
     at, found = cue_positions(onsets, frames)
-    assert found >= 2 * len(cues) // 3, (found, len(cues))
+    assert found >= 2 * len(cues) // 3, (found, len(cues), underflows)
     checked = [(e, a) for e, a in zip(cues, at) if e["set"] == 2 or e["phrase"] in
                ("remedy", "flex")]
     missed = [(e["t"], e["text"]) for e, a in checked
               if np.abs(onsets - a).min() > TOLERANCE]
-    assert not missed, missed
+    assert not missed, (missed, underflows)
     assert any(e["phrase"] == "flex" for e, _ in checked)
     # set 2 really was slower: its eccentric 3 s and its peak pause 2 s, in the plan heard
     assert spans[(2, "eccentric")]["duration"] == 3.0 and spans[(2, "top_pause")]["duration"] == 2
@@ -102,8 +114,9 @@ def test_feel_2_then_5_is_heard_on_the_recompiled_plan(daemon) -> None:
     session = json.loads(d.ok("history", "--json"))[0]
     sets = [(s["set"], s["tempo"], s["adapted"], s["status"]) for s in session["sets"]]
     assert sets == [(1, "2010", None, "completed"), (2, "3012", "feel 2 on set 1", "completed"),
-                    (3, "2010", None, "completed")]
-    assert "Traceback" not in d.text()
+                    (3, "2010", None, "partial")]
+    assert "session: Remedied row: Feel was 5. Next set: back to the program." in log
+    assert "Traceback" not in log
 
 
 def test_feel_4_changes_nothing(daemon) -> None:
