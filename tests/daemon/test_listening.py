@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.daemon.listening import Listener
 from tests.support.audio import PulseServer, need_pulse, pulse_server
+from tests.support.listening import listening_session, start
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 from tests.support.speech import add_mic, play_into_mic, say_into_mic, speech, write_wav
@@ -27,11 +27,6 @@ RATE = 48000
 
 # Split squat set 1 (as in test_rating_window): left 6-14, its question 14-18 and answer phase
 # 18-26; right 34-42, its question 42-46 and answer phase 46-54; set 2 from 72.
-def start(rig: Rig, program: str) -> None:
-    assert rig.call("start", program=program)["ok"]
-    rig.wait_for(lambda s: s["state"] == "playing", "playing")
-
-
 def play_to(rig: Rig, t_s: float) -> None:
     """Play on to ``t_s`` of the session (past any insert that holds the timeline)."""
     for _ in range(10):
@@ -51,10 +46,6 @@ def mic(tmp_path: Path) -> Iterator[tuple[PulseServer, str]]:
     need_pulse()
     with pulse_server(tmp_path / "pulse") as server:
         yield server, add_mic(server, RATE)
-
-
-def listening_rig(tmp_path: Path, source: str, env: dict[str, str] | None) -> Rig:
-    return Rig(tmp_path, listener=Listener(source, env=env))
 
 
 def say_into(server: PulseServer, tmp: Path, x: np.ndarray, name: str) -> None:
@@ -92,35 +83,27 @@ def music(seconds: float, seed: int) -> np.ndarray:
 def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            assert rig.status()["listening"] is False
-            play_to(rig, 16.0)  # the left's question is being asked: the mic stays closed
-            time.sleep(0.5)
-            assert rig.status()["listening"] is False
-            open_window(rig, 18.2)  # its answer phase
-            say_into(server, tmp_path, speech("three", RATE), "three")
-            wait_stored(rig, [(1, "left", "feel", 3)])
-            # read back at once, like taps ("three"): an insert plays, the timeline waits
-            at = rig.status()["position"]
-            rig.play_s(0.3)
-            assert rig.player.insert_position is not None and rig.status()["position"] == at
-            time.sleep(1.9)  # the read-back is not listened to; then a correction is
-            say_into(server, tmp_path, speech("a four", RATE), "four")
-            wait_stored(rig, [(1, "left", "feel", 4)])
-            open_window(rig, 46.2)  # the right's answer phase
-            say_into(server, tmp_path, speech("it was a two", RATE), "two")
-            wait_stored(rig, [(1, "left", "feel", 4), (1, "right", "feel", 2)])
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
-            rig.call("stop")
-            assert stored(rig) == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env) as rig:
+        assert rig.status()["listening"] is False
+        play_to(rig, 16.0)  # the left's question is being asked: the mic stays closed
+        time.sleep(0.5)
+        assert rig.status()["listening"] is False
+        open_window(rig, 18.2)  # its answer phase
+        say_into(server, tmp_path, speech("three", RATE), "three")
+        wait_stored(rig, [(1, "left", "feel", 3)])
+        # read back at once, like taps ("three"): an insert plays, the timeline waits
+        at = rig.status()["position"]
+        rig.play_s(0.3)
+        assert rig.player.insert_position is not None and rig.status()["position"] == at
+        time.sleep(1.9)  # the read-back is not listened to; then a correction is
+        say_into(server, tmp_path, speech("a four", RATE), "four")
+        wait_stored(rig, [(1, "left", "feel", 4)])
+        open_window(rig, 46.2)  # the right's answer phase
+        say_into(server, tmp_path, speech("it was a two", RATE), "two")
+        wait_stored(rig, [(1, "left", "feel", 4), (1, "right", "feel", 2)])
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        rig.call("stop")
+        assert stored(rig) == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
 
 
 def test_a_german_program_hears_english_numbers_and_reads_back_in_german(
@@ -128,52 +111,37 @@ def test_a_german_program_hears_english_numbers_and_reads_back_in_german(
     # PocketSphinx's wheel has only an English model: the answer is English, the read-back is
     # the program's ("vier", from the session's clips)
     server, source = mic
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text("language: de\n" + RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            s = rig.d.controller.session
-            assert s is not None
-            answer = next(p for p in s.resolved.timeline.phases if p.phase == "answer")
-            open_window(rig, answer.t_ms / 1000 + 0.2)
-            time.sleep(0.5)  # parec's first samples on a loaded machine (once lost at 0.3 s)
-            n = len(rig.player.heard)
-            say_into(server, tmp_path, speech("four", RATE), "four")
-            wait_stored(rig, [(1, "left", "feel", 4)])
-            rig.play_s(8.0)  # the set and the side first, in German, then the number
-            vier = s.clips["vier"]
-            heard = rig.player.heard[n:]
-            k = int(np.argmax(np.abs(vier)))
-            assert any(np.abs(heard[at:at + vier.size] - vier).max() < 1e-6
-                       for at in np.flatnonzero(np.abs(heard - vier[k]) < 1e-7) - k
-                       if 0 <= at <= heard.size - vier.size), "the read-back says vier"
-            rig.call("stop")
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env,
+                           "language: de\n" + RATED_SPLIT) as rig:
+        s = rig.d.controller.session
+        assert s is not None
+        answer = next(p for p in s.resolved.timeline.phases if p.phase == "answer")
+        open_window(rig, answer.t_ms / 1000 + 0.2)
+        time.sleep(0.5)  # parec's first samples on a loaded machine (once lost at 0.3 s)
+        n = len(rig.player.heard)
+        say_into(server, tmp_path, speech("four", RATE), "four")
+        wait_stored(rig, [(1, "left", "feel", 4)])
+        rig.play_s(8.0)  # the set and the side first, in German, then the number
+        vier = s.clips["vier"]
+        heard = rig.player.heard[n:]
+        k = int(np.argmax(np.abs(vier)))
+        assert any(np.abs(heard[at:at + vier.size] - vier).max() < 1e-6
+                   for at in np.flatnonzero(np.abs(heard - vier[k]) < 1e-7) - k
+                   if 0 <= at <= heard.size - vier.size), "the read-back says vier"
+        rig.call("stop")
 
 
 def test_silence_and_music_windows_give_no_rating(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            open_window(rig, 18.2)  # silence: the window passes
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
-            open_window(rig, 46.2)  # music through the whole window
-            say_into(server, tmp_path, music(5.5, seed=1), "music")
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
-            rig.call("stop")
-            assert stored(rig) == []
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env) as rig:
+        open_window(rig, 18.2)  # silence: the window passes
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        open_window(rig, 46.2)  # music through the whole window
+        say_into(server, tmp_path, music(5.5, seed=1), "music")
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        rig.call("stop")
+        assert stored(rig) == []
 
 
 def test_a_missing_source_is_one_log_line_and_rate_still_works(
@@ -181,49 +149,38 @@ def test_a_missing_source_is_one_log_line_and_rate_still_works(
         caplog: pytest.LogCaptureFixture) -> None:
     server, _ = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.listening")
-    with listening_rig(tmp_path, "nope.monitor", server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            play_to(rig, 18.2)
-            time.sleep(1.0)
-            play_to(rig, 46.2)
-            time.sleep(1.0)
-            assert rig.status()["listening"] is False
-            assert rig.call("rate", value=3)["ok"]
-            rig.call("stop")
-            assert stored(rig) == [(1, "right", "feel", 3)]
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, "nope.monitor", server.env) as rig:
+        play_to(rig, 18.2)
+        time.sleep(1.0)
+        play_to(rig, 46.2)
+        time.sleep(1.0)
+        assert rig.status()["listening"] is False
+        assert rig.call("rate", value=3)["ok"]
+        rig.call("stop")
+        assert stored(rig) == [(1, "right", "feel", 3)]
     problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert problems == ["listen: no PulseAudio/PipeWire source 'nope.monitor' (`pactl list "
                         "short sources` lists them); ratings by taps and `coach rate` still work"]
 
 
+def pause_by_voice(rig: Rig, server: PulseServer, tmp: Path, window: str) -> None:
+    """``window`` opens, "pause" is said into it: the session pauses, the window closes."""
+    rig.wait_for(lambda s: s["listening"], window, timeout=15)
+    time.sleep(0.3)
+    say_into(server, tmp, speech("pause", RATE), "pause")
+    rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
+    rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+
+
 def test_a_command_window_from_the_socket_pauses_on_pause(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            play_to(rig, 8.0)  # the left side's work: no answer window
-            assert rig.call("listen")["listening"] is True
-            rig.wait_for(lambda s: s["listening"], "the command window", timeout=15)
-            time.sleep(0.3)
-            say_into(server, tmp_path, speech("pause", RATE), "pause")
-            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
-            rig.call("stop")
-            assert stored(rig) == []
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env) as rig:
+        play_to(rig, 8.0)  # the left side's work: no answer window
+        assert rig.call("listen")["listening"] is True
+        pause_by_voice(rig, server, tmp_path, "the command window")
+        rig.call("stop")
+        assert stored(rig) == []
 
 
 @pytest.mark.slow  # a real mic window or more, with its speech
@@ -234,29 +191,19 @@ def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
     from coach.daemon.buttons import MediaKeys
     server, source = mic
     keys = MediaKeys(source=lambda: iter(()), hold_ms=600)  # what `listen:` configures
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
+    with listening_session(tmp_path, source, server.env) as rig:
         keys.start(rig.d.handle)
         try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
             play_to(rig, 8.0)  # the left side's work: no answer window
             # the play key held 0.8 s (the kernel's event times), through the keys' handler
             keys.on_event(InputEvent(100, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 1))
             keys.on_event(InputEvent(100, 400_000, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 2))
             keys.on_event(InputEvent(100, 800_000, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 0))
             assert rig.status()["state"] == "playing", "a hold is no toggle"
-            rig.wait_for(lambda s: s["listening"], "the push-to-talk window", timeout=15)
-            time.sleep(0.3)
-            say_into(server, tmp_path, speech("pause", RATE), "pause")
-            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+            pause_by_voice(rig, server, tmp_path, "the push-to-talk window")
             rig.call("stop")
         finally:
             keys.close()
-            rig.d.listener.close()
 
 
 def clips_made(rig: Rig) -> None:
@@ -284,49 +231,33 @@ def test_how_long_and_repeat_are_answered_aloud(
         caplog: pytest.LogCaptureFixture) -> None:
     server, source = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.asked")
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            clips_made(rig)
-            play_to(rig, 8.0)  # the left side's reps end at 14 s (the test holds the clock)
-            command(rig, server, tmp_path, "how long")
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
-            assert said_lines(caplog) == ["said: 6 seconds left"]
-            command(rig, server, tmp_path, "repeat")
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
-            assert said_lines(caplog)[1:] == [
-                "said: Split squat. Set 1 of 2. Left side. 4 reps, one rep every 2 seconds."]
-            assert rig.status()["state"] == "playing"
-            rig.call("stop")
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env) as rig:
+        clips_made(rig)
+        play_to(rig, 8.0)  # the left side's reps end at 14 s (the test holds the clock)
+        command(rig, server, tmp_path, "how long")
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        assert said_lines(caplog) == ["said: 6 seconds left"]
+        command(rig, server, tmp_path, "repeat")
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        assert said_lines(caplog)[1:] == [
+            "said: Split squat. Set 1 of 2. Left side. 4 reps, one rep every 2 seconds."]
+        assert rig.status()["state"] == "playing"
+        rig.call("stop")
 
 
 @pytest.mark.slow  # a real mic window or more, with its speech
 def test_a_command_window_asked_in_an_answer_phase_opens_at_once(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            open_window(rig, 18.5)  # the left's answer phase: its rating window is open
-            assert rig.call("listen")["listening"] is True  # the key held there
-            play_to(rig, 26.5)  # the answer phase is over: its rating window closes, not this
-            rig.wait_for(lambda s: s["listening"], "the command window", timeout=5)
-            say_into_mic(server, tmp_path, "pause", RATE)
-            rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
-            rig.call("stop")
-            assert stored(rig) == []
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env) as rig:
+        open_window(rig, 18.5)  # the left's answer phase: its rating window is open
+        assert rig.call("listen")["listening"] is True  # the key held there
+        play_to(rig, 26.5)  # the answer phase is over: its rating window closes, not this
+        rig.wait_for(lambda s: s["listening"], "the command window", timeout=5)
+        say_into_mic(server, tmp_path, "pause", RATE)
+        rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
+        rig.call("stop")
+        assert stored(rig) == []
 
 
 # espeak-ng's en-us voice: its "stop" was heard as "stop" in every try; the default voice's
@@ -339,38 +270,30 @@ def test_a_spoken_stop_needs_yes(tmp_path: Path, espeak: None, mic: tuple[PulseS
                                  caplog: pytest.LogCaptureFixture) -> None:
     server, source = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.asked")
-    with listening_rig(tmp_path, source, server.env) as rig:
-        assert rig.d.listener is not None
-        rig.d.listener.start(rig.d.handle)
-        try:
-            (rig.programs / "split.yaml").write_text(RATED_SPLIT)
-            rig.call("reload")
-            start(rig, "split")
-            clips_made(rig)
-            play_to(rig, 8.0)
-            # "stop", then silence: asked, and the session goes on
-            command(rig, server, tmp_path, "stop", US)
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
-            assert said_lines(caplog) == ["said: stop the session?"]
-            assert rig.status()["state"] == "playing"
-            # "stop", then another command: it cancels, and is not done either
-            command(rig, server, tmp_path, "stop", US)
-            rig.wait_for(lambda _: len(said_lines(caplog)) == 2, "the question", timeout=10)
-            time.sleep(1.6)  # the question is not listened to
-            say_into_mic(server, tmp_path, "skip", RATE, US)
-            rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
-            st = rig.status()
-            assert (st["state"], st["phase"]) == ("playing", "rep"), st
-            # "stop", "yes": stopped
-            command(rig, server, tmp_path, "stop", US)
-            rig.wait_for(lambda _: len(said_lines(caplog)) == 3, "the question", timeout=10)
-            time.sleep(1.6)
-            say_into_mic(server, tmp_path, "yes", RATE, US)
-            rig.wait_for(lambda s: s["state"] == "idle", "stopped by voice", timeout=10)
-            [session] = rig.history.recent(1)
-            assert session.status == "stopped"
-        finally:
-            rig.d.listener.close()
+    with listening_session(tmp_path, source, server.env) as rig:
+        clips_made(rig)
+        play_to(rig, 8.0)
+        # "stop", then silence: asked, and the session goes on
+        command(rig, server, tmp_path, "stop", US)
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
+        assert said_lines(caplog) == ["said: stop the session?"]
+        assert rig.status()["state"] == "playing"
+        # "stop", then another command: it cancels, and is not done either
+        command(rig, server, tmp_path, "stop", US)
+        rig.wait_for(lambda _: len(said_lines(caplog)) == 2, "the question", timeout=10)
+        time.sleep(1.6)  # the question is not listened to
+        say_into_mic(server, tmp_path, "skip", RATE, US)
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
+        st = rig.status()
+        assert (st["state"], st["phase"]) == ("playing", "rep"), st
+        # "stop", "yes": stopped
+        command(rig, server, tmp_path, "stop", US)
+        rig.wait_for(lambda _: len(said_lines(caplog)) == 3, "the question", timeout=10)
+        time.sleep(1.6)
+        say_into_mic(server, tmp_path, "yes", RATE, US)
+        rig.wait_for(lambda s: s["state"] == "idle", "stopped by voice", timeout=10)
+        [session] = rig.history.recent(1)
+        assert session.status == "stopped"
 
 
 def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path,

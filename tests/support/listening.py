@@ -1,0 +1,34 @@
+"""The listening rig of tests/daemon/test_listening.py: an in-process daemon whose Listener
+captures from a real PulseAudio source, a program started on it, the listener closed after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from coach.daemon.listening import Listener
+from tests.support.programs import RATED_SPLIT
+from tests.support.rig import Rig
+
+
+def start(rig: Rig, program: str) -> None:
+    assert rig.call("start", program=program)["ok"]
+    rig.wait_for(lambda s: s["state"] == "playing", "playing")
+
+
+@contextmanager
+def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
+                      program: str = RATED_SPLIT) -> Iterator[Rig]:
+    """A Rig whose Listener hears ``source`` (on the sound server ``env`` names), with
+    ``program`` written as split.yaml and started (playing)."""
+    with Rig(tmp_path, listener=Listener(source, env=env)) as rig:
+        assert rig.d.listener is not None
+        rig.d.listener.start(rig.d.handle)
+        try:
+            (rig.programs / "split.yaml").write_text(program)
+            rig.call("reload")
+            start(rig, "split")
+            yield rig
+        finally:
+            rig.d.listener.close()
