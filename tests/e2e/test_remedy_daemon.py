@@ -20,23 +20,13 @@ import pytest
 from tests.support.audio import RATE, PulseServer, need_pulse
 from tests.support.coachd import Coachd
 from tests.support.duck import cue_positions, voice_onsets
+from tests.support.programs import short_remedied_row
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtime]  # cues heard on their samples, in real time
 
 # Set 1: announce 0-3, work 4-7, rest 7-29 (feel asked 7-18, the remedy's words at 19, its
 # flex cue 24-29); set 2 from 29 s (remedied: work 33-39); set 3 from 61 s.
-ROW = """\
-program: Remedied row
-voice: {rate: 250}
-defaults: {rest: 22s, lead_in: 1s, announce: 3s}
-rate: feel
-exercises:
-  - name: Row
-    sets: 3
-    reps: 1
-    tempo: "2010"
-    remedy: {eccentric: +1s, peak: +2s, flex: 2s}
-"""
+ROW = short_remedied_row(22, "2s")
 SETTLE = 2 * RATE  # the null sink's first ~2 s are not at real-time pace: not measured
 # The onset detector's own error is -0.2..+1.0 ms here (tests/support/duck.py, voice_only; 7
 # runs); a clip a PortAudio block (21 ms) off its sample is well outside.

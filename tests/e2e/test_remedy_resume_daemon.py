@@ -14,24 +14,14 @@ import pytest
 
 from tests.support.audio import PulseServer, need_pulse
 from tests.support.coachd import Coachd
+from tests.support.programs import short_remedied_row
 
 pytestmark = pytest.mark.slow
 
 # Set 1: announce 0-3, work 4-7, rest 7-24 (feel asked 7-18, the remedy's words at 19); set 2
 # from 24 s (remedied: 3 s down and a 2 s hold at the top, work 28-34), set 3 from 51 s. One rep
 # a set, a fast voice and no flex cue keep the rest as short as `coach check` lets it be.
-ROW = """\
-program: Remedied row
-voice: {rate: 250}
-defaults: {rest: 17s, lead_in: 1s, announce: 3s}
-rate: feel
-exercises:
-  - name: Row
-    sets: 3
-    reps: 1
-    tempo: "2010"
-    remedy: {eccentric: +1s, peak: +2s, flex: 0}
-"""
+ROW = short_remedied_row(17, "0")
 
 
 @pytest.fixture

@@ -286,3 +286,21 @@ exercises:
     reps: 2
     tempo: "3010"
 """
+
+
+def short_remedied_row(rest_s: int, flex: str) -> str:
+    """REMEDIED_ROW cut to what the remedy's end-to-end tests check (issue 17's CI time): one rep
+    a set, a 250 wpm voice, a 1 s lead-in and a ``rest_s`` rest, the shortest `coach check`
+    lets a remedy with a ``flex`` cue ("0": none) have."""
+    return f"""\
+program: Remedied row
+voice: {{rate: 250}}
+defaults: {{rest: {rest_s}s, lead_in: 1s, announce: 3s}}
+rate: feel
+exercises:
+  - name: Row
+    sets: 3
+    reps: 1
+    tempo: "2010"
+    remedy: {{eccentric: +1s, peak: +2s, flex: {flex}}}
+"""
