@@ -34,7 +34,7 @@ from tests.support.cli import coach as run_coach
 from tests.support.real import need
 
 # A real systemd --user manager, its watchdog and a recorded session: timing matters.
-pytestmark = [pytest.mark.slow, pytest.mark.realtime]
+pytestmark = [pytest.mark.slow, pytest.mark.realtime, pytest.mark.one_shard]
 
 SYSTEMD = Path("/lib/systemd/systemd")
 # The coach script of the venv running the tests: what `coach install-service` points the unit at.
