@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -308,12 +309,28 @@ def test_stranger_uid_is_refused() -> None:
         shutil.rmtree(base)
 
 
+def settled(server: ControlServer, n: int) -> None:
+    """Wait until ``n`` connections are held and none is answering or writing a reply. A
+    client can read its reply before the thread that wrote it has marked its connection idle
+    (once, on a loaded machine, the first of two was then still `sending`, or idle for less
+    time than the second: the wrong one was closed)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with server._conns_lock:
+            conns = list(server._conns.values())
+        if len(conns) == n and not any(c.busy or c.sending for c in conns):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"the server never had {n} idle connections")
+
+
 def test_connection_cap(sock_path: Path) -> None:
-    with ControlServer(sock_path, Recorder(), max_clients=2):
+    with ControlServer(sock_path, Recorder(), max_clients=2) as server:
         held = [connect(sock_path) for _ in range(2)]
         for s in held:
             s.sendall(b'{"cmd": "status"}\n')
             assert read_line(s) is not None  # both slots taken
+            settled(server, 2)
         # Full, but both idle: the longest idle is closed to make room (issue 19; busy ones
         # are never closed: tests/test_socket_limits.py).
         assert request({"cmd": "status"}, sock_path)["ok"] is True
