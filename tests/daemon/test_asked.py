@@ -13,6 +13,7 @@ import pytest
 
 from coach.core.navigation import last_cue
 from coach.daemon.listening import Listener
+from tests.support.audio import find_clip
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 
@@ -32,24 +33,6 @@ def rig(tmp_path: Path, espeak: None):
         yield r
 
 
-def play_to(rig: Rig, t_s: float) -> None:
-    for _ in range(10):
-        now = rig.status()["position"]
-        if now >= t_s:
-            return
-        rig.play_s(t_s - now)
-
-
-def find(heard: np.ndarray, clip: np.ndarray) -> int | None:
-    """Where ``clip`` plays sample for sample in ``heard`` (None: nowhere)."""
-    k = int(np.argmax(np.abs(clip)))
-    for at in np.flatnonzero(np.abs(heard - clip[k]) < 1e-7) - k:
-        if 0 <= at <= len(heard) - len(clip) and \
-                np.abs(heard[at:at + len(clip)] - clip).max() < 1e-6:
-            return int(at)
-    return None
-
-
 def said(rig: Rig, verb: str, text: str) -> dict:
     """``verb`` on the socket: it says ``text`` at once while the timeline holds."""
     s = rig.d.controller.session
@@ -62,32 +45,32 @@ def said(rig: Rig, verb: str, text: str) -> dict:
     rig.play_s(len(clip) / 48000 / 2)
     assert rig.status()["position"] == at, "the timeline holds while the answer plays"
     rig.play_s(len(clip) / 48000 / 2 + 0.1)
-    assert find(rig.player.heard[n:], clip) is not None, f"{text!r} was not heard"
+    assert find_clip(rig.player.heard[n:], clip) is not None, f"{text!r} was not heard"
     return reply
 
 
 def test_how_long_says_the_time_left_of_the_side_and_of_the_rest(rig: Rig) -> None:
-    play_to(rig, 8.0)  # the left side's reps end at 14
+    rig.play_to(8.0)  # the left side's reps end at 14
     said(rig, "how-long", "6 seconds left")
-    play_to(rig, 60.0)  # the rest ends at 72
+    rig.play_to(60.0)  # the rest ends at 72
     said(rig, "how-long", "10 seconds left")
     rig.call("stop")
 
 
 def test_repeat_says_the_last_cue_that_says_something(rig: Rig) -> None:
-    play_to(rig, 9.0)
+    rig.play_to(9.0)
     s = rig.d.controller.session
     assert s is not None
     text = last_cue(s.resolved.timeline, 9000)
     assert text is not None and text.startswith("Split squat. Set 1 of 2.")
     said(rig, "repeat", text)
-    play_to(rig, 56.0)
+    rig.play_to(56.0)
     said(rig, "repeat", "rest 18 seconds")
     rig.call("stop")
 
 
 def test_how_long_in_an_extended_rest_counts_the_extension_and_keeps_it(rig: Rig) -> None:
-    play_to(rig, 60.0)
+    rig.play_to(60.0)
     assert rig.call("extend")["extended"] == 30.0
     rig.play_s(1.0)  # 1 s of the 30 s extra heard: 12 + 29 left
     said(rig, "how-long", "40 seconds left")
@@ -99,7 +82,7 @@ def test_how_long_in_an_extended_rest_counts_the_extension_and_keeps_it(rig: Rig
 
 
 def test_stop_is_asked_and_nothing_is_said_while_paused(rig: Rig) -> None:
-    play_to(rig, 20.0)
+    rig.play_to(20.0)
     said(rig, "ask-stop", "stop the session?")
     assert rig.status()["state"] == "playing", "asking stops nothing"
     rig.call("pause")
@@ -121,7 +104,7 @@ def test_a_daemon_that_does_not_listen_makes_no_answers_clips(tmp_path: Path,
         rig.call("start", program="split")
         rig.wait_for(lambda s: rig.d.controller.session is not None
                      and rig.d.controller.session.clips_done, "the clips", timeout=60)
-        play_to(rig, 8.0)
+        rig.play_to(8.0)
         assert rig.call("how-long") == {
             "ok": False, "error": "not said: no clip of '6 seconds left' (made with a session "
                                   "when the daemon listens: config `listen:`)"}

@@ -10,12 +10,11 @@ import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from coach.core.navigation import rating_words
-from coach.core.timeline import Phase
 from coach.store.history import History
+from tests.support.audio import find_clip
 from tests.support.fs import Tmpfs
 from tests.support.rig import Rig, SimClock
 
@@ -42,37 +41,7 @@ def data(tmp_path: Path):
 def start(rig: Rig) -> None:
     (rig.programs / "rows.yaml").write_text(ROWS)
     rig.call("reload")
-    assert rig.call("start", program="rows")["ok"]
-    rig.wait_for(lambda s: s["state"] == "playing", "playing")
-
-
-def play_to(rig: Rig, t_s: float) -> None:
-    for _ in range(10):
-        now = rig.status()["position"]
-        if now >= t_s:
-            return
-        rig.play_s(t_s - now)
-
-
-def first_answer(rig: Rig) -> Phase:
-    s = rig.d.controller.session
-    assert s is not None
-    return next(p for p in s.resolved.timeline.phases if p.phase == "answer")
-
-
-def find(heard: np.ndarray, clip: np.ndarray) -> int | None:
-    """Where ``clip`` plays sample for sample in ``heard`` (None: nowhere)."""
-    k = int(np.argmax(np.abs(clip)))
-    for at in np.flatnonzero(np.abs(heard - clip[k]) < 1e-7) - k:
-        if 0 <= at <= len(heard) - len(clip) and \
-                np.abs(heard[at:at + len(clip)] - clip).max() < 1e-6:
-            return int(at)
-    return None
-
-
-def stored(rig: Rig) -> list[tuple]:
-    [session] = rig.history.recent(1)
-    return sorted((r.set_no, r.side, r.question, r.value) for r in session.ratings)
+    rig.start("rows")
 
 
 def test_a_full_disk_mid_session_is_said_spoken_and_what_was_held_written_once_it_has_room(
@@ -92,8 +61,8 @@ def test_a_full_disk_mid_session_is_said_spoken_and_what_was_held_written_once_i
         deadline = time.monotonic() + 30
         while not all(t in s.clips for t in words.texts) and time.monotonic() < deadline:
             time.sleep(0.05)
-        answer = first_answer(rig)
-        play_to(rig, answer.t_ms / 1000 + 0.5)
+        answer = rig.answer_phases()[0]
+        rig.play_to(answer.t_ms / 1000 + 0.5)
         assert rig.status()["problems"] == []
         # A reader (`coach history`) holds the file open: the daemon's connection closing
         # after the failed write does not delete the WAL and its index, which would free
@@ -109,7 +78,7 @@ def test_a_full_disk_mid_session_is_said_spoken_and_what_was_held_written_once_i
         n = len(rig.player.heard)
         rig.play_s(6.0)
         heard = rig.player.heard[n - 4800:]
-        at = [find(heard, s.clips[t]) for t in words.texts]
+        at = [find_clip(heard, s.clips[t]) for t in words.texts]
         assert None not in at and at == sorted(at), f"the echo says it was not saved: {at}"
         assert rig.status()["problems"] == ["history not saving: disk full"]
         assert rig.call("rate", value=4) == {"ok": False,
@@ -122,7 +91,7 @@ def test_a_full_disk_mid_session_is_said_spoken_and_what_was_held_written_once_i
         rig.wait_for(lambda st: st["problems"] == [], "history saving again")
         [session] = rig.history.recent(1)
         assert (session.program, session.status) == ("Rows", "stopped")
-        assert stored(rig) == [(1, None, "feel", 4)], "the last answer, held, then written"
+        assert rig.stored_ratings() == [(1, None, "feel", 4)], "the last answer, held, then written"
 
 
 def test_history_off_from_the_start_says_so_and_keeps_what_happens_meanwhile(
@@ -134,7 +103,7 @@ def test_history_off_from_the_start_says_so_and_keeps_what_happens_meanwhile(
     with Rig(tmp_path, history_path=db, monotonic=clock) as rig:
         assert rig.status()["problems"] == ["history not saving: read-only file system"]
         start(rig)
-        play_to(rig, 10.3)  # set 1's work just ended
+        rig.play_to(10.3)  # set 1's work just ended
         assert rig.call("rate", value=4) == {
             "ok": False, "error": "not saved: history is off: read-only file system"}
         data.remount("rw")
@@ -146,4 +115,4 @@ def test_history_off_from_the_start_says_so_and_keeps_what_happens_meanwhile(
         [session] = rig.history.recent(1)
         assert (session.program, session.status) == ("Rows", "stopped")
         assert [(x.set_no, x.status) for x in session.sets][:1] == [(1, "completed")]
-        assert stored(rig) == [(1, None, "feel", 5)]
+        assert rig.stored_ratings() == [(1, None, "feel", 5)]

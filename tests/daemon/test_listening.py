@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.support.audio import PulseServer, need_pulse, pulse_server
-from tests.support.listening import listening_session, start
+from tests.support.listening import listening_session
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 from tests.support.speech import add_mic, play_into_mic, say_into_mic, speech, write_wav
@@ -27,18 +27,6 @@ RATE = 48000
 
 # Split squat set 1 (as in test_rating_window): left 6-14, its question 14-18 and answer phase
 # 18-26; right 34-42, its question 42-46 and answer phase 46-54; set 2 from 72.
-def play_to(rig: Rig, t_s: float) -> None:
-    """Play on to ``t_s`` of the session (past any insert that holds the timeline)."""
-    for _ in range(10):
-        now = rig.status()["position"]
-        if now >= t_s:
-            return
-        rig.play_s(t_s - now)
-
-
-def stored(rig: Rig) -> list[tuple]:
-    [session] = rig.history.recent(1)
-    return sorted((r.set_no, r.side, r.question, r.value) for r in session.ratings)
 
 
 @pytest.fixture
@@ -56,13 +44,13 @@ def say_into(server: PulseServer, tmp: Path, x: np.ndarray, name: str) -> None:
 
 def wait_stored(rig: Rig, want: list[tuple], timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
-    while stored(rig) != want and time.monotonic() < deadline:
+    while rig.stored_ratings() != want and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert stored(rig) == want
+    assert rig.stored_ratings() == want
 
 
 def open_window(rig: Rig, t_s: float) -> None:
-    play_to(rig, t_s)
+    rig.play_to(t_s)
     rig.wait_for(lambda s: s["listening"], "the mic window", timeout=15)
     time.sleep(0.3)  # parec's first samples
 
@@ -85,7 +73,7 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
     server, source = mic
     with listening_session(tmp_path, source, server.env) as rig:
         assert rig.status()["listening"] is False
-        play_to(rig, 16.0)  # the left's question is being asked: the mic stays closed
+        rig.play_to(16.0)  # the left's question is being asked: the mic stays closed
         time.sleep(0.5)
         assert rig.status()["listening"] is False
         open_window(rig, 18.2)  # its answer phase
@@ -103,7 +91,7 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         wait_stored(rig, [(1, "left", "feel", 4), (1, "right", "feel", 2)])
         rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
         rig.call("stop")
-        assert stored(rig) == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
+        assert rig.stored_ratings() == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
 
 
 def test_a_german_program_hears_english_numbers_and_reads_back_in_german(
@@ -141,7 +129,7 @@ def test_silence_and_music_windows_give_no_rating(
         say_into(server, tmp_path, music(5.5, seed=1), "music")
         rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
         rig.call("stop")
-        assert stored(rig) == []
+        assert rig.stored_ratings() == []
 
 
 def test_a_missing_source_is_one_log_line_and_rate_still_works(
@@ -150,14 +138,14 @@ def test_a_missing_source_is_one_log_line_and_rate_still_works(
     server, _ = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.listening")
     with listening_session(tmp_path, "nope.monitor", server.env) as rig:
-        play_to(rig, 18.2)
+        rig.play_to(18.2)
         time.sleep(1.0)
-        play_to(rig, 46.2)
+        rig.play_to(46.2)
         time.sleep(1.0)
         assert rig.status()["listening"] is False
         assert rig.call("rate", value=3)["ok"]
         rig.call("stop")
-        assert stored(rig) == [(1, "right", "feel", 3)]
+        assert rig.stored_ratings() == [(1, "right", "feel", 3)]
     problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert problems == ["listen: no PulseAudio/PipeWire source 'nope.monitor' (`pactl list "
                         "short sources` lists them); ratings by taps and `coach rate` still work"]
@@ -176,11 +164,11 @@ def test_a_command_window_from_the_socket_pauses_on_pause(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     server, source = mic
     with listening_session(tmp_path, source, server.env) as rig:
-        play_to(rig, 8.0)  # the left side's work: no answer window
+        rig.play_to(8.0)  # the left side's work: no answer window
         assert rig.call("listen")["listening"] is True
         pause_by_voice(rig, server, tmp_path, "the command window")
         rig.call("stop")
-        assert stored(rig) == []
+        assert rig.stored_ratings() == []
 
 
 @pytest.mark.slow  # a real mic window or more, with its speech
@@ -194,7 +182,7 @@ def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
     with listening_session(tmp_path, source, server.env) as rig:
         keys.start(rig.d.handle)
         try:
-            play_to(rig, 8.0)  # the left side's work: no answer window
+            rig.play_to(8.0)  # the left side's work: no answer window
             # the play key held 0.8 s (the kernel's event times), through the keys' handler
             keys.on_event(InputEvent(100, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 1))
             keys.on_event(InputEvent(100, 400_000, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 2))
@@ -232,8 +220,8 @@ def test_how_long_and_repeat_are_answered_aloud(
     server, source = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.asked")
     with listening_session(tmp_path, source, server.env) as rig:
-        clips_made(rig)
-        play_to(rig, 8.0)  # the left side's reps end at 14 s (the test holds the clock)
+        rig.clips_made()
+        rig.play_to(8.0)  # the left side's reps end at 14 s (the test holds the clock)
         command(rig, server, tmp_path, "how long")
         rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
         assert said_lines(caplog) == ["said: 6 seconds left"]
@@ -252,12 +240,12 @@ def test_a_command_window_asked_in_an_answer_phase_opens_at_once(
     with listening_session(tmp_path, source, server.env) as rig:
         open_window(rig, 18.5)  # the left's answer phase: its rating window is open
         assert rig.call("listen")["listening"] is True  # the key held there
-        play_to(rig, 26.5)  # the answer phase is over: its rating window closes, not this
+        rig.play_to(26.5)  # the answer phase is over: its rating window closes, not this
         rig.wait_for(lambda s: s["listening"], "the command window", timeout=5)
         say_into_mic(server, tmp_path, "pause", RATE)
         rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
         rig.call("stop")
-        assert stored(rig) == []
+        assert rig.stored_ratings() == []
 
 
 # espeak-ng's en-us voice: its "stop" was heard as "stop" in every try; the default voice's
@@ -271,8 +259,8 @@ def test_a_spoken_stop_needs_yes(tmp_path: Path, espeak: None, mic: tuple[PulseS
     server, source = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.asked")
     with listening_session(tmp_path, source, server.env) as rig:
-        clips_made(rig)
-        play_to(rig, 8.0)
+        rig.clips_made()
+        rig.play_to(8.0)
         # "stop", then silence: asked, and the session goes on
         command(rig, server, tmp_path, "stop", US)
         rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=15)
@@ -301,7 +289,7 @@ def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path
     with Rig(tmp_path) as rig:
         (rig.programs / "split.yaml").write_text(RATED_SPLIT)
         rig.call("reload")
-        start(rig, "split")
+        rig.start("split")
         assert rig.call("listen") == {
             "ok": False, "error": 'listening is off: set `listen: {source: NAME}` in config.yaml '
                                   '(README, "Answering aloud")'}

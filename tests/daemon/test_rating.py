@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from coach.core.timeline import Phase
 from tests.support.rig import Rig
 
 RATED = """\
@@ -23,22 +22,6 @@ exercises:
     tempo: "1010"
     progress: {{reps: +1, max: 10, when: completed}}
 """
-
-
-def answer_phases(rig: Rig) -> list[Phase]:
-    s = rig.d.controller.session
-    assert s is not None
-    return [p for p in s.resolved.timeline.phases if p.phase == "answer"]
-
-
-def play_to(rig: Rig, t_ms: int) -> None:
-    """Advance the output to ``t_ms`` of the session and let the session thread see it (an
-    insert being said, such as a rating's echo, holds the timeline: play on past it)."""
-    for _ in range(10):
-        now_ms = rig.status()["position"] * 1000
-        if now_ms >= t_ms:
-            return
-        rig.play_s((t_ms - now_ms) / 1000)
 
 
 @pytest.fixture
@@ -62,10 +45,10 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
     try:
         rated.call("start", program="split")
         rated.wait_for(lambda s: s["state"] == "playing", "playing")
-        left, right, left2, right2 = answer_phases(rated)[:4]
+        left, right, left2, right2 = rated.answer_phases()[:4]
         assert (left.side, right.side, left.question) == ("left", "right", "feel")
 
-        play_to(rated, left.t_ms + 500)  # the left side's window, in the switch
+        rated.play_to((left.t_ms + 500) / 1000)  # the left side's window, in the switch
         for _ in range(4):  # four presses of the headset's play/pause key
             keys.on_event(InputEvent(0, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 1))
             keys.on_event(InputEvent(0, 0, ecodes.EV_KEY, ecodes.KEY_PLAYPAUSE, 0))
@@ -73,7 +56,7 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
         rated.later(2.4)  # the window closes 2 s after the last tap (the daemon's clock)
         rated.play_s(0.2)
 
-        play_to(rated, right.t_ms + 500)  # the right side's window, in the rest
+        rated.play_to((right.t_ms + 500) / 1000)  # the right side's window, in the rest
         pin = pins.pin(17)
         for _ in range(2):  # two presses of the GPIO button
             pin.drive_low()
@@ -81,7 +64,7 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
         rated.later(2.4)
         rated.play_s(0.2)
 
-        play_to(rated, left2.t_ms + 500)  # set 2, left: answered from a shell instead
+        rated.play_to((left2.t_ms + 500) / 1000)  # set 2, left: answered from a shell instead
         r = rated.call("rate", value=3)
         assert r == {"ok": True, "exercise": "Split squat", "set": 2, "side": "left",
                      "question": "feel", "value": 3}
@@ -109,8 +92,8 @@ def test_outside_a_window_the_play_key_still_pauses(rated: Rig) -> None:
 def test_a_window_without_taps_leaves_the_set_unrated(rated: Rig) -> None:
     rated.call("start", program="split")
     rated.wait_for(lambda s: s["state"] == "playing", "playing")
-    left = answer_phases(rated)[0]
-    play_to(rated, left.end_ms + 2000)
+    left = rated.answer_phases()[0]
+    rated.play_to((left.end_ms + 2000) / 1000)
     rated.call("stop")
     [session] = rated.history.recent(1)
     assert session.ratings == []
@@ -153,10 +136,10 @@ def test_three_sessions_rated_through_the_daemon_flag_the_lagging_side(rated: Ri
     for _ in range(3):
         rated.call("start", program="split", force=True)
         rated.wait_for(lambda s: s["state"] == "playing", "playing")
-        left, right = answer_phases(rated)[:2]
-        play_to(rated, left.t_ms + 200)
+        left, right = rated.answer_phases()[:2]
+        rated.play_to((left.t_ms + 200) / 1000)
         assert rated.call("rate", value=4)["side"] == "left"
-        play_to(rated, right.t_ms + 200)
+        rated.play_to((right.t_ms + 200) / 1000)
         assert rated.call("rate", value=2)["side"] == "right"
         rated.call("stop")
     sessions = rated.history.recent(3)

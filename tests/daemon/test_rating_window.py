@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from coach.core.navigation import rating_words
-from coach.core.timeline import Phase
 from coach.protocol.messages import Rated
 from coach.report.views import session_json
+from tests.support.audio import find_clip
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 
@@ -48,43 +47,18 @@ def rig(tmp_path: Path, espeak):
         yield r
 
 
-def start(rig: Rig, program: str) -> None:
-    assert rig.call("start", program=program)["ok"]
-    rig.wait_for(lambda s: s["state"] == "playing", "playing")
-
-
-def play_to(rig: Rig, t_s: float) -> None:
-    """Play on to ``t_s`` of the session (past any insert that holds the timeline)."""
-    for _ in range(10):
-        now = rig.status()["position"]
-        if now >= t_s:
-            return
-        rig.play_s(t_s - now)
-
-
-def answers(rig: Rig) -> list[Phase]:
-    s = rig.d.controller.session
-    assert s is not None
-    return [p for p in s.resolved.timeline.phases if p.phase == "answer"]
-
-
-def stored(rig: Rig) -> list[tuple]:
-    [session] = rig.history.recent(1)
-    return sorted((r.set_no, r.side, r.question, r.value) for r in session.ratings)
-
-
 def test_an_answer_right_after_each_side_lands_on_that_side(rig: Rig) -> None:
-    start(rig, "split")
-    left, right = answers(rig)[:2]
+    rig.start("split")
+    left, right = rig.answer_phases()[:2]
     assert (left.t_ms, right.t_ms) == (18_000, 46_000)
-    play_to(rig, 14.3)  # the left side just ended: its question is being asked
+    rig.play_to(14.3)  # the left side just ended: its question is being asked
     assert rig.call("rate", value=4) == {"ok": True, "exercise": "Split squat", "set": 1,
                                          "side": "left", "question": "feel", "value": 4}
-    play_to(rig, 42.3)  # the right side just ended, before its question
+    rig.play_to(42.3)  # the right side just ended, before its question
     assert rig.call("rate", value=2) == {"ok": True, "exercise": "Split squat", "set": 1,
                                          "side": "right", "question": "feel", "value": 2}
     rig.call("stop")
-    assert stored(rig) == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
+    assert rig.stored_ratings() == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
     [session] = rig.history.recent(1)
     assert [(e["set"], e["side"], e["ratings"]) for e in session_json(session)["sets"]] == [
         (1, "left", {"feel": 4}), (1, "right", {"feel": 2})]
@@ -92,73 +66,63 @@ def test_an_answer_right_after_each_side_lands_on_that_side(rig: Rig) -> None:
 
 def test_answering_again_replaces_and_says_was_and_never_touches_the_other_side(
         rig: Rig) -> None:
-    start(rig, "split")
-    play_to(rig, 20.0)  # the left's answer phase
+    rig.start("split")
+    rig.play_to(20.0)  # the left's answer phase
     assert "was" not in rig.call("rate", value=4)
     r = rig.call("rate", value=5)
     assert (r["side"], r["value"], r["was"]) == ("left", 5, 4)
-    play_to(rig, 43.0)
+    rig.play_to(43.0)
     r = rig.call("rate", value=2)
     assert (r["side"], r["value"], "was" in r) == ("right", 2, False)
     r = rig.call("rate", value=1)
     assert (r["side"], r["value"], r["was"]) == ("right", 1, 2)
     rig.call("stop")
-    assert stored(rig) == [(1, "left", "feel", 5), (1, "right", "feel", 1)]
+    assert rig.stored_ratings() == [(1, "left", "feel", 5), (1, "right", "feel", 1)]
 
 
 def test_the_window_closes_when_the_next_side_or_set_starts_and_the_refusal_says_why(
         rig: Rig) -> None:
-    start(rig, "split")
-    play_to(rig, 4.0)  # the lead-in: nothing has ended yet
+    rig.start("split")
+    rig.play_to(4.0)  # the lead-in: nothing has ended yet
     r = rig.call("rate", value=3)
     assert r == {"ok": False, "error": "nothing to rate yet: Split squat set 1 left side has "
                                        f"not ended ({RULE})"}
-    play_to(rig, 14.2)
+    rig.play_to(14.2)
     assert rig.call("rate", value=4)["side"] == "left"
-    play_to(rig, 34.5)  # the right side started: the left can no longer be rated
+    rig.play_to(34.5)  # the right side started: the left can no longer be rated
     r = rig.call("rate", value=1)
     assert r == {"ok": False, "error": "nothing to rate yet: Split squat set 1 right side has "
                                        f"not ended ({RULE})"}
-    play_to(rig, 71.5)  # the end of the rest: still the right side's
+    rig.play_to(71.5)  # the end of the rest: still the right side's
     assert rig.call("rate", value=3)["side"] == "right"
-    play_to(rig, 72.5)  # set 2 started
+    rig.play_to(72.5)  # set 2 started
     assert not rig.call("rate", value=2)["ok"]
     rig.call("stop")
-    assert stored(rig) == [(1, "left", "feel", 4), (1, "right", "feel", 3)]
+    assert rig.stored_ratings() == [(1, "left", "feel", 4), (1, "right", "feel", 3)]
 
 
 def test_without_a_question_an_answer_goes_to_the_question_being_answered(rig: Rig) -> None:
-    start(rig, "rows")
-    feel, effort = answers(rig)[:2]
+    rig.start("rows")
+    feel, effort = rig.answer_phases()[:2]
     assert (feel.question, effort.question) == ("feel", "effort")
-    play_to(rig, 10.5)  # the work just ended: the first question asked
+    rig.play_to(10.5)  # the work just ended: the first question asked
     assert rig.call("rate", value=4)["question"] == "feel"
-    play_to(rig, effort.t_ms / 1000 + 1)  # "How hard was that?" is being answered
+    rig.play_to(effort.t_ms / 1000 + 1)  # "How hard was that?" is being answered
     assert rig.call("rate", value=2)["question"] == "effort"
     r = rig.call("rate", value=5, question="feel")
     assert (r["question"], r["was"]) == ("feel", 4)
     rig.call("stop")
-    assert stored(rig) == [(1, None, "effort", 2), (1, None, "feel", 5)]
-
-
-def find(heard: np.ndarray, clip: np.ndarray) -> int | None:
-    """Where ``clip`` plays sample for sample in ``heard`` (None: nowhere)."""
-    k = int(np.argmax(np.abs(clip)))
-    for at in np.flatnonzero(np.abs(heard - clip[k]) < 1e-7) - k:
-        if 0 <= at <= len(heard) - len(clip) and \
-                np.abs(heard[at:at + len(clip)] - clip).max() < 1e-6:
-            return int(at)
-    return None
+    assert rig.stored_ratings() == [(1, None, "effort", 2), (1, None, "feel", 5)]
 
 
 def test_taps_go_to_the_side_that_ended_and_the_echo_names_it(rig: Rig) -> None:
-    start(rig, "split")
-    play_to(rig, 19.0)  # the left's answer phase
+    rig.start("split")
+    rig.play_to(19.0)  # the left's answer phase
     for _ in range(3):
         assert rig.call("toggle")["state"] == "playing", "a tap, not a pause"
     time.sleep(2.3)  # 2 s after the last tap the window closes
     rig.play_s(0.1)
-    assert stored(rig) == [(1, "left", "feel", 3)]
+    assert rig.stored_ratings() == [(1, "left", "feel", 3)]
     n = len(rig.player.heard)
     rig.play_s(5.0)
     s = rig.d.controller.session
@@ -166,24 +130,24 @@ def test_taps_go_to_the_side_that_ended_and_the_echo_names_it(rig: Rig) -> None:
     words = rating_words(s.resolved.timeline, 3, 0, "left", s.resolved.program.words)
     assert words.texts == ("Split squat, set 1 of 2", "left side", "3")
     heard = rig.player.heard[n - 4800:]
-    at = [find(heard, s.clips[t]) for t in words.texts]
+    at = [find_clip(heard, s.clips[t]) for t in words.texts]
     assert None not in at and at == sorted(at), f"the echo names the set and side: {at}"
     rig.call("stop")
 
 
 def test_taps_still_being_counted_when_the_next_side_starts_are_kept(rig: Rig) -> None:
-    start(rig, "split")
-    play_to(rig, 25.5)  # the end of the left's answer phase
+    rig.start("split")
+    rig.play_to(25.5)  # the end of the left's answer phase
     for _ in range(2):
         rig.call("toggle")
-    play_to(rig, 35.0)  # the right side starts before the 2 s are over
+    rig.play_to(35.0)  # the right side starts before the 2 s are over
     rig.call("stop")
-    assert stored(rig) == [(1, "left", "feel", 2)]
+    assert rig.stored_ratings() == [(1, "left", "feel", 2)]
 
 
 def test_a_rating_the_history_did_not_take_is_not_ok(rig: Rig) -> None:
-    start(rig, "split")
-    play_to(rig, 20.0)  # the left's answer phase
+    rig.start("split")
+    rig.play_to(20.0)  # the left's answer phase
     rig.history.close()  # the database went away under the session
     r = rig.call("rate", value=4)
     assert r["ok"] is False and r["error"].startswith("not saved: "), r

@@ -39,12 +39,6 @@ def spy(preparer: ClipPreparer, before: Callable[[ClipJob], None] = lambda job: 
     return made
 
 
-def session(rig: Rig):
-    s = rig.d.controller.session
-    assert s is not None
-    return s
-
-
 def start(rig: Rig) -> None:
     (rig.programs / "row.yaml").write_text(REMEDIED_ROW)
     rig.call("reload")
@@ -60,7 +54,7 @@ def test_made_after_its_own_in_the_cache_before_set_1_ends_and_a_feel_synthesize
         t0 = time.monotonic()
         start(rig)
         rig.wait_for(lambda s: s["state"] == "playing", "playing")
-        s = session(rig)
+        s = rig.session
         tl = s.resolved.timeline
         want = ahead_texts(remedy_cases(s.resolved.program))
         assert "Feel was 2. Next set: 4 seconds down and squeeze at the top for 2 seconds." \
@@ -105,7 +99,7 @@ def test_playing_does_not_wait_for_the_remedies_clips(tmp_path: Path, espeak: No
             start(rig)
             st = rig.wait_for(lambda s: s["state"] == "playing", "playing")
             assert st["state"] == "playing" and [p for p, _, _ in made if p == "ahead"] == []
-            s = session(rig)
+            s = rig.session
             deadline = time.monotonic() + 30
             while not s.clips_done:
                 assert time.monotonic() < deadline, "the session's own clips were not made"
@@ -143,5 +137,5 @@ def test_stopping_drops_the_remedies_clips_and_no_remedy_makes_none(tmp_path: Pa
         while rig.d.preparer.pending():
             assert time.monotonic() < deadline, "the session's own clips were not made"
             time.sleep(0.02)
-        assert session(rig).ahead is None
+        assert rig.session.ahead is None
         assert len([p for p, _, _ in made if p == "ahead"]) <= 1  # the one it held, if any

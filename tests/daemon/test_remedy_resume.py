@@ -8,7 +8,6 @@ played and why."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -18,25 +17,8 @@ from coach.report.views import session_json
 from tests.support.programs import REMEDIED_ROW
 from tests.support.rig import Rig
 
-
 # Row: set 1 announce 0-3, lead-in 3-6, work 6-14 (2 reps of 3010), rest 14-74 (feel asked
 # 14-18, answered 18-26); set 2 from 74.
-def session(rig: Rig):
-    s = rig.d.controller.session
-    assert s is not None
-    return s
-
-
-def play_to(rig: Rig, t_s: float) -> None:
-    while (st := rig.status())["state"] != "idle" and st["position"] < t_s:
-        rig.play_s(min(5.0, t_s - st["position"]))
-
-
-def clips_made(rig: Rig) -> None:
-    deadline = time.monotonic() + 30
-    while session(rig).mixer.missing or not session(rig).clips_done:
-        assert time.monotonic() < deadline, "the clips were not made"
-        time.sleep(0.02)
 
 
 def eccentric(tl: Timeline, set_no: int) -> set[int]:
@@ -50,15 +32,15 @@ def remedied_then_crashed(tmp_path: Path, crash_at_s: float | None) -> Timeline:
         a.call("reload")
         assert a.call("start", program="row")["ok"]
         a.wait_for(lambda s: s["state"] == "playing", "playing")
-        clips_made(a)
-        play_to(a, 20)
+        a.clips_made()
+        a.play_to(20, step=5.0)
         assert a.call("rate", value=2)["ok"]
-        tl = session(a).resolved.timeline
+        tl = a.session.resolved.timeline
         assert eccentric(tl, 2) == {4000}
-        clips_made(a)
-        play_to(a, crash_at_s if crash_at_s is not None else tl.sets[1].start_ms / 1000 + 8)
+        a.clips_made()
+        a.play_to(crash_at_s if crash_at_s is not None else tl.sets[1].start_ms / 1000 + 8, step=5.0)
         kept = json.loads((tmp_path / "remedies.json").read_text())
-        assert kept["session_id"] == session(a).record.session_id
+        assert kept["session_id"] == a.session.record.session_id
         (felt,) = kept["felt"]
         at = felt.pop("at_ms")
         assert felt == {"exercise_index": 0, "set": 1, "side": None, "feel": 2}
@@ -77,12 +59,12 @@ def resumed(tmp_path: Path, tl: Timeline, set_no: int, at_ms: int):
         assert i is not None and (i.set_no, i.start_ms) == (set_no, at_ms)
         st = b.call("resume")  # what the restarted daemon does by itself (run_daemon)
         assert st["ok"] and st["set"] == set_no and st["position"] == at_ms / 1000
-        s = session(b)
+        s = b.session
         assert s.resolved.timeline == tl, "the plan the interrupted session played"
         assert [c.reason for c in s.changes] == ["feel 2 on set 1"]
         b.wait_for(lambda s: s["state"] == "playing", "resumed")
-        clips_made(b)
-        play_to(b, tl.duration_ms / 1000 + 1)  # played out: the session ends
+        b.clips_made()
+        b.play_to(tl.duration_ms / 1000 + 1, step=5.0)  # played out: the session ends
         b.wait_for(lambda s: s["state"] == "idle", "the session's end")
         assert not (tmp_path / "remedies.json").exists(), "ended: nothing left to resume"
         return [session_json(r) for r in b.history.recent(2)]
@@ -119,8 +101,8 @@ def test_a_damaged_remedies_file_resumes_the_program_and_says_so(tmp_path: Path,
     (tmp_path / "remedies.json").write_text("{")
     with Rig(tmp_path, "second") as b:
         assert b.call("resume")["ok"]
-        assert session(b).changes == ()
-        assert eccentric(session(b).resolved.timeline, 2) == {3000}
+        assert b.session.changes == ()
+        assert eccentric(b.session.resolved.timeline, 2) == {3000}
         assert "cannot read the interrupted session's remedies" in caplog.text
         b.call("stop")
 
@@ -132,12 +114,12 @@ def test_an_ended_session_leaves_no_remedies(tmp_path: Path, espeak, how: str) -
         r.call("reload")
         assert r.call("start", program="row")["ok"]
         r.wait_for(lambda s: s["state"] == "playing", "playing")
-        play_to(r, 20)
+        r.play_to(20, step=5.0)
         assert r.call("rate", value=1)["ok"]
         assert (tmp_path / "remedies.json").exists()
         if how == "stop":
             r.call("stop")
         else:
-            play_to(r, session(r).resolved.timeline.duration_ms / 1000 + 1)
+            r.play_to(r.session.resolved.timeline.duration_ms / 1000 + 1, step=5.0)
             r.wait_for(lambda s: s["state"] == "idle", "the end")
         assert not (tmp_path / "remedies.json").exists()

@@ -29,31 +29,13 @@ def rig(tmp_path: Path, espeak):
         r.call("reload")
         assert r.call("start", program="row")["ok"]
         r.wait_for(lambda s: s["state"] == "playing", "playing")
-        clips_made(r)  # the test's clock runs faster than the voice
+        r.clips_made()  # the test's clock runs faster than the voice
         yield r
-
-
-def session(rig: Rig):
-    s = rig.d.controller.session
-    assert s is not None
-    return s
-
-
-def play_to(rig: Rig, t_s: float) -> None:
-    while (now := rig.status()["position"]) < t_s:
-        rig.play_s(min(5.0, t_s - now))
-
-
-def clips_made(rig: Rig) -> None:
-    deadline = time.monotonic() + 30
-    while session(rig).mixer.missing or not session(rig).clips_done:
-        assert time.monotonic() < deadline, "the remedy's clips were not made"
-        time.sleep(0.02)
 
 
 def heard_is_the_plan(rig: Rig, tl: Timeline) -> int:
     """Every frame heard so far is the plan's (rendered afresh from the session's clips)."""
-    s = session(rig)
+    s = rig.session
     heard = rig.player.heard
     pos = rig.player.position
     source = heard[len(heard) - pos:]  # no preroll, pause or insert: frame k is source frame k
@@ -72,11 +54,11 @@ def announce(tl: Timeline, set_no: int) -> str:
 
 
 def test_feel_2_slows_set_2_and_5_brings_the_program_back(rig):
-    program_tl = session(rig).resolved.timeline
-    play_to(rig, 20)
+    program_tl = rig.session.resolved.timeline
+    rig.play_to(20, step=5.0)
     r = rig.call("rate", value=2)
     assert r["ok"] and r["set"] == 1
-    tl = session(rig).resolved.timeline
+    tl = rig.session.resolved.timeline
     assert tl is not program_tl
     assert set_phases(tl, 2, "eccentric") == {4000} and set_phases(tl, 2, "top_pause") == {2000}
     assert "tempo 4 0 1 2" in announce(tl, 2) and "tempo 3 0 1 0" in announce(tl, 1)
@@ -87,21 +69,21 @@ def test_feel_2_slows_set_2_and_5_brings_the_program_back(rig):
     flex = next(c for c in tl.cues if c.phrase == "flex")
     assert said.t_ms < flex.t_ms < 74_000
     assert tl.sets[1].start_ms == program_tl.sets[1].start_ms  # the rest keeps its length
-    clips_made(rig)
+    rig.clips_made()
     # set 2 played through, on the new plan's samples
-    play_to(rig, tl.sets[1].work_end_ms / 1000 + 2)
+    rig.play_to(tl.sets[1].work_end_ms / 1000 + 2, step=5.0)
     assert heard_is_the_plan(rig, tl) > tl.sets[1].work_end_ms * 48
     assert rig.status()["set"] == 2
 
     r = rig.call("rate", value=5)
     assert r["ok"] and r["set"] == 2
-    back = session(rig).resolved.timeline
+    back = rig.session.resolved.timeline
     assert set_phases(back, 3, "eccentric") == {3000} and set_phases(back, 3, "top_pause") == set()
     assert set_phases(back, 2, "eccentric") == {4000}
     assert "tempo 3 0 1 0" in announce(back, 3)
     assert any(c.text == "Feel was 5. Next set: back to the program." for c in back.cues)
-    clips_made(rig)
-    play_to(rig, back.sets[2].work_end_ms / 1000)
+    rig.clips_made()
+    rig.play_to(back.sets[2].work_end_ms / 1000, step=5.0)
     heard_is_the_plan(rig, back)
 
     # recorded: what each set played, and why a remedy changed it
@@ -117,12 +99,12 @@ def test_feel_2_slows_set_2_and_5_brings_the_program_back(rig):
 
 
 def test_feel_4_changes_nothing(rig):
-    program_tl = session(rig).resolved.timeline
-    play_to(rig, 20)
+    program_tl = rig.session.resolved.timeline
+    rig.play_to(20, step=5.0)
     assert rig.call("rate", value=4)["ok"]
     time.sleep(0.2)
-    assert session(rig).resolved.timeline is program_tl and session(rig).changes == ()
-    play_to(rig, program_tl.sets[1].work_end_ms / 1000)
+    assert rig.session.resolved.timeline is program_tl and rig.session.changes == ()
+    rig.play_to(program_tl.sets[1].work_end_ms / 1000, step=5.0)
     heard_is_the_plan(rig, program_tl)
 
 
@@ -133,27 +115,27 @@ def test_effort_never_remedies(tmp_path: Path, espeak):
         r.call("reload")
         assert r.call("start", program="row")["ok"]
         r.wait_for(lambda s: s["state"] == "playing", "playing")
-        clips_made(r)
-        program_tl = session(r).resolved.timeline
-        play_to(r, 20)
+        r.clips_made()
+        program_tl = r.session.resolved.timeline
+        r.play_to(20, step=5.0)
         assert r.call("rate", value=1, question="effort")["ok"]
         time.sleep(0.2)
-        assert session(r).resolved.timeline is program_tl
+        assert r.session.resolved.timeline is program_tl
 
 
 def test_two_taps_remedy_after_the_echo_and_set_2_plays_the_new_plan(rig):
-    play_to(rig, 19.0)  # set 1's answer phase
+    rig.play_to(19.0, step=5.0)  # set 1's answer phase
     for _ in range(2):
         assert rig.call("toggle")["state"] == "playing", "a tap, not a pause"
     time.sleep(2.3)  # 2 s after the last tap the window closes: stored, echoed, remedied
     rig.play_s(0.1)
-    tl = session(rig).resolved.timeline
+    tl = rig.session.resolved.timeline
     assert "tempo 4 0 1 2" in announce(tl, 2)
-    clips_made(rig)
+    rig.clips_made()
     rig.play_s(4.0)  # the echo ("Row, set 1 of 3. 2") is over; the timeline goes on
     n0, p0 = len(rig.player.heard), rig.player.position
-    play_to(rig, tl.sets[1].work_end_ms / 1000 + 1)
-    s = session(rig)
+    rig.play_to(tl.sets[1].work_end_ms / 1000 + 1, step=5.0)
+    s = rig.session
     pos = rig.player.position
     want = build_mixer(tl, s.clips, rate=s.mixer.rate).render(p0, pos - p0)
     assert np.array_equal(rig.player.heard[n0:], want)

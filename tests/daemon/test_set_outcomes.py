@@ -125,11 +125,6 @@ def rig(tmp_path: Path, espeak):
         yield r
 
 
-def start(rig: Rig, program: str) -> None:
-    assert rig.call("start", program=program)["ok"]
-    rig.wait_for(lambda s: s["state"] == "playing", "playing")
-
-
 def play_out(rig: Rig) -> None:
     s = rig.d.controller.session
     assert s is not None
@@ -161,7 +156,7 @@ def outcomes(rig: Rig) -> list[tuple]:
 
 def test_a_session_skipped_through_logs_every_set_skipped_and_progresses_nothing(
         rig: Rig) -> None:
-    start(rig, "outcomes")
+    rig.start("outcomes")
     rig.play_s(0.4)  # in the first announcement
     skip_to_the_end(rig)
     assert outcomes(rig) == [("Squat", 1, None, "skipped", 0, 4, "reps"),
@@ -176,7 +171,7 @@ def test_a_session_skipped_through_logs_every_set_skipped_and_progresses_nothing
     assert plan_lines(rig) == ["Squat: reps 4 stays (0 of 2 sets completed; skipped and "
                                "partial sets do not count)"]
 
-    start(rig, "outcomes")  # played through: now it progresses
+    rig.start("outcomes")  # played through: now it progresses
     s = rig.d.controller.session
     assert s is not None and s.resolved.program.exercises[0].reps == 4
     play_out(rig)
@@ -188,7 +183,7 @@ def test_a_session_skipped_through_logs_every_set_skipped_and_progresses_nothing
 
 
 def test_one_set_skipped_keeps_the_session_and_its_exercise_from_completing(rig: Rig) -> None:
-    start(rig, "outcomes")
+    rig.start("outcomes")
     rig.play_s(25.0)  # Squat set 1 done, into set 2's announcement
     rig.call("skip")  # set 2 skipped from its announcement
     rig.play_s(100.0)
@@ -203,7 +198,7 @@ def test_one_set_skipped_keeps_the_session_and_its_exercise_from_completing(rig:
 
 
 def test_a_set_cut_in_its_work_is_partial_with_what_was_done(rig: Rig) -> None:
-    start(rig, "outcomes")
+    rig.start("outcomes")
     rig.play_s(11.5)  # Squat set 1, two reps done (they end at 8 and 10 s)
     st = rig.call("skip")
     assert st["phase"] == "rest" and st["position"] == 14.0
@@ -227,7 +222,7 @@ def test_a_set_cut_in_its_work_is_partial_with_what_was_done(rig: Rig) -> None:
 
 
 def test_each_side_of_a_unilateral_set_has_its_own_outcome(rig: Rig) -> None:
-    start(rig, "split")
+    rig.start("split")
     rig.play_s(29.1)  # left done (6-14), right: 2 reps done (they end at 26 and 28 s)
     rig.call("skip")  # right -> the set's rest
     rig.play_s(10.5)  # set 2 (42 s): its announcement
@@ -243,7 +238,7 @@ def test_each_side_of_a_unilateral_set_has_its_own_outcome(rig: Rig) -> None:
 
 def test_a_skip_from_the_left_side_skips_the_right_and_ends_the_session_partial(
         rig: Rig) -> None:
-    start(rig, "split")
+    rig.start("split")
     rig.play_s(4.0)  # the lead-in
     rig.call("skip")  # to the set's rest: neither side was worked
     play_out(rig)
@@ -254,7 +249,7 @@ def test_a_skip_from_the_left_side_skips_the_right_and_ends_the_session_partial(
 
 
 def test_the_session_keeps_the_time_coached_and_paused(rig: Rig) -> None:
-    start(rig, "outcomes")
+    rig.start("outcomes")
     rig.play_s(10.0)
     rig.call("pause")
     rig.play_s(30.0)  # paused: the clock moves, the session does not
@@ -284,10 +279,10 @@ def test_coach_history_shows_the_count_against_the_program_and_the_time_coached(
         rig: Rig) -> None:
     rig.call("start", program="outcomes")
     rig.call("stop")  # while preparing
-    start(rig, "outcomes")
+    rig.start("outcomes")
     rig.play_s(0.4)
     skip_to_the_end(rig)
-    start(rig, "outcomes")
+    rig.start("outcomes")
     rig.play_s(30.0)
     rig.call("pause")
     rig.play_s(65.0)
@@ -308,7 +303,7 @@ def test_a_crash_in_the_right_side_resumes_the_whole_set(tmp_path: Path, espeak)
     with Rig(tmp_path, "first", history_path=db) as a:
         (a.programs / "split.yaml").write_text(SPLIT)
         a.call("reload")
-        start(a, "split")
+        a.start("split")
         a.play_s(27.0)  # left completed; the right side is being worked
         a.crash()
     with Rig(tmp_path, "second", history_path=db) as b:

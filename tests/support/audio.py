@@ -111,6 +111,17 @@ def onset_errors(found: np.ndarray, plan: list[int], rate: int = RATE) -> dict[s
             "p99_ms": float(np.percentile(np.abs(err), 99)), "drift_ms": float(err[-1])}
 
 
+def find_clip(heard: np.ndarray, clip: np.ndarray) -> int | None:
+    """Where ``clip`` plays sample for sample in ``heard`` (None: nowhere): the DummyPlayer's
+    output is the mixer's, so a clip is found exactly."""
+    k = int(np.argmax(np.abs(clip)))
+    for at in np.flatnonzero(np.abs(heard - clip[k]) < 1e-7) - k:
+        if 0 <= at <= len(heard) - len(clip) and \
+                np.abs(heard[at:at + len(clip)] - clip).max() < 1e-6:
+            return int(at)
+    return None
+
+
 def zero_runs(x: np.ndarray) -> list[tuple[int, int]]:
     """(start, length) of each run of exact zeros."""
     z = np.concatenate(([False], np.asarray(x) == 0, [False]))

@@ -12,11 +12,6 @@ from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
 
 
-def start(rig: Rig, program: str) -> None:
-    assert rig.call("start", program=program)["ok"]
-    rig.wait_for(lambda s: s["state"] == "playing", "playing")
-
-
 @contextmanager
 def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
                       program: str = RATED_SPLIT) -> Iterator[Rig]:
@@ -28,7 +23,7 @@ def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
         try:
             (rig.programs / "split.yaml").write_text(program)
             rig.call("reload")
-            start(rig, "split")
+            rig.start("split")
             yield rig
         finally:
             rig.d.listener.close()

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from coach.audio.dummy import DummyFactory, DummyPlayer
+from coach.core.timeline import Phase
 from coach.daemon.app import TICK_S, Daemon
+from coach.daemon.running import Session
 from coach.protocol.codec import answer_json
 from coach.protocol.messages import Ping
 from coach.store.history import History
@@ -169,6 +171,38 @@ class Rig:
         self.player.advance_ms(seconds * 1000)
         self.wait_ticks()
         return self.status()
+
+    def play_to(self, t_s: float, step: float | None = None) -> dict:
+        """Play on to ``t_s`` of the session, in steps of at most ``step`` seconds (None: at
+        once), past any insert that holds the timeline (a rating's echo: its words play while
+        the position stands); sooner if the session ends."""
+        st = self.status()
+        for _ in range(1000):
+            if st["state"] == "idle" or st["position"] >= t_s:
+                return st
+            ahead = t_s - st["position"]
+            st = self.play_s(ahead if step is None else min(step, ahead))
+        raise AssertionError(f"the session never reached {t_s} s: {st}")
+
+    def start(self, program: str) -> dict:
+        """Start ``program`` (a file in ``programs``, loaded) and wait until it plays."""
+        assert self.call("start", program=program)["ok"]
+        return self.wait_for(lambda s: s["state"] == "playing", "playing")
+
+    @property
+    def session(self) -> Session:
+        s = self.d.controller.session
+        assert s is not None, "no session"
+        return s
+
+    def answer_phases(self) -> list[Phase]:
+        """The session's answer phases (a rating's window after a set or side), in order."""
+        return [p for p in self.session.resolved.timeline.phases if p.phase == "answer"]
+
+    def stored_ratings(self) -> list[tuple]:
+        """The newest session's ratings in history: (set, side, question, value), sorted."""
+        [session] = self.history.recent(1)
+        return sorted((r.set_no, r.side, r.question, r.value) for r in session.ratings)
 
     def later(self, seconds: float) -> dict:
         """Move the daemon's monotonic clock ``seconds`` ahead and let the session thread see it."""
