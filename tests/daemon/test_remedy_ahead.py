@@ -46,7 +46,7 @@ def start(rig: Rig) -> None:
 
 
 @pytest.mark.slow
-def test_made_after_its_own_in_the_cache_before_set_1_ends_and_a_feel_synthesizes_nothing(
+def test_made_after_its_own_into_the_cache_and_a_feel_synthesizes_nothing(
         tmp_path: Path, espeak: None):
     cache = tmp_path / "clips"  # cold: every clip is made by this session's worker
     with Rig(tmp_path, cache_dir=cache) as rig:
@@ -68,8 +68,15 @@ def test_made_after_its_own_in_the_cache_before_set_1_ends_and_a_feel_synthesize
                 rig.play_s(due - pos)
             else:
                 time.sleep(0.05)
+        # Whether they are all made by set 1's end is a timing figure (the CPU this machine
+        # has to spare): `coach check` proves it for one core and bench/bench_remedy_ahead.py
+        # measures it. Here they are waited for: in a loaded CI run (three workers on 2 cores)
+        # the last 7 of them were not yet made when set 1 ended.
         voice = Voice(tl.voice, tl.language, 48000, cache)
-        assert [t for t in want if not voice.cached(t)] == []
+        deadline = time.monotonic() + 60
+        while [t for t in want if not voice.cached(t)]:
+            assert time.monotonic() < deadline, [t for t in want if not voice.cached(t)]
+            time.sleep(0.05)
         assert s.ahead is not None and s.ahead.texts == want
         # the session's own clips first, every one of them, then the remedies'
         priorities = [p for p, _, _ in made]
