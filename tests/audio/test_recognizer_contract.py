@@ -81,3 +81,20 @@ def test_moonshine_hears_commands_in_a_command_window() -> None:
         heard = r.hear(spoken(said), "command")
         assert heard is not None and heard.command == command and heard.rating is None
     assert r.hear(spoken("banana"), "command") is None
+
+
+def test_moonshine_takes_a_doubtful_rating_only_when_the_second_recogniser_agrees() -> None:
+    need(importlib.util.find_spec("moonshine_voice") is not None,
+         "moonshine-voice 0.0.73 (pip install -e .[listen])")
+    from coach.audio.listen.moonshine import MoonshineRecognizer
+    four = spoken("four")
+    # every answer made doubtful (no gap is under -100), all within the agreed gap
+    doubtful = {"max_gap": -100.0, "max_gap_agreed": 100.0}
+    assert MoonshineRecognizer(**doubtful).hear(four) is None  # no second opinion
+    agreed = MoonshineRecognizer(second=FakeRecognizer(says="four"), **doubtful).hear(four)
+    assert agreed is not None and agreed.rating == 4
+    assert MoonshineRecognizer(second=FakeRecognizer(says="two"), **doubtful).hear(four) is None
+    # a command is never taken on a second opinion
+    pause = spoken("pause")
+    assert MoonshineRecognizer(second=FakeRecognizer(says="pause"), **doubtful).hear(
+        pause, "command") is None

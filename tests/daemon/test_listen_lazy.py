@@ -1,5 +1,5 @@
 """A daemon without `listen:` never loads PocketSphinx, Moonshine or Silero VAD nor starts a
-capture; with it, the recogniser it names (and only that one) and the gate are loaded by
+capture; with it, the recogniser it names (Moonshine only when named) and the gate are loaded by
 `Listener.load()` (run_daemon calls it before the socket answers, so that no session plays while
 they load) and no capture runs until a window opens."""
 
@@ -59,5 +59,5 @@ def test_moonshine_is_loaded_only_when_named(tmp_path) -> None:
          "moonshine-voice 0.0.73 (pip install -e .[listen])")
     config = "listen: {source: mic.monitor, engine: moonshine}\n"
     assert run(config, str(tmp_path)) == "mic.monitor False False False False"
-    # Moonshine and the gate loaded, not PocketSphinx
-    assert run(config, str(tmp_path), "load") == "mic.monitor False True False True"
+    # Moonshine, PocketSphinx (its second opinion) and the gate loaded; no window open
+    assert run(config, str(tmp_path), "load") == "mic.monitor True True False True"

@@ -12,13 +12,14 @@ DEFAULT: ListenEngine = "pocketsphinx"
 
 def recognizer(name: ListenEngine = DEFAULT) -> Recognizer:
     """``name``'s recogniser, its model loaded (PocketSphinx: 0.6 CPU-s on x86; Moonshine tiny:
-    0.3 CPU-s)."""
-    if name == "moonshine":
-        from coach.audio.listen.moonshine import MoonshineRecognizer
-        m = MoonshineRecognizer()
-        m.load()
-        return m
+    0.3 CPU-s more, PocketSphinx being its second opinion)."""
     from coach.audio.listen.sphinx import SphinxRecognizer
     s = SphinxRecognizer()
     s.load()
-    return s
+    if name == "pocketsphinx":
+        return s
+    # Moonshine, with PocketSphinx's second opinion on a rating it is nearly sure of
+    from coach.audio.listen.moonshine import MoonshineRecognizer
+    m = MoonshineRecognizer(second=s)
+    m.load()
+    return m
