@@ -11,8 +11,8 @@ DEFAULT: ListenEngine = "pocketsphinx"
 
 
 def recognizer(name: ListenEngine = DEFAULT) -> Recognizer:
-    """``name``'s recogniser, its model loaded (PocketSphinx: 0.6 CPU-s on x86; Moonshine tiny:
-    0.3 CPU-s more, PocketSphinx being its second opinion)."""
+    """``name``'s recogniser, its model loaded (PocketSphinx: 0.3-0.6 CPU-s on x86; Moonshine
+    tiny: 0.2 CPU-s more, PocketSphinx being its second opinion)."""
     from coach.audio.listen.sphinx import SphinxRecognizer
     s = SphinxRecognizer()
     s.load()
