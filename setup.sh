@@ -60,7 +60,8 @@ pip_install() {
 }
 pip_install --upgrade pip
 # Media keys and the GPIO button are off unless configured, but cheap to have ready.
-# Spoken ratings (`listen:` in config.yaml) need the listen extra: `.venv/bin/pip install -e .[listen]`.
+# Spoken ratings (`listen:` in config.yaml) need the listen extra: `.venv/bin/pip install -e .[listen]`
+# (PocketSphinx, Silero VAD, and Moonshine tiny for `listen: {engine: moonshine}`).
 if [ "$want_test" = 1 ]; then extras=".[test,buttons,piper,listen]"; else extras=".[buttons]"; fi
 pip_install -e "$extras"
 .venv/bin/python -c "import coach" || { echo "setup.sh: installing coach into .venv failed" >&2; exit 1; }

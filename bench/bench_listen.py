@@ -3,7 +3,7 @@ espeak-ng voices and variants and Piper voices x 5 answers x gym noise and music
 a quiet room; 100 windows of noise alone and 100 of music alone; off-grammar speech in a quiet
 room, in gym noise and in music), each 6-s window fed to the window's endpointer
 (coach.audio.listen.window.answers) in 0.1-s chunks, as the capture gives them, with the
-PocketSphinx recogniser.
+PocketSphinx recogniser or (``--engine moonshine``) Moonshine's.
 
 Figures: exact answers (the last answer of a window is the rating), false ratings per 100 empty
 windows and in off-grammar windows, latency from the end of speech to the answer (the audio the
@@ -12,6 +12,7 @@ under `taskset -c 0` for one core). ``--set tune`` is what the recogniser was tu
 ``--set check`` (other voices, phrases and seeds) is what BENCHMARKS.md reports.
 
     nice -n 10 taskset -c 0 .venv/bin/python bench/bench_listen.py --set check
+    nice -n 10 taskset -c 0 .venv/bin/python bench/bench_listen.py --set check --engine moonshine
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from listen_corpus import (  # noqa: E402
     window,
 )
 
+from coach.audio.listen.engines import ENGINES, recognizer  # noqa: E402
 from coach.audio.listen.recognizer import RATING_OF, Recognizer  # noqa: E402
-from coach.audio.listen.sphinx import SphinxRecognizer  # noqa: E402
 from coach.audio.listen.window import answers as heard_in  # noqa: E402
 from coach.core.phrases import say_number  # noqa: E402
 
@@ -78,16 +79,17 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"),
                     help="where the synthesized clips are kept between runs")
     ap.add_argument("--detail", action="store_true", help="print each window that went wrong")
+    ap.add_argument("--engine", choices=ENGINES, default="pocketsphinx")
     args = ap.parse_args()
     voices = SETS[args.set]
     synth = Synth(args.cache)
     clips = {(i, text): synth.clip(v, text) for i, v in enumerate(voices)
              for text in answers(i) + list(OFF[args.set])}
     rng = np.random.default_rng(SEEDS[args.set])
-    rec = SphinxRecognizer()
-    rec.hear(np.zeros(RATE, np.float32))  # loads the decoder (the daemon's first window does)
+    rec = recognizer(args.engine)  # loaded, as the daemon loads it before its socket answers
     audio_s = 0.0
-    print(f"set {args.set}: {len(voices)} voices ({'; '.join(v.label for v in voices)}) x 5 "
+    print(f"engine {args.engine}; set {args.set}: {len(voices)} voices "
+          f"({'; '.join(v.label for v in voices)}) x 5 "
           f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")
     print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) | of which "
           "audio waited for | of which processing |")

@@ -50,4 +50,5 @@ def cmd_daemon(args: argparse.Namespace) -> int:
                       voice_defaults=config.voice, duck_db=config.duck_db,
                       web_listen=config.web_listen,
                       web_trusted_proxies=config.web_trusted_proxies, mqtt=mqtt,
-                      listen_source=config.listen_source)
+                      listen_source=config.listen_source,
+                      listen_engine=config.listen_engine)

@@ -54,3 +54,8 @@ SET_STATUSES: tuple[SetStatus, ...] = get_args(SetStatus)
 # What a set's ``done`` and ``planned`` count: reps, seconds (a hold) or poses.
 Measure = Literal["reps", "s", "poses"]
 MEASURES: tuple[Measure, ...] = get_args(Measure)
+
+# The recogniser of spoken answers (`listen: {engine: NAME}`): PocketSphinx's grammar (the
+# default) or Moonshine tiny, open-vocabulary (coach/audio/listen/engines.py).
+ListenEngine = Literal["pocketsphinx", "moonshine"]
+LISTEN_ENGINES: tuple[ListenEngine, ...] = get_args(ListenEngine)

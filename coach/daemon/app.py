@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never
 
+from coach.audio.listen.engines import recognizer
 from coach.audio.pipeline import speech_texts
 from coach.audio.player import Output
 from coach.core.duckplan import DuckPlan
@@ -30,6 +31,7 @@ from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
 from coach.core.records import InterruptedSession
 from coach.core.timeline import compile_program
+from coach.core.types import ListenEngine
 from coach.daemon import asked
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
@@ -397,12 +399,13 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
                web_listen: tuple[str, int] | None = None,
                web_trusted_proxies: Sequence[Network] = (),
                mqtt: MqttBridge | None = None,
-               listen_source: str | None = None) -> int:
+               listen_source: str | None = None,
+               listen_engine: ListenEngine = "pocketsphinx") -> int:
     """The `coach daemon` main: parts up, socket up, READY=1, the session thread, teardown.
     ``web_listen``: (host, port) of the phone page (coach/daemon/web); None: off;
     ``web_trusted_proxies``: the reverse proxies whose X-Forwarded-For it believes. ``mqtt``:
     the Home Assistant bridge (coach/daemon/mqtt); None: off. ``listen_source``: the mic's
-    PulseAudio/PipeWire source (spoken ratings); None: off."""
+    PulseAudio/PipeWire source (spoken ratings); None: off; ``listen_engine``: its recogniser."""
     from coach.audio.duck import recover_in_background
     from coach.daemon import sdnotify
     from coach.daemon.control import ControlServer
@@ -415,7 +418,8 @@ def run_daemon(programs_dir: Path, *, resume: bool = False, socket_path: Path | 
     # session: the music may play for hours before one).
     recover_in_background()
     history = History(history_path)
-    listener = Listener(listen_source) if listen_source is not None else None
+    listener = (Listener(listen_source, partial(recognizer, listen_engine))
+                if listen_source is not None else None)
     if listener is not None:
         listener.load()  # before the socket answers: never while a session plays
     d = Daemon(programs_dir, history=history, device=device, tz=tz, rate=rate,

@@ -78,10 +78,8 @@ def window_of(phase: Phase | None) -> Window | None:
 
 
 def _sphinx() -> Recognizer:
-    from coach.audio.listen.sphinx import SphinxRecognizer  # pocketsphinx only with listen:
-    r = SphinxRecognizer()
-    r.load()
-    return r
+    from coach.audio.listen.engines import recognizer  # an engine's module only with listen:
+    return recognizer("pocketsphinx")
 
 
 class Listener:

@@ -1,7 +1,11 @@
-"""One contract for every recogniser (the PocketSphinx engine and the fake): a clean spoken
-"four" is 4, silence and noise are nothing. The speech is made here by espeak-ng, at 16 kHz."""
+"""One contract for every recogniser (the PocketSphinx and Moonshine engines and the fake): a
+clean spoken "four" is 4, silence and noise are nothing. The speech is made here by espeak-ng,
+at 16 kHz."""
 
 from __future__ import annotations
+
+import importlib.util
+from functools import cache
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ from coach.audio.listen.fake import FakeRecognizer
 from coach.audio.listen.recognizer import RATE, Recognizer
 from coach.audio.listen.sphinx import SphinxRecognizer
 from coach.audio.voice.espeak import EspeakSynth
+from tests.support.real import need
 
 
 def spoken(text: str, before_s: float = 0.5, after_s: float = 1.0) -> np.ndarray:
@@ -22,8 +27,18 @@ def spoken(text: str, before_s: float = 0.5, after_s: float = 1.0) -> np.ndarray
             ).astype(np.float32)
 
 
-@pytest.fixture(params=["sphinx", "fake"])
+@cache
+def moonshine() -> Recognizer:
+    need(importlib.util.find_spec("moonshine_voice") is not None,
+         "moonshine-voice 0.0.73 (pip install -e .[listen])")
+    from coach.audio.listen.engines import recognizer
+    return recognizer("moonshine")  # its model loaded once for the module (0.3 CPU-s)
+
+
+@pytest.fixture(params=["sphinx", "moonshine", "fake"])
 def recognizer(request: pytest.FixtureRequest) -> Recognizer:
+    if request.param == "moonshine":
+        return moonshine()
     return SphinxRecognizer() if request.param == "sphinx" else FakeRecognizer(says="four")
 
 
@@ -49,3 +64,37 @@ def test_sphinx_hears_a_carrier_and_rejects_off_grammar_speech() -> None:
     assert heard is not None and heard.rating == 2
     assert r.hear(spoken("like")) is None
     assert r.hear(spoken("hello there")) is None
+
+
+def test_moonshine_hears_a_carrier_and_writes_off_grammar_speech_down() -> None:
+    r = moonshine()
+    heard = r.hear(spoken("it was a two"))
+    assert heard is not None and heard.rating == 2
+    # an open vocabulary: what is no answer is written down as itself, which no answer explains
+    for other in ("like", "hello there", "that was hard", "stop"):
+        assert r.hear(spoken(other)) is None, other
+
+
+def test_moonshine_hears_commands_in_a_command_window() -> None:
+    r = moonshine()
+    for said, command in (("pause", "pause"), ("how long", "how long")):
+        heard = r.hear(spoken(said), "command")
+        assert heard is not None and heard.command == command and heard.rating is None
+    assert r.hear(spoken("banana"), "command") is None
+
+
+def test_moonshine_takes_a_doubtful_rating_only_when_the_second_recogniser_agrees() -> None:
+    need(importlib.util.find_spec("moonshine_voice") is not None,
+         "moonshine-voice 0.0.73 (pip install -e .[listen])")
+    from coach.audio.listen.moonshine import MoonshineRecognizer
+    four = spoken("four")
+    # every answer made doubtful (no gap is under -100), all within the agreed gap
+    doubtful = {"max_gap": -100.0, "max_gap_agreed": 100.0}
+    assert MoonshineRecognizer(**doubtful).hear(four) is None  # no second opinion
+    agreed = MoonshineRecognizer(second=FakeRecognizer(says="four"), **doubtful).hear(four)
+    assert agreed is not None and agreed.rating == 4
+    assert MoonshineRecognizer(second=FakeRecognizer(says="two"), **doubtful).hear(four) is None
+    # a command is never taken on a second opinion
+    pause = spoken("pause")
+    assert MoonshineRecognizer(second=FakeRecognizer(says="pause"), **doubtful).hear(
+        pause, "command") is None

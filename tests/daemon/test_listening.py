@@ -6,6 +6,7 @@ line and the socket's `rate` still works."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from tests.support.audio import PulseServer, need_pulse, pulse_server
 from tests.support.listening import listening_session
 from tests.support.programs import RATED_SPLIT
+from tests.support.real import need
 from tests.support.rig import Rig
 from tests.support.speech import add_mic, play_into_mic, say_into_mic, speech, write_wav
 
@@ -92,6 +94,21 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
         rig.call("stop")
         assert rig.stored_ratings() == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
+
+
+def test_the_moonshine_engine_rates_four_and_writes_that_was_hard_down(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    need(importlib.util.find_spec("moonshine_voice") is not None,
+         "moonshine-voice 0.0.73 (pip install -e .[listen])")
+    server, source = mic
+    with listening_session(tmp_path, source, server.env, engine="moonshine") as rig:
+        open_window(rig, 18.2)  # the left's answer phase
+        say_into(server, tmp_path, speech("that was hard", RATE), "hard")
+        time.sleep(1.0)  # heard and written down: no rating
+        assert stored(rig) == []
+        say_into(server, tmp_path, speech("four", RATE), "four")
+        wait_stored(rig, [(1, "left", "feel", 4)])
+        rig.call("stop")
 
 
 def test_a_german_program_hears_english_numbers_and_reads_back_in_german(

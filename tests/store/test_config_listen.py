@@ -59,3 +59,20 @@ def test_listen_hold_mistakes_are_one_line_each(text: str, message: str | None) 
     assert len(e.value.diagnostics) == 1
     if message is not None:
         assert str(e.value) == message
+
+
+@pytest.mark.parametrize("text,engine", [
+    ("listen: {source: mic.monitor}\n", "pocketsphinx"),
+    ("listen: {source: mic.monitor, engine: pocketsphinx}\n", "pocketsphinx"),
+    ("listen: {source: mic.monitor, engine: moonshine}\n", "moonshine"),
+])
+def test_listen_engine(text: str, engine: str) -> None:
+    assert parse_config(text, "config.yaml").listen_engine == engine
+
+
+def test_listen_engine_mistake_is_one_line() -> None:
+    with pytest.raises(CoachError) as e:
+        parse_config("listen: {source: mic, engine: whisper}\n", "config.yaml")
+    assert len(e.value.diagnostics) == 1
+    assert str(e.value) == ("config.yaml:1:31: error: listen.engine must be one of pocketsphinx, "
+                            'moonshine, got "whisper"')

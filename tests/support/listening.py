@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
+from coach.audio.listen.engines import recognizer
+from coach.core.types import ListenEngine
 from coach.daemon.listening import Listener
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
@@ -14,10 +17,12 @@ from tests.support.rig import Rig
 
 @contextmanager
 def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
-                      program: str = RATED_SPLIT) -> Iterator[Rig]:
-    """A Rig whose Listener hears ``source`` (on the sound server ``env`` names), with
-    ``program`` written as split.yaml and started (playing)."""
-    with Rig(tmp_path, listener=Listener(source, env=env)) as rig:
+                      program: str = RATED_SPLIT,
+                      engine: ListenEngine = "pocketsphinx") -> Iterator[Rig]:
+    """A Rig whose Listener hears ``source`` (on the sound server ``env`` names) with
+    ``engine``'s recogniser, with ``program`` written as split.yaml and started (playing)."""
+    listener = Listener(source, partial(recognizer, engine), env=env)
+    with Rig(tmp_path, listener=listener) as rig:
         assert rig.d.listener is not None
         rig.d.listener.start(rig.d.handle)
         try:
