@@ -105,7 +105,7 @@ def test_the_moonshine_engine_rates_four_and_writes_that_was_hard_down(
         open_window(rig, 18.2)  # the left's answer phase
         say_into(server, tmp_path, speech("that was hard", RATE), "hard")
         time.sleep(1.0)  # heard and written down: no rating
-        assert stored(rig) == []
+        assert rig.stored_ratings() == []
         say_into(server, tmp_path, speech("four", RATE), "four")
         wait_stored(rig, [(1, "left", "feel", 4)])
         rig.call("stop")
