@@ -7,6 +7,7 @@ sample: the capture equals `coach render` of the program from the first cue on."
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from tests.support.audio import RATE, PulseServer, need_pulse
 from tests.support.coachd import Coachd
 from tests.support.programs import RATED_SPLIT
+from tests.support.real import need
 from tests.support.speech import add_mic, loud_onsets, read_wav, say_into_mic
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtime]  # a real daemon in real time
@@ -28,9 +30,15 @@ LOUD = 10 ** (-45 / 20)
 WINDOW = RATE // 50  # an onset is looked for from 20 ms before its cue
 
 
-def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(tmp_path: Path,
-                                                                       espeak: None) -> None:
+# Each engine (`listen: {engine: NAME}`): Moonshine runs an ONNX model on the daemon's
+# listening thread beside the player's feeder, PocketSphinx its decoder.
+@pytest.mark.parametrize("engine", ["pocketsphinx", "moonshine"])
+def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
+        tmp_path: Path, espeak: None, engine: str) -> None:
     need_pulse()
+    if engine == "moonshine":
+        need(importlib.util.find_spec("moonshine_voice") is not None,
+             "moonshine-voice 0.0.73 (pip install -e .[listen])")
     with PulseServer(tmp_path / "pulse") as pulse:
         mic = add_mic(pulse, RATE)
         env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
@@ -39,7 +47,8 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(tmp_path:
         config = tmp_path / "config" / "coach" / "config.yaml"
         config.parent.mkdir(parents=True)
         # No ducking: paplay's stream into the mic must not be lowered under the cues.
-        config.write_text(f"listen: {{source: {mic}}}\nduck: false\nmpris: false\n")
+        config.write_text(f"listen: {{source: {mic}, engine: {engine}}}\nduck: false\n"
+                          "mpris: false\n")
         program = d.programs / "split.yaml"
         program.write_text(RATED_SPLIT)
         d.ok("check", str(program))  # the clips made (and cached) before the real-time part
