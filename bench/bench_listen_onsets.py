@@ -53,8 +53,7 @@ def cpu_s(pid: int) -> float:
 def run(tmp: Path, listen: bool, seconds: float) -> dict:
     with PulseServer(tmp / "pulse") as pulse:
         mic = add_mic(pulse, RATE)
-        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(tmp / "cache"))
+        env = pulse.client_env(XDG_CACHE_HOME=str(tmp / "cache"))
         d = Coachd(tmp, env)
         config = tmp / "config" / "coach" / "config.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +106,7 @@ def start_s(tmp: Path, listen: bool) -> float:
     """Process start to the socket's first answer (`coach status`)."""
     with PulseServer(tmp / "pulse") as pulse:
         mic = add_mic(pulse, RATE)
-        d = Coachd(tmp, dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native"))
+        d = Coachd(tmp, pulse.client_env())
         config = tmp / "config" / "coach" / "config.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text((f"listen: {{source: {mic}}}\n" if listen else "") + "mpris: false\n")

@@ -80,8 +80,7 @@ def children(pid: int) -> list[int]:
 
 def daemon(tmp: Path, pulse: PulseServer, cache: Path) -> Coachd:
     tmp.mkdir(parents=True, exist_ok=True)
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(cache))
+    env = pulse.client_env(XDG_CACHE_HOME=str(cache))
     return Coachd(tmp, env)
 
 

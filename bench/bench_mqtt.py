@@ -75,8 +75,7 @@ def phase_changes(d: Coachd, path: Path) -> list[tuple[float, str]]:
 def session(tmp: Path, pulse: PulseServer, cache: Path, broker: Mosquitto | None,
             warm_only: bool = False) -> dict:
     tmp.mkdir(parents=True)
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(cache))
+    env = pulse.client_env(XDG_CACHE_HOME=str(cache))
     d = Coachd(tmp, env)
     config = Path(d.env["XDG_CONFIG_HOME"]) / "coach" / "config.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)

@@ -441,8 +441,7 @@ exercises:
 @pytest.fixture
 def daemon(tmp_path, pulse) -> Iterator:
     from tests.support.coachd import Coachd
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"))
+    env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"))
     d = Coachd(tmp_path, env)
     (d.programs / "dense.yaml").write_text(DENSE)
     yield d

@@ -285,8 +285,7 @@ def test_playerctl_pauses_a_real_session_of_the_real_daemon(tmp_path, bus, espea
     from tests.support.audio import PulseServer, need_pulse
     need_pulse()
     with PulseServer(tmp_path / "pulse") as pulse:
-        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(tmp_path / "cache"))
+        env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
         d = Coachd(tmp_path, env, bus=bus.address)
         (d.programs / "row.yaml").write_text(PROGRAM.format(name="Row day"))
         try:

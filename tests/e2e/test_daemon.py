@@ -34,8 +34,7 @@ class Daemon(Coachd):
     def __init__(self, tmp: Path, server: PulseServer, cache: Path, extra_env: dict | None = None,
                  prefix: list[str] | None = None, args: list[str] | None = None):
         # PulseAudio is found by its address: the daemon's own runtime dir holds its socket.
-        env = dict(server.env, PULSE_SERVER=f"unix:{server.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(cache))
+        env = server.client_env(XDG_CACHE_HOME=str(cache))
         env.update(extra_env or {})
         super().__init__(tmp, env, prefix=prefix, args=args)
         self.tmp = tmp

@@ -109,8 +109,7 @@ def pulse(tmp_path: Path):
 
 
 def playing_daemon(tmp_path: Path, server: PulseServer) -> Coachd:
-    env = dict(server.env, PULSE_SERVER=f"unix:{server.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env = server.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
     d = Coachd(tmp_path, env)
     (d.programs / "row.yaml").write_text(ROW_DAY.format(name="Row day"))
     d.start()

@@ -53,8 +53,7 @@ def clip_cache(tmp_path_factory):
 
 
 def new_daemon(base: Path, pulse: PulseServer, clip_cache: Path) -> Coachd:
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(clip_cache))
+    env = pulse.client_env(XDG_CACHE_HOME=str(clip_cache))
     d = Coachd(base, env)
     (d.programs / "rated.yaml").write_text(RATED)
     return d

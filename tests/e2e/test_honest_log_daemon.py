@@ -53,8 +53,7 @@ def pulse(tmp_path_factory):
 @pytest.fixture
 def daemon(tmp_path: Path, pulse: PulseServer, espeak):
     # PulseAudio is found by its address: the daemon's own runtime dir holds its socket.
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
     d = Coachd(tmp_path, env)
     (d.programs / "squats.yaml").write_text(SQUATS)
     (d.programs / "split.yaml").write_text(SPLIT)

@@ -41,8 +41,7 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
              "moonshine-voice 0.0.73 (pip install -e .[listen])")
     with PulseServer(tmp_path / "pulse") as pulse:
         mic = add_mic(pulse, RATE)
-        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(tmp_path / "cache"))
+        env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
         d = Coachd(tmp_path, env)
         config = tmp_path / "config" / "coach" / "config.yaml"
         config.parent.mkdir(parents=True)

@@ -203,8 +203,7 @@ def daemon(tmp: Path, pulse: PulseServer, program: str, stem: str = "row") -> Co
     """A daemon (not started) on ``pulse`` with its own clip cache and ``program`` (text) as
     STEM.yaml."""
     tmp.mkdir()
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-               XDG_CACHE_HOME=str(tmp / "cache"))
+    env = pulse.client_env(XDG_CACHE_HOME=str(tmp / "cache"))
     d = Coachd(tmp, env)
     (d.programs / f"{stem}.yaml").write_text(program)
     return d

@@ -31,8 +31,7 @@ def pulse(tmp_path_factory):
 def test_a_button_moves_the_daemon_and_a_killed_daemon_is_unavailable(
         tmp_path: Path, pulse: PulseServer, espeak) -> None:
     with Mosquitto(tmp_path) as broker:
-        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(tmp_path / "cache"))
+        env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
         d = Coachd(tmp_path, env)
         config = Path(d.env["XDG_CONFIG_HOME"]) / "coach" / "config.yaml"
         config.parent.mkdir(parents=True)

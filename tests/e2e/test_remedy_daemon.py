@@ -37,8 +37,7 @@ TOLERANCE = RATE * 5 // 1000
 def daemon(tmp_path: Path, espeak):
     need_pulse()
     with PulseServer(tmp_path / "pulse") as pulse:
-        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(tmp_path / "cache"))
+        env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
         d = Coachd(tmp_path, env)
         (d.programs / "row.yaml").write_text(ROW)
         d.start()

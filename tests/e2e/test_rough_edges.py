@@ -47,7 +47,7 @@ def pulse(tmp_path_factory):
 
 
 def test_a_program_by_its_file_name_and_an_extended_rest(tmp_path: Path, pulse, espeak) -> None:
-    env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native")
+    env = pulse.client_env()
     d = Coachd(tmp_path, env)
     try:
         (d.programs / "row.yaml").write_text(ROW_DAY.format(name="Row day"))

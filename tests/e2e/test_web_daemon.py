@@ -29,8 +29,7 @@ def test_the_daemon_serves_the_page_that_coach_web_names(tmp_path: Path) -> None
     need_pulse()
     port = free_port()
     with PulseServer(tmp_path / "pulse") as pulse:
-        env = dict(pulse.env, PULSE_SERVER=f"unix:{pulse.runtime}/pulse/native",
-                   XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"))
+        env = pulse.client_env(XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"))
         d = Coachd(tmp_path, env)
         (tmp_path / "config" / "coach").mkdir(parents=True)
         (tmp_path / "config" / "coach" / "config.yaml").write_text(

@@ -253,6 +253,11 @@ class PulseServer:
         self.start()
         return self
 
+    def client_env(self, **more: str) -> dict[str, str]:
+        """The environment of a client of this server (coach, paplay...): its own, the
+        server's socket named outright (PULSE_SERVER), and ``more``."""
+        return dict(self.env, PULSE_SERVER=f"unix:{self.runtime}/pulse/native", **more)
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 
