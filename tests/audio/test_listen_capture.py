@@ -65,3 +65,27 @@ def test_a_missing_source_is_one_line(tmp_path: Path) -> None:
     with pulse_server(tmp_path / "pulse") as server:
         with pytest.raises(NoSource, match="no PulseAudio/PipeWire source 'nope'"):
             Capture("nope", server.env)
+
+
+def test_a_source_that_goes_away_mid_window_ends_the_capture_in_one_line(
+        tmp_path: Path) -> None:
+    # PulseAudio moves a stream whose source goes away to the default source (a Bluetooth
+    # headset's mic gone, the stream on another mic or a sink's monitor: the coach's own
+    # voice); parec goes on capturing that, so the window must end instead.
+    need_pulse()
+    with pulse_server(tmp_path / "pulse") as server:
+        source = add_mic(server)
+        module = next(line.split()[0] for line in
+                      server.pactl("list", "short", "modules").stdout.splitlines()
+                      if "sink_name=mic" in line)
+        cap = Capture(source, server.env)
+        got = 0
+        try:
+            with pytest.raises(NoSource, match="'mic.monitor' went away"):
+                for _ in cap.chunks():
+                    got += 1
+                    if got == 3:
+                        assert server.pactl("unload-module", module).returncode == 0
+                    assert got < 30, "still capturing 2.7 s after the source went away"
+        finally:
+            cap.close()

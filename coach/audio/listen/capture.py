@@ -7,12 +7,18 @@ than a PortAudio input stream: PortAudio reaches PulseAudio only through ALSA's 
 device, which picks a source by the process-wide PULSE_SOURCE and would share the player's
 PortAudio in the daemon's process; parec names the source (``--device``), runs in its own
 process that is started for a window and ended after it (no capture, no CPU and no Bluetooth
-call profile while closed), and a missing source is its exit with a message, never a hang."""
+call profile while closed), and a missing source is its exit with a message, never a hang.
+
+A source that goes away while a window is open (a Bluetooth headset switched off) does not end
+parec: PulseAudio moves its stream to the default source, another mic or a sink's monitor,
+which hears the coach's own voice. So a ``pactl subscribe`` runs beside it for the window, and
+the source's removal ends the capture with ``NoSource``."""
 
 from __future__ import annotations
 
 import logging
 import os
+import selectors
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -36,6 +42,7 @@ class SourceFormat:
     name: str
     rate: int
     channels: int
+    index: int  # the server's number for it (what its events name)
 
 
 def _pactl(*args: str, env: dict[str, str] | None = None) -> str:
@@ -59,9 +66,10 @@ def source_format(source: str, env: dict[str, str] | None = None) -> SourceForma
             try:
                 channels = int(next(s for s in spec if s.endswith("ch"))[:-2])
                 rate = int(next(s for s in spec if s.endswith("Hz"))[:-2])
+                index = int(cols[0])
             except (StopIteration, ValueError):
                 raise NoSource(f"source {name!r}: cannot read its format {cols[3]!r}") from None
-            return SourceFormat(name, rate, channels)
+            return SourceFormat(name, rate, channels, index)
     raise NoSource(f"no PulseAudio/PipeWire source {name!r} (`pactl list short sources` "
                    "lists them)")
 
@@ -80,32 +88,57 @@ class Capture:
             ["parec", f"--device={f.name}", "--format=float32le", f"--rate={f.rate}",
              f"--channels={f.channels}", "--latency-msec=50", "--raw"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
+        # parec first: the window's first words count more than a source removed in the
+        # milliseconds before the watcher starts
+        self._events = subprocess.Popen(["pactl", "subscribe"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, start_new_session=True,
+                                        env=env)
         self.frame_bytes = 4 * f.channels
         log.debug("listen: capturing %s at %d Hz, %d ch", f.name, f.rate, f.channels)
 
     def chunks(self) -> Iterator[np.ndarray]:
-        assert self._proc.stdout is not None
+        assert self._proc.stdout is not None and self._events.stdout is not None
+        audio, events = self._proc.stdout.fileno(), self._events.stdout.fileno()
         want = int(self.format.rate * CHUNK_S) * self.frame_bytes
-        while True:
-            data = self._proc.stdout.read(want)
-            if not data:
-                err = self._proc.stderr.read().decode(errors="replace").strip() \
-                    if self._proc.stderr is not None else ""
-                if self._proc.poll() not in (None, 0, -signal.SIGTERM):
-                    raise NoSource(f"capture from {self.format.name!r} ended: {err or 'no data'}")
-                return
-            n = len(data) // self.frame_bytes * self.frame_bytes
-            x = np.frombuffer(data[:n], "<f4").reshape(-1, self.format.channels).mean(axis=1)
-            yield self._resampler.resample_chunk(x.astype(np.float32))
+        gone = f"Event 'remove' on source #{self.format.index}\n".encode()
+        buf, said = bytearray(), bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(audio, selectors.EVENT_READ)
+            sel.register(events, selectors.EVENT_READ)
+            while True:
+                for key, _ in sel.select():
+                    data = os.read(key.fd, 1 << 16)
+                    if key.fd == events:
+                        said += data
+                        if gone in said:
+                            raise NoSource(f"source {self.format.name!r} went away")
+                        del said[:said.rfind(b"\n") + 1]  # whole lines only are looked at
+                        if not data:
+                            sel.unregister(events)  # pactl ended: parec still says the rest
+                        continue
+                    if not data:
+                        err = self._proc.stderr.read().decode(errors="replace").strip() \
+                            if self._proc.stderr is not None else ""
+                        if self._proc.wait() not in (0, -signal.SIGTERM):
+                            raise NoSource(f"capture from {self.format.name!r} ended: "
+                                           f"{err or 'no data'}")
+                        return
+                    buf += data
+                while len(buf) >= want:
+                    x = np.frombuffer(bytes(buf[:want]), "<f4")
+                    del buf[:want]
+                    x = x.reshape(-1, self.format.channels).mean(axis=1)
+                    yield self._resampler.resample_chunk(x.astype(np.float32))
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGTERM)
-        try:
-            self._proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
-        for pipe in (self._proc.stdout, self._proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        for proc in (self._proc, self._events):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
