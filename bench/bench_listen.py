@@ -20,8 +20,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,19 +43,26 @@ from listen_corpus import (  # noqa: E402
     window,
 )
 
+from coach.audio.listen import window as endpointer  # noqa: E402
 from coach.audio.listen.engines import ENGINES, recognizer  # noqa: E402
-from coach.audio.listen.recognizer import RATING_OF, Recognizer  # noqa: E402
+from coach.audio.listen.recognizer import RATING_OF, Listening, Recognizer  # noqa: E402
 from coach.audio.listen.window import answers as heard_in  # noqa: E402
 from coach.core.phrases import say_number  # noqa: E402
 
 CHUNK = int(RATE * 0.1)
 CPU = [0.0]  # CPU-s spent hearing (the corpus's making left out)
+BAND = [0]  # --band: the mic's rate, Hz (0: RATE itself)
 SNRS = (20, 15, 10, 5)
 
 
-def hear(rec: Recognizer, x: np.ndarray) -> tuple[int | None, str, float, float]:
+def hear(rec: Recognizer, x: np.ndarray, what: Listening = "rating",
+         window_s: float = WINDOW_S) -> tuple[int | None, str, float, float]:
     """The rating the window gives (its last answer), its words, the audio position at that
-    answer, s, and the processing time of the step that gave it."""
+    answer, s, and the processing time of the step that gave it. A command window (``what``)
+    gives its words only (the command they mean is ``meaning(words, "command")``)."""
+    if BAND[0]:  # a call-quality mic: everything over half its rate is gone
+        import soxr
+        x = soxr.resample(soxr.resample(x, RATE, BAND[0]), BAND[0], RATE).astype(np.float32)
     fed = [0]
 
     def counted() -> Iterator[np.ndarray]:
@@ -65,22 +73,101 @@ def hear(rec: Recognizer, x: np.ndarray) -> tuple[int | None, str, float, float]
     rating, text, at, took = None, "", 0.0, 0.0
     cpu = time.process_time()
     t0 = time.perf_counter()
-    for h in heard_in(counted(), rec, "rating", WINDOW_S):
+    for h in heard_in(counted(), rec, what, window_s):
         rating, text, at, took = h.rating, h.text, fed[0] / RATE, time.perf_counter() - t0
         t0 = time.perf_counter()
     CPU[0] += time.process_time() - cpu
     return rating, text, at, took
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def empty_windows(rec: Recognizer, make: Callable[[int, np.random.Generator], np.ndarray],
+                  n: int, rng: np.random.Generator, took: Callable[[int | None, str], bool],
+                  what: Listening = "rating", window_s: float = WINDOW_S,
+                  noise_s: float = WINDOW_S) -> list[str]:
+    """``n`` windows of noise alone (0, 10 or 20 dB under a 0.1 level): the words of each one
+    ``took`` says gave an answer (from the rating and the words ``hear`` returns)."""
+    given = []
+    for _ in range(n):
+        x, _ = window(None, make(int(RATE * noise_s), rng), float(rng.choice([0, 10, 20])), 0.0, rng)
+        got, words, _, _ = hear(rec, x, what, window_s)
+        if took(got, words):
+            given.append(words)
+    return given
+
+
+def drawn_windows(corpus: str, seed: int, cache: Path
+                  ) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+    """The windows main() hears, in its order with its rng drawn as it draws it (answers in
+    each room and SNR, then 100 windows of each noise alone, then the off-grammar phrases in a
+    quiet room, gym noise and music at 10 dB), each with its label: for the harnesses that hear
+    them otherwise (listen_confidence.py, listen_prior.py). main() keeps its own loop: its
+    figures are printed as each condition ends."""
+    voices = SETS[corpus]
+    synth = Synth(cache)
+    clips = {(i, text): synth.clip(v, text) for i, v in enumerate(voices)
+             for text in answers(i) + list(OFF[corpus])}
+    rng = np.random.default_rng(seed)
+    for kind, snrs in (("quiet room", (None,)), ("gym", SNRS), ("music", SNRS)):
+        for snr in snrs:
+            for i, v in enumerate(voices):
+                for text in answers(i):
+                    noise = (NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None
+                             else None)
+                    x, _ = window(clips[i, text], noise, snr, float(rng.uniform(0.3, 2.0)), rng)
+                    yield x, {"kind": kind, "snr": snr, "voice": v.label, "text": text,
+                              "want": RATING_OF[text.split()[-1]], "off": False}
+        print(f"seed {seed}: {kind} done", flush=True)
+    for kind, make in NOISES.items():
+        for _ in range(100):
+            x, _ = window(None, make(int(RATE * WINDOW_S), rng), float(rng.choice([0, 10, 20])),
+                          0.0, rng)
+            yield x, {"kind": f"{kind} alone", "snr": None, "voice": "", "text": "",
+                      "want": None, "off": True}
+    for kind, snr in (("quiet room", None), ("gym", 10), ("music", 10)):
+        for i, v in enumerate(voices):
+            for text in OFF[corpus]:
+                noise = NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None else None
+                x, _ = window(clips[i, text], noise, snr, float(rng.uniform(0.3, 2.0)), rng)
+                yield x, {"kind": f"off {kind}", "snr": snr, "voice": v.label, "text": text,
+                          "want": None, "off": True}
+        print(f"seed {seed}: off {kind} done", flush=True)
+
+
+def harness_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of a harness over drawn_windows: the set (the tuning set by default), the
+    noise's draw, the JSON file written, the clips' cache."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--set", choices=sorted(SETS), default="tune")
+    ap.add_argument("--seed", type=int, help="the noise's draw (default: the set's own)")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"))
+    return ap
+
+
+def arguments(doc: str, empty: int) -> argparse.ArgumentParser:
+    """The options every listening bench takes: the corpus's set and cache, the engine."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--set", choices=sorted(SETS), default="check")
-    ap.add_argument("--empty", type=int, default=100, help="empty windows per noise")
+    ap.add_argument("--empty", type=int, default=empty, help="empty windows per noise")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"),
                     help="where the synthesized clips are kept between runs")
     ap.add_argument("--detail", action="store_true", help="print each window that went wrong")
     ap.add_argument("--engine", choices=ENGINES, default="pocketsphinx")
+    return ap
+
+
+def main() -> int:
+    ap = arguments(__doc__, empty=100)
+    ap.add_argument("--band", type=int, default=0, metavar="HZ",
+                    help="the mic's rate: each window through HZ and back (a Bluetooth "
+                         "headset's call profile: 8000 for CVSD, 16000 for mSBC)")
+    ap.add_argument("--end-silence", type=float, default=None, metavar="S",
+                    help="the endpointer's silence after a stretch (window.END_SILENCE_S, "
+                         f"{endpointer.END_SILENCE_S} s as built): a candidate measured")
     args = ap.parse_args()
+    BAND[0] = args.band
+    if args.end_silence is not None:
+        endpointer.END_SILENCE_S = args.end_silence
     voices = SETS[args.set]
     synth = Synth(args.cache)
     clips = {(i, text): synth.clip(v, text) for i, v in enumerate(voices)
@@ -88,7 +175,8 @@ def main() -> int:
     rng = np.random.default_rng(SEEDS[args.set])
     rec = recognizer(args.engine)  # loaded, as the daemon loads it before its socket answers
     audio_s = 0.0
-    print(f"engine {args.engine}; set {args.set}: {len(voices)} voices "
+    print(f"endpointer silence {endpointer.END_SILENCE_S:g} s; "
+          f"engine {args.engine}; set {args.set}; mic at {args.band or RATE} Hz: {len(voices)} voices "
           f"({'; '.join(v.label for v in voices)}) x 5 "
           f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")
     print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) | of which "
@@ -128,16 +216,12 @@ def main() -> int:
     print("| windows with no answer in them | ratings given |")
     print("|---|---|")
     for kind, make in NOISES.items():
-        false = 0
-        for _ in range(args.empty):
-            x, _ = window(None, make(int(RATE * WINDOW_S), rng),
-                          float(rng.choice([0, 10, 20])), 0.0, rng)
-            audio_s += WINDOW_S
-            got, words, _, _ = hear(rec, x)
-            false += got is not None
-            if got is not None and args.detail:
+        given = empty_windows(rec, make, args.empty, rng, lambda got, _words: got is not None)
+        audio_s += args.empty * WINDOW_S
+        if args.detail:
+            for words in given:
                 print(f"  {kind} alone: {words!r}")
-        print(f"| {kind} alone, {args.empty} | {false} |", flush=True)
+        print(f"| {kind} alone, {args.empty} | {len(given)} |", flush=True)
     for kind, snr in (("quiet room", None), ("gym", 10), ("music", 10)):
         false = total = 0
         for i, _v in enumerate(voices):

@@ -6,8 +6,13 @@ back the whole time (`coach listen`), each decoding speech that is no command ("
 same cue's in `coach render` of the program (relative to the first cue): the error in samples,
 the daemon's output underflows, and its CPU over the run. With --starts N: how long `coach
 daemon` takes to answer its socket with listening off and on (the recogniser is loaded first).
+With --music: the corpus's music (chords and a beat, -20 dBFS) plays into the mic the whole
+time instead of the words, so that every frame of every window goes through the gate (Silero):
+the daemon's CPU with its mic open in a loud room, unpinned, as the daemon runs (--engine:
+`listen: {engine: ...}`).
 
-    .venv/bin/python bench/bench_listen_onsets.py [--seconds 60] [--starts 3]
+    .venv/bin/python bench/bench_listen_onsets.py [--seconds 60] [--starts 3] [--music]
+        [--engine pocketsphinx|moonshine]
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.audio import RATE, PulseServer  # noqa: E402
 from tests.support.coachd import Coachd  # noqa: E402
-from tests.support.speech import add_mic, loud_onsets, read_wav, say_into_mic  # noqa: E402
+from tests.support.speech import (  # noqa: E402
+    add_mic,
+    loud_onsets,
+    music,
+    play_into_mic,
+    read_wav,
+    say_into_mic,
+    write_wav,
+)
 
 PROGRAM = """\
 program: Listening bench
@@ -50,15 +63,20 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(tmp: Path, listen: bool, seconds: float) -> dict:
+def run(tmp: Path, listen: bool, seconds: float, loud: bool = False,
+        engine: str = "pocketsphinx") -> dict:
     with PulseServer(tmp / "pulse") as pulse:
         mic = add_mic(pulse, RATE)
         env = pulse.client_env(XDG_CACHE_HOME=str(tmp / "cache"))
         d = Coachd(tmp, env)
         config = tmp / "config" / "coach" / "config.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text((f"listen: {{source: {mic}}}\n" if listen else "")
+        config.write_text((f"listen: {{source: {mic}, engine: {engine}}}\n" if listen else "")
                           + "duck: false\nmpris: false\n")
+        song = None
+        if loud:  # the music plays whether or not coach listens: the same room both runs
+            x = 0.1 * music(int(RATE * (seconds + 60)), seed=3)
+            song = play_into_mic(pulse, write_wav(tmp / "music.wav", x, RATE))
         program = d.programs / "bench.yaml"
         program.write_text(PROGRAM)
         d.ok("check", str(program))
@@ -78,7 +96,8 @@ def run(tmp: Path, listen: bool, seconds: float) -> dict:
                     d.ok("listen")
                     windows += 1
                     time.sleep(0.5)
-                    say_into_mic(pulse, tmp, WORDS[windows % 2], RATE)
+                    if song is None:
+                        say_into_mic(pulse, tmp, WORDS[windows % 2], RATE)
                 time.sleep(0.1)
             cpu = cpu_s(d.proc.pid) - cpu0
             wall = time.monotonic() - t0
@@ -87,6 +106,9 @@ def run(tmp: Path, listen: bool, seconds: float) -> dict:
             d.ok("stop")
         finally:
             d.stop()
+            if song is not None:
+                song.kill()
+                song.wait()
     log = d.text()
     r, _ = read_wav(rendered)
     cues = [round(e["t"] * RATE) for e in plan["events"]
@@ -121,6 +143,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--starts", type=int, default=0)
+    ap.add_argument("--music", action="store_true", help="music into the mic, not words")
+    ap.add_argument("--engine", choices=("pocketsphinx", "moonshine"), default="pocketsphinx")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for _ in range(args.starts):
@@ -133,7 +157,7 @@ def main() -> int:
         return 0
     for listen in (False, True):
         with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
-            r = run(Path(tmp), listen, args.seconds)
+            r = run(Path(tmp), listen, args.seconds, args.music, args.engine)
         print(f"listening {'on ' if listen else 'off'}: {r['exact']} of {r['cues']} cues on their "
               f"sample, max error {r['err_max']} samples; {r['windows']} command windows "
               f"({r['commands']} commands heard); underflow warnings {r['underflow_lines']}; "

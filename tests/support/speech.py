@@ -3,6 +3,7 @@ made of a null sink whose monitor is the source."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import wave
 from pathlib import Path
@@ -20,6 +21,22 @@ MIC = "mic"  # the null sink played into; its monitor, mic.monitor, is the confi
 def speech(text: str, rate: int = RATE, voice: str | None = None) -> np.ndarray:
     synth = EspeakSynth(voice, "en", 170)
     return soxr.resample(synth.synth(text), synth.native_rate, rate).astype(np.float32)
+
+
+def espeak_ng(text: str, voice: str = "en", wpm: int = 170, peak: float | None = 0.3
+              ) -> np.ndarray:
+    """espeak-ng's own command at RATE, scaled to ``peak`` (0.3: bench/listen_corpus.py's
+    level; None: as espeak-ng wrote it): the same samples every run (pyttsx3's clips differ from
+    one call to the next, and the moonshine tests' clips are near a threshold)."""
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
+                         capture_output=True, check=True).stdout
+    with wave.open(io.BytesIO(wav)) as w:
+        rate = w.getframerate()
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+    x = soxr.resample(x, rate, RATE).astype(np.float32)
+    if peak is None:
+        return x
+    return (x * (peak / (np.max(np.abs(x)) + 1e-9))).astype(np.float32)
 
 
 def write_wav(path: Path, x: np.ndarray, rate: int) -> Path:
@@ -83,6 +100,21 @@ def gym_noise(n: int, seed: int) -> np.ndarray:
     for at in rng.integers(0, n, size=max(1, n // RATE)):
         k = np.arange(min(2000, n - at))
         x[at:at + k.size] += 4 * np.exp(-k / 300) * np.sin(2 * np.pi * 2500 * k / RATE)
+    return (x / np.std(x)).astype(np.float32)
+
+
+def music(n: int, seed: int) -> np.ndarray:
+    """Chords changing every 0.25 s (five partials on a 110-247 Hz root) and a noise beat, unit
+    RMS: bench/listen_corpus.py's music."""
+    rng = np.random.default_rng(seed)
+    seg = RATE // 4
+    t = np.arange(seg) / RATE
+    out = []
+    for _ in range(n // seg + 1):
+        f0 = rng.choice([110, 147, 165, 196, 220, 247])
+        chord = sum(np.sin(2 * np.pi * f0 * k * t) for k in (1, 1.25, 1.5, 2, 3))
+        out.append(chord + 2 * np.exp(-t * 30) * rng.normal(0, 1, t.size))
+    x = np.concatenate(out)[:n]
     return (x / np.std(x)).astype(np.float32)
 
 

