@@ -13,7 +13,7 @@ from typing import Literal
 
 from coach.core.phrases import fill, phrase_table, say_number
 from coach.core.timeline import Timeline, locate
-from coach.core.types import RATINGS, SIDES, Side
+from coach.core.types import RATINGS, SIDES, Echo, Side
 
 BACK_GRACE_MS = 3000  # `back` within this much of a set's start goes to the previous set
 EXTEND_MS = 30_000  # one `extend` adds this much to a rest
@@ -120,20 +120,29 @@ def extend_words(timeline: Timeline, overrides: Mapping[str, str] | None = None)
 
 def rating_words(timeline: Timeline, value: int, set_index: int | None = None,
                  side: Side | None = None, overrides: Mapping[str, str] | None = None,
-                 saved: bool = True) -> Spoken:
-    """The coach repeating a rating it heard, and what it went to: "Split squat, set 1 of 2.
-    left side. four" (``set_index`` None: the number alone), and "not saved" when the history
-    did not take it. Every part is a clip made with the session (extra_texts)."""
-    parts: list[tuple[str, Anchor, int]] = []
+                 saved: bool = True, echo: Echo = "tap") -> Spoken:
+    """The coach repeating a rating it took, and what it went to: "Split squat, set 1 of 2.
+    left side. four" for taps (``set_index`` None: the number alone), "four. left side" for an
+    answer heard by the mic, and "not saved" when the history did not take it. Every part is a
+    clip made with the session (extra_texts).
+
+    A heard answer's number comes first and alone (its side after it, on unilateral work): the
+    lifter has just said it, in the window after that set's question, and hearing it back is
+    the check that it was understood. With the set named first, the number came 1.9-3.6 s after
+    the read-back began (espeak-ng: "Row, set 1 of 8" lasts 1.73 s; "Split squat, set 1 of 2"
+    2.17 s and "left side" 1.01 s more; BENCHMARKS.md, "The read-back in the audio")."""
     words = phrase_table(timeline.language, overrides or {})
-    if set_index is not None:
-        parts.append((_set_header(timeline, set_index, words), "end", 0))
-        if side is not None:
-            parts.append((words[side], "end", ECHO_GAP_MS))
-    parts.append((say_number(value, timeline.language), "end", ECHO_GAP_MS if parts else 0))
+    number = say_number(value, timeline.language)
+    named = [words[side]] if side is not None else []
+    if echo == "heard":
+        texts = [number, *named]
+    elif set_index is not None:
+        texts = [_set_header(timeline, set_index, words), *named, number]
+    else:
+        texts = [number]
     if not saved:
-        parts.append((words["not_saved"], "end", ECHO_GAP_MS))
-    return Spoken(tuple(parts))
+        texts.append(words["not_saved"])
+    return Spoken(tuple((t, "end", ECHO_GAP_MS if i else 0) for i, t in enumerate(texts)))
 
 
 # --- "repeat", "how long", "stop" (asked aloud in a command window, or on the socket) ---------

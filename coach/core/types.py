@@ -23,6 +23,9 @@ QUESTIONS: tuple[Question, ...] = get_args(Question)
 RATING_MIN, RATING_MAX = 1, 5
 RATING_RANGE = (RATING_MIN, RATING_MAX)
 RATINGS: tuple[int, ...] = tuple(range(RATING_MIN, RATING_MAX + 1))
+# How a rating came, for its read-back: counted taps (the set named first: "Split squat, set 1
+# of 2. left side. four") or an answer heard by the mic (the number first: "four. left side").
+Echo = Literal["tap", "heard"]
 
 
 def is_rating(value: object) -> TypeGuard[int]:

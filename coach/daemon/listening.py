@@ -102,6 +102,9 @@ class Listener:
         self._handler: Handler | None = None
         self._thread: threading.Thread | None = None
         self._problem: str | None = None  # the last capture problem logged (logged once)
+        # windows whose audio has begun to come (the listening thread's count; read by tests,
+        # which must not speak before a window hears: parec takes tenths of a second to start)
+        self.captured = 0
 
     @property
     def listening(self) -> bool:
@@ -185,6 +188,7 @@ class Listener:
             for chunk in cap.chunks():
                 if not first:
                     first.append(time.monotonic() - chunk.size / RATE)
+                    self.captured += 1
                 yield chunk
 
         command = isinstance(w, CommandWindow)

@@ -31,7 +31,7 @@ from coach.core.navigation import (
     skip_target,
 )
 from coach.core.timeline import Phase, locate
-from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
+from coach.core.types import RATING_MAX, Echo, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, duck_plan
 from coach.daemon.prepare import can_start, clip_order, late_clips
@@ -332,7 +332,7 @@ class SessionController:
         """Open a tap window when an answer phase plays; close one 2 s after its last tap."""
         taps = s.rating.closed(self.monotonic())
         if taps is not None:
-            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=True)
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo="tap")
         _, phase = locate(s.resolved.timeline, pos)
         s.rating.follow(phase, self._rateable(s))
 
@@ -353,20 +353,20 @@ class SessionController:
             return Failed(f"{target.exercise} asks no rating (its program has no rate: key); "
                           "give the question: coach rate N --question feel")
         s.rating.answered(target, q)
-        saved = self._record(s, target, q, value, echo=spoken)
+        saved = self._record(s, target, q, value, echo="heard" if spoken else None)
         if isinstance(saved, NotSaved):
             return Failed(f"not saved: {saved.reason}")
         return Rated(target.exercise, target.set_no, target.side, q, value, saved.was)
 
     def _record(self, s: Session, target: Rateable, question: Question, value: int,
-                echo: bool) -> Saved | NotSaved:
+                echo: Echo | None) -> Saved | NotSaved:
         saved = s.record.rate(target, question, value)
         if echo and s.output is not None and s.output.state == "playing":
-            # "Split squat, set 1 of 2. left side. four" (and "not saved" when it was not):
-            # said at once, in the rest (the rest lasts that much longer), from clips
-            # prepared with the session.
+            # "Split squat, set 1 of 2. left side. four" ("four. left side" when heard; "not
+            # saved" when it was not): said at once, in the rest (the rest lasts that much
+            # longer), from clips prepared with the session.
             words = rating_words(s.resolved.timeline, value, target.set_index, target.side,
-                                 s.resolved.program.words, saved=isinstance(saved, Saved))
+                                 s.resolved.program.words, isinstance(saved, Saved), echo)
             insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
             s.output.pause()
             self.say(s, insert)
@@ -463,7 +463,7 @@ class SessionController:
         counted in it are its rating)."""
         taps = s.rating.next_unit()
         if taps is not None:
-            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=False)
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=None)
 
     def _account(self, s: Session) -> None:
         """The time coached and paused: looked at before and after every change of state."""

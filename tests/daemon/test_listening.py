@@ -39,8 +39,11 @@ def mic(tmp_path: Path) -> Iterator[tuple[PulseServer, str]]:
 
 
 def say_into(server: PulseServer, tmp: Path, x: np.ndarray, name: str) -> None:
-    wav = write_wav(tmp / f"{name}.wav", np.concatenate([np.zeros(RATE // 4, np.float32), x,
-                                                          np.zeros(RATE // 2, np.float32)]), RATE)
+    """``x`` played into the mic over a real mic's noise floor (-60 dBFS), never a null sink's
+    digital zeros: over those espeak-ng's "pause" was heard as "four" in a command window."""
+    x = np.concatenate([np.zeros(RATE // 4, np.float32), x, np.zeros(RATE // 2, np.float32)])
+    x += np.random.default_rng(len(name)).normal(0, 1e-3, x.size).astype(np.float32)
+    wav = write_wav(tmp / f"{name}.wav", x, RATE)
     assert play_into_mic(server, wav).wait(20) == 0
 
 
@@ -126,7 +129,7 @@ def test_a_german_program_hears_english_numbers_and_reads_back_in_german(
         n = len(rig.player.heard)
         say_into(server, tmp_path, speech("four", RATE), "four")
         wait_stored(rig, [(1, "left", "feel", 4)])
-        rig.play_s(8.0)  # the set and the side first, in German, then the number
+        rig.play_s(8.0)  # the number first, in German, then the side
         vier = s.clips["vier"]
         heard = rig.player.heard[n:]
         k = int(np.argmax(np.abs(vier)))
@@ -257,8 +260,14 @@ def test_a_command_window_asked_in_an_answer_phase_opens_at_once(
     with listening_session(tmp_path, source, server.env) as rig:
         open_window(rig, 18.5)  # the left's answer phase: its rating window is open
         assert rig.call("listen")["listening"] is True  # the key held there
+        listener = rig.d.listener
+        assert listener is not None
+        rig.wait_for(lambda _: listener.captured == 1, "the rating window's audio", timeout=5)
         rig.play_to(26.5)  # the answer phase is over: its rating window closes, not this
-        rig.wait_for(lambda s: s["listening"], "the command window", timeout=5)
+        # the command window's own audio, not the closing rating window's "listening" (under
+        # load "pause" was said before the command window's parec had started)
+        rig.wait_for(lambda _: listener.captured == 2, "the command window's audio",
+                     timeout=5)
         say_into_mic(server, tmp_path, "pause", RATE)
         rig.wait_for(lambda s: s["state"] == "paused", "paused by voice", timeout=10)
         rig.call("stop")

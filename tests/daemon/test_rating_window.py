@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from coach.core.navigation import rating_words
-from coach.protocol.messages import Rated
+from coach.protocol.messages import Rate, Rated
 from coach.report.views import session_json
 from tests.support.audio import find_clip
 from tests.support.programs import RATED_SPLIT
@@ -132,6 +133,29 @@ def test_taps_go_to_the_side_that_ended_and_the_echo_names_it(rig: Rig) -> None:
     heard = rig.player.heard[n - 4800:]
     at = [find_clip(heard, s.clips[t]) for t in words.texts]
     assert None not in at and at == sorted(at), f"the echo names the set and side: {at}"
+    rig.call("stop")
+
+
+def test_an_answer_heard_by_the_mic_is_read_back_number_first(rig: Rig) -> None:
+    # The mic's answer (coach/daemon/listening.py posts it so): "4. left side", the number the
+    # first sound, no set named before it (it came 1.9-3.6 s into the read-back).
+    rig.start("split")
+    rig.play_to(19.0)  # the left's answer phase
+    n = len(rig.player.heard)
+    assert isinstance(rig.d.handle(Rate(4, "feel", spoken=True)), Rated)
+    rig.play_s(4.0)
+    assert rig.stored_ratings() == [(1, "left", "feel", 4)]
+    s = rig.d.controller.session
+    assert s is not None
+    words = rating_words(s.resolved.timeline, 4, 0, "left", s.resolved.program.words,
+                         echo="heard")
+    assert words.texts == ("4", "left side")
+    heard = rig.player.heard[n:]
+    at = [find_clip(heard, s.clips[t]) for t in words.texts]
+    assert None not in at and at == sorted(at), at
+    assert find_clip(heard, s.clips["Split squat, set 1 of 2"]) is None
+    first = int(np.flatnonzero(np.abs(heard) > 1e-4)[0])
+    assert at[0] <= first + 0.05 * rig.player.rate, (at, first)  # the number is the first sound
     rig.call("stop")
 
 

@@ -198,12 +198,12 @@ class AlsaFileEnv:
 
 
 class Capture:
-    """parec on the null sink's monitor, read continuously into memory."""
+    """parec on the null sink's monitor (or ``source``), read continuously into memory."""
 
-    def __init__(self, env: dict[str, str], rate: int = RATE):
+    def __init__(self, env: dict[str, str], rate: int = RATE, source: str = f"{SINK}.monitor"):
         self.rate = rate
         self.proc = subprocess.Popen(
-            ["parec", f"--device={SINK}.monitor", "--raw", "--format=s16le", f"--rate={rate}",
+            ["parec", f"--device={source}", "--raw", "--format=s16le", f"--rate={rate}",
              "--channels=1", "--latency-msec=20"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._buf = bytearray()
@@ -287,8 +287,8 @@ class PulseServer:
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True,
                               timeout=10)
 
-    def capture(self) -> Capture:
-        return Capture(self.env, self.rate)
+    def capture(self, source: str = f"{SINK}.monitor") -> Capture:
+        return Capture(self.env, self.rate, source)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
