@@ -20,6 +20,7 @@ import pytest
 from coach.audio.duck import Ducker, db_factor, read_state, recover_left_lowered
 from coach.core.duckplan import DuckPlan
 from tests.support.audio import PulseServer, need_pulse
+from tests.support.coachd import problems
 from tests.support.duck import Clock, Music, percent, sink_inputs, use_server
 from tests.support.real import need
 
@@ -465,7 +466,7 @@ def test_the_daemon_ducks_again_after_the_sound_server_restarts_mid_session(daem
         daemon.ok("start", "dense")
         daemon.wait_for(lambda s: s["state"] == "playing" and s["position"] > 4, what="playing")
         assert _lowered_seen(pulse, 5), "never lowered before the restart"
-        assert daemon.status()["problems"] == []
+        assert problems(daemon.status()) == []
         assert pulse.proc is not None
         pulse.proc.kill()  # the server dies mid-session (mid-cue, as cues come every second)
         pulse.proc.wait()
@@ -477,7 +478,7 @@ def test_the_daemon_ducks_again_after_the_sound_server_restarts_mid_session(daem
         assert _lowered_seen(pulse, 10), ("never lowered after the restart",
                                           daemon.text()[-3000:])
         st = daemon.status()
-        assert st["state"] == "playing" and st["problems"] == [], st
+        assert st["state"] == "playing" and problems(st) == [], st
         daemon.ok("stop")
         wait_until(lambda: music_percent(pulse) == [100], "given back at the stop")
     finally:

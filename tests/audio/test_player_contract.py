@@ -27,6 +27,7 @@ PREROLL = 500 * RATE // 1000  # both players' default preroll_ms=500
 SETTLE = 16 * 1024  # output frames after which a pause has reached the audio callback
 BED = 0.01
 STATES = ("idle", "playing", "paused")
+WHOLE = 200_000  # render-ahead (ms) past every test source: the real player queues it all at once
 
 
 # -- drivers -------------------------------------------------------------------------------------
@@ -39,8 +40,8 @@ class DummyDriver:
     def __init__(self) -> None:
         self.players: list[DummyPlayer] = []
 
-    def new_player(self, whole: bool = True) -> DummyPlayer:
-        # (``whole`` is the real player's render-ahead; the dummy renders each block as it plays.)
+    def new_player(self, ahead_ms: int = WHOLE) -> DummyPlayer:
+        # (``ahead_ms`` is the real player's render-ahead; the dummy renders each block as it plays.)
         self.players.append(DummyPlayer())
         return self.players[-1]
 
@@ -73,10 +74,10 @@ class RealDriver:
         self.out = out
         self.players: list[Player] = []
 
-    def new_player(self, whole: bool = True) -> Player:
-        # The unpaced PCM outruns any feeder: ``whole`` queues the entire source up front, so
-        # the recording has no starvation gaps and can be compared frame for frame.
-        self.players.append(Player(ahead_ms=200_000 if whole else 1000))
+    def new_player(self, ahead_ms: int = WHOLE) -> Player:
+        # The unpaced PCM outruns any feeder: WHOLE queues the entire source up front, so the
+        # recording has no starvation gaps and can be compared frame for frame.
+        self.players.append(Player(ahead_ms=ahead_ms))
         return self.players[-1]
 
     def run_until(self, pred: Callable[[], object], what: str = "", timeout: float = 30) -> None:
@@ -112,6 +113,38 @@ def _source(seconds: float, fail_at: int | None = None) -> ClickSource:
     src = ClickSource(int(seconds * RATE), [], bed=BED)
     src.fail_at = fail_at
     return src
+
+
+HELD_AHEAD_MS = 30_000  # render-ahead for a HeldSource: jobs of 15-30 s, few starved polls
+
+
+class HeldSource:
+    """A ``_source`` whose frames in each held range [lo, hi) reach the real player's feeder
+    thread only once the test releases that range: the unpaced PCM (~1600x real time) plays
+    out 50 s of audio in ~30 ms, so a test thread stalled that long on a shared machine let a
+    seek meant for the middle of the source land after its target (CI, once: y < 10 s). Held,
+    the feeder waits at ``lo`` and the output starves (silence, which ``_body`` leaves out) until
+    the test has acted. Renders on the test's own thread (the dummy's clock, a seek's first
+    chunk) are never held."""
+
+    def __init__(self, seconds: float, holds: list[tuple[int, int]]) -> None:
+        self._src = _source(seconds)
+        self.rate, self.total_frames, self.signal = self._src.rate, self._src.total_frames, self._src.signal
+        self._holds = [(lo, hi, threading.Event()) for lo, hi in holds]
+
+    def render(self, first_frame: int, n_frames: int) -> np.ndarray:
+        if threading.current_thread() is not threading.main_thread():
+            for lo, hi, released in self._holds:
+                if first_frame < hi and first_frame + n_frames > lo:
+                    released.wait(60)
+        return self._src.render(first_frame, n_frames)
+
+    def release(self, i: int) -> None:
+        self._holds[i][2].set()
+
+    def release_all(self) -> None:
+        for _, _, released in self._holds:
+            released.set()
 
 
 def _lead(d: Driver, rec: np.ndarray) -> int:
@@ -212,7 +245,9 @@ def contract_play_again_cuts_to_preroll_insert_and_the_new_start(d: Driver) -> N
 
 def contract_a_jump_drops_what_was_being_inserted(d: Driver) -> None:
     p, src = d.new_player(), _source(60)
-    target, insert = 30 * RATE, np.full(20 * RATE, 0.5, np.float32)
+    # A 2-minute insert: ~75 ms of the unpaced PCM between the test's look and its seek (20 s
+    # was ~12 ms, less than a loaded CI machine may stall a thread; see HeldSource).
+    target, insert = 30 * RATE, np.full(120 * RATE, 0.5, np.float32)
     p.play(src)
     d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
     p.pause()
@@ -266,8 +301,9 @@ def contract_open_first_then_play(d: Driver) -> None:
 
 def contract_pause_holds_then_resume_plays_insert_and_continues(d: Driver) -> None:
     p, src = d.new_player(), _source(120)
-    # Long inserts keep the unpaced PCM (~1600x real time) inside them while the test looks.
-    insert = np.full(20 * RATE, 0.5, np.float32)
+    # Long inserts keep the unpaced PCM (~1600x real time) inside them while the test looks:
+    # 2 minutes is ~75 ms of it.
+    insert = np.full(120 * RATE, 0.5, np.float32)
     p.play(src)
     d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
     assert p.insert_position is None  # no insert yet
@@ -309,43 +345,55 @@ def contract_pause_holds_then_resume_plays_insert_and_continues(d: Driver) -> No
 
 
 def contract_seek_while_playing_keeps_playing(d: Driver) -> None:
-    p, src = d.new_player(), _source(120)
     s1, s2 = 60 * RATE, 10 * RATE
-    p.play(src)
-    d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
-    p.seek(s1)
-    assert p.state == "playing" and p.position >= s1
-    d.run_until(lambda: p.position >= 70 * RATE, "position reaches 70 s")
-    p.seek(s2)  # back
-    assert p.state == "playing" and s2 <= p.position < s1
-    _played_out(d, p)
+    # Held from 40 s and from 100 s, so each seek lands in a known stretch however late the
+    # test acts. The feeder renders 15-30 s a job (HELD_AHEAD_MS): a job crossing 40 s starts
+    # at 30 s or later, one crossing 100 s at 90 s or later (the seek itself renders 60-90 s).
+    p, src = d.new_player(HELD_AHEAD_MS), HeldSource(120, [(40 * RATE, s1), (100 * RATE, 120 * RATE)])
+    try:
+        p.play(src)
+        d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
+        p.seek(s1)
+        src.release(0)
+        assert p.state == "playing" and p.position >= s1
+        d.run_until(lambda: p.position >= 70 * RATE, "position reaches 70 s")
+        p.seek(s2)  # back
+        src.release(1)
+        assert p.state == "playing" and s2 <= p.position < s1
+        _played_out(d, p)
+    finally:
+        src.release_all()
     assert p.position == src.total_frames
     p.stop()
     heard, sig = _body(d), src.signal
     x1 = int(np.flatnonzero(heard[:len(sig)] != sig[:len(heard)])[0])  # where the first seek cut
     y = len(heard) - x1 - (len(sig) - s2)  # frames heard from s1 until the second seek
-    assert 5 * RATE <= x1 < s1 and 10 * RATE <= y < len(sig) - s1
+    assert 5 * RATE <= x1 <= 40 * RATE and 10 * RATE <= y <= 40 * RATE, (x1, y)
     assert np.array_equal(heard, np.concatenate([sig[:x1], sig[s1:s1 + y], sig[s2:]]))
 
 
 def contract_seek_while_paused_stays_paused(d: Driver) -> None:
-    p, src = d.new_player(), _source(60)
-    target = 30 * RATE
-    p.play(src)
-    d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
-    p.pause()
-    d.play_frames(SETTLE)
-    p.seek(target)
-    assert p.state == "paused" and p.position == target
-    d.play_frames(RATE)
-    assert p.state == "paused" and p.position == target
-    p.resume()
-    assert p.state == "playing"
-    _played_out(d, p)
+    target = 50 * RATE
+    p, src = d.new_player(HELD_AHEAD_MS), HeldSource(80, [(40 * RATE, target)])  # as above
+    try:
+        p.play(src)
+        d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
+        p.pause()
+        d.play_frames(SETTLE)
+        p.seek(target)
+        src.release(0)
+        assert p.state == "paused" and p.position == target
+        d.play_frames(RATE)
+        assert p.state == "paused" and p.position == target
+        p.resume()
+        assert p.state == "playing"
+        _played_out(d, p)
+    finally:
+        src.release_all()
     p.stop()
     heard, sig = _body(d), src.signal
     x = len(heard) - (len(sig) - target)
-    assert 5 * RATE <= x < target
+    assert 5 * RATE <= x <= 40 * RATE, x
     assert np.array_equal(heard, np.concatenate([sig[:x], sig[target:]]))
 
 
@@ -416,7 +464,7 @@ def contract_position_never_goes_backwards_within_a_generation(d: Driver) -> Non
 
 
 def contract_position_is_consistent_under_concurrent_control(d: Driver) -> None:
-    p, src = d.new_player(whole=False), _source(20)
+    p, src = d.new_player(ahead_ms=1000), _source(20)
     total = src.total_frames
     rng = np.random.default_rng(3)
     ops = rng.integers(0, 5, 1500)
@@ -463,7 +511,7 @@ def contract_position_is_consistent_under_concurrent_control(d: Driver) -> None:
 
 
 def contract_a_failing_source_ends_playback(d: Driver) -> None:
-    p, src = d.new_player(whole=False), _source(10, fail_at=3 * RATE)
+    p, src = d.new_player(ahead_ms=1000), _source(10, fail_at=3 * RATE)
     p.play(src)
     _played_out(d, p)
     assert "test source fails at frame" in str(p.error)
@@ -513,20 +561,32 @@ def test_both_players_are_outputs() -> None:
 
 
 def test_the_contract_can_fail() -> None:
-    # A player that drops one frame on resume must fail the pause contract.
+    # A player that drops one frame on resume must fail the pause contract; one that lands a
+    # frame past where it was asked to seek must fail both seek contracts.
     class Dropping(DummyPlayer):
-        def resume(self, insert: np.ndarray | None = None) -> None:
-            super().resume(insert)
+        def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None:
+            super().resume(insert, silence)
             with self._cond:
                 self._pos += 1
 
+    class Overshooting(DummyPlayer):
+        def seek(self, frame: int) -> None:
+            super().seek(frame + 1)
+
     class D(DummyDriver):
-        def new_player(self, whole: bool = True) -> DummyPlayer:
-            self.players.append(Dropping())
+        def __init__(self, player: type[DummyPlayer]) -> None:
+            super().__init__()
+            self.player = player
+
+        def new_player(self, ahead_ms: int = WHOLE) -> DummyPlayer:
+            self.players.append(self.player())
             return self.players[-1]
 
     with pytest.raises(AssertionError):
-        contract_pause_holds_then_resume_plays_insert_and_continues(D())
+        contract_pause_holds_then_resume_plays_insert_and_continues(D(Dropping))
+    for contract in (contract_seek_while_playing_keeps_playing, contract_seek_while_paused_stays_paused):
+        with pytest.raises(AssertionError):
+            contract(D(Overshooting))
 
 
 def test_dummy_lose_freezes_position_and_silences() -> None:

@@ -138,37 +138,9 @@ def test_pause_resume_continues_from_the_exact_frame(alsa_file):
     assert r["on_end"]
 
 
-def test_seek_forward_and_back(alsa_file):
-    src = _source(120, plan_onsets(120))
-    s1, s2 = 60 * RATE, 5 * RATE
-    r = run_driver(alsa_file.env, {"source": src, "player": WHOLE, "steps": [
-        ["play"], ["until_position", 20 * RATE], ["seek", s1], ["until_position", 70 * RATE],
-        ["seek", s2], ["wait", 60]]})
-    sig = _signal(src)
-    rec = alsa_file.read()
-    heard = rec[_lead(rec):]
-    heard = heard[heard != 0]  # a seek may leave up to a block of silence, never a wrong frame
-    x1 = int(np.flatnonzero(heard[:len(sig)] != sig[:len(heard)])[0])  # where the first seek cut
-    y = len(heard) - x1 - (len(sig) - s2)  # frames heard from s1 until the second seek
-    assert 20 * RATE <= x1 < s1 and 10 * RATE <= y < len(sig) - s1
-    assert np.array_equal(heard, np.concatenate([sig[:x1], sig[s1:s1 + y], sig[s2:]]))
-    positions = [e["position"] for e in r["log"]]
-    assert positions[2] >= s1 and positions[4] >= s2 and positions[-1] == len(sig)
-    assert r["on_end"]
-
-
-def test_seek_while_paused_stays_paused(alsa_file):
-    src = _source(60)
-    r = run_driver(alsa_file.env, {"source": src, "player": WHOLE, "steps": [
-        ["play"], ["until_position", 5 * RATE], ["pause"], ["seek", 30 * RATE], ["sleep", 0.05],
-        ["resume"], ["wait", 60]]})
-    sig = _signal(src)
-    rec = alsa_file.read()
-    heard = rec[_lead(rec):]
-    heard = heard[heard != 0]
-    x = len(heard) - (len(sig) - 30 * RATE)
-    assert np.array_equal(heard, np.concatenate([sig[:x], sig[30 * RATE:]]))
-    assert r["log"][3]["state"] == "paused" and r["log"][4]["position"] == 30 * RATE
+# Seeking while playing and while paused: tests/audio/test_player_contract.py, whose held source
+# keeps each seek inside a known stretch (here the unpaced PCM ran 40 s of source in ~25 ms
+# between the look and the seek: the same race that failed the contract once in CI).
 
 
 def test_stop_ends_cleanly(alsa_file):

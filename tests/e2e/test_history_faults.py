@@ -20,7 +20,7 @@ import pytest
 from coach.store.history import History
 from tests.support.audio import PulseServer, need_pulse
 from tests.support.cli import coach
-from tests.support.coachd import Coachd
+from tests.support.coachd import Coachd, problems
 from tests.support.fs import Tmpfs
 from tests.support.real import ROOT, need
 
@@ -123,7 +123,7 @@ def test_a_full_disk_is_said_as_one_and_history_comes_back_with_the_room(
             reader.close()
             time.sleep(1.1)  # a rating tries the database at once when the last try is 1 s old
             assert d.ok("rate", "5").strip() == "rated Row, set 1: feel 5 (was 4)"
-            assert d.status()["problems"] == []
+            assert problems(d.status()) == []
             r = d.cli("stop")
             assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "idle", "")
             hist = json.loads(d.ok("history", "--json"))

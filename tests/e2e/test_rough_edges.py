@@ -5,6 +5,7 @@ name and an extended rest."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,8 +59,11 @@ def test_a_program_by_its_file_name_and_an_extended_rest(tmp_path: Path, pulse, 
         d.cli("skip", check=True)  # set 1's work -> its rest, at 0:18
         r = d.cli("extend")
         assert r.returncode == 0, r.stderr
-        lines = r.stdout.splitlines()
-        assert lines[0].startswith("playing: Row day at 0:18 of "), lines
+        # On a loaded machine (CI's parallel tier) the test's sound server can take no audio for
+        # a second, and status says so ("playing — output stalled 1 s: ...", and a problem
+        # line): true, and not what this test is about (CI failed on exactly that once).
+        lines = [x for x in r.stdout.splitlines() if not x.startswith("problem: audio output")]
+        assert re.match(r"playing( — output stalled \d+ s)?: Row day at 0:18 of ", lines[0]), lines
         assert lines[1] == "  Row, set 1 of 2: rest", lines
         # Found: nothing told the position froze for 30 s while "30 more seconds" played.
         assert lines[2] in ("  rest extended: 0:30 more before it goes on from 0:18",

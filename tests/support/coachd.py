@@ -15,6 +15,15 @@ from pathlib import Path
 from tests.support.cli import COACH, coach
 from tests.support.real import ROOT
 
+
+def problems(status: dict) -> list[str]:
+    """A status's problems but a stalled output's: on a loaded test machine (CI's parallel tier)
+    the tests' own sound server can take no audio for a second, and status says so truly
+    ("audio output stalled 1 s: ..."); CI failed once on exactly that in a test about
+    something else."""
+    return [p for p in status["problems"] if not p.startswith("audio output stalled")]
+
+
 # The daemon tests' program. Row set 1: announce 0-3, lead-in 3-6, work 6-18, rest 18-28; set 2
 # starts at 28 s.
 ROW_DAY = """\
