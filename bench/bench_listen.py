@@ -7,7 +7,9 @@ PocketSphinx recogniser or (``--engine moonshine``) Moonshine's.
 
 Figures: exact answers (the last answer of a window is the rating), false ratings per 100 empty
 windows and in off-grammar windows, latency from the end of speech to the answer (the audio the
-endpointer waited for plus the decoding time), CPU-s per audio second of this process (run it
+endpointer waited for plus the decoding time: an upper bound since the window decodes in the
+wait, window.EARLY_S; bench_listen_readback.py measures the whole in the daemon's audio),
+CPU-s per audio second of this process (run it
 under `taskset -c 0` for one core). ``--set tune`` is what the recogniser was tuned on;
 ``--set check`` (other voices, phrases and seeds) is what BENCHMARKS.md reports.
 
@@ -168,6 +170,7 @@ def main() -> int:
     BAND[0] = args.band
     if args.end_silence is not None:
         endpointer.END_SILENCE_S = args.end_silence
+        endpointer.EARLY_S = min(endpointer.EARLY_S, args.end_silence)  # decoded by then
     voices = SETS[args.set]
     synth = Synth(args.cache)
     clips = {(i, text): synth.clip(v, text) for i, v in enumerate(voices)
@@ -175,7 +178,7 @@ def main() -> int:
     rng = np.random.default_rng(SEEDS[args.set])
     rec = recognizer(args.engine)  # loaded, as the daemon loads it before its socket answers
     audio_s = 0.0
-    print(f"endpointer silence {endpointer.END_SILENCE_S:g} s; "
+    print(f"endpointer silence {endpointer.END_SILENCE_S:g} s (decoded at {endpointer.EARLY_S:g} s); "
           f"engine {args.engine}; set {args.set}; mic at {args.band or RATE} Hz: {len(voices)} voices "
           f"({'; '.join(v.label for v in voices)}) x 5 "
           f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")

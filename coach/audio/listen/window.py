@@ -5,7 +5,12 @@ stretch of speech is followed by END_SILENCE_S with none, that stretch (and a li
 it) goes to the recogniser, and the window goes on listening. So "um... four" is two stretches,
 the first heard as no answer. An answer may be corrected by another in the same window; after
 an answer the coach reads it back, so speech starting in the next MUTE_S is not listened to
-(the mic would hear the read-back)."""
+(the mic would hear the read-back).
+
+The stretch is decoded EARLY_S after it, while the endpointer still waits: what that decode
+gives is the answer if END_SILENCE_S passes with the stretch as it was, and is dropped if speech
+comes back into it (a pause inside "it was... a four"). So the decoding is done in the wait,
+not after it, and the wait still bridges a pause as long as BRIDGE_S."""
 
 from __future__ import annotations
 
@@ -17,6 +22,13 @@ from coach.audio.listen import vad
 from coach.audio.listen.recognizer import RATE, Heard, Listening, Recognizer
 
 END_SILENCE_S = 0.35
+# The stretch is decoded this long after it ends (with its audio up to there), before its end is
+# sure. bench_listen.py's tuning set with the answer taken at 0.2 s (then END_SILENCE_S, as
+# measured): answers and off-grammar windows as at 0.35 s, within one either way (BENCHMARKS.md,
+# "Tried: a shorter endpointer silence"); what is gained is the decoding time, 0.07-0.12 s at
+# 10 dB music here ("Decoding in the wait").
+EARLY_S = 0.2
+assert EARLY_S < END_SILENCE_S
 MUTE_S = 2.0  # "Four, logged" lasts about 1 s in espeak-ng's voice
 LEAD_S = 0.5  # audio before the stretch given to the recogniser (its gate's and decoder's lead)
 KEEP_S = 4.0  # audio kept (an answer is at most vad.MAX_SPEECH_S long)
@@ -31,19 +43,28 @@ def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listenin
     base = 0  # the window's sample at buf[0]
     heard_to = 0.0  # s: stretches starting before this were heard (or muted)
     last_end = 0.0  # s: the end of the last stretch heard (the next one's lead stops there)
+    early: tuple[vad.Speech, int, Heard | None] | None = None  # a stretch decoded EARLY_S after
     for chunk in chunks:
         buf = np.concatenate([buf, chunk])
         gate.feed(chunk)
         for s in gate.stretches():
-            if s.start_s < heard_to or gate.seconds - s.end_s < END_SILENCE_S:
+            silence = gate.seconds - s.end_s
+            if s.start_s < heard_to:
                 continue
-            heard_to = s.end_s
-            if not vad.plausible(s):
+            if not vad.plausible(s):  # too long to be an answer: never decoded
+                if silence >= END_SILENCE_S:
+                    heard_to = s.end_s
+                continue
+            if silence < EARLY_S:
                 continue
             a = max(base, int(max(s.start_s - LEAD_S, last_end) * RATE))
-            last_end = s.end_s
-            b = min(base + buf.size, int((s.end_s + END_SILENCE_S) * RATE))
-            heard = recognizer.hear(buf[a - base:b - base], what)
+            if early is None or early[:2] != (s, a):
+                b = min(base + buf.size, int((s.end_s + EARLY_S) * RATE))
+                early = (s, a, recognizer.hear(buf[a - base:b - base], what))
+            if silence < END_SILENCE_S:
+                continue  # speech may still come back into it
+            heard_to = last_end = s.end_s
+            heard = early[2]
             if heard is not None:
                 yield Heard(heard.text, heard.rating, heard.command, heard.confidence,
                             a / RATE + heard.end_s)
