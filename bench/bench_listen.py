@@ -166,11 +166,16 @@ def main() -> int:
     ap.add_argument("--end-silence", type=float, default=None, metavar="S",
                     help="the endpointer's silence after a stretch (window.END_SILENCE_S, "
                          f"{endpointer.END_SILENCE_S} s as built): a candidate measured")
+    ap.add_argument("--early", type=float, default=None, metavar="S",
+                    help="when a stretch is decoded, before its end is sure (window.EARLY_S, "
+                         f"{endpointer.EARLY_S} s as built): a candidate measured")
     args = ap.parse_args()
     BAND[0] = args.band
+    if args.early is not None:
+        endpointer.EARLY_S = args.early
     if args.end_silence is not None:
         endpointer.END_SILENCE_S = args.end_silence
-        endpointer.EARLY_S = min(endpointer.EARLY_S, args.end_silence)  # decoded by then
+    endpointer.EARLY_S = min(endpointer.EARLY_S, endpointer.END_SILENCE_S)  # decoded by then
     voices = SETS[args.set]
     synth = Synth(args.cache)
     clips = {(i, text): synth.clip(v, text) for i, v in enumerate(voices)

@@ -97,11 +97,11 @@ def test_an_answer_is_decoded_in_the_wait_and_given_when_its_end_is_sure(espeak:
 
 
 def test_a_pause_inside_an_answer_drops_its_early_decode(espeak: None) -> None:
-    # "it was" and "a four" 0.27 s apart: the gate's gap is 0.26 s, over EARLY_S and under
-    # vad.BRIDGE_S, so the first part is decoded early and the stretch then goes on
-    assert EARLY_S < 0.26 < vad.BRIDGE_S
+    # "it was" and "a four" 0.3 s apart: the gate's gap is 0.288 s (9 frames), over EARLY_S
+    # and within vad.BRIDGE_S, so the first part is decoded early and the stretch then goes on
+    assert EARLY_S < 9 * vad.FRAME_S <= vad.BRIDGE_S
     r = Scripted("two", "four")
-    heard = list(answers(audio(1.0, "it was", 0.27, "a four", 1.5, chunk=vad.FRAME, tight=True),
+    heard = list(answers(audio(1.0, "it was", 0.3, "a four", 1.5, chunk=vad.FRAME, tight=True),
                          r, "rating", 6.0))
     assert [h.text for h in heard] == ["four"] and r.calls == 2
     assert r.given[1] > r.given[0] + 0.25 * RATE  # the whole answer, the second time

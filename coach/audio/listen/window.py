@@ -23,11 +23,12 @@ from coach.audio.listen.recognizer import RATE, Heard, Listening, Recognizer
 
 END_SILENCE_S = 0.35
 # The stretch is decoded this long after it ends (with its audio up to there), before its end is
-# sure. bench_listen.py's tuning set with the answer taken at 0.2 s (then END_SILENCE_S, as
-# measured): answers and off-grammar windows as at 0.35 s, within one either way (BENCHMARKS.md,
-# "Tried: a shorter endpointer silence"); what is gained is the decoding time, 0.07-0.12 s at
-# 10 dB music here ("Decoding in the wait").
-EARLY_S = 0.2
+# sure: one 0.1-s chunk before END_SILENCE_S. bench_listen.py's check set, Moonshine: 496 of 540
+# answers and 38 of 360 off-grammar windows at 0.25 s, 495 and 38 at 0.35 (as before), 492 and
+# 37 at 0.2 (4 more "five"s of one voice lost: their weak end cut); PocketSphinx as at 0.35
+# (BENCHMARKS.md, "Decoding in the wait"). What is gained is the decoding, 0.07-0.12 s at 10 dB
+# music on x86 (more on a Pi's core), done before the wait is over.
+EARLY_S = 0.25
 assert EARLY_S < END_SILENCE_S
 MUTE_S = 2.0  # "Four, logged" lasts about 1 s in espeak-ng's voice
 LEAD_S = 0.5  # audio before the stretch given to the recogniser (its gate's and decoder's lead)
