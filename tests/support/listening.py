@@ -20,7 +20,8 @@ def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
                       program: str = RATED_SPLIT,
                       engine: ListenEngine = "pocketsphinx") -> Iterator[Rig]:
     """A Rig whose Listener hears ``source`` (on the sound server ``env`` names) with
-    ``engine``'s recogniser, with ``program`` written as split.yaml and started (playing)."""
+    ``engine``'s recogniser, with ``program`` written as split.yaml and started (playing, its
+    clips all made)."""
     listener = Listener(source, partial(recognizer, engine), env=env)
     with Rig(tmp_path, listener=listener) as rig:
         assert rig.d.listener is not None
@@ -29,6 +30,9 @@ def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
             (rig.programs / "split.yaml").write_text(program)
             rig.call("reload")
             rig.start("split")
+            # every clip made: a rating's read-back is made last and left out of what is said
+            # until it is (test_rating_window's read-back test lost "left side" so in CI, once)
+            rig.clips_made()
             yield rig
         finally:
             rig.d.listener.close()
