@@ -227,14 +227,22 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
     and with ``answers`` (the daemon listens) the answers to "how long" and "stop" (made with
     the session's clips, so saying them never waits for the voice)."""
     texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
-    texts += [t for n in RATINGS for t in rating_words(timeline, n).texts]
+    texts += echo_texts(timeline, overrides)
+    if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
+        texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides)]
+    return list(dict.fromkeys(texts))
+
+
+def echo_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """The words of every rating's read-back but the set's name: the numbers, the sides the
+    timeline has, and "not saved" where it asks a rating (a heard answer's read-back is made of
+    these alone: "four. left side")."""
+    texts = [t for n in RATINGS for t in rating_words(timeline, n).texts]
     words = phrase_table(timeline.language, overrides or {})
     texts += [words[side] for side in SIDES if any(p.side == side for p in timeline.phases)]
     if any(p.phase == "answer" for p in timeline.phases):  # taps, and their echo, are possible
         texts.append(words["not_saved"])
-    if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
-        texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides)]
-    return list(dict.fromkeys(texts))
+    return texts
 
 
 def can_extend(timeline: Timeline, pos_ms: int) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from coach.audio.pipeline import first_use_ms
 from coach.core.mixer import Mixer
-from coach.core.navigation import extra_texts, resume_words
+from coach.core.navigation import echo_texts, extra_texts, resume_words
 from coach.core.remedytime import READY_MARGIN_MS
 from coach.core.timeline import TICK_KEY, Timeline
 
@@ -34,6 +34,15 @@ def clip_order(tl: Timeline, at_ms: int, words: Mapping[str, str], resumed: bool
     uses = first_use_ms(tl, at_ms)
     before = first_use_ms(tl)
     ahead = sorted(uses, key=lambda t: uses[t])
+    # The read-back's words go in before the first clip heard after the first answer phase: a
+    # rating (tapped or heard) is read back from clips made with the session, and one not made
+    # yet is left out. At the end of the order, Piper's ~1 s a clip (BENCHMARKS.md, made ahead)
+    # put them minutes into a long first session, past set 1's question.
+    answer_ms = min((p.t_ms for p in tl.phases if p.phase == "answer" and p.t_ms >= at_ms),
+                    default=None)
+    if answer_ms is not None:
+        k = sum(1 for t in ahead if uses[t] <= answer_ms)
+        ahead[k:k] = [t for t in echo_texts(tl, words) if t not in ahead[:k]]
     behind = sorted((t for t in before if t not in uses), key=lambda t: before[t])
     texts = [t for t in first + ahead + behind + extra_texts(tl, words, answers)
              if t != TICK_KEY]
