@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_remedy_ahead import time_each_clip  # noqa: E402
+
 
 def run(path: Path, engine: str, last: bool) -> tuple[int, int, float, float, float]:
     """Clips in the session, read-back words among them, when the last of those was made,
@@ -55,19 +57,13 @@ def run(path: Path, engine: str, last: bool) -> tuple[int, int, float, float, fl
     cache = Path(tempfile.mkdtemp(prefix="coach-bench-echo-"))
     done = threading.Event()
     made: dict[str, float] = {}
+    since = [0.0]
     try:
         preparer = ClipPreparer(lambda m: done.set() if isinstance(m, JobDone) else None,
                                 cache_dir=cache)
-        real = preparer._make
-
-        def timed(job, text):  # type: ignore[no-untyped-def]
-            out = real(job, text)
-            made[text] = time.perf_counter() - t0
-            return out
-
-        preparer._make = timed  # type: ignore[method-assign]
+        time_each_clip(preparer, made, since)
         preparer.start()
-        t0 = time.perf_counter()
+        since[0] = time.perf_counter()
         preparer.set_busy(True)
         preparer.submit(ClipJob(path.stem, tl, texts, "session"))
         done.wait(1800)

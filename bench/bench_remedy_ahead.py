@@ -23,7 +23,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,6 +43,21 @@ def child_cpu_s() -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return total
+
+
+def time_each_clip(preparer: Any, made: dict[str, float], since: list[float],
+                   after: Callable[[], None] = lambda: None) -> None:
+    """Wrap the clip worker's making of one clip: when each was made, seconds after
+    ``since[0]`` (a perf_counter reading the caller sets), into ``made``; ``after`` runs then."""
+    real = preparer._make
+
+    def timed(job, text):  # type: ignore[no-untyped-def]
+        out = real(job, text)
+        made[text] = time.perf_counter() - since[0]
+        after()
+        return out
+
+    preparer._make = timed
 
 
 def run(path: Path, engine: str) -> tuple[int, float, float, float, float] | None:
@@ -73,17 +90,14 @@ def run(path: Path, engine: str) -> tuple[int, float, float, float, float] | Non
         time.sleep(1.0)  # idle: the worker releases Piper, as between a check and a start
         made: dict[str, float] = {}
         child = [0.0]  # the model's child ends when the worker goes idle: read after each clip
-        real = preparer._make
+        since = [0.0]
 
-        def timed(job, text):  # type: ignore[no-untyped-def]
-            out = real(job, text)
-            made[text] = time.perf_counter() - t0
+        def read_child() -> None:
             child[0] = max(child[0], child_cpu_s())
-            return out
 
-        preparer._make = timed  # type: ignore[method-assign]
+        time_each_clip(preparer, made, since, read_child)
         done.clear()
-        cpu0, t0 = time.process_time(), time.perf_counter()
+        cpu0, since[0] = time.process_time(), time.perf_counter()
         preparer.set_busy(True)
         preparer.submit(ClipJob(path.stem, tl, own, "session"))
         preparer.submit(ClipJob(path.stem, tl, [], "ahead", plan=lambda: ahead))
