@@ -3,7 +3,9 @@
 From each speech cue (ticks never duck) and its clip's length in frames at the mixer rate, the
 interval [first sample - ``before``, clip end + ``after``) in source frames; intervals that
 overlap, touch, or leave the music less than ``MIN_GAP_MS`` at its own level between them
-merged. The fade down fills an interval's first ``before`` frames (so the
+merged. With the mic listening for spoken answers, a rating question's interval runs on
+through the time its answer window listens (the music the mic hears is lowered as well as the
+music the lifter hears). The fade down fills an interval's first ``before`` frames (so the
 music is fully down at the cue's first sample) and the fade up its last ``after`` frames (so it
 is back ``after`` after the clip ends). No I/O, no clock: the ducker asks ``gain_db`` at the
 position being heard.
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coach.core.timeline import Timeline, clip_key
+from coach.core.types import Question, Side
 
 BEFORE_MS = 150  # the fade down starts this long before a cue's first sample
 AFTER_MS = 200  # and the fade up ends this long after its clip's last
@@ -164,14 +167,18 @@ class Steps:
 
 def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
          before_ms: int = BEFORE_MS, after_ms: int = AFTER_MS,
-         min_gap_ms: int = MIN_GAP_MS) -> DuckPlan:
+         min_gap_ms: int = MIN_GAP_MS, listen_ms: int = 0) -> DuckPlan:
     """The duck intervals of ``timeline``'s speech cues; ``clip_frames[text]`` is each clip's
     length in frames at ``rate`` (a clip not given counts as 0 frames: its cue still ducks for
     ``before_ms + after_ms``). A cue starts at frame ``t_ms * rate // 1000``, as in the mixer.
-    Intervals less than ``min_gap_ms`` apart are merged (0: only overlapping or adjacent)."""
+    Intervals less than ``min_gap_ms`` apart are merged (0: only overlapping or adjacent).
+    ``listen_ms`` > 0 (the daemon listens for spoken answers): each rating question stays down
+    from its first sample through the first ``listen_ms`` of its answer phase (at most the
+    phase), the time the mic is open, so the music the mic hears is lowered too."""
     before = before_ms * rate // 1000
     after = after_ms * rate // 1000
     gap = max(1, min_gap_ms * rate // 1000)
+    heard_until = _answer_ends(timeline, listen_ms) if listen_ms > 0 else {}
     spans = []
     for cue in timeline.cues:
         if cue.kind != "speech":
@@ -180,7 +187,15 @@ def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
         n = int(clip_frames.get(clip_key(cue), 0))
         # Not clamped at frame 0: a cue at 0 is heard after the preroll, with the position
         # held at 0 until then, so the music is down by the time it is heard.
-        spans.append((first - before, first + max(0, n) + after))
+        end = first + max(0, n)
+        if cue.question is not None:
+            # The question's own span reaches its answer window's: the music does not come up
+            # between the words and the mic (the window opens at the question's estimated end,
+            # rounded up to whole seconds: up to a second after a short question).
+            until = heard_until.get((cue.exercise_index, cue.set, cue.side, cue.question))
+            if until is not None:
+                end = max(end, until * rate // 1000)
+        spans.append((first - before, end + after))
     spans.sort()
     starts: list[int] = []
     ends: list[int] = []
@@ -191,3 +206,11 @@ def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
             starts.append(a)
             ends.append(b)
     return DuckPlan(rate, tuple(starts), tuple(ends), before, after)
+
+
+def _answer_ends(timeline: Timeline, listen_ms: int) -> dict[tuple[int, int, Side | None, Question],
+                                                            int]:
+    """Where the mic stops listening in each answer phase (ms), by the question's set, side
+    and kind: ``listen_ms`` into the phase, never past its end."""
+    return {(p.exercise_index, p.set, p.side, p.question): min(p.end_ms, p.t_ms + listen_ms)
+            for p in timeline.phases if p.phase == "answer" and p.question is not None}

@@ -37,7 +37,7 @@ from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, Ducking
 from coach.daemon.inbox import REPLY_TIMEOUT_S, Call, Inbox, Message, Wake
 from coach.daemon.library import ProgramLibrary
-from coach.daemon.listening import Listener
+from coach.daemon.listening import Listener, listen_ms
 from coach.daemon.remedy import KeptRemedies
 from coach.daemon.schedules import Clock, Schedules, system_clock
 from coach.daemon.session import OutputFactory, SessionController
@@ -138,7 +138,7 @@ class Daemon:
         self.controller = SessionController(factory, self.preparer, self.writer, rate=rate,
                                             monotonic=monotonic, wall=clock,
                                             ducker_factory=_ducker_factory(duck_db), kept=kept,
-                                            answers=listener is not None)
+                                            listen_ms=listen_ms(listener))
         self.interrupted: InterruptedSession | None = (
             history.interrupted() if history is not None else None)
         # Parts that say when they are off or degraded (status's problems), and those told of
@@ -199,6 +199,7 @@ class Daemon:
             self.writer.retry()  # history that stopped writing: tried again, with back-off
         if self.listener is not None:
             self.listener.follow(*self.controller.phase_now())
+            self.controller.hold_music(self.listener.command_pending)
         wall, mono = self.clock(), self.monotonic()
         step = (wall - self._last_wall).total_seconds() - (mono - self._last_mono)
         if abs(step) > CLOCK_STEP_S:

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 LISTEN_S = 6.0  # the mic stays open this long after the question (the answer phase is 8 s)
 JOIN_S = 3.0
+# An answer window opens on the session thread's next tick after its phase begins and hears
+# once parec has started (tenths of a second): the music is kept down this much longer.
+OPENS_LATE_S = 0.5
 
 Handler = Callable[[Request], Reply]
 
@@ -77,6 +80,12 @@ def window_of(phase: Phase | None) -> Window | None:
     return Window(phase.exercise_index, phase.set, phase.side, phase.question)
 
 
+def listen_ms(listener: Listener | None) -> int:
+    """How long the music is kept down in each answer phase (ms; 0: the daemon does not
+    listen): the time its mic window is open (duckplan.plan's ``listen_ms``)."""
+    return 0 if listener is None else round((listener.seconds + OPENS_LATE_S) * 1000)
+
+
 def _sphinx() -> Recognizer:
     from coach.audio.listen.engines import recognizer  # an engine's module only with listen:
     return recognizer("pocketsphinx")
@@ -105,10 +114,19 @@ class Listener:
         # windows whose audio has begun to come (the listening thread's count; read by tests,
         # which must not speak before a window hears: parec takes tenths of a second to start)
         self.captured = 0
+        # Command windows asked for (the session thread's count) and ended (the listening
+        # thread's): the music is kept down from the ask to the end, parec's start included.
+        self._commands_asked = 0
+        self._commands_ended = 0
 
     @property
     def listening(self) -> bool:
         return self._open.is_set()
+
+    @property
+    def command_pending(self) -> bool:
+        """A command window is asked for or open (its "stop?" and "yes" too)."""
+        return self._commands_ended < self._commands_asked
 
     # --- the session thread -----------------------------------------------------------------
 
@@ -130,6 +148,7 @@ class Listener:
         """`coach listen` or a held key: a window for one spoken command, now (a rating window
         open now ends: taps and `coach rate` still rate that set)."""
         self._stop_rating.set()
+        self._commands_asked += 1
         self._windows.put(CommandWindow())
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -172,6 +191,9 @@ class Listener:
                 self._listen(w, recognizer)
             except Exception as e:  # a bug costs one window, never the thread
                 log.exception("listen: window failed: %s", e)
+            finally:
+                if isinstance(w, CommandWindow):
+                    self._commands_ended += 1
 
     def _listen(self, w: Window | CommandWindow, recognizer: Recognizer) -> None:
         from coach.audio.listen.capture import Capture, NoSource

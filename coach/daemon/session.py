@@ -57,11 +57,11 @@ class SessionController:
                  monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = system_clock,
                  ducker_factory: DuckerFactory | None = None,
-                 kept: KeptRemedies | None = None, answers: bool = False) -> None:
+                 kept: KeptRemedies | None = None, listen_ms: int = 0) -> None:
         self.output_factory = output_factory
         self.kept = kept or KeptRemedies(None)  # the remedies on disk, for a crash resume
         self.ducker_factory = ducker_factory
-        self.answers = answers  # the daemon listens: "how long" and "stop"'s clips are made too
+        self.listen_ms = listen_ms  # the mic's answer windows (0: off; "how long" made too)
         self.preparer = preparer
         self.history = history
         self.rate = rate
@@ -76,15 +76,13 @@ class SessionController:
     def start(self, resolved: Resolved, at_ms: int = 0, force: bool = False,
               resumed: bool = False, resumed_from: int | None = None,
               changes: tuple[Change, ...] = ()) -> Status | Failed:
-        """``changes``: remedies already in force (a resumed session's; ``resolved``'s
-        timeline is compiled with them)."""
+        """``changes``: remedies already in force (a resumed session's; in its timeline)."""
         if self.session is not None and not force:
             return Failed(f"a session of {self.session.name!r} is running; "
                          "stop it first or use --force")
         tl = resolved.timeline
         at_ms = max(0, min(at_ms, tl.duration_ms))
-        # The output first: a missing device is the answer to this start, and a Bluetooth
-        # headset wakes up while the clips are made.
+        # The output first: a missing device answers this start; a Bluetooth headset wakes meanwhile.
         output = self.output_factory()
         try:
             output.open()
@@ -94,7 +92,7 @@ class SessionController:
             return Failed(str(e))
         if self.session is not None:
             self.stop("stopped")
-        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed, self.answers)
+        first, texts = clip_order(tl, at_ms, resolved.program.words, resumed, self.listen_ms > 0)
         job = ClipJob(resolved.stem, tl, texts, "session")
         mixer = build_mixer(tl, {}, rate=self.rate, pending=True)
         s = Session(resolved, at_ms, job, mixer, SessionRecord(self.history, self.wall),
@@ -115,8 +113,7 @@ class SessionController:
         return self.status()
 
     def stop(self, how: SessionEnd) -> str | None:
-        """End the session, played out ("completed") or stopped; the log says how it went.
-        Returns why its end is not saved (None: it is)."""
+        """End the session, played out ("completed") or stopped; why its end is not saved."""
         s = self.session
         if s is None:
             return None
@@ -209,7 +206,12 @@ class SessionController:
         self._track(s, s.start_ms)
 
     def _duck_plan(self, s: Session) -> DuckPlan:
-        return duck_plan(s.resolved.timeline, s.mixer, self.rate)
+        return duck_plan(s.resolved.timeline, s.mixer, self.rate, self.listen_ms)
+
+    def hold_music(self, on: bool) -> None:
+        """The music kept down while a command window's mic is open (``on``), or let go."""
+        if self.session is not None and self.session.ducker is not None:
+            self.session.ducker.hold(on)
 
     # --- the tick: end of session, history, lost output --------------------------------------
 
@@ -459,8 +461,7 @@ class SessionController:
                 self.on_set_ended(ev)
 
     def _next_unit(self, s: Session) -> None:
-        """A new set or side began: the last one's rating window closed (taps still being
-        counted in it are its rating)."""
+        """A new set or side began: the last one's rating window closed (its taps rate it)."""
         taps = s.rating.next_unit()
         if taps is not None:
             self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=None)

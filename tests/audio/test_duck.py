@@ -690,3 +690,35 @@ def test_the_music_goes_down_under_an_inserts_first_words_not_a_second_later(tmp
     finally:
         ducker.stop()
     assert min(lowest) < db_factor(-6), f"the music never went down under the words: {min(lowest)}"
+
+
+def test_held_the_music_goes_down_in_steps_whatever_the_plan_and_comes_back_when_let_go(
+        tmp_path) -> None:
+    """A command window's mic is open (push-to-talk, `coach listen`) at a time no plan knows:
+    the music goes to the full depth, a step at a time, and follows the plan again after."""
+    from coach.audio.dummy import DummyServer
+    server = DummyServer()
+    music = server.add()
+    quiet = DuckPlan(RATE, (600 * RATE,), (601 * RATE,), RATE * 15 // 100, RATE * 2 // 10)
+    ducker = Ducker(quiet, -12.0, state_path=tmp_path / "ducked.json", connect=lambda: server,
+                    realtime=False)
+    low = db_factor(-12)
+
+    def level() -> float:
+        return server.volume(music)[0]  # type: ignore[index]
+
+    ducker.start(Clock())
+    try:
+        until(lambda: server.listens > 0, "the ducker waits")
+        assert level() == 1.0 and ducker.steps == 0
+        ducker.hold(True)
+        until(lambda: abs(level() - low) < 0.002, "the music at -12 dB while held")
+        assert ducker.steps == ducker.n_steps == 6  # 2 dB at a time, not one jump
+        time.sleep(0.3)
+        assert abs(level() - low) < 0.002, "held down"
+        ducker.hold(False)
+        until(lambda: level() == 1.0, "the music back at its own volume once let go")
+        assert ducker.steps == 2 * ducker.n_steps
+    finally:
+        ducker.stop()
+    assert level() == 1.0

@@ -96,3 +96,39 @@ def test_intervals_are_sorted_disjoint_and_cover_exactly_the_cues(cues):
     lows = {(t - BEFORE_MS) * MS for t, _ in cues}
     highs = {(t + AFTER_MS) * MS + n * MS for t, n in cues}
     assert set(p.starts) <= lows and set(p.ends) <= highs
+
+
+RATED_UNILATERAL = ("program: P\ndefaults: {rest: 20s, switch: 20s}\nrate: feel\nexercises:\n"
+                    "  - name: Split squat\n    sides: both\n    reps: 2\n    cadence: 2s\n")
+
+
+def test_with_the_mic_listening_the_music_stays_down_from_each_question_through_its_window():
+    timeline = compile_program(parse_program(RATED_UNILATERAL))
+    questions = [c for c in timeline.cues if c.question is not None]
+    answers = [p for p in timeline.phases if p.phase == "answer"]
+    assert [q.side for q in questions] == ["left", "right"] == [a.side for a in answers]
+    clips = {c.text: 500 * MS for c in timeline.cues}  # shorter than the question's estimate
+    listen = 6500
+    p = plan(timeline, clips, RATE, listen_ms=listen)
+    for q, a in zip(questions, answers):
+        assert a.t_ms - (q.t_ms + 500) >= 1000  # a second between its words and the window
+        # Fully down from the question's first sample to the window's end, no swell between.
+        assert all(p.depth(f * MS) == 1.0 for f in range(q.t_ms, a.t_ms + listen, 50)), a
+        end = a.t_ms + listen
+        assert 0 < p.depth((end + AFTER_MS // 2) * MS) < 1  # then fading up
+        assert p.depth((end + AFTER_MS) * MS) == 0.0  # and back
+    # Not listening: the music comes back between the question and its answer phase.
+    off = plan(timeline, clips, RATE)
+    assert all(off.depth((a.t_ms + 1000) * MS) == 0.0 for a in answers)
+
+
+def test_the_music_is_held_down_no_longer_than_the_answer_phase():
+    timeline = compile_program(parse_program(
+        "program: P\ndefaults: {rest: 40s}\nrate: feel\nexercises:\n"
+        "  - name: Row\n    sets: 2\n    reps: 2\n    cadence: 2s\n"))
+    a = next(p for p in timeline.phases if p.phase == "answer")
+    # "rest 28 seconds" follows at the phase's end (its clip given as empty: it ducks only for
+    # its fades); a minute of listening is cut there.
+    p = plan(timeline, {}, RATE, listen_ms=60_000)
+    assert p.depth((a.end_ms - 1) * MS) == 1.0
+    assert p.depth((a.end_ms + AFTER_MS) * MS) == 0.0

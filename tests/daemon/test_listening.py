@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from coach.daemon.ducking import DuckerFactory
 from tests.support.audio import PulseServer, need_pulse, pulse_server
 from tests.support.listening import listening_session
 from tests.support.programs import RATED_SPLIT
@@ -319,4 +320,76 @@ def test_listen_without_the_config_is_refused_with_the_key_to_set(tmp_path: Path
         assert rig.call("listen") == {
             "ok": False, "error": 'listening is off: set `listen: {source: NAME}` in config.yaml '
                                   '(README, "Answering aloud")'}
+        rig.call("stop")
+
+
+@pytest.fixture
+def music_stream(tmp_path: Path) -> Iterator[tuple[DuckerFactory, Callable[[float, str], None]]]:
+    """The real Ducker on a DummyServer holding one music stream: its factory, and a wait for
+    the music to reach a level (a volume factor)."""
+    from coach.audio.duck import Ducker
+    from coach.audio.dummy import DummyServer
+    server = DummyServer()
+    stream = server.add()
+
+    def at(level: float, what: str) -> None:
+        """The music reaches ``level`` within 5 s and stays there for a second (the ducker,
+        lowered, looks at the position at least every 0.25 s)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            v = server.volume(stream)
+            if v is not None and abs(v[0] - level) < 0.002:
+                break
+            time.sleep(0.01)
+        held_until = time.monotonic() + 1.0
+        while (v := server.volume(stream)) is not None and abs(v[0] - level) < 0.002:
+            if time.monotonic() > held_until:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{what}: music at {server.volume(stream)}, not {level:.3f}")
+
+    yield (lambda plan: Ducker(plan, -12.0, state_path=tmp_path / "ducked.json",
+                               connect=lambda: server, realtime=False)), at
+
+
+def test_the_music_stays_down_from_the_question_through_the_mic_window(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        music_stream: tuple[DuckerFactory, Callable[[float, str], None]]) -> None:
+    from coach.audio.duck import db_factor
+    from coach.daemon.listening import LISTEN_S, OPENS_LATE_S
+    factory, music_at = music_stream
+    low = db_factor(-12.0)
+    with listening_session(tmp_path, source=mic[1], env=mic[0].env,
+                           ducker_factory=factory) as rig:
+        rig.play_to(14.5)
+        music_at(low, "under the question")
+        rig.play_to(17.5)  # its words ended (the clip is shorter than the 4 s it was given)
+        s = rig.d.controller.session
+        assert s is not None and s.ducker is not None
+        asked = s.mixer.clip_frames()["How well did you feel it? Tap one to five."]
+        assert 14.0 + asked / rig.d.controller.rate + 0.2 < 17.5  # the music would be back
+        music_at(low, "between the question's words and its window")
+        open_window(rig, 18.3)
+        rig.play_to(18.0 + LISTEN_S)
+        music_at(low, "while the mic listens")
+        rig.play_to(18.0 + LISTEN_S + OPENS_LATE_S + 0.4)
+        music_at(1.0, "after the window, before the next words")
+        rig.call("stop")
+
+
+def test_a_command_window_keeps_the_music_down_until_it_ends(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        music_stream: tuple[DuckerFactory, Callable[[float, str], None]]) -> None:
+    from coach.audio.duck import db_factor
+    factory, music_at = music_stream
+    with listening_session(tmp_path, source=mic[1], env=mic[0].env,
+                           ducker_factory=factory) as rig:
+        rig.play_to(56.5)  # the rest's quiet, after "rest 18 seconds"
+        music_at(1.0, "in the rest")
+        assert rig.call("listen")["listening"] is True
+        music_at(db_factor(-12.0), "while a command window listens (the position holds still)")
+        assert rig.d.listener is not None and rig.d.listener.command_pending
+        rig.wait_for(lambda st: not st["listening"], "the window to close", timeout=10)
+        music_at(1.0, "once the window closed with nothing said")
+        assert rig.player.position < 61 * rig.d.controller.rate
         rig.call("stop")

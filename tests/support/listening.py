@@ -10,6 +10,7 @@ from pathlib import Path
 
 from coach.audio.listen.engines import recognizer
 from coach.core.types import ListenEngine
+from coach.daemon.ducking import DuckerFactory
 from coach.daemon.listening import Listener
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
@@ -18,10 +19,11 @@ from tests.support.rig import Rig
 @contextmanager
 def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
                       program: str = RATED_SPLIT,
-                      engine: ListenEngine = "pocketsphinx") -> Iterator[Rig]:
+                      engine: ListenEngine = "pocketsphinx",
+                      ducker_factory: DuckerFactory | None = None) -> Iterator[Rig]:
     """A Rig whose Listener hears ``source`` (on the sound server ``env`` names) with
     ``engine``'s recogniser, with ``program`` written as split.yaml and started (playing, its
-    clips all made)."""
+    clips all made; its ducker made by ``ducker_factory``, None: no ducking)."""
     listener = Listener(source, partial(recognizer, engine), env=env)
     with Rig(tmp_path, listener=listener) as rig:
         assert rig.d.listener is not None
@@ -29,6 +31,7 @@ def listening_session(tmp_path: Path, source: str, env: dict[str, str] | None,
         try:
             (rig.programs / "split.yaml").write_text(program)
             rig.call("reload")
+            rig.d.controller.ducker_factory = ducker_factory
             rig.start("split")
             # every clip made: a rating's read-back is made last and left out of what is said
             # until it is (test_rating_window's read-back test lost "left side" so in CI, once)

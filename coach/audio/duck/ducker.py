@@ -96,6 +96,8 @@ class Ducker:
         # Until then (monotonic) the thread looks at the output every step gap: the insert
         # just said is not begun yet (see said()).
         self.insert_watch_until = 0.0
+        # While set (a command window's mic is open), the full depth whatever the plans say.
+        self._held = False
         self.step_db = -self.level_db / self.n_steps
         self.state_path = state_path if state_path is not None else state_file()
         self.lead_s = lead_ms / 1000
@@ -152,6 +154,19 @@ class Ducker:
             self.insert_watch_until = time.monotonic() + INSERT_WATCH_S
         self._wake()
 
+    def hold(self, on: bool) -> None:
+        """Keep the music at the full depth (``on``: the mic is open for a spoken command, at
+        any time, so the music it hears is lowered too), or let it follow the plans again;
+        the fades are the thread's steps (one per STEP_GAP_S). Called every tick: only a
+        change wakes the thread."""
+        if on != self._held:
+            self._held = on
+            self._wake()
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
     def stop(self, timeout: float = 1.0) -> None:
         """Restore every stream we lowered now and end the thread (waits at most ``timeout``:
         a thread still talking to a slow server restores on its own when it gets through)."""
@@ -189,6 +204,8 @@ class Ducker:
         """The step wanted at source frame ``pos`` (and ``insert_pos`` frames into the latest
         insert), the deeper of the plans, looking ``lead`` frames ahead for a fade down only;
         and in how many frames it next changes (None: never)."""
+        if self._held:
+            return self.n_steps, None  # until let go (hold() wakes the thread)
         tracks = [(self._plan, pos)]
         ins = self._insert
         if ins is not None and insert_pos is not None:
