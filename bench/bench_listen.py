@@ -54,6 +54,13 @@ from coach.core.phrases import say_number  # noqa: E402
 CHUNK = int(RATE * 0.1)
 CPU = [0.0]  # CPU-s spent hearing (the corpus's making left out)
 BAND = [0]  # --band: the mic's rate, Hz (0: RATE itself)
+DUCK = [0.0]  # --duck: dB the music is lowered by while the mic listens
+
+
+def mic_snr(kind: str, snr: float | None) -> float | None:
+    """The SNR the mic hears: music (the lifter's, played through coach's sound server) is
+    lowered by the duck while the mic listens; gym noise is not."""
+    return snr + DUCK[0] if snr is not None and kind.startswith("music") else snr
 SNRS = (20, 15, 10, 5)
 
 
@@ -169,8 +176,13 @@ def main() -> int:
     ap.add_argument("--early", type=float, default=None, metavar="S",
                     help="when a stretch is decoded, before its end is sure (window.EARLY_S, "
                          f"{endpointer.EARLY_S} s as built): a candidate measured")
+    ap.add_argument("--duck", type=float, default=0.0, metavar="DB",
+                    help="the music lowered by DB dB while the mic listens (coach's duck, "
+                         "12 by default, when the music plays through its sound server): each "
+                         "music window's SNR is its row's + DB, music alone DB lower")
     args = ap.parse_args()
     BAND[0] = args.band
+    DUCK[0] = args.duck
     if args.early is not None:
         endpointer.EARLY_S = args.early
     if args.end_silence is not None:
@@ -186,7 +198,9 @@ def main() -> int:
     print(f"endpointer silence {endpointer.END_SILENCE_S:g} s (decoded at {endpointer.EARLY_S:g} s); "
           f"engine {args.engine}; set {args.set}; mic at {args.band or RATE} Hz: {len(voices)} voices "
           f"({'; '.join(v.label for v in voices)}) x 5 "
-          f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise")
+          f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise"
+          + (f"; music ducked {args.duck:g} dB (SNR = the row's + {args.duck:g})"
+             if args.duck else ""))
     print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) | of which "
           "audio waited for | of which processing |")
     print("|---|---|---|---|---|---|---|---|")
@@ -198,7 +212,7 @@ def main() -> int:
                 for text in answers(i):
                     noise = (NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None
                              else None)
-                    x, end = window(clips[i, text], noise, snr,
+                    x, end = window(clips[i, text], noise, mic_snr(kind, snr),
                                     float(rng.uniform(0.3, 2.0)), rng)
                     audio_s += WINDOW_S
                     got, words, at, took = hear(rec, x)
@@ -223,8 +237,13 @@ def main() -> int:
     print()
     print("| windows with no answer in them | ratings given |")
     print("|---|---|")
-    for kind, make in NOISES.items():
-        given = empty_windows(rec, make, args.empty, rng, lambda got, _words: got is not None)
+    for kind, noise_of in NOISES.items():
+        ducked = 10 ** (-args.duck / 20) if kind == "music" else 1.0
+
+        def lowered(n: int, r: np.random.Generator, noise_of: Any = noise_of,
+                    ducked: float = ducked) -> np.ndarray:
+            return noise_of(n, r) * ducked
+        given = empty_windows(rec, lowered, args.empty, rng, lambda got, _words: got is not None)
         audio_s += args.empty * WINDOW_S
         if args.detail:
             for words in given:
@@ -235,7 +254,8 @@ def main() -> int:
         for i, _v in enumerate(voices):
             for text in OFF[args.set]:
                 noise = NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None else None
-                x, _ = window(clips[i, text], noise, snr, float(rng.uniform(0.3, 2.0)), rng)
+                x, _ = window(clips[i, text], noise, mic_snr(kind, snr),
+                              float(rng.uniform(0.3, 2.0)), rng)
                 audio_s += WINDOW_S
                 total += 1
                 got, words, _, _ = hear(rec, x)
