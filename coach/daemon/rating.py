@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 # A rating by taps: the window stays open this long after the last tap (1-5 taps, the play
 # key or the GPIO button); taps inside it are the rating, not pause/resume.
 TAP_CLOSE_S = 2.0
+# A spoken answer: the mic opens this long after the question's last sample is heard (the
+# output's position, accurate to 10-30 ms: DESIGN.md, ducking), not at the answer phase the
+# timeline placed at its estimated length rounded up to whole seconds (1.24 s later for
+# espeak-ng's "How well did you feel it? Tap one to five."): a lifter answers sooner. parec
+# takes 0.2-0.3 s more to start; the mic never hears the question's own "five".
+QUESTION_TAIL_MS = 100
 
 RATE_RULE = "a set (or side) can be rated from the moment its work ends until the next one starts"
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from coach.audio.player import Output
 from coach.core.mixer import Mixer
+from coach.core.timeline import Cue
 from coach.daemon.clips import ClipJob
 from coach.daemon.ducking import Ducking
 from coach.daemon.rating import RatingWindow
@@ -49,3 +50,8 @@ class Session:
     @property
     def name(self) -> str:
         return self.resolved.program.name
+
+    def heard_ms(self, cue: Cue) -> int | None:
+        """How long ``cue``'s clip lasts (ms), None while it is not made."""
+        clip = self.clips.get(cue.text)
+        return None if clip is None else len(clip) * 1000 // self.mixer.rate

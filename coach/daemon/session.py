@@ -30,12 +30,12 @@ from coach.core.navigation import (
     resume_words,
     skip_target,
 )
-from coach.core.timeline import Phase, locate
+from coach.core.timeline import Phase, answer_open, locate
 from coach.core.types import RATING_MAX, Echo, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, duck_plan
 from coach.daemon.prepare import can_start, clip_order, late_clips
-from coach.daemon.rating import Rateable, asked_now, nothing_to_rate, rateable
+from coach.daemon.rating import QUESTION_TAIL_MS, Rateable, asked_now, nothing_to_rate, rateable
 from coach.daemon.record import NotSaved, Saved, SessionRecord
 from coach.daemon.recover import OutputFactory, recover
 from coach.daemon.remedy import Change, KeptRemedies, Switchable, ahead_job, replan
@@ -471,12 +471,12 @@ class SessionController:
         s.record.account(self.monotonic(), self.state())
 
     def phase_now(self) -> tuple[Phase | None, bool]:
-        """The phase playing now, and whether the output plays the timeline (not paused, not
-        preparing, not lost): what opens a mic window."""
+        """The phase playing now (an answer phase from its question's last sample as heard),
+        and whether the output plays the timeline (not paused, preparing or lost): for the mic."""
         s = self.session
         if s is None or not s.playing or s.output is None or s.lost_at_ms is not None:
             return None, False
-        _, phase = locate(s.resolved.timeline, self.position_ms())
+        phase = answer_open(s.resolved.timeline, self.position_ms(), s.heard_ms, QUESTION_TAIL_MS)
         return phase, s.output.state == "playing"
 
     def status(self) -> Status:

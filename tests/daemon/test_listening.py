@@ -100,6 +100,28 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         assert rig.stored_ratings() == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
 
 
+def test_the_mic_opens_when_the_question_has_been_heard_not_at_its_rounded_answer_phase(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
+    """The timeline's answer phase starts at 18 s (the question's estimated 4 s); its words end
+    at 16.76 s: a lifter answering at once is heard."""
+    server, source = mic
+    with listening_session(tmp_path, source, server.env) as rig:
+        s = rig.d.controller.session
+        assert s is not None
+        ends = 14.0 + len(s.clips["How well did you feel it? Tap one to five."]) / rig.d.controller.rate
+        assert ends < 17.0
+        rig.play_to(ends - 0.3)  # its last words: the mic stays closed
+        time.sleep(0.5)
+        assert rig.status()["listening"] is False
+        rig.play_to(ends + 0.15)
+        rig.wait_for(lambda st: st["listening"], "the mic once the question was heard", timeout=5)
+        assert rig.status()["phase"] == "switch"  # not yet the answer phase
+        time.sleep(0.3)  # parec's first samples
+        say_into(server, tmp_path, speech("four", RATE), "four")
+        wait_stored(rig, [(1, "left", "feel", 4)])
+        rig.call("stop")
+
+
 def test_the_moonshine_engine_rates_four_and_writes_that_was_hard_down(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:
     need(importlib.util.find_spec("moonshine_voice") is not None,
