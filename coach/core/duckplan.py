@@ -173,12 +173,12 @@ def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
     ``before_ms + after_ms``). A cue starts at frame ``t_ms * rate // 1000``, as in the mixer.
     Intervals less than ``min_gap_ms`` apart are merged (0: only overlapping or adjacent).
     ``listen_ms`` > 0 (the daemon listens for spoken answers): each rating question stays down
-    from its first sample through the first ``listen_ms`` of its answer phase (at most the
-    phase), the time the mic is open, so the music the mic hears is lowered too."""
+    from its first sample to ``listen_ms`` after its last (never past its answer phase), the
+    time the mic is open, so the music the mic hears is lowered too."""
     before = before_ms * rate // 1000
     after = after_ms * rate // 1000
     gap = max(1, min_gap_ms * rate // 1000)
-    heard_until = _answer_ends(timeline, listen_ms) if listen_ms > 0 else {}
+    phase_ends = _answer_ends(timeline) if listen_ms > 0 else {}
     spans = []
     for cue in timeline.cues:
         if cue.kind != "speech":
@@ -189,12 +189,10 @@ def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
         # held at 0 until then, so the music is down by the time it is heard.
         end = first + max(0, n)
         if cue.question is not None:
-            # The question's own span reaches its answer window's: the music does not come up
-            # between the words and the mic (the window opens at the question's estimated end,
-            # rounded up to whole seconds: up to a second after a short question).
-            until = heard_until.get((cue.exercise_index, cue.set, cue.side, cue.question))
+            # The question's own span runs on while the mic listens after it.
+            until = phase_ends.get((cue.exercise_index, cue.set, cue.side, cue.question))
             if until is not None:
-                end = max(end, until * rate // 1000)
+                end = max(end, min(until * rate // 1000, end + listen_ms * rate // 1000))
         spans.append((first - before, end + after))
     spans.sort()
     starts: list[int] = []
@@ -208,9 +206,7 @@ def plan(timeline: Timeline, clip_frames: Mapping[str, int], rate: int = 48000,
     return DuckPlan(rate, tuple(starts), tuple(ends), before, after)
 
 
-def _answer_ends(timeline: Timeline, listen_ms: int) -> dict[tuple[int, int, Side | None, Question],
-                                                            int]:
-    """Where the mic stops listening in each answer phase (ms), by the question's set, side
-    and kind: ``listen_ms`` into the phase, never past its end."""
-    return {(p.exercise_index, p.set, p.side, p.question): min(p.end_ms, p.t_ms + listen_ms)
+def _answer_ends(timeline: Timeline) -> dict[tuple[int, int, Side | None, Question], int]:
+    """Where each answer phase ends (ms), by its question's set, side and kind."""
+    return {(p.exercise_index, p.set, p.side, p.question): p.end_ms
             for p in timeline.phases if p.phase == "answer" and p.question is not None}

@@ -19,6 +19,7 @@ import numpy as np
 from coach.audio.listen.recognizer import RATE, Heard, Recognizer
 from coach.core.timeline import Phase
 from coach.core.types import Question, Side
+from coach.daemon.rating import QUESTION_TAIL_MS
 from coach.protocol.messages import (
     AskStop,
     Back,
@@ -39,8 +40,10 @@ log = logging.getLogger(__name__)
 
 LISTEN_S = 6.0  # the mic stays open this long after the question (the answer phase is 8 s)
 JOIN_S = 3.0
-# An answer window opens on the session thread's next tick after its phase begins and hears
-# once parec has started (tenths of a second): the music is kept down this much longer.
+# An answer window opens on the session thread's next tick (0.1 s) after its question was heard,
+# and hears from parec's first chunk (0.11-0.12 s after it starts, from a source that delivers
+# audio; a null sink nothing plays into delivers it in blocks of up to 2 s): the music is kept
+# down this much longer.
 OPENS_LATE_S = 0.5
 
 Handler = Callable[[Request], Reply]
@@ -81,9 +84,11 @@ def window_of(phase: Phase | None) -> Window | None:
 
 
 def listen_ms(listener: Listener | None) -> int:
-    """How long the music is kept down in each answer phase (ms; 0: the daemon does not
-    listen): the time its mic window is open (duckplan.plan's ``listen_ms``)."""
-    return 0 if listener is None else round((listener.seconds + OPENS_LATE_S) * 1000)
+    """How long the music is kept down after each rating question's last sample (ms; 0: the
+    daemon does not listen): while its mic window is open (duckplan.plan's ``listen_ms``)."""
+    if listener is None:
+        return 0
+    return QUESTION_TAIL_MS + round((listener.seconds + OPENS_LATE_S) * 1000)
 
 
 def _sphinx() -> Recognizer:

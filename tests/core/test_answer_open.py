@@ -66,3 +66,12 @@ def test_past_the_last_phase_nothing_opens() -> None:
     last: Cue = tl.cues[-1]
     assert answer_open(tl, tl.duration_ms + 1000, said_in(0)) is None
     assert answer_open(tl, last.t_ms + 10, said_in(0)) is None
+
+
+def test_a_voice_slower_than_the_estimate_is_not_listened_to_in_its_answer_phase() -> None:
+    tl = timeline()
+    q = next(c for c in tl.cues if c.question is not None)
+    a = next(p for p in tl.phases if p.phase == "answer")
+    long = a.t_ms - q.t_ms + 700  # still asking 0.7 s into the phase the timeline placed
+    assert answer_open(tl, a.t_ms + 600, said_in(long)) is None
+    assert answer_open(tl, a.t_ms + 700, said_in(long)) == a

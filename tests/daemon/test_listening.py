@@ -379,6 +379,7 @@ def test_the_music_stays_down_from_the_question_through_the_mic_window(
         music_stream: tuple[DuckerFactory, Callable[[float, str], None]]) -> None:
     from coach.audio.duck import db_factor
     from coach.daemon.listening import LISTEN_S, OPENS_LATE_S
+    from coach.daemon.rating import QUESTION_TAIL_MS
     factory, music_at = music_stream
     low = db_factor(-12.0)
     with listening_session(tmp_path, source=mic[1], env=mic[0].env,
@@ -392,9 +393,10 @@ def test_the_music_stays_down_from_the_question_through_the_mic_window(
         assert 14.0 + asked / rig.d.controller.rate + 0.2 < 17.5  # the music would be back
         music_at(low, "between the question's words and its window")
         open_window(rig, 18.3)
-        rig.play_to(18.0 + LISTEN_S)
+        heard = 14.0 + asked / rig.d.controller.rate  # the question's last sample
+        rig.play_to(heard + LISTEN_S)
         music_at(low, "while the mic listens")
-        rig.play_to(18.0 + LISTEN_S + OPENS_LATE_S + 0.4)
+        rig.play_to(heard + QUESTION_TAIL_MS / 1000 + LISTEN_S + OPENS_LATE_S + 0.4)
         music_at(1.0, "after the window, before the next words")
         rig.call("stop")
 

@@ -23,11 +23,12 @@ from coach.core.timeline.model import (
     answer_open,
     clip_key,
     locate,
+    question_of,
 )
 from coach.core.timeline.overlaps import Overlap, find_overlaps
 
 __all__ = [
-    "ANSWER_WINDOW_MS", "TICK_KEY", "Cue", "answer_open", "Event", "Overlap", "Phase", "SetSpan", "Timeline",
-    "announce_text", "clip_key", "compile_program", "estimate_speech_ms", "find_overlaps", "locate",
-    "rating_problems", "rating_prompts", "rating_room_ms",
+    "ANSWER_WINDOW_MS", "TICK_KEY", "Cue", "Event", "Overlap", "Phase", "SetSpan", "Timeline",
+    "announce_text", "answer_open", "clip_key", "compile_program", "estimate_speech_ms",
+    "find_overlaps", "locate", "question_of", "rating_problems", "rating_prompts", "rating_room_ms",
 ]

@@ -7,7 +7,7 @@ nothing drifts over a 2-hour program.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -143,31 +143,37 @@ def locate(timeline: Timeline, t_ms: int) -> tuple[int | None, Phase | None]:
     return idx, phase
 
 
-def answer_open(timeline: Timeline, t_ms: int, heard_ms: Callable[[Cue], int | None],
-                after_ms: int = 0) -> Phase | None:
-    """The answer phase a spoken answer at ``t_ms`` is for: the phase playing, if it is one; or
-    the answer phase coming next, ``after_ms`` after its question has been heard to the end
-    (``heard_ms``: a cue's real length, None if not known, then the phase's own start counts). The timeline
-    places an answer phase at its question's estimated length rounded up to whole seconds (for
-    espeak-ng's "How well did you feel it? Tap one to five." 1.24 s after its last sample): a
-    lifter answers sooner than that."""
-    _, phase = locate(timeline, t_ms)
-    if phase is not None and phase.phase == "answer":
-        return phase
-    j = bisect_right(timeline._phase_starts, t_ms)
-    if j >= len(timeline.phases):
-        return None
-    nxt = timeline.phases[j]
-    if nxt.phase != "answer" or nxt.question is None:
-        return None
-    k = bisect_right(timeline._cue_starts, t_ms) - 1
-    # The question: the last cue at or before t_ms, asked for this phase (nothing lies between
-    # a question and its answer phase).
+def question_of(timeline: Timeline, answer: Phase) -> Cue | None:
+    """The cue that asks ``answer``'s question: the last cue before the answer phase (nothing
+    lies between a question and its answer phase), if it asks that question of that set."""
+    k = bisect_left(timeline._cue_starts, answer.t_ms) - 1
     if k < 0:
         return None
     q = timeline.cues[k]
-    if (q.question != nxt.question or q.set != nxt.set or q.side != nxt.side
-            or q.exercise_index != nxt.exercise_index):
+    if (q.question != answer.question or q.set != answer.set or q.side != answer.side
+            or q.exercise_index != answer.exercise_index):
         return None
-    length = heard_ms(q)
-    return nxt if length is not None and q.t_ms + length + after_ms <= t_ms else None
+    return q
+
+
+def answer_open(timeline: Timeline, t_ms: int, heard_ms: Callable[[Cue], int | None],
+                after_ms: int = 0) -> Phase | None:
+    """The answer phase a spoken answer at ``t_ms`` is for: the phase playing or the next one,
+    from ``after_ms`` after its question has been heard to the end (``heard_ms``: a cue's real
+    length; None while not known: then from the phase's start). The timeline places an answer
+    phase at its question's estimated length rounded up to whole seconds (for espeak-ng's "How
+    well did you feel it? Tap one to five." 1.24 s after its last sample): a lifter answers
+    sooner than that; and a voice slower than the estimate is still talking there."""
+    _, phase = locate(timeline, t_ms)
+    if phase is None or phase.phase != "answer":
+        j = bisect_right(timeline._phase_starts, t_ms)
+        if j >= len(timeline.phases):
+            return None
+        phase = timeline.phases[j]
+        if phase.phase != "answer" or phase.question is None:
+            return None
+    q = question_of(timeline, phase)
+    length = heard_ms(q) if q is not None else None
+    if q is None or length is None:
+        return phase if phase.t_ms <= t_ms else None
+    return phase if q.t_ms + length + after_ms <= t_ms else None
