@@ -16,6 +16,23 @@ Piper, each clip made by listen_corpus.Synth), its first sample AT_S after the w
 undimmed level. Active level, as the corpus measures it: the RMS of the clip's samples above
 0.01 (at the corpus's scale, peak 0.3, 16 kHz); the music's level is its RMS.
 
+--after-question S puts each answer's first sample S s after the question's last sample as heard
+instead (a prompt answer: the question's cue time plus its clip's real length, the clip as coach
+makes it, prepare_clips from the daemon's clip cache, checked against the render; not the
+timeline's estimate, which places the answer phase whole seconds after the cue). --music off
+plays no music stream at all: the room is the voice's -60 dBFS floor, the answers at the same
+level (MUSIC_DB + SNR_DB), so that only the timing counts.
+
+Per answer, with the question's end found in the capture (where the render's question was found
+plus the clip's length): the answer's first sample after it; when the daemon was first seen
+`listening: true` after it (a status read: the capture's count when the read came back, with the
+last read that saw it closed, the bracket; the flag is set when the daemon starts its parec, which
+hears from when its record stream starts); and when the daemon's record stream (a new
+source-output on the server, `pactl subscribe`) appeared after it: the capture's count when the
+event was read. Both are wall-clock moments put on the capture's clock by its frame count then
+(parec's --latency-msec=20: the count trails what the sink plays by about that); the checks line
+gives how far the status's own position put the question from where it was found.
+
 --duck off writes `duck: false` in the daemon's config.yaml; --duck on leaves the default (down
 12 dB under each cue). Per answer: the rating stored (`coach history --json`) and whether it
 is right; and the music's level at the mic from a parec capture of the mic's monitor: the RMS
@@ -28,6 +45,7 @@ cross-correlation, then the timeline's distance from the question to the answer 
 
     .venv/bin/python bench/bench_listen_ducked.py --duck on|off [--engine pocketsphinx|moonshine]
                                                   [--sets 16] [--cache /tmp/coach-bench-listen]
+                                                  [--music on|off] [--after-question S]
 """
 
 from __future__ import annotations
@@ -57,7 +75,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from listen_corpus import RATE as CORPUS_RATE  # noqa: E402
 from listen_corpus import SETS, Synth, Voice, answers, rms  # noqa: E402
 
-from coach.audio.pipeline import load  # noqa: E402
+from coach.audio.pipeline import load, prepare_clips  # noqa: E402
+from coach.core.timeline import clip_key  # noqa: E402
 from tests.support.audio import RATE, Capture, PulseServer  # noqa: E402
 from tests.support.coachd import Coachd  # noqa: E402
 from tests.support.speech import MIC, add_mic, music  # noqa: E402
@@ -98,6 +117,8 @@ class Answer:
     start: int = -1  # the answer's first sample, as an index of the voice's stream
     listening_at: float | None = None  # the first status with listening: true, its position (s)
     volume: str = ""  # the music stream's volume (pactl) once the mic listened
+    q_len: int = 0  # the question's clip (frames at RATE): its real length
+    seen: tuple[int, int] = (-1, -1)  # capture counts: the last read not listening, the first one
     found: dict[str, float] = field(default_factory=dict)
 
 
@@ -209,6 +230,36 @@ class MicFeed:
         return np.concatenate(self.fed)
 
 
+class RecordStreams:
+    """`pactl subscribe`: each new or removed source-output (a parec: the daemon's mic window; the
+    bench's own capture is older than the subscription), with the capture's count when the event
+    was read."""
+
+    def __init__(self, env: dict[str, str], frames: Callable[[], int]) -> None:
+        self.events: list[tuple[str, int, int]] = []  # ("new"|"remove", stream index, frames)
+        self._frames = frames
+        self.proc = subprocess.Popen(["pactl", "subscribe"], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            m = re.match(r"Event '(new|remove)' on source-output #(\d+)", line)
+            if m:
+                self.events.append((m.group(1), int(m.group(2)), self._frames()))
+
+    def opened(self, lo: int, hi: int) -> int | None:
+        """The capture's count at the first new record stream seen between ``lo`` and ``hi``."""
+        return next((c for e, _, c in self.events if e == "new" and lo <= c < hi), None)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait()
+
+
 class Music:
     """The lifter's music: the corpus's music (tests.support.speech.music, 16 kHz, made at RATE),
     MUSIC_LOOP_S looped, RMS MUSIC_DB dBFS, on a pacat stream of its own with
@@ -312,7 +363,18 @@ def read_wav(path: Path) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
 
 
-def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path) -> dict:
+def question_frames(program: Path, cache: Path) -> int:
+    """The rating question's clip as coach plays it (frames at RATE), from the daemon's clip
+    cache (made by `coach check`; the same voice: the config sets none)."""
+    _, tl = load(program)
+    keys = {clip_key(c) for c in tl.cues if c.question is not None}
+    assert len(keys) == 1, keys
+    clips = prepare_clips(tl, rate=RATE, cache_dir=cache)
+    return len(clips[keys.pop()])
+
+
+def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path, with_music: bool,
+        after: float | None) -> dict:
     program = tmp / "programs" / "bench.yaml"
     program.parent.mkdir(parents=True)
     program.write_text(PROGRAM.format(sets=sets))
@@ -328,10 +390,17 @@ def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path) -> dict:
         d.ok("check", str(program))  # the clips made before the real-time part
         render = tmp / "render.wav"
         d.ok("render", str(program), "-o", str(render))  # coach's sound, sample for sample
+        # platformdirs' user_cache_dir("coach") under the daemon's XDG_CACHE_HOME
+        q_len = question_frames(program, tmp / "cache" / "coach" / "clips")
+        for a in plan:
+            a.q_len = q_len
         d.start()
+        assert d.proc is not None
+        which = daemon_code(d.proc.pid, d.env)
         feed = MicFeed(pulse.env)
-        tune = Music(pulse.env)
+        tune = Music(pulse.env) if with_music else None
         cap: Capture | None = None
+        rec: RecordStreams | None = None
         clocks = Clocks()
 
         def status() -> dict:
@@ -351,6 +420,7 @@ def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path) -> dict:
 
         try:
             cap = pulse.capture(mic)
+            rec = RecordStreams(pulse.env, cap.frames)
             # The music alone, until the capture holds REF_S (parec takes tenths of a second
             # to start, more on a loaded machine: a fixed sleep once let the first cue's duck
             # into the reference).
@@ -363,22 +433,30 @@ def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path) -> dict:
             for a in plan:
                 # During the question: where the window's opening + AT_S is on the voice's clock.
                 until(past(a.q_ms + 500), f"set {a.set}'s question", 90)
-                feed.say_at(a, int(round(clocks.feed_at(a.a_ms / 1000 + AT_S, since))))
+                at_s = (a.a_ms / 1000 + AT_S if after is None
+                        else (a.q_ms + a.q_len * 1000 / RATE) / 1000 + after)
+                feed.say_at(a, int(round(clocks.feed_at(at_s, since))))
                 st = until(listening(a.set), f"set {a.set}'s answer window", 20)
                 a.listening_at = float(st["position"])
+                a.seen = (clocks.reads[-2][2], clocks.reads[-1][2])
                 a.volume = music_volume(pulse)
                 until(lambda s: not s["listening"], "the window's end", 20)
                 since = clocks.reads[-1][0]
             until(lambda s: s["state"] != "playing", "the session's end", 60)
             time.sleep(1.0)
             x = cap.stop()
+            rec.stop()
             fed = feed.close()
-            tune.stop()
+            if tune is not None:
+                tune.stop()
             session = json.loads(d.ok("history", "--json"))[0]
         finally:
             if feed.proc.poll() is None:
                 feed.close()
-            tune.stop()
+            if tune is not None:
+                tune.stop()
+            if rec is not None:
+                rec.stop()
             if cap is not None:
                 cap.stop()
             d.stop()
@@ -388,36 +466,90 @@ def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path) -> dict:
     alone = x[int(REF_S[0] * RATE):int(REF_S[1] * RATE)]
     ref = rms(alone)
     blocks = [db(rms(b)) for b in alone.reshape(-1, RATE // 4)]
+    # The render's question: its last sample above 16-bit zero, against the clip's length (the
+    # clip fades out to 0 over its last milliseconds).
+    q0 = plan[0].q_ms * RATE // 1000
+    tail = np.flatnonzero(np.abs(r[q0:plan[0].a_ms * RATE // 1000]) > 0)
+    render_q_len = int(tail[-1]) + 1 if tail.size else 0
     for a in plan:
         a.found["stored"] = stored.get(a.set) or 0
         q0, a0 = a.q_ms * RATE // 1000, a.a_ms * RATE // 1000
         q_at, q_match = find(x, r[q0:a0], clocks.capture_at(a.q_ms / 1000))
-        opened = q_at + (a0 - q0)
+        opened = q_at + (a0 - q0)  # the answer phase's start (the timeline's window)
+        q_end = q_at + a.q_len  # the question's last sample as heard
         near = a.start + (clocks.reads[-1][2] - clocks.reads[-1][1])  # the streams' offset
         ans_at, a_match = find(x, fed[a.start:a.start + a.wav.size], near)
-        a.found.update(q_match=q_match, a_match=a_match, after=(ans_at - opened) / RATE)
+        a.found.update(q_match=q_match, a_match=a_match, after=(ans_at - opened) / RATE,
+                       after_q=(ans_at - q_end) / RATE, seen_q=(a.seen[1] - q_end) / RATE,
+                       unseen_q=(a.seen[0] - q_end) / RATE)
+        # The status's position against the capture: where its reads put the question's start
+        # (the capture's count at a read, back by the position's distance from the cue) against
+        # where it was found; the reads between the question and the window seen open.
+        offs = [c - (p - a.q_ms / 1000) * RATE - q_at for p, _, c in clocks.reads
+                if a.q_ms / 1000 <= p <= (a.listening_at or 0)]
+        a.found["pos_err"] = float(np.median(offs)) / RATE if offs else float("nan")
+        got = rec.opened(q_at, q_at + (a0 - q0) + 8 * RATE) if rec is not None else None
+        a.found["rec_q"] = (got - q_end) / RATE if got is not None else float("nan")
         a.found["coach"] = float(np.abs(r[a0:a0 + max(0, ans_at - opened)]).max(initial=0.0))
         a.found["level"] = db(rms(x[opened:ans_at])) if ans_at > opened else float("nan")
     log = [ln[ln.index("listen:"):] for ln in d.text().splitlines() if "listen:" in ln]
     log += [ln[ln.index("coach.audio.duck"):] for ln in d.text().splitlines()
             if "coach.audio.duck" in ln and ("WARNING" in ln or "ERROR" in ln)]
     return {"answers": plan, "ref": db(ref), "ref_blocks": (min(blocks), max(blocks)),
-            "streams": streams, "log": log}
+            "streams": streams, "log": log, "which": which, "q_len": q_len,
+            "render_q_len": render_q_len, "estimate_gap": (plan[0].a_ms - plan[0].q_ms) / 1000}
+
+
+def daemon_code(pid: int, env: dict[str, str]) -> str:
+    """Which coach the daemon runs: its cwd (it is `python -m coach.cli`: the cwd is first on
+    its sys.path) and what `import coach` gives there with its environment."""
+    cwd = os.readlink(f"/proc/{pid}/cwd")
+    got = subprocess.run([sys.executable, "-c", "import coach; print(coach.__file__)"],
+                         cwd=cwd, env=env, capture_output=True, text=True, timeout=30)
+    return (f"pid {pid}, cwd {cwd}, PYTHONPATH {env.get('PYTHONPATH', '-')}, "
+            f"`import coach` there: {got.stdout.strip() or got.stderr.strip()}")
+
+
+def fmt(v: float, spec: str = ".3f") -> str:
+    return format(v, spec) if np.isfinite(v) else "-"
+
+
+def spread(vals: list[float]) -> str:
+    v = [x for x in vals if np.isfinite(x)]
+    if not v:
+        return "none"
+    return f"{min(v):+.3f} / {float(np.median(v)):+.3f} / {max(v):+.3f} s (n={len(v)})"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duck", choices=("on", "off"), required=True)
+    ap.add_argument("--duck", choices=("on", "off"), default="on",
+                    help="off: `duck: false` in the daemon's config (default: on, coach's default)")
     ap.add_argument("--engine", choices=("pocketsphinx", "moonshine"), default="pocketsphinx")
     ap.add_argument("--sets", type=int, default=16)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"),
                     help="the corpus's clip cache (listen_corpus.Synth)")
+    ap.add_argument("--music", choices=("on", "off"), default="on",
+                    help="off: no music stream (the voice's -60 dBFS floor alone)")
+    ap.add_argument("--after-question", type=float, default=None, metavar="S",
+                    help="each answer's first sample S s after the question's last sample "
+                         f"(default: {AT_S:g} s after the answer phase's start)")
     args = ap.parse_args()
-    print(f"duck {args.duck}; engine {args.engine}; {args.sets} sets; music {MUSIC_DB:g} dBFS, "
-          f"answers {SNR_DB:g} dB over it, {AT_S:g} s into each window; load average before: "
+    when = (f"{AT_S:g} s into each window (the answer phase's start)"
+            if args.after_question is None
+            else f"{args.after_question:g} s after the question's last sample")
+    room = f"music {MUSIC_DB:g} dBFS" if args.music == "on" else "no music (-60 dBFS floor)"
+    print(f"duck {args.duck}; engine {args.engine}; {args.sets} sets; {room}, answers at an "
+          f"active level of {MUSIC_DB + SNR_DB:g} dBFS, {when}; load average before: "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
-        out = run(Path(tmp), args.engine, args.sets, args.duck == "on", args.cache)
+        out = run(Path(tmp), args.engine, args.sets, args.duck == "on", args.cache,
+                  args.music == "on", args.after_question)
+    print(f"the daemon: {out['which']}")
+    print(f"the question's clip: {out['q_len'] / RATE:.3f} s (coach's clip; the render's last "
+          f"non-zero sample: {out['render_q_len'] / RATE:.3f} s); the timeline's answer phase "
+          f"{out['estimate_gap']:.3f} s after its start, "
+          f"{out['estimate_gap'] - out['q_len'] / RATE:.3f} s after its end")
     print("streams on the mic's sink before the session:")
     for s in out["streams"]:
         print(f"    {s['application.name']!r} role {s['media.role'] or '-'} "
@@ -427,31 +559,45 @@ def main() -> int:
         print("   ", ln)
     said: list[Answer] = out["answers"]
     ref = out["ref"]
-    print("| set | voice | said | stored | right | answer after opening, s | music in the window "
-          "before it, dBFS (vs alone) | music stream volume (pactl) |")
-    print("|---|---|---|---|---|---|---|---|")
+    what = "music" if args.music == "on" else "the room"
+    print("| set | voice | said | stored | right | answer after the question's end, s | "
+          "listening first seen after the question's end, s (last read not) | mic's record "
+          "stream after the question's end, s | answer after the answer phase's start, s | "
+          f"{what} in the window before it, dBFS (vs alone) | music stream volume (pactl) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for a in said:
         f = a.found
         want = NUMBER[a.words.split()[-1]]
         stored = int(f["stored"]) or None
+        level = (f"{f['level']:.1f} ({f['level'] - ref:+.1f})" if np.isfinite(f["level"])
+                 else "-")
         print(f"| {a.set} | {a.voice} | {a.words} | {stored if stored else 'none'} | "
-              f"{'yes' if stored == want else 'no'} | {f['after']:.3f} | {f['level']:.1f} "
-              f"({f['level'] - ref:+.1f}) | {a.volume} |")
+              f"{'yes' if stored == want else 'no'} | {f['after_q']:.3f} | "
+              f"{f['seen_q']:.3f} ({f['unseen_q']:.3f}) | {fmt(f['rec_q'])} | "
+              f"{f['after']:.3f} | {level} | {a.volume if args.music == 'on' else '-'} |")
     right = sum(int(a.found["stored"]) == NUMBER[a.words.split()[-1]] for a in said)
     levels = [a.found["level"] for a in said if np.isfinite(a.found["level"])]
     print(f"exact: {right} of {len(said)} (none stored: "
           f"{sum(not a.found['stored'] for a in said)})")
+    print("after the question's end, min / median / max: the answer "
+          f"{spread([a.found['after_q'] for a in said])}; listening first seen "
+          f"{spread([a.found['seen_q'] for a in said])} (last read not: "
+          f"{spread([a.found['unseen_q'] for a in said])}); the mic's record stream "
+          f"{spread([a.found['rec_q'] for a in said])}")
     lo, hi = out["ref_blocks"]
-    print(f"music alone before the session: {ref:.1f} dBFS (0.25 s blocks {lo:.1f} to {hi:.1f}); "
-          f"in the windows before the answer: "
-          f"median {np.median(levels):.1f} dBFS ({np.median(levels) - ref:+.1f} dB), "
-          f"{min(levels):.1f} to {max(levels):.1f}")
-    print(f"checks: answer after the opening {min(a.found['after'] for a in said):.3f}-"
+    alone = (f"{what} alone before the session: {ref:.1f} dBFS (0.25 s blocks {lo:.1f} to "
+             f"{hi:.1f}); in the windows before the answer: ")
+    print(alone + (f"median {np.median(levels):.1f} dBFS ({np.median(levels) - ref:+.1f} dB), "
+                   f"{min(levels):.1f} to {max(levels):.1f} (n={len(levels)})"
+                   if levels else "none (every answer before the answer phase)"))
+    print(f"checks: answer after the answer phase's start {min(a.found['after'] for a in said):.3f}-"
           f"{max(a.found['after'] for a in said):.3f} s; the mic seen listening "
-          f"{max((a.listening_at or 0) - a.a_ms / 1000 for a in said):.2f} s after the opening "
-          f"at most; coach's sound in the stretches (render, none: 0): "
-          f"{max(a.found['coach'] for a in said):.5f}; question found in the capture: "
-          f"correlation >= {min(a.found['q_match'] for a in said):.3f}, answers >= "
+          f"{max((a.listening_at or 0) - a.a_ms / 1000 for a in said):.2f} s after the phase's "
+          f"start at most (status position); the capture's count at a read against the "
+          f"question's start found, by the read's position: "
+          f"{spread([a.found['pos_err'] for a in said])}; coach's sound in the stretches "
+          f"(render, none: 0): {max(a.found['coach'] for a in said):.5f}; question found in the "
+          f"capture: correlation >= {min(a.found['q_match'] for a in said):.3f}, answers >= "
           f"{min(a.found['a_match'] for a in said):.3f}; load average after: "
           f"{os.getloadavg()[0]:.2f}")
     return 0
