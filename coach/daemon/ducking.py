@@ -37,8 +37,8 @@ DuckerFactory = Callable[[duckplan.DuckPlan], Ducking]
 
 def duck_plan(tl: Timeline, mixer: Mixer, rate: int, listen_ms: int = 0) -> duckplan.DuckPlan:
     """The duck plan from the clips made so far; a clip still missing counts as long as
-    its words are estimated to take. ``listen_ms``: how long the mic listens in each answer
-    window (0: it does not), the music kept down meanwhile."""
+    its words are estimated to take. ``listen_ms``: how long after each rating question's last
+    word the mic listens (0: it does not), the music kept down meanwhile."""
     frames = mixer.clip_frames()
     for text in mixer.missing:
         frames[text] = estimate_speech_ms(text, tl.voice.rate) * rate // 1000

@@ -21,8 +21,9 @@ TAP_CLOSE_S = 2.0
 # A spoken answer: the mic opens this long after the question's last sample is heard (the
 # output's position, accurate to 10-30 ms: DESIGN.md, ducking), not at the answer phase the
 # timeline placed at its estimated length rounded up to whole seconds (1.24 s later for
-# espeak-ng's "How well did you feel it? Tap one to five."): a lifter answers sooner. parec
-# takes 0.2-0.3 s more to start; the mic never hears the question's own "five".
+# espeak-ng's "How well did you feel it? Tap one to five."): a lifter answers sooner. With the
+# session thread's tick and parec's start, the mic records from 0.12-0.24 s after the question's
+# end (bench_listen_ducked.py --after-question); it never hears the question's own "five".
 QUESTION_TAIL_MS = 100
 
 RATE_RULE = "a set (or side) can be rated from the moment its work ends until the next one starts"

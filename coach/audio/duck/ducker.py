@@ -163,10 +163,6 @@ class Ducker:
             self._held = on
             self._wake()
 
-    @property
-    def held(self) -> bool:
-        return self._held
-
     def stop(self, timeout: float = 1.0) -> None:
         """Restore every stream we lowered now and end the thread (waits at most ``timeout``:
         a thread still talking to a slow server restores on its own when it gets through)."""
