@@ -722,3 +722,37 @@ def test_held_the_music_goes_down_in_steps_whatever_the_plan_and_comes_back_when
     finally:
         ducker.stop()
     assert level() == 1.0
+
+
+def test_held_while_stopped_the_ducker_runs_for_the_hold_alone(tmp_path) -> None:
+    """Paused, the session stops its ducker (the music back at once); a command window then
+    still lowers the music while it listens, and stopping the hold gives it back."""
+    from coach.audio.dummy import DummyServer
+    server = DummyServer()
+    music = server.add()
+    busy = DuckPlan(RATE, (0,), (600 * RATE,), RATE * 15 // 100, RATE * 2 // 10)
+    ducker = Ducker(busy, -12.0, state_path=tmp_path / "ducked.json", connect=lambda: server,
+                    realtime=False)
+    low = db_factor(-12)
+
+    def level() -> float:
+        return server.volume(music)[0]  # type: ignore[index]
+
+    class Paused(Clock):
+        @property
+        def state(self) -> str:
+            return "paused"
+
+    out = Paused()
+    ducker.start(out)
+    try:
+        until(lambda: server.listens > 0, "the ducker follows a paused output")
+        assert level() == 1.0  # paused: not ducked, though the plan says down
+        ducker.stop()
+        ducker.hold(True)
+        assert ducker.running
+        until(lambda: abs(level() - low) < 0.002, "the music at -12 dB while held, paused")
+        ducker.hold(False)
+        assert not ducker.running and level() == 1.0, "let go: stopped again, the music back"
+    finally:
+        ducker.stop()

@@ -417,3 +417,21 @@ def test_a_command_window_keeps_the_music_down_until_it_ends(
         music_at(1.0, "once the window closed with nothing said")
         assert rig.player.position < 61 * rig.d.controller.rate
         rig.call("stop")
+
+
+def test_paused_a_command_window_still_lowers_the_music_while_it_listens(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        music_stream: tuple[DuckerFactory, Callable[[float, str], None]]) -> None:
+    from coach.audio.duck import db_factor
+    factory, music_at = music_stream
+    with listening_session(tmp_path, source=mic[1], env=mic[0].env,
+                           ducker_factory=factory) as rig:
+        rig.play_to(56.5)
+        rig.call("pause")
+        music_at(1.0, "paused")
+        assert rig.call("listen")["listening"] is True
+        music_at(db_factor(-12.0), "while a command window listens in the pause")
+        rig.wait_for(lambda st: not st["listening"], "the window to close", timeout=10)
+        music_at(1.0, "once the window closed, still paused")
+        assert rig.status()["state"] == "paused"
+        rig.call("stop")

@@ -96,8 +96,11 @@ class Ducker:
         # Until then (monotonic) the thread looks at the output every step gap: the insert
         # just said is not begun yet (see said()).
         self.insert_watch_until = 0.0
-        # While set (a command window's mic is open), the full depth whatever the plans say.
+        # While set (a command window's mic is open), the full depth whatever the plans say,
+        # paused too: then the thread runs for the hold alone (_for_hold) on the last output.
         self._held = False
+        self._output: Positioned | None = None
+        self._for_hold = False
         self.step_db = -self.level_db / self.n_steps
         self.state_path = state_path if state_path is not None else state_file()
         self.lead_s = lead_ms / 1000
@@ -136,6 +139,7 @@ class Ducker:
         if self._given_up:
             return
         self.stop()
+        self._output = output
         run = _Run(output)
         run.thread = threading.Thread(target=self._thread, args=(run,), name="coach-duck",
                                       daemon=True)
@@ -157,15 +161,28 @@ class Ducker:
     def hold(self, on: bool) -> None:
         """Keep the music at the full depth (``on``: the mic is open for a spoken command, at
         any time, so the music it hears is lowered too), or let it follow the plans again;
-        the fades are the thread's steps (one per STEP_GAP_S). Called every tick: only a
-        change wakes the thread."""
-        if on != self._held:
-            self._held = on
+        the fades are the thread's steps (one per STEP_GAP_S). Stopped (the session paused),
+        the thread runs for the hold alone and stops again when it is let go. Called every
+        tick: only a change does anything."""
+        if on == self._held:
+            return
+        self._held = on
+        if on and not self.running and self._output is not None:
+            self.start(self._output)
+            self._for_hold = True
+        elif not on and self._for_hold:
+            self.stop()  # paused again: the music back at once
+        else:
             self._wake()
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     def stop(self, timeout: float = 1.0) -> None:
         """Restore every stream we lowered now and end the thread (waits at most ``timeout``:
         a thread still talking to a slow server restores on its own when it gets through)."""
+        self._for_hold = False
         with self._lock:
             run, self._run = self._run, None
             run_server = run.server if run is not None else None

@@ -100,7 +100,9 @@ class Follower:
             return None
         d = self.ducker
         want, frames = 0, None
-        if self.output.state == "playing":
+        if d.held:  # a command window's mic is open: down even while paused
+            want = d.n_steps
+        elif self.output.state == "playing":
             lead = round((self.late + d.lead_s) * d.plan.rate)
             want, frames = d.wanted(self.output.position, self.output.insert_position, lead)
         # (paused or ended: restored)
