@@ -13,6 +13,7 @@ import pytest
 
 from coach.daemon.app import AUTO_RESUME_S, RESCAN_S
 from tests.support.coachd import write_program
+from tests.support.duck import wait_volume
 from tests.support.rig import PROGRAM, Rig
 from tests.support.served import Served
 
@@ -313,13 +314,7 @@ def test_the_music_is_lowered_under_an_inserts_words_and_not_its_silence(rig: Ri
     low = db_factor(-12.0)
 
     def music_at(level: float, what: str) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            v = server.volume(music)
-            if v is not None and abs(v[0] - level) < 0.002:
-                return
-            time.sleep(0.01)
-        raise AssertionError(f"{what}: music at {server.volume(music)}, not {level:.3f}")
+        wait_volume(server, music, level, what)
 
     rig.call("start", program="row")
     rig.wait_for(lambda s: s["state"] == "playing", "playing")

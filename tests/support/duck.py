@@ -7,6 +7,7 @@ import re
 import subprocess
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -143,6 +144,24 @@ def align(onsets: np.ndarray, cue_frames: list[int]) -> list[int | None]:
         near = int(onsets[np.argmin(np.abs(onsets - (f + off)))])
         out.append(near if abs(near - (f + off)) <= RATE // 10 else None)
     return out
+
+
+def wait_volume(server: Any, stream: int, level: float, what: str, hold_s: float = 0.0) -> None:
+    """``stream``'s volume on ``server`` (a DummyServer) reaches ``level`` within 5 s and, with
+    ``hold_s``, stays there that long (a ducker that is down looks at the position at least
+    every 0.25 s: a level still there from before proves nothing without it)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        v = server.volume(stream)
+        if v is not None and abs(v[0] - level) < 0.002:
+            break
+        time.sleep(0.01)
+    held_until = time.monotonic() + hold_s
+    while (v := server.volume(stream)) is not None and abs(v[0] - level) < 0.002:
+        if time.monotonic() >= held_until:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{what}: music at {server.volume(stream)}, not {level:.3f}")
 
 
 class Clock:
