@@ -51,7 +51,6 @@ cross-correlation, then the timeline's distance from the question to the answer 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import re
@@ -72,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_listen_readback import MicFeed as VoiceStream  # noqa: E402
 from listen_corpus import RATE as CORPUS_RATE  # noqa: E402
 from listen_corpus import SETS, Synth, Voice, answers, rms  # noqa: E402
 
@@ -159,75 +159,31 @@ def plan_answers(sets: int, synth: Synth, program: Path) -> list[Answer]:
     return out
 
 
-def _small_pipe(proc: subprocess.Popen) -> None:
-    """The pipe into pacat holds one page, not 64 KiB (0.68 s of the voice at RATE)."""
-    assert proc.stdin is not None
-    fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-
-
-class MicFeed:
-    """The lifter's voice: one pacat stream into the mic for the whole run (16-bit at RATE), a
-    real mic's floor (-60 dBFS) with each answer put on the sample asked for, every sample kept
-    (bench_listen_readback.MicFeed: a stream per answer made the server rewind the sink and the
-    monitor did not give the samples played). Its client is named "coach": the ducker leaves
-    coach's own streams alone, and a voice in the room is no playback stream it could lower
-    (it would lower the answers with the music: the mic hears both)."""
-
-    BLOCK = RATE // 100
+class MicFeed(VoiceStream):
+    """The lifter's voice (bench_listen_readback.MicFeed: one stream for the run, a -60 dBFS
+    floor, every sample kept), each answer put on the sample asked for. Its client is named
+    "coach": the ducker leaves coach's own streams alone, and a voice in the room is no playback
+    stream it could lower (it would lower the answers with the music: the mic hears both)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            ["pacat", "--playback", f"--device={MIC}", "--raw", "--format=s16le",
-             f"--rate={RATE}", "--channels=1", "--latency-msec=30", "--client-name=coach",
-             "--stream-name=the lifter's voice"],
-            stdin=subprocess.PIPE, env=env)
-        _small_pipe(self.proc)
-        self.fed: list[np.ndarray] = []
-        self.n = 0
-        self._rng = np.random.default_rng(0)
-        self._pending: list[tuple[int, Answer]] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._at: list[tuple[int, Answer]] = []  # before the feeding thread starts
+        super().__init__(env, client="coach", pipe_bytes=PIPE_BYTES)
 
-    def _run(self) -> None:
-        assert self.proc.stdin is not None
-        while not self._stop.is_set():
-            with self._lock:
-                item = self._pending[0] if self._pending else None
-                if item is not None and item[0] <= self.n:
-                    self._pending.pop(0)
-            if item is None:
-                x = self._rng.normal(0, 1e-3, self.BLOCK)
-            elif item[0] > self.n:
-                x = self._rng.normal(0, 1e-3, min(self.BLOCK, item[0] - self.n))
-            else:
-                item[1].start = self.n  # late if it was asked for a sample already gone
-                x = item[1].wav + self._rng.normal(0, 1e-3, item[1].wav.size)
-            q = np.round(np.clip(x, -1, 1 - 1 / 32768) * 32768).astype("<i2")
-            self.fed.append(q.astype(np.float32) / 32768)
-            self.n += q.size
-            try:
-                self.proc.stdin.write(q.tobytes())  # blocks while the stream is full: real time
-            except (BrokenPipeError, ValueError, OSError):
-                return
+    def _block(self) -> np.ndarray:
+        with self._lock:
+            item = self._at[0] if self._at else None
+            if item is not None and item[0] <= self.n:
+                self._at.pop(0)
+        if item is None:
+            return self._rng.normal(0, 1e-3, self.BLOCK)
+        if item[0] > self.n:
+            return self._rng.normal(0, 1e-3, min(self.BLOCK, item[0] - self.n))
+        item[1].start = self.n  # late if it was asked for a sample already gone
+        return item[1].wav + self._rng.normal(0, 1e-3, item[1].wav.size)
 
     def say_at(self, a: Answer, at: int) -> None:
         with self._lock:
-            self._pending.append((at, a))
-
-    def close(self) -> np.ndarray:
-        self._stop.set()
-        self._thread.join(10)
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        self.proc.kill()
-        self.proc.wait()
-        return np.concatenate(self.fed)
+            self._at.append((at, a))
 
 
 class RecordStreams:

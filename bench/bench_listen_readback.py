@@ -17,6 +17,7 @@ daemon's own log figure (from the gate's end of the stretch to the stored rating
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -75,11 +76,20 @@ class MicFeed:
 
     BLOCK = RATE // 100
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], client: str | None = None,
+                 pipe_bytes: int | None = None) -> None:
+        """``client``: the stream's client name (the ducker leaves one named coach alone);
+        ``pipe_bytes``: the pipe into pacat shrunk to that (64 KiB: 0.68 s of the voice queued
+        ahead of what is heard)."""
         self.proc = subprocess.Popen(
             ["pacat", "--playback", f"--device={MIC}", "--raw", "--format=s16le",
-             f"--rate={RATE}", "--channels=1", "--latency-msec=30"],
+             f"--rate={RATE}", "--channels=1", "--latency-msec=30",
+             "--stream-name=the lifter's voice"]
+            + ([f"--client-name={client}"] if client else []),
             stdin=subprocess.PIPE, env=env)
+        if pipe_bytes is not None:
+            assert self.proc.stdin is not None
+            fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, pipe_bytes)
         self.fed: list[np.ndarray] = []
         self.n = 0
         self._rng = np.random.default_rng(0)
@@ -89,21 +99,27 @@ class MicFeed:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def _block(self) -> np.ndarray:
+        """The next samples to feed: the answer queued, whole, else a block of the floor."""
+        with self._lock:
+            item = self._pending.pop(0) if self._pending else None
+        if item is None:
+            return self._rng.normal(0, 1e-3, self.BLOCK)
+        x, done, where = item
+        where.append(self.n)
+        done.set()
+        return x
+
     def _run(self) -> None:
         assert self.proc.stdin is not None
         while not self._stop.is_set():
-            with self._lock:
-                item = self._pending.pop(0) if self._pending else None
-            if item is None:
-                x = self._rng.normal(0, 1e-3, self.BLOCK)
-            else:
-                x, done, where = item
-                where.append(self.n)
-                done.set()
-            q = np.round(np.clip(x, -1, 1 - 1 / 32768) * 32768).astype("<i2")
+            q = np.round(np.clip(self._block(), -1, 1 - 1 / 32768) * 32768).astype("<i2")
             self.fed.append(q.astype(np.float32) / 32768)
             self.n += q.size
-            self.proc.stdin.write(q.tobytes())  # blocks while the stream is full: real time
+            try:
+                self.proc.stdin.write(q.tobytes())  # blocks while the stream is full: real time
+            except (BrokenPipeError, ValueError, OSError):
+                return
 
     def say(self, x: np.ndarray) -> int:
         """Queue ``x`` (it goes out whole at the next block); its first sample's index."""
@@ -117,7 +133,10 @@ class MicFeed:
         self._stop.set()
         self._thread.join(10)
         assert self.proc.stdin is not None
-        self.proc.stdin.close()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
         self.proc.kill()
         self.proc.wait()
         return np.concatenate(self.fed)
