@@ -71,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_listen_readback import PROGRAM  # noqa: E402  (the same rated program)
 from bench_listen_readback import MicFeed as VoiceStream  # noqa: E402
 from listen_corpus import RATE as CORPUS_RATE  # noqa: E402
 from listen_corpus import SETS, Synth, Voice, answers, rms  # noqa: E402
@@ -81,16 +82,6 @@ from tests.support.audio import RATE, Capture, PulseServer  # noqa: E402
 from tests.support.coachd import Coachd  # noqa: E402
 from tests.support.speech import MIC, add_mic, music  # noqa: E402
 
-PROGRAM = """\
-program: Ducked bench
-defaults: {{rest: 15s, lead_in: 3s, announce: 5s}}
-rate: feel
-exercises:
-  - name: Row
-    sets: {sets}
-    reps: 2
-    cadence: 2s
-"""
 NUMBER = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 MUSIC_DB = -33.0  # the music's RMS at the mic, undimmed (dBFS)
 SNR_DB = 10.0  # each answer's active level over it
