@@ -118,7 +118,7 @@ class DummyPlayer:
     def pause(self) -> None:
         with self._cond:
             if self._state == "playing":
-                self._state = "paused"
+                self._state, self._insert = "paused", None  # as the callback: the insert stops
 
     def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None:
         with self._cond:
@@ -126,6 +126,12 @@ class DummyPlayer:
                 return
             self._start_insert(insert, silence)
             self._state = "playing"
+
+    def say(self, insert: np.ndarray, silence: int = 0) -> None:
+        with self._cond:
+            if self._state != "paused" or self._source is None:
+                return
+            self._start_insert(insert, silence)
 
     def seek(self, frame: int) -> None:
         with self._cond:
@@ -215,7 +221,8 @@ class DummyPlayer:
         self._silence -= i
         ended = False
         source = self._source
-        if self._state == "playing" and source is not None:
+        # Paused, only an insert plays (words said into the pause); the source holds.
+        if self._state in ("playing", "paused") and source is not None:
             if self._insert is not None and i < frames:
                 if self._ins_off == 0:
                     self._ins_start_out = self._frames_out + i
@@ -228,6 +235,8 @@ class DummyPlayer:
                 if self._ins_off >= self._ins_len:
                     self._insert = None
             n = min(frames - i, source.total_frames - self._pos)
+            if self._state == "paused":
+                n = 0
             if n > 0:
                 try:
                     data = np.asarray(source.render(self._pos, n), dtype=np.float32).reshape(-1)

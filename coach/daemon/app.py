@@ -199,7 +199,8 @@ class Daemon:
             self.writer.retry()  # history that stopped writing: tried again, with back-off
         if self.listener is not None:
             self.listener.follow(*self.controller.phase_now())
-            self.controller.hold_music(self.listener.command_pending)
+            self.controller.hold_music(self.listener.command_pending or
+                                       asked.saying_into_pause(self.controller))
         wall, mono = self.clock(), self.monotonic()
         step = (wall - self._last_wall).total_seconds() - (mono - self._last_mono)
         if abs(step) > CLOCK_STEP_S:

@@ -1,7 +1,8 @@
 """What the lifter asks aloud in a command window (or a remote on the socket): "repeat" (the last
 cue again), "how long" (the time left, spoken) and "stop" (asked back: "stop the session?").
 Each is said at once as an insert from the session's clips, the timeline holding meanwhile (as
-a rating's read-back): a planned cue never moves off its sample. Called on the session thread."""
+a rating's read-back): a planned cue never moves off its sample. In a paused session the words
+are said into the pause, which goes on after them. Called on the session thread."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ from coach.protocol.messages import Failed, Status
 
 log = logging.getLogger(__name__)
 
-NOT_PLAYING = "said only while the session plays"
+NOT_PLAYING = "said only while the session plays or is paused"
+# Words said into a pause keep the music down this long after their last sample is handed over:
+# the output's latency (0.2 s through PulseAudio, docs/DESIGN.md "Ducking") and a tick.
+SAID_TAIL_S = 0.4
 
 
 def _need(c: SessionController) -> Session:
@@ -65,8 +69,10 @@ def _say(c: SessionController, words: Spoken) -> Status | Failed:
     what is left of its extra time after them."""
     s = _need(c)
     if not s.playing or s.output is None or s.lost_at_ms is not None or \
-            s.output.state != "playing":
+            s.output.state not in ("playing", "paused"):
         return Failed(f"{NOT_PLAYING} (it is {c.state()})")
+    if s.output.state == "paused":
+        return _say_into_pause(c, s, words)
     pos = c.position_ms()
     idx, _ = locate(s.resolved.timeline, pos)
     held_ms = 0
@@ -75,8 +81,7 @@ def _say(c: SessionController, words: Spoken) -> Status | Failed:
         held_ms = s.extension.left_ms(idx, pos)
     insert = spoken_insert(words, s.clips, s.resolved.timeline, c.rate, min_ms=held_ms)
     if not insert.samples.size:
-        return Failed(f"not said: no clip of {' '.join(words.texts)!r} (made with a session "
-                      "when the daemon listens: config `listen:`)")
+        return _no_clip(words)
     before = s.output.insert_position
     s.output.pause()
     c.say(s, insert)  # replaces an extension's insert: made again below with what it had left
@@ -84,3 +89,29 @@ def _say(c: SessionController, words: Spoken) -> Status | Failed:
         s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, c.rate, before)
     log.info("said: %s", " ".join(words.texts))
     return c.status()
+
+
+def _say_into_pause(c: SessionController, s: Session, words: Spoken) -> Status | Failed:
+    """Paused (the lifter said "pause", then "stop"): the words play and the session stays
+    paused where it was; the music is held down under them (``saying_into_pause``)."""
+    assert s.output is not None
+    insert = spoken_insert(words, s.clips, s.resolved.timeline, c.rate)
+    if not insert.samples.size:
+        return _no_clip(words)
+    s.output.say(insert.samples)
+    s.said_in_pause_until = c.monotonic() + insert.samples.size / c.rate + SAID_TAIL_S
+    log.info("said into the pause: %s", " ".join(words.texts))
+    return c.status()
+
+
+def saying_into_pause(c: SessionController) -> bool:
+    """Words said into a pause are playing: the music stays down under them as under a command
+    window's mic (the ducker is stopped while paused)."""
+    s = c.session
+    return s is not None and s.output is not None and s.output.state == "paused" and \
+        c.monotonic() < s.said_in_pause_until
+
+
+def _no_clip(words: Spoken) -> Failed:
+    return Failed(f"not said: no clip of {' '.join(words.texts)!r} (made with a session when "
+                  "the daemon listens: config `listen:`)")

@@ -45,6 +45,8 @@ class Session:
     ducker: Ducking | None = None  # lowers other streams under cues while playing
     changes: tuple[Change, ...] = ()  # remedies so far (coach.core.remedy), in order
     extension: Extension | None = None  # the rest extended last (status says so)
+    # monotonic s: words said into a pause (asked.py) play until about then (music held down)
+    said_in_pause_until: float = 0.0
     extended: tuple[int, int] = (-1, 0)  # the rest (its set's index) extended last, and by how much (ms)
 
     @property

@@ -344,6 +344,38 @@ def contract_pause_holds_then_resume_plays_insert_and_continues(d: Driver) -> No
     assert not heard[after + n:].any()
 
 
+def contract_words_said_into_a_pause_play_and_the_pause_holds(d: Driver) -> None:
+    p, src = d.new_player(), _source(120)
+    insert = np.full(120 * RATE, 0.5, np.float32)  # long, as above: the test looks inside it
+    p.play(src)
+    d.run_until(lambda: p.position >= 5 * RATE, "position reaches 5 s")
+    p.say(insert)  # playing: nothing (words go in by resume)
+    p.pause()
+    d.play_frames(SETTLE)
+    held = p.position
+    p.say(insert)
+    assert p.state == "paused" and p.position == held
+    d.play_frames(RATE // 2)
+    assert p.state == "paused" and p.position == held  # the source holds under the words
+    d.run_until(lambda: (p.insert_position or 0) >= len(insert), "the words heard")
+    d.play_frames(RATE)
+    assert p.state == "paused" and p.position == held and not p.wait(0)
+    p.resume()
+    _played_out(d, p)
+    p.stop()
+    rec = d.heard()
+    heard = rec[_lead(d, rec):]
+    runs = zero_runs(heard)
+    (gap1, len1), (gap2, len2) = runs[0], runs[1]
+    assert gap1 == held and np.array_equal(heard[:held], src.signal[:held])
+    assert np.array_equal(heard[gap1 + len1:gap2], insert)  # the words, whole, in the pause
+    assert len2 >= RATE
+    n = src.total_frames - held
+    after = gap2 + len2
+    assert np.array_equal(heard[after:after + n], src.signal[held:])  # on from the paused frame
+    assert not heard[after + n:].any()
+
+
 def contract_seek_while_playing_keeps_playing(d: Driver) -> None:
     s1, s2 = 60 * RATE, 10 * RATE
     # Held from 40 s and from 100 s, so each seek lands in a known stretch however late the

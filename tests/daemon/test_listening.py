@@ -411,3 +411,49 @@ def test_a_command_window_keeps_the_music_down_until_it_ends(
         assert rig.player.position < 61 * rig.d.controller.rate
         assert rig.status()["state"] == ("paused" if paused else "playing")
         rig.call("stop")
+
+
+@pytest.mark.slow  # real mic windows, with their speech
+def test_a_paused_session_answers_into_the_pause_over_held_music_and_stops_on_yes(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        music_stream: tuple[DuckerFactory, Callable[[float, str], None]],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Paused by voice, a lifter who asks "how long" or "stop" hears the answer (it was not
+    said at all before): the words play into the pause, the session stays paused where it was,
+    and the music is held down until they have been said, after the window has closed."""
+    from coach.audio.duck import db_factor
+    from coach.daemon.asked import saying_into_pause
+    from tests.support.audio import find_clip
+    server, source = mic
+    factory, music_at = music_stream
+    caplog.set_level(logging.INFO, logger="coach.daemon.asked")
+    with listening_session(tmp_path, source, server.env, ducker_factory=factory) as rig:
+        rig.play_to(8.0)  # the left side's reps end at 14 s
+        rig.call("pause")
+        music_at(1.0, "paused")
+        at = rig.status()["position"]
+        s, listener = rig.d.controller.session, rig.d.listener
+        assert s is not None and listener is not None
+        n = len(rig.player.heard)
+        command(rig, server, tmp_path, "repeat")
+        rig.wait_for(lambda _: len(said_lines(caplog)) == 1, "the cue again", timeout=10)
+        text = "Split squat. Set 1 of 2. Left side. 4 reps, one rep every 2 seconds."
+        assert said_lines(caplog) == [f"said into the pause: {text}"]
+        rig.wait_for(lambda _: not listener.command_pending, "the window's end", timeout=5)
+        # the window is over, its words (about 4 s) are not: the music stays down under them
+        assert saying_into_pause(rig.d.controller)
+        music_at(db_factor(-12.0), "under the words said into the pause")
+        clip = s.clips[text]
+        rig.play_s(len(clip) / 48000 + 0.2)
+        assert find_clip(rig.player.heard[n:], clip) is not None, "the words were not heard"
+        st = rig.status()
+        assert (st["state"], st["position"]) == ("paused", at), st
+        music_at(1.0, "once they have been said")
+        command(rig, server, tmp_path, "stop", US)
+        rig.wait_for(lambda _: len(said_lines(caplog)) == 2, "the question", timeout=10)
+        assert said_lines(caplog)[1] == "said into the pause: stop the session?"
+        time.sleep(1.6)  # the question is not listened to
+        say_into_mic(server, tmp_path, "yes", RATE, US)
+        rig.wait_for(lambda st: st["state"] == "idle", "stopped by voice", timeout=10)
+        [session] = rig.history.recent(1)
+        assert session.status == "stopped"

@@ -59,6 +59,15 @@ class Resume:
     tail: int = 0
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Say:
+    """While paused: play ``insert`` and ``tail`` frames of silence now, and stay paused (the
+    source holds its frame): "stop the session?" asked in a paused session."""
+
+    insert: np.ndarray | None
+    tail: int = 0
+
+
 class Heard(NamedTuple):
     """The callback's progress, published as one object per block so that a reader never mixes
     the fields of two blocks."""
@@ -78,7 +87,7 @@ class Heard(NamedTuple):
     ins_start: int = -1  # frames_out at the latest insert's first frame (-1: none yet)
 
 
-Command = Play | Seek | Pause | Resume
+Command = Play | Seek | Pause | Resume | Say
 
 _EMPTY = np.zeros((0, 1), np.float32)  # an insert that is all tail (its words' clip missing)
 
@@ -125,11 +134,15 @@ class Callback:
 
     def _apply(self, cmd: Command) -> None:
         if isinstance(cmd, Pause):
-            self._paused = True
+            # What was being inserted stops with the pause (a resume gives its own insert):
+            # only words said into the pause (Say) play while paused.
+            self._paused, self._insert = True, None
         elif isinstance(cmd, Resume):
             self._paused = False
             self._start_insert(cmd.insert, cmd.tail)
             self._floor = self._src_pos
+        elif isinstance(cmd, Say):
+            self._start_insert(cmd.insert, cmd.tail)
         else:
             if isinstance(cmd, Play):
                 self._silence, self._paused = cmd.preroll, False
@@ -158,6 +171,8 @@ class Callback:
             self._silence -= i
         if not self._paused:
             i = self._fill(out, frames, i)
+        elif self._insert is not None:
+            i = self._fill_insert(out, frames, i)  # words said into a pause
         if i < frames:
             out[i:] = 0
         self._frames_out += frames
@@ -172,6 +187,11 @@ class Callback:
     def _fill(self, out: np.ndarray, frames: int, i: int) -> int:
         """Copy the insert (zeros for its tail), then source chunks, into out[i:]; the index
         reached."""
+        return self._fill_source(out, frames, self._fill_insert(out, frames, i))
+
+    def _fill_insert(self, out: np.ndarray, frames: int, i: int) -> int:
+        """Copy what is left of the insert (zeros for its tail) into out[i:]; the index
+        reached."""
         ins = self._insert
         if ins is not None and i < frames:
             off = self._ins_off
@@ -185,6 +205,11 @@ class Callback:
             self._ins_off = off + n
             if self._ins_off >= self._ins_len:
                 self._insert = None
+        return i
+
+    def _fill_source(self, out: np.ndarray, frames: int, i: int) -> int:
+        """Copy source chunks into out[i:] until it is full or the feeder is behind; the index
+        reached."""
         gen = self._gen
         chunks = self.chunks
         while i < frames:

@@ -39,6 +39,8 @@ class Output(Protocol):
       None before the first insert. The ducker lowers the music under an insert's words by it.
     - ``pause``/``resume`` act from the next audio block; ``resume(insert, silence)`` plays the
       insert and its silence, then the source from the frame where it paused.
+    - ``say(insert, silence)``, paused: plays the insert and its silence now and stays paused,
+      the position holding still (words asked for in a paused session); otherwise nothing.
     - ``seek`` jumps (dropping what was being inserted) and keeps ``playing``/``paused``; after
       the source played out it plays again from there.
     - ``wait`` is True once the source has played out (state already ``idle``) or after ``stop``.
@@ -77,6 +79,8 @@ class Output(Protocol):
     def pause(self) -> None: ...
 
     def resume(self, insert: np.ndarray | None = None, silence: int = 0) -> None: ...
+
+    def say(self, insert: np.ndarray, silence: int = 0) -> None: ...
 
     def seek(self, frame: int) -> None: ...
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from coach.audio.player.callback import Callback, Chunk, Heard, Pause, Play, Resume, Seek
+from coach.audio.player.callback import Callback, Chunk, Heard, Pause, Play, Resume, Say, Seek
 from coach.audio.player.devices import (
     RENDER_HINT,
     default_output,
@@ -222,6 +222,21 @@ class Player:
                 return  # resumed, stopped or replaced meanwhile
             self._cb.cmds.append(Resume(data, tail))
             self._state = "playing"
+
+    def say(self, insert: np.ndarray, silence: int = 0) -> None:
+        """Paused: play ``insert`` (at the source's rate) and ``silence`` source frames of
+        silence now, and stay paused at the same frame. Otherwise nothing (see resume)."""
+        with self._cond:
+            source = self._source
+            if self._state != "paused" or source is None:
+                return
+            channels, stream_rate = self._channels, self._stream_rate
+        data = insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
+        tail = silence * stream_rate // source.rate
+        with self._cond:
+            if self._state != "paused" or self._source is not source:
+                return  # resumed, stopped or replaced meanwhile
+            self._cb.cmds.append(Say(data, tail))
 
     def seek(self, frame: int) -> None:
         """Jump to source ``frame``, flushing what was queued; a paused player stays paused.
