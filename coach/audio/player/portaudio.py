@@ -210,22 +210,15 @@ class Player:
         """Play ``insert`` (if any, at the source's rate) and ``silence`` source frames of
         silence (counted by the callback, never materialised), then continue from the paused
         frame."""
-        with self._cond:
-            source = self._source
-            if self._state != "paused" or source is None:
-                return
-            channels, stream_rate = self._channels, self._stream_rate
-        data = insert_frames(insert, source.rate, channels, stream_rate)  # soxr: outside the lock
-        tail = silence * stream_rate // source.rate
-        with self._cond:
-            if self._state != "paused" or self._source is not source:
-                return  # resumed, stopped or replaced meanwhile
-            self._cb.cmds.append(Resume(data, tail))
-            self._state = "playing"
+        self._while_paused(insert, silence, Resume, "playing")
 
     def say(self, insert: np.ndarray, silence: int = 0) -> None:
         """Paused: play ``insert`` (at the source's rate) and ``silence`` source frames of
         silence now, and stay paused at the same frame. Otherwise nothing (see resume)."""
+        self._while_paused(insert, silence, Say, "paused")
+
+    def _while_paused(self, insert: np.ndarray | None, silence: int,
+                      command: type[Resume] | type[Say], then: PlayerState) -> None:
         with self._cond:
             source = self._source
             if self._state != "paused" or source is None:
@@ -236,7 +229,8 @@ class Player:
         with self._cond:
             if self._state != "paused" or self._source is not source:
                 return  # resumed, stopped or replaced meanwhile
-            self._cb.cmds.append(Say(data, tail))
+            self._cb.cmds.append(command(data, tail))
+            self._state = then
 
     def seek(self, frame: int) -> None:
         """Jump to source ``frame``, flushing what was queued; a paused player stays paused.
