@@ -3,6 +3,8 @@ without listen: loads neither), and loaded before it is handed over."""
 
 from __future__ import annotations
 
+import math
+
 from coach.audio.listen.recognizer import Recognizer
 from coach.core.types import LISTEN_ENGINES, ListenEngine
 
@@ -14,10 +16,13 @@ def recognizer(name: ListenEngine = DEFAULT) -> Recognizer:
     """``name``'s recogniser, its model loaded (PocketSphinx: 0.3-0.6 CPU-s on x86; Moonshine
     tiny: 0.2 CPU-s more, PocketSphinx being its second opinion)."""
     from coach.audio.listen.sphinx import SphinxRecognizer
-    s = SphinxRecognizer()
-    s.load()
     if name == "pocketsphinx":
+        s = SphinxRecognizer()
+        s.load()
         return s
+    # Moonshine's second opinion without the filler margin (its band was tuned without it)
+    s = SphinxRecognizer(min_filler_margin=-math.inf)
+    s.load()
     # Moonshine, with PocketSphinx's second opinion on a rating it is nearly sure of
     from coach.audio.listen.moonshine import MoonshineRecognizer
     m = MoonshineRecognizer(second=s)
