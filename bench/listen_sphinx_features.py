@@ -95,8 +95,7 @@ class Recognizer(sphinx.SphinxRecognizer):
     with its features (the window yields the stretch decoded last)."""
 
     def __init__(self) -> None:
-        super().__init__(min_confidence=0.0, max_phone_gain=math.inf,
-                         min_filler_margin=-math.inf)
+        super().__init__(min_confidence=0.0, max_phone_gain=math.inf)
         self.last: dict[str, Any] | None = None
         self.pron: dict[str, list[str]] = {}
         self.cpu: dict[str, float] = {}

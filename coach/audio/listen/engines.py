@@ -3,8 +3,6 @@ without listen: loads neither), and loaded before it is handed over."""
 
 from __future__ import annotations
 
-import math
-
 from coach.audio.listen.recognizer import Recognizer
 from coach.core.types import LISTEN_ENGINES, ListenEngine
 
@@ -16,13 +14,10 @@ def recognizer(name: ListenEngine = DEFAULT) -> Recognizer:
     """``name``'s recogniser, its model loaded (PocketSphinx: 0.3-0.6 CPU-s on x86; Moonshine
     tiny: 0.2 CPU-s more, PocketSphinx being its second opinion)."""
     from coach.audio.listen.sphinx import SphinxRecognizer
-    if name == "pocketsphinx":
-        s = SphinxRecognizer()
-        s.load()
-        return s
-    # Moonshine's second opinion without the filler margin (its band was tuned without it)
-    s = SphinxRecognizer(min_filler_margin=-math.inf)
+    s = SphinxRecognizer()
     s.load()
+    if name == "pocketsphinx":
+        return s
     # Moonshine, with PocketSphinx's second opinion on a rating it is nearly sure of
     from coach.audio.listen.moonshine import MoonshineRecognizer
     m = MoonshineRecognizer(second=s)

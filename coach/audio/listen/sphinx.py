@@ -52,26 +52,12 @@ MIN_CONFIDENCE_COMMAND = 0.6
 # false answers median 3.5e-4, 90th percentile 12.9e-4. Over 7e-4 dropped 2 of 151 right answers,
 # 4 of 16 wrong ones and 45 of 124 off-grammar ratings.
 MAX_PHONE_GAIN = 7e-4
-# How much better the rating's words explain the stretch than the same carrier with a filler in
-# place of the number ("it was a" + "hard" against "it was a five"), on the acoustics alone (the
-# grammar's own choice also weighs its word probabilities), per 10-ms frame of the number word.
-# A near-rhyme is explained by a filler nearly as well as by the number; an answer clearly
-# better. The scores come from a second decoder that scores every senone of each frame
-# (PocketSphinx scores a frame against the best senone it computed, so two searches compare
-# only so), started from the grammar's cepstral mean. bench/listen_sphinx_features.py, tuning
-# set, 3 draws (seeds 22-24): among the ratings the two floors above keep, an off-grammar one
-# has a lower margin than an answer's with chance 0.83-0.86 (the phone gain separates them
-# 0.74); over -5e-4: answers 96 / 100 / 65 -> 95 / 99 / 65 of 105 (quiet / gym 10 dB / music
-# 10 dB, at most 2 fewer in any condition), wrong ratings 48 -> 28 of 945, off-grammar windows
-# taken 21 / 36 / 33 -> 18 / 30 / 25 of 189.
-MIN_FILLER_MARGIN = -5e-4
 # In a command window the numbers are fillers too: a rating said there is no command, and the
 # numbers are what a lifter says most besides commands ("four" was heard as "pause", "three" as
 # "repeat"). Tuning set, of 91 windows of off-grammar speech and numbers per condition: commands
 # taken 17 / 21 / 22 -> 3 / 7 / 7 (quiet / gym 10 dB / music 10 dB), with the 0.6 floor;
 # commands heard 61 / 57 / 40 -> 63 / 58 / 48 of 72 (BENCHMARKS.md, "Command windows").
 COMMAND_FILLERS = NUMBER_WORDS
-CARRIERS = ("", "a ", "it was a ")  # what may come before a number (GRAMMARS["rating"])
 
 GRAMMARS: dict[Listening, str] = {
     "rating": ("#JSGF V1.0;\ngrammar rating;\n"
@@ -85,13 +71,10 @@ GRAMMARS: dict[Listening, str] = {
 
 class SphinxRecognizer:
     def __init__(self, min_confidence: float = MIN_CONFIDENCE,
-                 max_phone_gain: float = MAX_PHONE_GAIN,
-                 min_filler_margin: float = MIN_FILLER_MARGIN) -> None:
+                 max_phone_gain: float = MAX_PHONE_GAIN) -> None:
         self.min_confidence = min_confidence
         self.max_phone_gain = max_phone_gain
-        self.min_filler_margin = min_filler_margin
         self._decoder: Any = None
-        self._scorer: Any = None
 
     def load(self) -> None:
         """Load the model now: the daemon does it as it starts, never at a window (loading
@@ -111,8 +94,6 @@ class SphinxRecognizer:
                 other = " | ".join([*fillers, *extra[name]])
                 d.add_jsgf_string(name, f"{grammar}<other> = {other};\n")
             d.add_allphone_file("phones", str(_model_dir() / "en-us-phone.lm.bin"))
-            if self.min_filler_margin > -math.inf:
-                self._scorer = _scorer(d, fillers)
             self._decoder = d
         return self._decoder
 
@@ -124,7 +105,6 @@ class SphinxRecognizer:
         b = min(samples.size, int((found.end_s + vad.PAD_S) * RATE))
         pcm = (np.clip(samples[a:b], -1, 1) * 32767).astype("<i2").tobytes()
         d = self._load()
-        cmn = d.get_cmn(False)
         d.activate_search(what)
         d.start_utt()
         d.process_raw(pcm, full_utt=True)
@@ -144,22 +124,12 @@ class SphinxRecognizer:
                      confidence, floor)
             return None
         if what == "rating":
-            assert rating is not None
-            word = [s for s in d.seg() if s.word.split("(")[0] == NUMBER_WORDS[rating - 1]][-1]
             gain = _phone_gain(d, pcm, hyp.best_score)
             if gain > self.max_phone_gain:
                 log.info("listen: heard %r, but a phone loop fits it %.1fe-4 nats a frame "
                          "better (over %.1fe-4): ignored", text, gain * 1e4,
                          self.max_phone_gain * 1e4)
                 return None
-            if self._scorer is not None:
-                margin = _filler_margin(self._scorer, cmn, pcm, text.split()) / max(
-                    1, word.end_frame - word.start_frame + 1)
-                if margin < self.min_filler_margin:
-                    log.info("listen: heard %r, but a filler in the number's place fits it "
-                             "nearly as well (%.1fe-4 nats a frame, under %.1fe-4): ignored",
-                             text, margin * 1e4, self.min_filler_margin * 1e4)
-                    return None
         return Heard(text, rating, command, confidence, found.end_s)
 
 
@@ -181,54 +151,6 @@ def _phone_gain(d: Any, pcm: bytes, grammar_score: float) -> float:
     if h is None or h.best_score <= 0 or grammar_score <= 0:
         return 0.0
     return (math.log(h.best_score) - math.log(grammar_score)) / frames
-
-
-def _scorer(d: Any, fillers: list[str]) -> Any:
-    """A decoder that scores every senone of each frame (compallsen), with the rating's words
-    alone (the main decoder's pronunciations) and two grammars for each carrier: the carrier
-    with each number (``forced_N_K``), and with each filler (``filler_K``)."""
-    import tempfile
-
-    from pocketsphinx import Decoder
-    words = [*NUMBER_WORDS, "it", "was", "a", *fillers]
-    lines = [f"{w} {d.lookup_word(w)}" for w in words]
-    lines += [f"{w}({i}) {p}" for w in words for i in range(2, 5)
-              if (p := d.lookup_word(f"{w}({i})"))]
-    with tempfile.NamedTemporaryFile("w", suffix=".dict") as f:
-        f.write("\n".join(lines) + "\n")
-        f.flush()
-        m = Decoder(samprate=RATE, loglevel="FATAL", bestpath=False, compallsen=True,
-                    dict=f.name)
-    for k, carrier in enumerate(CARRIERS):
-        m.add_jsgf_string(f"filler_{k}", f"#JSGF V1.0;\ngrammar filler{k};\n"
-                          f"public <a> = {carrier}({' | '.join(fillers)});\n")
-        for n in NUMBER_WORDS:
-            m.add_jsgf_string(f"forced_{n}_{k}", f"#JSGF V1.0;\ngrammar forced{n}{k};\n"
-                              f"public <a> = {carrier}{n};\n")
-    return m
-
-
-def _filler_margin(m: Any, cmn: str, pcm: bytes, words: list[str]) -> float:
-    """How much better the rating's ``words`` explain ``pcm`` than their carrier with a filler
-    in the number's place, in acoustic score (nats, the binding's scale), both decoded by the
-    scorer ``m`` from the cepstral mean ``cmn``."""
-    k = CARRIERS.index(" ".join(words[:-1]) + " " if len(words) > 1 else "")
-
-    def acoustic(search: str) -> float | None:
-        m.set_cmn(cmn)
-        m.activate_search(search)
-        m.start_utt()
-        m.process_raw(pcm, full_utt=True)
-        m.end_utt()
-        if m.hyp() is None:
-            return None
-        return sum(math.log(s.ascore) for s in m.seg() if s.ascore > 0)
-
-    rating = acoustic(f"forced_{words[-1]}_{k}")
-    filler = acoustic(f"filler_{k}")
-    if rating is None or filler is None:
-        return math.inf if filler is None else -math.inf
-    return rating - filler
 
 
 def _confidence(d: Any) -> float:
