@@ -10,8 +10,9 @@ with features for a rejection rule:
 - ``filler_margin``: the rating path's acoustic score over the best path of a grammar of the
   fillers alone (nats; 0 or less: a filler explains the stretch as well); ``carried_margin``:
   the same against the rating's own carrier with a filler in the number's place ("it was a"
-  + "hard" against "it was a five"), what sphinx.py's MIN_FILLER_MARGIN is (per frame of the
-  number word);
+  + "hard" against "it was a five"), the rule tried as sphinx.py's MIN_FILLER_MARGIN (per
+  frame of the number word; 2f33d4f, reverted: BENCHMARKS.md, "Tried: a filler in the
+  number's place");
 - ``onset_margin``, ``swap_margin``: the rating path's acoustic score over the best path of the
   same grammar with the number's first phone replaced by any other phone or dropped ("five" ->
   "N AY V", "AY V"...), and with any one of its phones replaced or dropped (nats: under 0, a
@@ -296,6 +297,8 @@ FEATURES: dict[str, Callable[[dict[str, Any]], float]] = {
     "filler margin (total score)": lambda t: t["filler_margin_total"],
     "filler margin a frame": lambda t: t["filler_margin"] / t["frames"],
     "carrier + filler margin (acoustic)": lambda t: t.get("carried_margin", 0),
+    "carrier + filler margin a number-word frame (the rule tried)":
+        lambda t: t.get("carried_margin", 0) / t["word_frames"],
     "onset-swap margin": lambda t: t["onset_margin"],
     "onset-swap margin a word frame": lambda t: t["onset_margin"] / t["word_frames"],
     "one-phone-swap margin": lambda t: t["swap_margin"],
