@@ -35,15 +35,6 @@ def test_an_answer_in_gym_noise_at_10_db_snr_is_heard(text: str, want: int, seed
     assert ratings(x) == [want]
 
 
-@pytest.mark.parametrize(("text", "want", "seed"), [("four", 4, 6), ("five", 5, 8)])
-def test_an_answer_in_music_at_10_db_snr_is_heard(text: str, want: int, seed: int) -> None:
-    # the rating grammar's silprob (sphinx.RATING_SILPROB): with the decoder's default (and the
-    # phone loop's limit before it, sphinx.SECOND_OPINION) the first was heard "two", the second
-    # nothing (espeak-ng's "en" voice, "one".."five" x music seeds 1-12: 37 -> 38 of 60 right)
-    x = in_window([(1.0, espeak_ng(text))], WINDOW_S, music(int(RATE * WINDOW_S), seed), 10)
-    assert ratings(x) == [want]
-
-
 def test_speech_that_is_no_answer_before_an_answer_does_not_hide_it() -> None:
     x = in_window([(0.5, speech("okay")), (2.0, speech("four"))], WINDOW_S)
     assert ratings(x) == [4]
