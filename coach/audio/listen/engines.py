@@ -13,15 +13,12 @@ DEFAULT: ListenEngine = "pocketsphinx"
 def recognizer(name: ListenEngine = DEFAULT) -> Recognizer:
     """``name``'s recogniser, its model loaded (PocketSphinx: 0.3-0.6 CPU-s on x86; Moonshine
     tiny: 0.2 CPU-s more, PocketSphinx being its second opinion)."""
-    from coach.audio.listen.sphinx import SECOND_OPINION, SphinxRecognizer
-    if name == "pocketsphinx":
-        s = SphinxRecognizer()
-        s.load()
-        return s
-    # Moonshine, with PocketSphinx's second opinion on a rating it is nearly sure of (as it was
-    # tuned with: sphinx.SECOND_OPINION)
-    s = SphinxRecognizer(**SECOND_OPINION)
+    from coach.audio.listen.sphinx import SphinxRecognizer
+    s = SphinxRecognizer()
     s.load()
+    if name == "pocketsphinx":
+        return s
+    # Moonshine, with PocketSphinx's second opinion on a rating it is nearly sure of
     from coach.audio.listen.moonshine import MoonshineRecognizer
     m = MoonshineRecognizer(second=s)
     m.load()

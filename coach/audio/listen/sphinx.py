@@ -50,24 +50,8 @@ MIN_CONFIDENCE_COMMAND = 0.6
 # taken as numbers fit it worse. bench_listen.py's tuning set (Silero gate; quiet, 10 dB gym,
 # 10 and 15 dB music, 5 dB gym): right answers median -2.5e-4, 90th percentile 3.6e-4; such
 # false answers median 3.5e-4, 90th percentile 12.9e-4. Over 7e-4 dropped 2 of 151 right answers,
-# 4 of 16 wrong ones and 45 of 124 off-grammar ratings. 5e-4 since session 13, with
-# RATING_SILPROB (below), which lets silence take the music around a word and so lowers every
-# stretch's gain: 7e-4 with it took 109 of 567 off-grammar windows (90 before, 92 at 5e-4).
-MAX_PHONE_GAIN = 5e-4
-# The rating grammar's silence insertion probability (PocketSphinx's silprob; the decoder's
-# default 0.005 before session 13). In music a stretch's lead and tail (the gate's pad) and the
-# gaps between words were explained by words where silence was too dear: 12 of 17 tuning-set
-# misses at 10 dB music were another number or a carrier taken from the music ("one" heard "it
-# was a five"). bench/listen_sphinx_music.py, the tuning set's windows in three draws (seeds
-# 22-24: 105 answers a condition, 189 off-grammar windows a room), 0.005 and 7e-4 -> 0.05 and
-# 5e-4: music 20 / 15 / 10 / 5 dB 86 / 74 / 65 / 47 -> 90 / 81 / 71 / 54 (wrong 44 -> 30), quiet
-# 96 -> 96, gym 10 / 5 dB 100 / 96 -> 100 / 95, off-grammar taken quiet / gym / music 21 / 36 /
-# 33 -> 23 / 38 / 31 (BENCHMARKS.md, "PocketSphinx's silence in music"). The command grammar
-# keeps the default (not measured there).
-RATING_SILPROB = 0.05
-# Moonshine's second opinion (engines.py) keeps the settings Moonshine's thresholds were chosen
-# with: the two above not measured with that engine.
-SECOND_OPINION: dict[str, float] = {"max_phone_gain": 7e-4, "silprob": 0.005}
+# 4 of 16 wrong ones and 45 of 124 off-grammar ratings.
+MAX_PHONE_GAIN = 7e-4
 # In a command window the numbers are fillers too: a rating said there is no command, and the
 # numbers are what a lifter says most besides commands ("four" was heard as "pause", "three" as
 # "repeat"). Tuning set, of 91 windows of off-grammar speech and numbers per condition: commands
@@ -87,11 +71,9 @@ GRAMMARS: dict[Listening, str] = {
 
 class SphinxRecognizer:
     def __init__(self, min_confidence: float = MIN_CONFIDENCE,
-                 max_phone_gain: float = MAX_PHONE_GAIN,
-                 silprob: float = RATING_SILPROB) -> None:
+                 max_phone_gain: float = MAX_PHONE_GAIN) -> None:
         self.min_confidence = min_confidence
         self.max_phone_gain = max_phone_gain
-        self.silprob = silprob
         self._decoder: Any = None
 
     def load(self) -> None:
@@ -108,13 +90,9 @@ class SphinxRecognizer:
             fillers = [w for w in FILLERS if d.lookup_word(w)]
             extra: dict[Listening, tuple[str, ...]] = {"rating": (),
                                                        "command": COMMAND_FILLERS}
-            default_silprob = d.config["silprob"]
             for name, grammar in GRAMMARS.items():
                 other = " | ".join([*fillers, *extra[name]])
-                # a search reads silprob as it is added: the rating grammar's own
-                d.config["silprob"] = self.silprob if name == "rating" else default_silprob
                 d.add_jsgf_string(name, f"{grammar}<other> = {other};\n")
-            d.config["silprob"] = default_silprob
             d.add_allphone_file("phones", str(_model_dir() / "en-us-phone.lm.bin"))
             self._decoder = d
         return self._decoder
