@@ -10,6 +10,8 @@ per variant; ``--why`` names the misses of one variant.
     nice -n 10 taskset -c 0 .venv/bin/python bench/listen_sphinx_music.py --seed 22 --out /tmp/m22.json
     .venv/bin/python bench/listen_sphinx_music.py --table /tmp/m22.json /tmp/m23.json /tmp/m24.json
     .venv/bin/python bench/listen_sphinx_music.py --why "as built" /tmp/m22.json
+    .venv/bin/python bench/listen_sphinx_music.py --replay "silprob 0.05" --gains 7e-4,5e-4 \
+        /tmp/m22.json /tmp/m23.json /tmp/m24.json
 
 Note (pocketsphinx 5.1.1): the model's feat.params (``-cmn batch``, ``-remove_noise yes``,
 ``-varnorm no``...) overrides the same keys given to ``Decoder(...)``; they are changed here on
@@ -44,7 +46,8 @@ class Spec:
     """A variant: decoder settings (``config``: given to Decoder; ``feat``: set on its config
     after, then reinit_feat), the pads around the gate's stretch, an optional transform of the
     decoded audio, a posterior floor as a function of the stretch's SNR, and several decodes
-    of other edges voting."""
+    of other edges voting. ``config`` applies to every search of the decoder (the command
+    grammar's too: these windows are rating windows only)."""
 
     config: dict[str, Any] = field(default_factory=dict)
     feat: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +65,18 @@ def pre_emphasis(a: float) -> Callable[[np.ndarray], np.ndarray]:
         y = x.copy()
         y[1:] -= a * x[:-1]
         return y
+    return f
+
+
+def high_pass(hz: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Everything under ``hz`` taken out (FFT of the stretch, a raised-cosine edge an octave
+    wide): the music's chords (roots 110-247 Hz) are low."""
+    def f(x: np.ndarray) -> np.ndarray:
+        spec = np.fft.rfft(x.astype(np.float64))
+        freq = np.fft.rfftfreq(x.size, 1 / RATE)
+        gain = np.clip(np.log2(np.maximum(freq, 1e-9) / (hz / 2)), 0, 1)
+        gain = 0.5 - 0.5 * np.cos(np.pi * gain)
+        return np.fft.irfft(spec * gain, x.size).astype(np.float32)
     return f
 
 
@@ -97,14 +112,29 @@ VARIANTS: dict[str, Spec] = {
     "fillprob 1e-2, lw 4": Spec(config={"fillprob": 1e-2, "lw": 4.0}),
     "silprob 0.1, fillprob 1e-2, lw 4": Spec(config={"silprob": 0.1, "fillprob": 1e-2,
                                                      "lw": 4.0}),
+    # round 3: the stretch decoded with three pads, a rating two of the three agree on
+    "3 pads voting": Spec(votes=((0.1, 0.1), (0.35, 0.35))),
+    "3 pads voting, silprob 0.05": Spec(config={"silprob": 0.05},
+                                        votes=((0.1, 0.1), (0.35, 0.35))),
+    "silprob 0.05, gain 5e-4": Spec(config={"silprob": 0.05}, max_gain=lambda _s: 5e-4),
+    # round 4: the music's low chords out of the decoded audio
+    "high-pass 250 Hz": Spec(transform=high_pass(250)),
+    "high-pass 500 Hz": Spec(transform=high_pass(500)),
+    "pre-emphasis 0.9": Spec(transform=pre_emphasis(0.9)),
 }
 
 
+# sphinx.py before session 13 (its silprob the decoder's default, 0.005): every variant's
+# starting point, "as built" below
+BEFORE_PHONE_GAIN = 7e-4
+
+
 class Variant(sphinx.SphinxRecognizer):
-    """sphinx.py's recogniser with a Spec's changes; every hear() call's decision kept."""
+    """sphinx.py's recogniser (as it was before session 13) with a Spec's changes; every
+    hear() call's decision kept."""
 
     def __init__(self, spec: Spec) -> None:
-        super().__init__()
+        super().__init__(max_phone_gain=BEFORE_PHONE_GAIN)
         self.spec = spec
         self.calls: list[dict[str, Any]] = []
 
@@ -308,14 +338,55 @@ def why(name: str, files: list[Path], kinds: tuple[str, ...]) -> None:
     print({k: v for k, v in sorted(counts.items(), key=lambda kv: -kv[1])})
 
 
+def replay(files: list[Path], name: str, gains: list[float], floor_under: tuple[float, float]
+           | None) -> None:
+    """``name``'s kept decisions with other phone-loop limits (and, with ``floor_under`` (dB,
+    floor), another posterior floor for stretches under dB over their noise): a window's rating
+    is the last stretch that passes (the window's mute after an answer is not replayed: an
+    answer window holds one stretch). Gives the real run's figures at the variant's own limit."""
+    windows, _ = _load(files)
+    conditions = list(dict.fromkeys(condition(w) for w in windows))
+    print(f"{name}, {len(files)} draw(s)")
+    print("| rule | " + " | ".join(conditions) + " |")
+    print("|---|" + "---|" * len(conditions))
+    for gain in gains:
+        cells: dict[str, list[int]] = {c: [0, 0] for c in conditions}
+        for w in windows:
+            rating = None
+            for c in w["got"][name]["calls"]:
+                d = c.get("decodes", [{}])[0]
+                if d.get("conf") is None or d.get("rating") is None:
+                    continue
+                snr = c["snr"]
+                floor = floor_under[1] if floor_under and snr is not None and \
+                    snr < floor_under[0] else sphinx.MIN_CONFIDENCE
+                if d["conf"] >= floor and d.get("gain", 0.0) <= gain:
+                    rating = d["rating"]
+            cell = cells[condition(w)]
+            if w["want"] is None:
+                cell[0] += rating is not None
+            else:
+                cell[0] += rating == w["want"]
+                cell[1] += rating is not None and rating != w["want"]
+        print(f"| phone gain {gain:g} | " + " | ".join(f"{a}" + (f" w{b}" if b else "")
+                                                       for a, b in cells.values()) + " |")
+
+
 def main() -> int:
     ap = harness_arguments(__doc__)
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
     ap.add_argument("--table", type=Path, nargs="*")
     ap.add_argument("--why", metavar="VARIANT")
     ap.add_argument("--kinds", nargs="*", default=["music 10"])
+    ap.add_argument("--replay", metavar="VARIANT", help="its decisions with other limits")
+    ap.add_argument("--gains", default=f"{BEFORE_PHONE_GAIN:g}", help="limits, commas between")
+    ap.add_argument("--floor-under", type=float, nargs=2, metavar=("DB", "FLOOR"))
     ap.add_argument("files", type=Path, nargs="*")
     args = ap.parse_args()
+    if args.replay:
+        replay(args.files, args.replay, [float(g) for g in args.gains.split(",")],
+               args.floor_under)
+        return 0
     if args.table:
         table(args.table)
         return 0
