@@ -73,7 +73,9 @@ def test_quiet_frames_are_silence_without_the_model() -> None:
     assert g.probs == [0.0] * (2 * RATE // vad.FRAME)
 
 
-@pytest.mark.parametrize(("text", "taken_for"), [("go", 2), ("more", 4), ("water", 2)])
+# ("water" was here too: the grammar took it as "it was a two"; its stretch is too short for
+# the carrier since sphinx.CARRIER_MIN_S, and the grammar alone takes it for nothing now)
+@pytest.mark.parametrize(("text", "taken_for"), [("go", 2), ("more", 4)])
 def test_words_the_grammar_takes_for_numbers_are_rejected_by_the_phone_loop(
         text: str, taken_for: int) -> None:
     x = in_window([(1.0, speech(text))], 4.0)
