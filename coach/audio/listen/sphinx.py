@@ -68,10 +68,11 @@ GRAMMARS: dict[Listening, str] = {
                 f"<command> = {' | '.join(COMMANDS)};\n"),
 }
 
-# A stretch shorter than this (the gate's, s) is decoded without the "it was" carrier: no voice
-# says "it was a four" that fast (the tuning set's 189 such stretches took 0.67 s and more), and
-# in music a short word took the carrier from the music around it ("one" heard "it was a five":
-# 48 of the 59 "it was" hypotheses on other answers were stretches under 0.6 s).
+# A stretch shorter than this (the gate's, s) is decoded without the "it was" carrier: no tuning
+# voice said "it was a four" that fast (189 such stretches, 0.67 s and more; the fresh set's
+# fastest, 0.60 s in a quiet room, is then not heard), and in music a short word took the
+# carrier from the music around it ("one" heard "it was a five":
+# 47 of the 58 "it was" hypotheses on other answers were stretches under 0.6 s).
 # bench/listen_sphinx_music.py over the tuning set's three draws (105 answers a condition, 189
 # off-grammar windows a room): music 20 / 15 / 10 / 5 dB 86 / 74 / 65 / 47 -> 91 / 78 / 70 / 52,
 # wrong ratings in music 44 -> 14, quiet and gym 485 -> 490 answers, off-grammar taken quiet /
