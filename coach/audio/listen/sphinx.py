@@ -70,7 +70,7 @@ GRAMMARS: dict[Listening, str] = {
 
 # A stretch shorter than this (the gate's, s) is decoded without the "it was" carrier: no tuning
 # voice said "it was a four" that fast (189 such stretches, 0.67 s and more; the fresh set's
-# fastest, 0.60 s in a quiet room, is then not heard), and in music a short word took the
+# fastest, 0.60 s, is then heard "a five", the same rating), and in music a short word took the
 # carrier from the music around it ("one" heard "it was a five":
 # 47 of the 58 "it was" hypotheses on other answers were stretches under 0.6 s).
 # bench/listen_sphinx_music.py over the tuning set's three draws (105 answers a condition, 189
