@@ -68,12 +68,30 @@ GRAMMARS: dict[Listening, str] = {
                 f"<command> = {' | '.join(COMMANDS)};\n"),
 }
 
+# A stretch shorter than this (the gate's, s) is decoded without the "it was" carrier: no tuning
+# voice said "it was a four" that fast (189 such stretches, 0.67 s and more; the fresh set's
+# fastest, 0.60 s, is then heard "a five", the same rating), and in music a short word took the
+# carrier from the music around it ("one" heard "it was a five":
+# 47 of the 58 "it was" hypotheses on other answers were stretches under 0.6 s).
+# bench/listen_sphinx_music.py over the tuning set's three draws (105 answers a condition, 189
+# off-grammar windows a room): music 20 / 15 / 10 / 5 dB 86 / 74 / 65 / 47 -> 91 / 78 / 70 / 52,
+# wrong ratings in music 44 -> 14, quiet and gym 485 -> 490 answers, off-grammar taken quiet /
+# gym / music 21 / 36 / 33 -> 20 / 40 / 30 (BENCHMARKS.md, "No carrier in a short stretch").
+CARRIER_MIN_S = 0.6
+# Moonshine's second opinion (engines.py) decodes as its thresholds were chosen with: every
+# stretch with the carrier (CARRIER_MIN_S not measured with that engine).
+SECOND_OPINION_CARRIER_MIN_S = 0.0
+SHORT_RATING = ("#JSGF V1.0;\ngrammar short;\npublic <answer> = <rating> | <other>;\n"
+                f"<rating> = [a] ({' | '.join(NUMBER_WORDS)});\n")
+
 
 class SphinxRecognizer:
     def __init__(self, min_confidence: float = MIN_CONFIDENCE,
-                 max_phone_gain: float = MAX_PHONE_GAIN) -> None:
+                 max_phone_gain: float = MAX_PHONE_GAIN,
+                 carrier_min_s: float = CARRIER_MIN_S) -> None:
         self.min_confidence = min_confidence
         self.max_phone_gain = max_phone_gain
+        self.carrier_min_s = carrier_min_s
         self._decoder: Any = None
 
     def load(self) -> None:
@@ -93,6 +111,7 @@ class SphinxRecognizer:
             for name, grammar in GRAMMARS.items():
                 other = " | ".join([*fillers, *extra[name]])
                 d.add_jsgf_string(name, f"{grammar}<other> = {other};\n")
+            d.add_jsgf_string("rating_short", f"{SHORT_RATING}<other> = {' | '.join(fillers)};\n")
             d.add_allphone_file("phones", str(_model_dir() / "en-us-phone.lm.bin"))
             self._decoder = d
         return self._decoder
@@ -105,7 +124,8 @@ class SphinxRecognizer:
         b = min(samples.size, int((found.end_s + vad.PAD_S) * RATE))
         pcm = (np.clip(samples[a:b], -1, 1) * 32767).astype("<i2").tobytes()
         d = self._load()
-        d.activate_search(what)
+        short = what == "rating" and found.end_s - found.start_s < self.carrier_min_s
+        d.activate_search("rating_short" if short else what)
         d.start_utt()
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
