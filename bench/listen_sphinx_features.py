@@ -62,7 +62,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_listen import drawn_windows, harness_arguments  # noqa: E402
 from listen_corpus import RATE, SEEDS  # noqa: E402
 
-from coach.audio.listen import sphinx, vad  # noqa: E402
+from coach.audio.listen import sphinx  # noqa: E402
 from coach.audio.listen.recognizer import (  # noqa: E402
     NUMBER_WORDS,
     Heard,
@@ -177,12 +177,10 @@ class Recognizer(sphinx.SphinxRecognizer):
 
     def hear(self, samples: np.ndarray, what: Listening = "rating") -> Heard | None:
         self.last = None
-        found = vad.speech(samples)
-        if found is None:
+        stretch = sphinx.speech_pcm(samples)
+        if stretch is None:
             return None
-        a = max(0, int((found.start_s - vad.PAD_S) * RATE))
-        b = min(samples.size, int((found.end_s + vad.PAD_S) * RATE))
-        pcm = (np.clip(samples[a:b], -1, 1) * 32767).astype("<i2").tobytes()
+        found, pcm = stretch
         d = self._load()
         c0 = d.get_cmn(False)  # the other searches hear the stretch with the grammar's features
         hyp, seg = self._decode(d, what, pcm)

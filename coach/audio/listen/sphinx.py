@@ -117,12 +117,10 @@ class SphinxRecognizer:
         return self._decoder
 
     def hear(self, samples: np.ndarray, what: Listening = "rating") -> Heard | None:
-        found = vad.speech(samples)
-        if found is None:
+        stretch = speech_pcm(samples)
+        if stretch is None:
             return None
-        a = max(0, int((found.start_s - vad.PAD_S) * RATE))
-        b = min(samples.size, int((found.end_s + vad.PAD_S) * RATE))
-        pcm = (np.clip(samples[a:b], -1, 1) * 32767).astype("<i2").tobytes()
+        found, pcm = stretch
         d = self._load()
         short = what == "rating" and found.end_s - found.start_s < self.carrier_min_s
         d.activate_search("rating_short" if short else what)
@@ -151,6 +149,17 @@ class SphinxRecognizer:
                          self.max_phone_gain * 1e4)
                 return None
         return Heard(text, rating, command, confidence, found.end_s)
+
+
+def speech_pcm(samples: np.ndarray) -> tuple[vad.Speech, bytes] | None:
+    """The gate's one stretch of speech in ``samples`` and its audio as the decoder takes it
+    (padded by vad.PAD_S, 16-bit), or None."""
+    found = vad.speech(samples)
+    if found is None:
+        return None
+    a = max(0, int((found.start_s - vad.PAD_S) * RATE))
+    b = min(samples.size, int((found.end_s + vad.PAD_S) * RATE))
+    return found, (np.clip(samples[a:b], -1, 1) * 32767).astype("<i2").tobytes()
 
 
 def _model_dir() -> Path:
