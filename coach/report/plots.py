@@ -309,14 +309,26 @@ def _mmss(x: float, _pos: object = None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def plan_size_in(duration_ms: int, sets: int) -> tuple[float, float]:
+    """The plan strip's size in inches (at DPI_PLAN): wider for a longer program and more sets."""
+    width = min(max(10.0, duration_ms / 60_000 * 0.6 + sets * 0.25), 48.0)
+    return width, STRIP_HEIGHT_IN
+
+
+def plan_size_px(timeline: Timeline) -> tuple[int, int]:
+    """The plan PNG's size in pixels: the page reserves its box before the image has come, so
+    nothing below it moves when it does (a tap on Start landed on the strip instead, in CI)."""
+    w, h = plan_size_in(timeline.duration_ms, len(timeline.sets))
+    return round(w * DPI_PLAN), round(h * DPI_PLAN)
+
+
 def plan_figure(strip: Strip) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch, Rectangle
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    minutes = strip.duration_ms / 60_000
-    width = min(max(10.0, minutes * 0.6 + len(strip.labels) * 0.25), 48.0)
-    fig = Figure(figsize=(width, STRIP_HEIGHT_IN), dpi=DPI_PLAN)
+    width, height = plan_size_in(strip.duration_ms, len(strip.labels))
+    fig = Figure(figsize=(width, height), dpi=DPI_PLAN)
     ax = fig.add_axes(STRIP_RECT)
     end = max(strip.duration_ms, 1)
     for b in strip.blocks:

@@ -318,13 +318,21 @@ def test_the_library_shows_each_error_by_its_line_and_the_length(tmp_path: Path)
             "program: Broken\nexercises:\n  - name: Curl\n    reps: 10\n    tempo: fast\n")
         rig.call("reload")
 
-        async def body(c: Session, u: str) -> dict:
-            return await (await c.get(f"{u}/api/programs")).json()
-        got = {p["stem"]: p for p in run(server, body)["programs"]}
+        async def body(c: Session, u: str) -> tuple[dict, bytes]:
+            listed = await (await c.get(f"{u}/api/programs")).json()
+            return listed, await (await c.get(f"{u}/api/programs/day/plan.png")).read()
+        listed, png = run(server, body)
+        got = {p["stem"]: p for p in listed["programs"]}
     assert got["day"]["duration"] == 108.0 and got["day"]["errors"] == []
     assert got["day"]["name"] == "Web day"
+    # the plan strip's size, as the PNG has it (its header's width and height): the page
+    # reserves the box before the image comes
+    assert png[12:16] == b"IHDR"
+    assert got["day"]["plan"] == [int.from_bytes(png[16:20], "big"),
+                                  int.from_bytes(png[20:24], "big")]
     [err] = got["broken"]["errors"]
     assert err["line"] == 5 and "tempo" in err["message"] and got["broken"]["duration"] is None
+    assert got["broken"]["plan"] is None
 
 
 def test_the_editor_never_saves_a_program_that_does_not_pass(tmp_path: Path) -> None:

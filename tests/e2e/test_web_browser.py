@@ -94,6 +94,26 @@ def test_the_page_runs_a_session_pauses_it_and_rates_a_set(tmp_path: Path) -> No
     assert s["program"] == "Web day" and s["sets"][0]["ratings"] == {"feel": 4}
 
 
+def test_a_plan_strip_keeps_its_place_before_its_image_comes(tmp_path: Path) -> None:
+    """The strip's box is reserved from the program list's `plan` size, so Start does not move
+    when the image comes: under load it came between Selenium finding Start and clicking it,
+    the click hit the strip, and no session started (CI, once). The image is held back here
+    (blocked), so the box is all there is."""
+    with web_rig(tmp_path) as (rig, server), chromium() as driver:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*plan.png*"]})
+        driver.get(f"{base_url(server)}/?token={server.token}")
+        tap(driver, '[data-tab="programs"]')
+        img = wait(driver, lambda: driver.find_element("css selector", '[data-stem="day"] img'),
+                   "the library")
+        assert not driver.execute_script("return arguments[0].naturalWidth", img)  # not come
+        # the size the program list gave (its API test: the PNG's own), set on the element
+        w, h = (int(img.get_dom_attribute(k) or 0) for k in ("width", "height"))
+        assert w > 0 and h > 0, "no size reserved"
+        box = img.rect
+        assert box["width"] > 100 and abs(box["height"] - box["width"] * h / w) <= 1, (box, w, h)
+
+
 # Holds every POST's response in the page until the test releases it: a reply that is slow to
 # come back, as on a phone's Wi-Fi (everything else, the event stream too, runs as it is).
 HOLD_REPLIES = """

@@ -60,13 +60,17 @@ def check_text(text: str, path: str, server: WebServer) -> tuple[float | None, l
         return None, _diagnostics(e)
 
 
-def check_file(path: Path, server: WebServer) -> tuple[str | None, float | None, list[dict[str, Any]]]:
-    """(name, length in s, errors) of a program file, read as `coach check` reads it."""
+def check_file(path: Path, server: WebServer) -> dict[str, Any]:
+    """A program file read as `coach check` reads it: its name, length in s, the size of its
+    plan strip in pixels (the page reserves the image's box) and its errors."""
     try:
         program = with_voice_defaults(load_program(path), server.place.voice_defaults)
-        return program.name, compile_program(program).duration_ms / 1000, []
+        timeline = compile_program(program)
     except CoachError as e:
-        return None, None, _diagnostics(e)
+        return {"name": None, "duration": None, "plan": None, "errors": _diagnostics(e)}
+    from coach.report.plots import plan_size_px  # no matplotlib: the size only
+    return {"name": program.name, "duration": timeline.duration_ms / 1000,
+            "plan": plan_size_px(timeline), "errors": []}
 
 
 async def _library(server: WebServer) -> dict[str, Path]:
@@ -85,9 +89,7 @@ async def programs(request: web.Request) -> web.StreamResponse:
     def read_all() -> list[dict[str, Any]]:
         out = []
         for stem, path in sorted(lib.items()):
-            name, length, errors = check_file(path, server)
-            out.append({"stem": stem, "name": name, "path": str(path), "duration": length,
-                        "errors": errors})
+            out.append({"stem": stem, "path": str(path), **check_file(path, server)})
         return out
 
     return web.json_response({"ok": True, "programs": await server.in_worker(read_all)})
@@ -114,9 +116,8 @@ async def program_text(request: web.Request) -> web.StreamResponse:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             return {"ok": False, "error": f"{path}: cannot read: {e}"}
-        name, length, errors = check_file(path, server)
-        return {"ok": True, "stem": stem, "path": str(path), "text": text, "name": name,
-                "duration": length, "errors": errors}
+        return {"ok": True, "stem": stem, "path": str(path), "text": text,
+                **check_file(path, server)}
 
     return web.json_response(await server.in_worker(read))
 

@@ -126,6 +126,8 @@ async function loadLibrary() {
     for (const d of p.errors) li.append(el("div", "error", errorLine(d)));
     if (!p.errors.length) {  // the plan strip: each phase in its colour, drawn by the server
       const img = el("img"); img.loading = "lazy"; img.alt = `the plan of ${p.name}`;
+      // its box reserved before it comes: nothing below it (Start) moves when it does
+      if (p.plan) { img.width = p.plan[0]; img.height = p.plan[1]; }
       img.src = `/api/programs/${encodeURIComponent(p.stem)}/plan.png`; li.append(img);
     }
     const actions = el("div", "actions");
