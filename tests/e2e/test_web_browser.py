@@ -96,9 +96,9 @@ def test_the_page_runs_a_session_pauses_it_and_rates_a_set(tmp_path: Path) -> No
 
 def test_a_plan_strip_keeps_its_place_before_its_image_comes(tmp_path: Path) -> None:
     """The strip's box is reserved from the program list's `plan` size, so Start does not move
-    when the image comes: under load it came between Selenium finding Start and clicking it,
-    the click hit the strip, and no session started (CI, once). The image is held back here
-    (blocked), so the box is all there is."""
+    when the image comes (the likely cause of a start tap that started nothing in CI, once,
+    under load: the image coming between Selenium finding Start and clicking it). The image is
+    held back here (blocked), so the box is all there is."""
     with web_rig(tmp_path) as (rig, server), chromium() as driver:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*plan.png*"]})
