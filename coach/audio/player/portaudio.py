@@ -163,9 +163,13 @@ class Player:
         heard = self._cb.heard
         if heard.gen != self._gen:  # a play/seek the callback has not picked up yet, or stopped
             return self._seg_start
-        if self._state != "playing" or heard.paused:
-            # Idle: played out (everything handed out was heard) or failed. Paused: what was
-            # handed out before the pause is still heard; silence follows it.
+        if self._state == "idle" or heard.paused:
+            # Idle: played out (everything handed out was heard) or failed. Paused (the
+            # callback has applied it): what was handed out before the pause is still heard;
+            # silence follows it. A pause the callback has not applied yet is still playing:
+            # reported as the end of the last block meanwhile, a resume within the same block
+            # stepped the position back by up to a block's latency (CI once: 1197888 ->
+            # 1196868, contract_position_never_goes_backwards_within_a_generation).
             return heard.src_pos
         # Counted back from the end of the last block by the time until it is heard, so the
         # position moves with the clock between the callback's bursts (through ALSA's pulse
