@@ -71,7 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_listen_readback import PROGRAM  # noqa: E402  (the same rated program)
+from bench_listen_readback import PROGRAM, listening_daemon  # noqa: E402  (the same program)
 from bench_listen_readback import MicFeed as VoiceStream  # noqa: E402
 from listen_corpus import RATE as CORPUS_RATE  # noqa: E402
 from listen_corpus import SETS, Synth, Voice, answers, rms  # noqa: E402
@@ -79,8 +79,7 @@ from listen_corpus import SETS, Synth, Voice, answers, rms  # noqa: E402
 from coach.audio.pipeline import load, prepare_clips  # noqa: E402
 from coach.core.timeline import clip_key  # noqa: E402
 from tests.support.audio import RATE, Capture, PulseServer  # noqa: E402
-from tests.support.coachd import Coachd  # noqa: E402
-from tests.support.speech import MIC, add_mic, music  # noqa: E402
+from tests.support.speech import MIC, music  # noqa: E402
 
 NUMBER = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 MUSIC_DB = -33.0  # the music's RMS at the mic, undimmed (dBFS)
@@ -327,13 +326,7 @@ def run(tmp: Path, engine: str, sets: int, duck: bool, cache: Path, with_music: 
     program.write_text(PROGRAM.format(sets=sets))
     plan = plan_answers(sets, Synth(cache), program)
     with PulseServer(tmp / "pulse") as pulse:
-        mic = add_mic(pulse, RATE)
-        env = pulse.client_env(XDG_CACHE_HOME=str(tmp / "cache"), PULSE_SINK=MIC)
-        d = Coachd(tmp, env)
-        config = tmp / "config" / "coach" / "config.yaml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"listen: {{source: {mic}, engine: {engine}}}\n"
-                          + ("" if duck else "duck: false\n") + "mpris: false\n")
+        mic, d = listening_daemon(tmp, pulse, engine, duck)
         d.ok("check", str(program))  # the clips made before the real-time part
         render = tmp / "render.wav"
         d.ok("render", str(program), "-o", str(render))  # coach's sound, sample for sample

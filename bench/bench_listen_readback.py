@@ -153,15 +153,22 @@ def offset(x: np.ndarray, fed: np.ndarray, start: int, n: int) -> tuple[int, flo
     return at - start, float(np.dot(seg, part) / (np.linalg.norm(seg) * np.linalg.norm(part)))
 
 
+def listening_daemon(tmp: Path, pulse: PulseServer, engine: str,
+                     duck: bool = False) -> tuple[str, Coachd]:
+    """A null-sink mic on ``pulse`` that hears coach (its output plays into it) and a daemon
+    (not started) whose config listens to it with ``engine``: the mic's source and the daemon."""
+    mic = add_mic(pulse, RATE)
+    d = Coachd(tmp, pulse.client_env(XDG_CACHE_HOME=str(tmp / "cache"), PULSE_SINK=MIC))
+    config = tmp / "config" / "coach" / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f"listen: {{source: {mic}, engine: {engine}}}\n"
+                      + ("" if duck else "duck: false\n") + "mpris: false\n")
+    return mic, d
+
+
 def run(tmp: Path, engine: str, sets: int) -> list[dict]:
     with PulseServer(tmp / "pulse") as pulse:
-        mic = add_mic(pulse, RATE)
-        env = pulse.client_env(XDG_CACHE_HOME=str(tmp / "cache"), PULSE_SINK=MIC)
-        d = Coachd(tmp, env)
-        config = tmp / "config" / "coach" / "config.yaml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"listen: {{source: {mic}, engine: {engine}}}\nduck: false\n"
-                          "mpris: false\n")
+        mic, d = listening_daemon(tmp, pulse, engine)
         program = d.programs / "bench.yaml"
         program.write_text(PROGRAM.format(sets=sets))
         d.ok("check", str(program))  # the clips made before the real-time part
