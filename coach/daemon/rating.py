@@ -1,7 +1,8 @@
 """Where a rating goes and the play-key taps that make one. A rating always goes to the set (or
 side) whose work ended last, from that moment until the next set or side starts (the session
-record knows which: record.py); taps are counted while a rating question's answer phase plays
-(and 2 s after the last tap), where they are the rating and not pause/resume."""
+record knows which: record.py); taps are counted from a rating question's last sample as heard
+through its answer phase (and 2 s after the last tap), where they are the rating and not
+pause/resume."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from coach.core.outcome import Unit
-from coach.core.timeline import Phase, Timeline, locate
+from coach.core.timeline import Phase
 from coach.core.types import Question, Side
 from coach.store.programs import Resolved
 
@@ -103,15 +104,14 @@ class RatingWindow:
                                  (self.taps.target, self.taps.question) != (target, phase.question)):
             self.taps = Taps(target, phase.question)
 
-    def tap(self, tl: Timeline, pos: int, now: float) -> bool:
-        """A play-key press inside an answer window (or 2 s after a tap) is one more tap."""
+    def tap(self, answering: Phase | None, now: float) -> bool:
+        """A play-key press inside an answer window (``answering``: the answer phase being
+        answered now, Session._answering), or 2 s after a tap, is one more tap."""
         taps = self.taps
         if taps is None:
             return False
-        if not taps.count:
-            _, phase = locate(tl, pos)
-            if phase is None or phase.phase != "answer":
-                return False
+        if not taps.count and (answering is None or answering.phase != "answer"):
+            return False
         taps.count += 1
         taps.last_tap = now
         log.info("rating: tap %d for %s set %d%s", taps.count, taps.target.exercise,

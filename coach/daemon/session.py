@@ -281,7 +281,7 @@ class SessionController:
     def toggle(self) -> Status | Failed:
         s = self._need()
         if s.playing and s.lost_at_ms is None and \
-                s.rating.tap(s.resolved.timeline, self.position_ms(), self.monotonic()):
+                s.rating.tap(self._answering(s, self.position_ms()), self.monotonic()):
             return self.status()
         paused = s.pause_asked if not s.playing else (
             s.output is not None and s.output.state == "paused")
@@ -335,8 +335,21 @@ class SessionController:
         taps = s.rating.closed(self.monotonic())
         if taps is not None:
             self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo="tap")
-        _, phase = locate(s.resolved.timeline, pos)
-        s.rating.follow(phase, self._rateable(s))
+        s.rating.follow(self._answering(s, pos), self._rateable(s))
+
+    def _answering(self, s: Session, pos: int) -> Phase | None:
+        """The answer phase a tap or a rating given at ``pos`` answers: from its question's
+        last sample as heard (as the mic opens), or while it plays (a voice slower than the
+        timeline's estimate, still asking). Taps counted only from the answer phase the timeline
+        placed at the estimate rounded up to whole seconds paused the session when the lifter
+        tapped at once: 1.24 s after espeak-ng's "How well did you feel it? Tap one to five."
+        has ended, the first tap paused, the second resumed (a lifter's play-through, session
+        14)."""
+        tl = s.resolved.timeline
+        _, phase = locate(tl, pos)
+        if phase is not None and phase.phase == "answer":
+            return phase
+        return answer_open(tl, pos, s.heard_ms, QUESTION_TAIL_MS)
 
     def rate_set(self, value: int, question: Question | None = None,
                  spoken: bool = False) -> Rated | Failed:
@@ -349,8 +362,8 @@ class SessionController:
         if target is None:
             a = s.record.current()
             return Failed(nothing_to_rate(a.unit if a is not None else None))
-        _, phase = locate(s.resolved.timeline, self.position_ms())
-        q = question or asked_now(phase, target) or next(iter(target.questions), None)
+        answering = self._answering(s, self.position_ms())
+        q = question or asked_now(answering, target) or next(iter(target.questions), None)
         if q is None:
             return Failed(f"{target.exercise} asks no rating (its program has no rate: key); "
                           "give the question: coach rate N --question feel")

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from coach.core.navigation import rating_words
+from coach.core.timeline import Phase, question_of
 from coach.protocol.messages import Rate, Rated
 from coach.report.views import session_json
 from tests.support.audio import find_clip
@@ -135,6 +136,55 @@ def test_taps_go_to_the_side_that_ended_and_the_echo_names_it(rig: Rig) -> None:
     at = [find_clip(heard, s.clips[t]) for t in words.texts]
     assert None not in at and at == sorted(at), f"the echo names the set and side: {at}"
     rig.call("stop")
+
+
+def said_by_s(rig: Rig, answer: Phase) -> float:
+    """When ``answer``'s question has been said: its cue plus its clip's real length, s."""
+    s = rig.session
+    q = question_of(s.resolved.timeline, answer)
+    assert q is not None
+    length = s.heard_ms(q)
+    assert length is not None, "the question's clip is made"
+    return round((q.t_ms + length) / 1000, 2)
+
+
+def test_taps_as_soon_as_the_question_has_been_said_rate_and_never_pause(rig: Rig) -> None:
+    # Found playing the lifter (session 14): the answer phase starts at the question's estimated
+    # length rounded up to whole seconds (18 s here), and taps counted only from there. Tapped
+    # at once after "...Tap one to five." (its last sample at 16.8 s), the first tap paused the
+    # session, the second resumed it, the third paused it again, and the set stayed unrated.
+    rig.start("split")
+    rig.clips_made()
+    left = rig.answer_phases()[0]
+    said = said_by_s(rig, left)
+    assert said + 0.3 < left.t_ms / 1000, "the question ends before its answer phase"
+    rig.play_to(round(said - 0.3, 2))  # still asking: the key pauses, as anywhere outside a window
+    assert rig.call("toggle")["state"] == "paused"
+    assert rig.call("toggle")["state"] == "playing"
+    rig.play_to(round(said + 0.3, 2))
+    for _ in range(3):
+        assert rig.call("toggle")["state"] == "playing", "a tap, not a pause"
+    time.sleep(2.3)  # 2 s after the last tap the window closes
+    rig.play_s(0.1)
+    assert rig.stored_ratings() == [(1, "left", "feel", 3)]
+    rig.call("stop")
+
+
+def test_a_rating_as_soon_as_the_second_question_has_been_said_answers_it(rig: Rig) -> None:
+    # Between "How hard was that?" and its answer phase, a rating without a question went to
+    # the first one the exercise asks ("feel", answered already): it replaced that answer.
+    rig.start("rows")
+    rig.clips_made()
+    feel, effort = rig.answer_phases()[:2]
+    rig.play_to(feel.t_ms / 1000 + 1)
+    assert rig.call("rate", value=4)["question"] == "feel"
+    said = said_by_s(rig, effort)
+    assert said + 0.3 < effort.t_ms / 1000
+    rig.play_to(round(said + 0.3, 2))
+    r = rig.call("rate", value=2)
+    assert (r["question"], r.get("was")) == ("effort", None)
+    rig.call("stop")
+    assert rig.stored_ratings() == [(1, None, "effort", 2), (1, None, "feel", 4)]
 
 
 def test_an_answer_heard_by_the_mic_is_read_back_number_first(rig: Rig) -> None:
