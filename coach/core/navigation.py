@@ -20,6 +20,7 @@ EXTEND_MS = 30_000  # one `extend` adds this much to a rest
 # A rest is extended by at most this much in all (20 extends): every per-request structure of
 # the daemon is bounded, and nobody rests for more than ten extra minutes on purpose.
 MAX_EXTEND_MS = 600_000
+EXTEND_WHERE = "extend works during a rest or a side switch (not in a set)"
 RESUME_GAP_MS = 300  # between "resuming. Lat pulldown, set 2 of 3" and the 3-2-1
 ECHO_GAP_MS = 200  # between the parts of a rating's echo ("Split squat, set 1 of 2. four")
 
@@ -246,8 +247,12 @@ def echo_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None) -
 
 
 def can_extend(timeline: Timeline, pos_ms: int) -> bool:
+    """Is ``pos_ms`` in a rest: a rest, its rating's answer phase, or a side switch (what "how
+    long" counts as one rest). Only "rest" phases were: right after a rated set (its answer
+    phase, 8 s of every rated rest) and between sides, where a lifter asks for more time,
+    "extend" was refused with "extend works during a rest" (a play-through, session 14)."""
     _, phase = locate(timeline, pos_ms)
-    return phase is not None and phase.phase == "rest"
+    return phase is not None and _STRETCH[phase.phase] == "rest"
 
 
 def extended_rest(timeline: Timeline, pos_ms: int) -> int:

@@ -16,10 +16,8 @@ from coach.core.navigation import (
     time_left_ms,
     time_left_words,
 )
-from coach.core.timeline import locate
 from coach.daemon.running import Session
 from coach.daemon.session import SessionController
-from coach.daemon.status import Extension
 from coach.protocol.messages import Failed, Status
 
 log = logging.getLogger(__name__)
@@ -73,20 +71,8 @@ def _say(c: SessionController, words: Spoken) -> Status | Failed:
         return Failed(f"{NOT_PLAYING} (it is {c.state()})")
     if s.output.state == "paused":
         return _say_into_pause(c, s, words)
-    pos = c.position_ms()
-    idx, _ = locate(s.resolved.timeline, pos)
-    held_ms = 0
-    if s.extension is not None:
-        s.extension.follow(s.output.insert_position)
-        held_ms = s.extension.left_ms(idx, pos)
-    insert = spoken_insert(words, s.clips, s.resolved.timeline, c.rate, min_ms=held_ms)
-    if not insert.samples.size:
+    if not c.say_now(s, words):
         return _no_clip(words)
-    before = s.output.insert_position
-    s.output.pause()
-    c.say(s, insert)  # replaces an extension's insert: made again below with what it had left
-    if held_ms and idx is not None:
-        s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, c.rate, before)
     log.info("said: %s", " ".join(words.texts))
     return c.status()
 

@@ -21,7 +21,9 @@ from coach.audio.pipeline import SpokenInsert, build_mixer, first_use_ms, spoken
 from coach.core.duckplan import DuckPlan
 from coach.core.navigation import (
     EXTEND_MS,
+    EXTEND_WHERE,
     MAX_EXTEND_MS,
+    Spoken,
     back_target,
     can_extend,
     extend_words,
@@ -301,7 +303,7 @@ class SessionController:
             return self.status()
         pos = self.position_ms()
         if not s.playing or not can_extend(s.resolved.timeline, pos):
-            return Failed("extend works during a rest")
+            return Failed(EXTEND_WHERE)
         assert s.output is not None
         rest = extended_rest(s.resolved.timeline, pos)
         done = s.extended[1] if s.extended[0] == rest else 0
@@ -380,11 +382,9 @@ class SessionController:
             # "Split squat, set 1 of 2. left side. four" ("four. left side" when heard; "not
             # saved" when it was not): said at once, in the rest (the rest lasts that much
             # longer), from clips prepared with the session.
-            words = rating_words(s.resolved.timeline, value, target.set_index, target.side,
-                                 s.resolved.program.words, isinstance(saved, Saved), echo)
-            insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate)
-            s.output.pause()
-            self.say(s, insert)
+            self.say_now(s, rating_words(s.resolved.timeline, value, target.set_index,
+                                         target.side, s.resolved.program.words,
+                                         isinstance(saved, Saved), echo))
         if isinstance(saved, Saved) and question == "feel" and s.playing:
             self._remedy(s, target, value)
         return saved
@@ -430,6 +430,30 @@ class SessionController:
         words = resume_words(s.resolved.timeline, pos_ms, s.resolved.program.words)
         return spoken_insert(words, s.clips, s.resolved.timeline, self.rate,
                              beat_after_last_ms=1000)
+
+    def say_now(self, s: Session, words: Spoken) -> bool:
+        """Say ``words`` now from the playing output (the timeline holds while they play); a
+        rest being extended keeps what is left of its extra time after them (said at once, an
+        insert replaces the one playing). False, and nothing said, when none of their clips is
+        made. A rating's read-back dropped the rest of an extension: an extended answer phase
+        (session 14) lost its 30 s with the first tap's rating."""
+        assert s.output is not None
+        pos = self.position_ms()
+        idx, _ = locate(s.resolved.timeline, pos)
+        held_ms = 0
+        if s.extension is not None:
+            s.extension.follow(s.output.insert_position)
+            held_ms = s.extension.left_ms(idx, pos)
+        insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=held_ms)
+        if not insert.samples.size:
+            return False
+        before = s.output.insert_position
+        s.output.pause()
+        self.say(s, insert)
+        if held_ms and idx is not None:
+            s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, self.rate,
+                                    before)
+        return True
 
     def say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from coach.core.navigation import (
+    can_extend,
     extra_texts,
     last_cue,
     left_seconds,
@@ -49,6 +50,19 @@ def timeline(lang: str = "en"):
 ])
 def test_time_left_is_that_of_the_stretch_playing(t_ms: int, left: int) -> None:
     assert time_left_ms(timeline(), t_ms) == left
+
+
+@pytest.mark.parametrize("t_ms,can", [
+    (1000, False), (4000, False), (8000, False),  # the announce, the lead-in, the left's reps
+    (15000, True), (20000, True), (30000, True),  # the switch, its answer phase, the switch
+    (36500, False), (50000, True), (60000, True),  # the right's reps, the answer phase, the rest
+])
+def test_extend_works_in_every_part_of_what_how_long_counts_as_a_rest(t_ms: int,
+                                                                      can: bool) -> None:
+    assert can_extend(timeline(), t_ms) is can
+    tl = timeline()
+    hold = next(p for p in tl.phases if p.phase == "hold")
+    assert not can_extend(tl, hold.t_ms + 5000)
 
 
 def test_a_hold_counts_its_own_end() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.core.navigation import rating_words
+from coach.core.navigation import EXTEND_WHERE, rating_words
 from coach.core.timeline import Phase, question_of
 from coach.protocol.messages import Rate, Rated
 from coach.report.views import session_json
@@ -185,6 +185,35 @@ def test_a_rating_as_soon_as_the_second_question_has_been_said_answers_it(rig: R
     assert (r["question"], r.get("was")) == ("effort", None)
     rig.call("stop")
     assert rig.stored_ratings() == [(1, None, "effort", 2), (1, None, "feel", 4)]
+
+
+def test_extend_after_a_side_and_in_the_switch_and_a_rating_keeps_the_extra_rest(
+        rig: Rig) -> None:
+    # Found playing the lifter (session 14): "extend" in the answer phase after a set, or in
+    # the switch between sides, was refused ("extend works during a rest"); and a rating's
+    # read-back, an insert, replaced the extension's and dropped the rest of it.
+    rig.start("split")
+    rig.clips_made()
+    rig.play_to(19.0)  # the left's answer phase, in the switch
+    st = rig.call("extend")
+    assert st["ok"] and st["position"] == 19.0, st
+    assert st["extended"] == pytest.approx(30.0, abs=0.05)
+    rig.play_s(5.0)
+    for _ in range(2):
+        assert rig.call("toggle")["state"] == "playing", "a tap, not a pause"
+    time.sleep(2.3)  # 2 s after the last tap the window closes
+    rig.play_s(0.1)
+    assert rig.stored_ratings() == [(1, "left", "feel", 2)]
+    st = rig.play_s(3.0)  # the read-back plays, then what was left of the extra rest
+    assert st["position"] == 19.0
+    assert st.get("extended") == pytest.approx(30.0 - 5.1 - 3.0, abs=0.3), st
+    st = rig.play_to(30.0)  # the switch after the answer phase
+    assert st["phase"] == "switch" and st["side"] == "right"
+    st = rig.call("extend")
+    assert st["ok"] and st["extended"] == pytest.approx(30.0, abs=0.05), st
+    st = rig.play_to(36.0)  # the right's reps: no extend there
+    assert rig.call("extend") == {"ok": False, "error": EXTEND_WHERE}
+    rig.call("stop")
 
 
 def test_an_answer_heard_by_the_mic_is_read_back_number_first(rig: Rig) -> None:
