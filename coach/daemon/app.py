@@ -146,6 +146,8 @@ class Daemon:
         self.problem_sources: list[Callable[[], str | None]] = []
         self.set_listeners: list[Callable[[SetEnded], None]] = []
         self.controller.on_set_ended = self._set_ended
+        if listener is not None:
+            self.controller.on_said = listener.coach_says
         self._last_scan = -RESCAN_S
         self._last_wall = clock()
         self._last_mono = monotonic()

@@ -85,6 +85,7 @@ def _say_into_pause(c: SessionController, s: Session, words: Spoken) -> Status |
     if not insert.samples.size:
         return _no_clip(words)
     s.output.say(insert.samples)
+    c.said(insert)
     s.said_in_pause_until = c.monotonic() + insert.samples.size / c.rate + SAID_TAIL_S
     log.info("said into the pause: %s", " ".join(words.texts))
     return c.status()

@@ -75,6 +75,10 @@ COMMAND_S = 4.0
 # never the session.
 CONFIRM_MUTE_S = 1.5
 CONFIRM_S = 4.0
+# The coach's own words said while a window is open are not listened to until this long after
+# their last sample is handed to the output: its latency (0.2 s through PulseAudio, DESIGN.md
+# "Ducking") and a tick.
+OWN_WORDS_TAIL_S = 0.4
 
 
 def window_of(phase: Phase | None) -> Window | None:
@@ -123,6 +127,9 @@ class Listener:
         # thread's): the music is kept down from the ask to the end, parec's start included.
         self._commands_asked = 0
         self._commands_ended = 0
+        # Until when (time.monotonic) the coach's own words are heard: set by the session thread
+        # as it says them (``coach_says``), read by the listening thread (a float: one store).
+        self._own_words_until = 0.0
 
     @property
     def listening(self) -> bool:
@@ -147,7 +154,25 @@ class Listener:
         if w != self._last and playing:
             self._last = w
             self._stop_rating.clear()
+            # Words said before played out before this phase could (the timeline holds while
+            # an insert plays); a fake output that plays faster than the clock gets here first.
+            self._own_words_until = 0.0
             self._windows.put(w)
+
+    def coach_says(self, seconds: float) -> None:
+        """The coach says words lasting ``seconds`` from now (an insert: a tap's read-back,
+        "30 more seconds", "how long"): an open window does not listen to speech that starts
+        before they have been heard, so that it never rates the coach's own words. The mic
+        decoded them before: with coach's output in the room the mic hears, Moonshine wrote down
+        "Twenty-five seconds left." and "How well did you feel it?" (`coach how-long` and
+        `coach repeat` in an answer window; both taken for no answer, by the margin of their
+        other words; a lifter's play-through, session 14)."""
+        self._own_words_until = max(self._own_words_until,
+                                    time.monotonic() + seconds + OWN_WORDS_TAIL_S)
+
+    @property
+    def own_words_until(self) -> float:
+        return self._own_words_until
 
     def command_window(self) -> None:
         """`coach listen` or a held key: a window for one spoken command, now (a rating window
@@ -223,9 +248,12 @@ class Listener:
         def closed() -> bool:
             return self._closing.is_set() or (not command and self._stop_rating.is_set())
 
+        def own_words_to() -> float:
+            return self._own_words_until - first[0] if first else 0.0
+
         try:
             for heard in answers(timed(), recognizer, "command" if command else "rating",
-                                 COMMAND_S if command else self.seconds, closed):
+                                 COMMAND_S if command else self.seconds, closed, own_words_to):
                 assert self._handler is not None
                 ended = first[0] + heard.end_s
                 if isinstance(w, CommandWindow):

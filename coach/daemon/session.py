@@ -72,6 +72,9 @@ class SessionController:
         self.session: Session | None = None
         self.last_error: str | None = None  # why the last start did not play
         self.on_set_ended: Callable[[SetEnded], None] | None = None  # never blocks
+        # Told the length (s) of the words of each insert as it is said (the mic's Listener:
+        # it does not listen to them); never blocks.
+        self.on_said: Callable[[float], None] | None = None
 
     # --- start and stop ---------------------------------------------------------------------
 
@@ -455,11 +458,17 @@ class SessionController:
                                     before)
         return True
 
+    def said(self, insert: SpokenInsert) -> None:
+        """``insert``'s words begin now (for the mic: ``on_said``)."""
+        if self.on_said is not None and insert.samples.size:
+            self.on_said(insert.samples.size / self.rate)
+
     def say(self, s: Session, insert: SpokenInsert) -> None:
         """Play ``insert`` from the paused output, the music lowered under its words."""
         assert s.output is not None
         s.extension = None  # any insert replaces the one playing, an extension's too
         s.output.resume(insert=insert.samples, silence=insert.silence)
+        self.said(insert)
         if s.ducker is not None:
             s.ducker.said(insert.duck)
 

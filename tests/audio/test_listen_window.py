@@ -105,3 +105,16 @@ def test_a_pause_inside_an_answer_drops_its_early_decode(espeak: None) -> None:
                          r, "rating", 6.0))
     assert [h.text for h in heard] == ["four"] and r.calls == 2
     assert r.given[1] > r.given[0] + 0.25 * RATE  # the whole answer, the second time
+
+
+def test_the_coachs_own_words_are_never_decoded_and_an_answer_after_them_is(
+        espeak: None) -> None:
+    # Listener.coach_says: words the coach says while the window is open (a tap's read-back,
+    # "how long") are not listened to until they have been heard (``own_words_to``, s).
+    chunks = audio(0.5, "four", 1.0, "three", 1.0)
+    r = Scripted(None, "three")
+    assert [h.text for h in answers(chunks, r, "rating", 10.0)] == ["three"]
+    assert r.calls == 2, "unmuted, both stretches are decoded"
+    r = Scripted("three")
+    heard = list(answers(chunks, r, "rating", 10.0, own_words_to=lambda: 1.5))
+    assert [h.text for h in heard] == ["three"] and r.calls == 1, "'four' began at 0.5 s"

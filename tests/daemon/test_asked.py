@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from coach.core.navigation import last_cue
-from coach.daemon.listening import Listener
+from coach.daemon.listening import OWN_WORDS_TAIL_S, Listener
 from tests.support.audio import find_clip
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
@@ -79,6 +79,38 @@ def test_how_long_in_an_extended_rest_counts_the_extension_and_keeps_it(rig: Rig
     assert 27.0 <= left <= 29.0, left  # the extra rest goes on after the answer
     rig.play_s(left + 0.2)
     assert rig.status()["position"] > 60.0
+    rig.call("stop")
+
+
+def test_the_mic_is_told_of_every_word_the_coach_says(rig: Rig) -> None:
+    # so that an open window never listens to them (Listener.coach_says): an extend, "how
+    # long", a paused session's "stop the session?", a tap's read-back
+    listener = rig.d.listener
+    assert listener is not None and rig.d.controller.on_said == listener.coach_says
+    told: list[float] = []
+
+    def on_said(seconds: float) -> None:
+        told.append(seconds)
+        listener.coach_says(seconds)
+
+    rig.d.controller.on_said = on_said
+    s = rig.session
+    rig.play_to(19.0)  # the left's answer phase: its mic window would be open
+    for verb, text in (("extend", "30 more seconds"), ("how-long", "45 seconds left"),
+                       ("pause", None), ("ask-stop", "stop the session?"), ("resume", None)):
+        t0, n = time.monotonic(), len(told)
+        assert rig.call(verb)["ok"]
+        if text is not None:
+            words_s = len(s.clips[text]) / 48000
+            assert told[n:] == [pytest.approx(words_s, abs=0.01)], verb
+            assert listener.own_words_until >= t0 + words_s + OWN_WORDS_TAIL_S - 0.05, verb
+    assert len(told) == 4, "the resume's words too"
+    n = len(told)
+    for _ in range(2):
+        rig.call("toggle")  # two taps in the extended answer phase
+    time.sleep(2.3)
+    rig.play_s(0.1)
+    assert len(told) == n + 1, "the taps' read-back"
     rig.call("stop")
 
 

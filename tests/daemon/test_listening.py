@@ -90,7 +90,11 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         at = rig.status()["position"]
         rig.play_s(0.3)
         assert rig.player.insert_position is not None and rig.status()["position"] == at
-        time.sleep(1.9)  # the read-back is not listened to; then a correction is
+        # the read-back is not listened to (Listener.coach_says: till its words have been
+        # heard, 0.4 s after their last sample is handed over); then a correction is
+        listener = rig.d.listener
+        assert listener is not None
+        time.sleep(max(1.9, listener.own_words_until - time.monotonic()))
         say_into(server, tmp_path, speech("a four", RATE), "four")
         wait_stored(rig, [(1, "left", "feel", 4)])
         open_window(rig, 46.2)  # the right's answer phase

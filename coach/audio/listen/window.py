@@ -36,9 +36,12 @@ KEEP_S = 4.0  # audio kept (an answer is at most vad.MAX_SPEECH_S long)
 
 
 def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listening,
-            window_s: float, closed: Callable[[], bool] = lambda: False) -> Iterator[Heard]:
+            window_s: float, closed: Callable[[], bool] = lambda: False,
+            own_words_to: Callable[[], float] = lambda: 0.0) -> Iterator[Heard]:
     """Each answer heard in ``window_s`` seconds of ``chunks`` (16 kHz mono), ``end_s`` counted
-    from the window's start."""
+    from the window's start. Speech starting before ``own_words_to()`` (s of the window) is the
+    coach's own words (said while the window is open: a tap's read-back, "how long"), never
+    decoded."""
     gate = vad.Gate()
     buf = np.zeros(0, np.float32)
     base = 0  # the window's sample at buf[0]
@@ -50,7 +53,7 @@ def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listenin
         gate.feed(chunk)
         for s in gate.stretches():
             silence = gate.seconds - s.end_s
-            if s.start_s < heard_to:
+            if s.start_s < heard_to or s.start_s < own_words_to():
                 continue
             if not vad.plausible(s):  # too long to be an answer: never decoded
                 if silence >= END_SILENCE_S:
