@@ -180,8 +180,39 @@ def adapt(utts: list[tuple[str, bytes]], model: Path, out: Path) -> tuple[Path, 
     return out / "mllr_matrix", time.perf_counter() - t0, cpu
 
 
+# The phone loop without the transform ("enrollNplain"): the adapted decoder's id -> a decoder
+# of the bundled model, whose allphone search gives the loop's score.
+PLAIN_LOOP: dict[int, Any] = {}
+_phone_gain = sphinx._phone_gain
+
+
+def phone_gain(d: Any, pcm: bytes, grammar_score: float) -> float:
+    """sphinx._phone_gain, with the loop decoded by PLAIN_LOOP's decoder where there is one
+    (its gain is per the frames of that decoder's last utterance: rescaled to this one's)."""
+    plain = PLAIN_LOOP.get(id(d))
+    if plain is None:
+        return _phone_gain(d, pcm, grammar_score)
+    before = max(1, plain.n_frames())
+    return _phone_gain(plain, pcm, grammar_score) * before / max(1, d.n_frames())
+
+
+sphinx._phone_gain = phone_gain
+
+
 def condition(lab: dict[str, Any]) -> str:
     return f"{lab['kind']}{'' if lab['snr'] is None else ' ' + str(lab['snr'])}"
+
+
+def make(mllr: str | None, keep: bool) -> sphinx.SphinxRecognizer:
+    """sphinx.py's recogniser with the transform ``mllr``; with ``keep``,
+    listen_sphinx_music.py's copy of it that keeps each decision (the grammar's hypothesis,
+    its least posterior, the phone loop's gain) for ``--grid``."""
+    if not keep:
+        return sphinx.SphinxRecognizer(mllr=mllr)
+    from listen_sphinx_music import Spec, Variant
+    v = Variant(Spec(config={"mllr": mllr} if mllr else {}, short_s=sphinx.CARRIER_MIN_S))
+    v.min_confidence, v.max_phone_gain = sphinx.MIN_CONFIDENCE, sphinx.MAX_PHONE_GAIN
+    return v
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -191,16 +222,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     recs: dict[str, dict[str, sphinx.SphinxRecognizer]] = {}
     times: dict[str, list[tuple[float, float]]] = {}
     if "none" in args.variants:
-        recs["none"] = {"": sphinx.SphinxRecognizer()}
+        recs["none"] = {"": make(None, args.keep)}
     for var in args.variants:
         if var.startswith("enroll"):
-            n = int(var[len("enroll"):])
+            n = int(var[len("enroll"):].removesuffix("plain"))
             recs[var] = {}
             for i, v in enumerate(voices):
                 utts = enrollment(v, n, 5000 + SEEDS[args.set] * 37 + i, synth)
                 f, wall, cpu = adapt(utts, model, args.work / args.set / var / str(i))
                 times.setdefault(var, []).append((wall, cpu))
-                recs[var][v.label] = sphinx.SphinxRecognizer(mllr=str(f))
+                recs[var][v.label] = make(str(f), args.keep)
+                if var.endswith("plain"):
+                    PLAIN_LOOP[id(recs[var][v.label]._load())] = sphinx.SphinxRecognizer()._load()
             print(f"{var}: {len(voices)} transforms, wall {np.mean([w for w, _ in times[var]]):.2f} s"
                   f", CPU {np.mean([c for _, c in times[var]]):.2f} s each", flush=True)
         elif var == "si":
@@ -211,7 +244,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             f, wall, cpu = adapt(utts, model, args.work / "si")
             times["si"] = [(wall, cpu)]
             print(f"si: {len(utts)} utterances, wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
-            recs["si"] = {"": sphinx.SphinxRecognizer(mllr=str(f))}
+            recs["si"] = {"": make(str(f), args.keep)}
     for group in recs.values():
         for r in group.values():
             r.load()
@@ -230,8 +263,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                "off": lab["off"], "got": {}}
         for var, group in recs.items():
             rec = group.get(who) or group[""]
+            if args.keep:
+                rec.calls = []  # type: ignore[attr-defined]
             got, words, _, _ = hear(rec, x)
             row["got"][var] = [got, words]
+            if args.keep:
+                row.setdefault("calls", {})[var] = rec.calls  # type: ignore[attr-defined]
         rows.append(row)
     cpu = time.process_time() - cpu0
     return {"set": args.set, "variants": list(recs), "times": times, "rows": rows,
@@ -272,18 +309,64 @@ def table(results: list[dict[str, Any]]) -> None:
             print("| " + " | ".join(cells) + " |")
 
 
+def grid(results: list[dict[str, Any]], floors: list[float], gains: list[float]) -> None:
+    """Each variant's kept decisions (``--keep``) replayed with other posterior floors and
+    phone-loop limits: a window's rating is its last stretch that passes (the mute after an
+    answer is not replayed: an answer window holds one stretch). At sphinx.py's own floor and
+    limit it gives the run's figures."""
+    for res in results:
+        print(f"\nset {res['set']}")
+        print("| variant | floor | phone gain | quiet | gym 10 / 5 | music 20 / 15 / 10 / 5 | "
+              "wrong | noise alone | off-grammar quiet / gym 10 / music 10 (sum) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for var in res["variants"]:
+            for floor in floors:
+                for gain in gains:
+                    cells: Counter[str] = Counter()
+                    wrong = 0
+                    for r in res["rows"]:
+                        rating = None
+                        for c in r["calls"][var]:
+                            d = c.get("decodes", [{}])[0]
+                            if d.get("conf") is None or d.get("rating") is None:
+                                continue
+                            if d["conf"] >= floor and d.get("gain", 0.0) <= gain:
+                                rating = d["rating"]
+                        if r["off"]:
+                            cells[r["cond"]] += rating is not None
+                        else:
+                            cells[r["cond"]] += rating == r["want"]
+                            wrong += rating not in (None, r["want"])
+                    off = [cells[k] for k in ("off quiet room", "off gym 10", "off music 10")]
+                    print(f"| {var} | {floor:g} | {gain:g} | {cells['quiet room']} | "
+                          f"{cells['gym 10']} / {cells['gym 5']} | "
+                          + " / ".join(str(cells[f"music {n}"]) for n in (20, 15, 10, 5))
+                          + f" | {wrong} | {cells['gym alone'] + cells['music alone']} | "
+                          + " / ".join(map(str, off)) + f" ({sum(off)}) |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", choices=sorted(SETS), default="check")
     ap.add_argument("--variants", nargs="+", default=["none", "enroll30", "si"],
-                    help="none (no transform), enrollN (per voice, N utterances), si")
+                    help="none (no transform), enrollN (per voice, N utterances; enrollNplain: "
+                         "the phone loop without the transform), si")
     ap.add_argument("--kinds", nargs="*", default=[],
                     help="only the windows whose condition starts so (e.g. 'music 10')")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/coach-mllr"))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--table", nargs="+", type=Path, help="print the tables of these runs")
+    ap.add_argument("--keep", action="store_true", help="keep each decision (for --grid)")
+    ap.add_argument("--grid", nargs="+", type=Path, help="replay these --keep runs with "
+                    "--floors x --gains")
+    ap.add_argument("--floors", default=f"{sphinx.MIN_CONFIDENCE:g}")
+    ap.add_argument("--gains", default=f"{sphinx.MAX_PHONE_GAIN:g}")
     args = ap.parse_args()
+    if args.grid:
+        grid([json.loads(p.read_text()) for p in args.grid],
+             [float(f) for f in args.floors.split(",")], [float(g) for g in args.gains.split(",")])
+        return 0
     if args.table:
         table([json.loads(p.read_text()) for p in args.table])
         return 0
