@@ -225,10 +225,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         recs["none"] = {"": make(None, args.keep)}
     for var in args.variants:
         if var.startswith("enroll"):
-            n = int(var[len("enroll"):].removesuffix("plain"))
+            n = int(var[len("enroll"):].removesuffix("plain").removesuffix("q"))
+            rooms = ROOMS[:1] if var.endswith("q") else ROOMS  # enrollNq: a quiet room only
             recs[var] = {}
             for i, v in enumerate(voices):
-                utts = enrollment(v, n, 5000 + SEEDS[args.set] * 37 + i, synth)
+                utts = enrollment(v, n, 5000 + SEEDS[args.set] * 37 + i, synth, rooms)
                 f, wall, cpu = adapt(utts, model, args.work / args.set / var / str(i))
                 times.setdefault(var, []).append((wall, cpu))
                 recs[var][v.label] = make(str(f), args.keep)
@@ -248,6 +249,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     for group in recs.values():
         for r in group.values():
             r.load()
+            r.min_confidence = args.floor
+            r.max_phone_gain = args.max_gain
     rows: list[dict[str, Any]] = []
     alone = Counter[str]()
     cpu0 = time.process_time()
@@ -350,13 +353,18 @@ def main() -> int:
     ap.add_argument("--set", choices=sorted(SETS), default="check")
     ap.add_argument("--variants", nargs="+", default=["none", "enroll30", "si"],
                     help="none (no transform), enrollN (per voice, N utterances; enrollNplain: "
-                         "the phone loop without the transform), si")
+                         "the phone loop without the transform; enrollNq: enrolled in a quiet "
+                         "room only), si")
     ap.add_argument("--kinds", nargs="*", default=[],
                     help="only the windows whose condition starts so (e.g. 'music 10')")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/coach-bench-listen"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/coach-mllr"))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--table", nargs="+", type=Path, help="print the tables of these runs")
+    ap.add_argument("--floor", type=float, default=sphinx.MIN_CONFIDENCE,
+                    help="every variant's posterior floor (sphinx.MIN_CONFIDENCE as built)")
+    ap.add_argument("--max-gain", type=float, default=sphinx.MAX_PHONE_GAIN,
+                    help="every variant's phone-loop limit (sphinx.MAX_PHONE_GAIN as built)")
     ap.add_argument("--keep", action="store_true", help="keep each decision (for --grid)")
     ap.add_argument("--grid", nargs="+", type=Path, help="replay these --keep runs with "
                     "--floors x --gains")
