@@ -20,6 +20,12 @@ The phone loop (sphinx._phone_gain) runs in the same decoder, so it uses the sam
     nice -n 10 taskset -c 1 .venv/bin/python bench/listen_sphinx_mllr.py --set check \
         --variants none enroll5 enroll15 enroll30 si --out /tmp/mllr-check.json
     .venv/bin/python bench/listen_sphinx_mllr.py --table /tmp/mllr-check.json
+    nice -n 10 taskset -c 1 .venv/bin/python bench/listen_sphinx_mllr.py --set tune --keep \
+        --variants none enroll15 enroll30 --out /tmp/mllr-keep-tune.json
+    .venv/bin/python bench/listen_sphinx_mllr.py --grid /tmp/mllr-keep-tune.json \
+        --floors 0.8,0.85 --gains 7e-4,5e-4,4e-4
+    nice -n 10 taskset -c 1 .venv/bin/python bench/listen_sphinx_mllr.py --set check \
+        --variants none enroll30 --floor 0.85 --max-gain 5e-4
 
 The recipe (what ``prepare_model`` and ``adapt`` run; apt: sphinxtrain, sphinxbase-utils,
 pocketsphinx for pocketsphinx_mdef_convert):
