@@ -235,7 +235,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             rooms = ROOMS[:1] if var.endswith("q") else ROOMS  # enrollNq: a quiet room only
             recs[var] = {}
             for i, v in enumerate(voices):
-                utts = enrollment(v, n, 5000 + SEEDS[args.set] * 37 + i, synth, rooms)
+                utts = enrollment(v, n, 5000 + SEEDS[args.set] * 37 + i + 1000 * args.enroll_draw,
+                                  synth, rooms)
                 f, wall, cpu = adapt(utts, model, args.work / args.set / var / str(i))
                 times.setdefault(var, []).append((wall, cpu))
                 recs[var][v.label] = make(str(f), args.keep)
@@ -371,6 +372,8 @@ def main() -> int:
                     help="every variant's posterior floor (sphinx.MIN_CONFIDENCE as built)")
     ap.add_argument("--max-gain", type=float, default=sphinx.MAX_PHONE_GAIN,
                     help="every variant's phone-loop limit (sphinx.MAX_PHONE_GAIN as built)")
+    ap.add_argument("--enroll-draw", type=int, default=0,
+                    help="another draw of the enrollment's noise and timing (0: the first)")
     ap.add_argument("--keep", action="store_true", help="keep each decision (for --grid)")
     ap.add_argument("--grid", nargs="+", type=Path, help="replay these --keep runs with "
                     "--floors x --gains")
