@@ -387,6 +387,12 @@ def main() -> int:
     if args.table:
         table([json.loads(p.read_text()) for p in args.table])
         return 0
+    missing = [t for t in ("pocketsphinx_mdef_convert", "sphinx_fe", f"{TRAIN}/bw",
+                           f"{TRAIN}/mllr_solve") if shutil.which(t) is None]
+    if missing:  # a study's tools, not coach's: setup.sh does not install them
+        print(f"listen_sphinx_mllr.py: error: {', '.join(missing)} not found: apt-get install "
+              "sphinxtrain sphinxbase-utils pocketsphinx", file=sys.stderr)
+        return 2
     res = measure(args)
     if args.out:
         args.out.write_text(json.dumps(res))
