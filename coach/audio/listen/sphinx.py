@@ -88,8 +88,9 @@ SHORT_RATING = ("#JSGF V1.0;\ngrammar short;\npublic <answer> = <rating> | <othe
 class SphinxRecognizer:
     def __init__(self, min_confidence: float = MIN_CONFIDENCE,
                  max_phone_gain: float = MAX_PHONE_GAIN,
-                 carrier_min_s: float = CARRIER_MIN_S) -> None:
+                 carrier_min_s: float = CARRIER_MIN_S, mllr: str | None = None) -> None:
         self.min_confidence = min_confidence
+        self.mllr = mllr  # an MLLR transform file (sphinxtrain's mllr_solve): benches only
         self.max_phone_gain = max_phone_gain
         self.carrier_min_s = carrier_min_s
         self._decoder: Any = None
@@ -104,7 +105,8 @@ class SphinxRecognizer:
             # lazy: only a daemon with listen: pays for it
             from pocketsphinx import Decoder  # type: ignore[import-untyped]
             # bestpath=False, default beams, no dither: bench/bench_recognise.py's findings
-            d = Decoder(samprate=RATE, loglevel="FATAL", bestpath=False)
+            d = Decoder(samprate=RATE, loglevel="FATAL", bestpath=False,
+                        **({"mllr": self.mllr} if self.mllr else {}))
             fillers = [w for w in FILLERS if d.lookup_word(w)]
             extra: dict[Listening, tuple[str, ...]] = {"rating": (),
                                                        "command": COMMAND_FILLERS}
