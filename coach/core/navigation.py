@@ -26,18 +26,48 @@ ECHO_GAP_MS = 200  # between the parts of a rating's echo ("Split squat, set 1 o
 
 
 def skip_target(timeline: Timeline, pos_ms: int) -> int:
-    """From work to the set's rest; from a rest (or a set without one) to the next set."""
+    """From work to the set's rest; from a rest (or a set without one) to the next set. In a
+    unilateral set, from the left side's work to its end (its question, or the switch), and
+    from the switch to its next landmark: "switch sides. right side", the right side's
+    count-in, its work. Until session 14 a skip anywhere before the right side's work went to
+    that work's end: the right side was skipped with the rest of the left's, or with the
+    switch a lifter only meant to cut short."""
     idx, _ = locate(timeline, pos_ms)
     if idx is None:
         return timeline.sets[0].start_ms if timeline.sets else pos_ms
     span = timeline.sets[idx]
+    right = _right_side(timeline, span.start_ms, span.end_ms)
+    if right is not None and pos_ms < right[-1]:
+        return min(t for t in right if t > pos_ms)
     if pos_ms < span.work_end_ms and span.end_ms > span.work_end_ms:
         return span.work_end_ms
     return span.end_ms
 
 
+def _right_side(timeline: Timeline, start_ms: int, end_ms: int) -> list[int] | None:
+    """A unilateral set's landmarks before its right side's work, in order: the left's work
+    end (the switch's start), "switch sides. right side", the count-in's first word, the
+    right's work start; None for a set of one side."""
+    phases = [p for p in timeline.phases if start_ms <= p.t_ms < end_ms]
+    switch = next((p.t_ms for p in phases if p.phase == "switch"), None)
+    work = next((p.t_ms for p in phases if p.side == "right" and _STRETCH[p.phase] in
+                 ("work", "hold")), None)
+    if switch is None or work is None:
+        return None
+    said = [c for c in timeline.cues if switch <= c.t_ms < work and c.side == "right"]
+    marks = {switch, work}
+    marks.update(c.t_ms for c in said if c.phrase == "switch_sides")
+    count_in = [c.t_ms for c in said if c.phrase == "numbers"]
+    if count_in:
+        marks.add(count_in[0])
+    return sorted(marks)
+
+
 def back_target(timeline: Timeline, pos_ms: int) -> int:
-    """To the start of this set; to the previous set's start within BACK_GRACE_MS of it."""
+    """To the start of this set; to the previous set's start within BACK_GRACE_MS of it. (From
+    a unilateral set's right side too: the left side again. Its count-in lies in the switch,
+    which the log counts to the left side: a back there opened a left side's row, tried in
+    session 14.)"""
     idx, _ = locate(timeline, pos_ms)
     if idx is None:
         return 0

@@ -285,7 +285,7 @@ class Daemon:
                 case Back():
                     return c.back()
                 case Extend():
-                    return c.extend()
+                    return asked.extend(c)
                 case Rate():
                     return c.rate_set(req.value, req.question, req.spoken)
                 case Listen():

@@ -1,5 +1,6 @@
 """What the lifter asks aloud in a command window (or a remote on the socket): "repeat" (the last
-cue again), "how long" (the time left, spoken) and "stop" (asked back: "stop the session?").
+cue again), "how long" (the time left, spoken), "stop" (asked back: "stop the session?") and
+"extend" (the rest 30 s longer, also a key, the page's button and Home Assistant's).
 Each is said at once as an insert from the session's clips, the timeline holding meanwhile (as
 a rating's read-back): a planned cue never moves off its sample. In a paused session the words
 are said into the pause, which goes on after them. Called on the session thread."""
@@ -10,14 +11,22 @@ import logging
 
 from coach.audio.pipeline import spoken_insert
 from coach.core.navigation import (
+    EXTEND_MS,
+    EXTEND_WHERE,
+    MAX_EXTEND_MS,
     Spoken,
+    can_extend,
+    extend_words,
+    extended_rest,
     last_cue,
     stop_words,
     time_left_ms,
     time_left_words,
 )
+from coach.core.timeline import locate
 from coach.daemon.running import Session
 from coach.daemon.session import SessionController
+from coach.daemon.status import Extension
 from coach.protocol.messages import Failed, Status
 
 log = logging.getLogger(__name__)
@@ -60,6 +69,36 @@ def ask_stop(c: SessionController) -> Status | Failed:
     """"Stop the session?": the mic then waits for "yes" (coach/daemon/listening.py)."""
     s = _need(c)
     return _say(c, stop_words(s.resolved.timeline, s.resolved.program.words))
+
+
+def extend(c: SessionController) -> Status | Failed:
+    """"30 more seconds": the rest playing (its answer phase, a side switch) held 30 s longer,
+    at most MAX_EXTEND_MS in all."""
+    s = _need(c)
+    if s.lost_at_ms is not None:
+        return c.status()
+    pos = c.position_ms()
+    if not s.playing or not can_extend(s.resolved.timeline, pos):
+        return Failed(EXTEND_WHERE)
+    assert s.output is not None
+    rest = extended_rest(s.resolved.timeline, pos)
+    done = s.extended[1] if s.extended[0] == rest else 0
+    if done + EXTEND_MS > MAX_EXTEND_MS:
+        return Failed(f"this rest is already {done // 60_000} min longer: a rest is "
+                      f"extended by at most {MAX_EXTEND_MS // 60_000} min")
+    s.extended = (rest, done + EXTEND_MS)
+    words = extend_words(s.resolved.timeline, s.resolved.program.words)
+    insert = spoken_insert(words, s.clips, s.resolved.timeline, c.rate, min_ms=EXTEND_MS)
+    # Before the pause: a paused Player reports the frame it handed out last, ahead of
+    # the one heard, and the heard one again until the resume reaches the callback.
+    pos, before = c.position_ms(), s.output.insert_position
+    if s.output.state != "paused":
+        s.output.pause()
+    c.say(s, insert)
+    idx, _ = locate(s.resolved.timeline, pos)
+    if idx is not None:
+        s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, c.rate, before)
+    return c.status()
 
 
 def _say(c: SessionController, words: Spoken) -> Status | Failed:

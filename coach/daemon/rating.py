@@ -7,10 +7,11 @@ pause/resume."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coach.core.outcome import Unit
-from coach.core.timeline import Phase
+from coach.core.timeline import Cue, Phase, Timeline, answer_open, locate
 from coach.core.types import Question, Side
 from coach.store.programs import Resolved
 
@@ -61,6 +62,20 @@ def asked_now(phase: Phase | None, target: Rateable) -> Question | None:
     return phase.question
 
 
+def answering(tl: Timeline, pos: int, heard_ms: Callable[[Cue], int | None]) -> Phase | None:
+    """The answer phase a tap or a rating given at ``pos`` answers: from its question's last
+    sample as heard (``heard_ms``: a cue's real length; as the mic opens), or while it plays (a
+    voice slower than the timeline's estimate, still asking). Taps counted only from the answer
+    phase the timeline placed at the estimate rounded up to whole seconds paused the session
+    when the lifter tapped at once: 1.24 s after espeak-ng's "How well did you feel it? Tap one
+    to five." has ended, the first tap paused, the second resumed (a play-through, session
+    14)."""
+    _, phase = locate(tl, pos)
+    if phase is not None and phase.phase == "answer":
+        return phase
+    return answer_open(tl, pos, heard_ms, QUESTION_TAIL_MS)
+
+
 def nothing_to_rate(unit: Unit | None) -> str:
     """Why a rating given now goes nowhere (``unit``: the set or side playing, if any)."""
     if unit is None:
@@ -106,7 +121,7 @@ class RatingWindow:
 
     def tap(self, answering: Phase | None, now: float) -> bool:
         """A play-key press inside an answer window (``answering``: the answer phase being
-        answered now, Session._answering), or 2 s after a tap, is one more tap."""
+        answered now, rating.answering), or 2 s after a tap, is one more tap."""
         taps = self.taps
         if taps is None:
             return False

@@ -11,10 +11,10 @@ import numpy as np
 
 from coach.audio.player import Output
 from coach.core.mixer import Mixer
-from coach.core.timeline import Cue
+from coach.core.timeline import Cue, Phase
 from coach.daemon.clips import ClipJob
 from coach.daemon.ducking import Ducking
-from coach.daemon.rating import RatingWindow
+from coach.daemon.rating import RatingWindow, answering
 from coach.daemon.record import SessionRecord
 from coach.daemon.remedy import Change, Switchable
 from coach.daemon.status import Extension
@@ -57,3 +57,7 @@ class Session:
         """How long ``cue``'s clip lasts (ms), None while it is not made."""
         clip = self.clips.get(cue.text)
         return None if clip is None else len(clip) * 1000 // self.mixer.rate
+
+    def answering(self, pos_ms: int) -> Phase | None:
+        """The answer phase a tap or a rating given at ``pos_ms`` answers (rating.answering)."""
+        return answering(self.resolved.timeline, pos_ms, self.heard_ms)

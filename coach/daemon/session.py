@@ -20,14 +20,8 @@ from typing import Literal
 from coach.audio.pipeline import SpokenInsert, build_mixer, first_use_ms, spoken_insert
 from coach.core.duckplan import DuckPlan
 from coach.core.navigation import (
-    EXTEND_MS,
-    EXTEND_WHERE,
-    MAX_EXTEND_MS,
     Spoken,
     back_target,
-    can_extend,
-    extend_words,
-    extended_rest,
     rating_words,
     resume_words,
     skip_target,
@@ -37,7 +31,13 @@ from coach.core.types import RATING_MAX, Echo, Question, SessionEnd, SessionStat
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, duck_plan
 from coach.daemon.prepare import can_start, clip_order, late_clips
-from coach.daemon.rating import QUESTION_TAIL_MS, Rateable, asked_now, nothing_to_rate, rateable
+from coach.daemon.rating import (
+    QUESTION_TAIL_MS,
+    Rateable,
+    asked_now,
+    nothing_to_rate,
+    rateable,
+)
 from coach.daemon.record import NotSaved, Saved, SessionRecord
 from coach.daemon.recover import OutputFactory, recover
 from coach.daemon.remedy import Change, KeptRemedies, Switchable, ahead_job, replan
@@ -72,8 +72,7 @@ class SessionController:
         self.session: Session | None = None
         self.last_error: str | None = None  # why the last start did not play
         self.on_set_ended: Callable[[SetEnded], None] | None = None  # never blocks
-        # Told the length (s) of the words of each insert as it is said (the mic's Listener:
-        # it does not listen to them); never blocks.
+        # each insert's words' length (s) as it is said, for the mic's Listener; never blocks
         self.on_said: Callable[[float], None] | None = None
 
     # --- start and stop ---------------------------------------------------------------------
@@ -286,7 +285,7 @@ class SessionController:
     def toggle(self) -> Status | Failed:
         s = self._need()
         if s.playing and s.lost_at_ms is None and \
-                s.rating.tap(self._answering(s, self.position_ms()), self.monotonic()):
+                s.rating.tap(s.answering(self.position_ms()), self.monotonic()):
             return self.status()
         paused = s.pause_asked if not s.playing else (
             s.output is not None and s.output.state == "paused")
@@ -300,34 +299,6 @@ class SessionController:
         s = self._need()
         return self._seek(s, back_target(s.resolved.timeline, self.position_ms()), "back")
 
-    def extend(self) -> Status | Failed:
-        s = self._need()
-        if s.lost_at_ms is not None:
-            return self.status()
-        pos = self.position_ms()
-        if not s.playing or not can_extend(s.resolved.timeline, pos):
-            return Failed(EXTEND_WHERE)
-        assert s.output is not None
-        rest = extended_rest(s.resolved.timeline, pos)
-        done = s.extended[1] if s.extended[0] == rest else 0
-        if done + EXTEND_MS > MAX_EXTEND_MS:
-            return Failed(f"this rest is already {done // 60_000} min longer: a rest is "
-                          f"extended by at most {MAX_EXTEND_MS // 60_000} min")
-        s.extended = (rest, done + EXTEND_MS)
-        words = extend_words(s.resolved.timeline, s.resolved.program.words)
-        insert = spoken_insert(words, s.clips, s.resolved.timeline, self.rate, min_ms=EXTEND_MS)
-        # Before the pause: a paused Player reports the frame it handed out last, ahead of
-        # the one heard, and the heard one again until the resume reaches the callback.
-        pos, before = self.position_ms(), s.output.insert_position
-        if s.output.state != "paused":
-            s.output.pause()
-        self.say(s, insert)
-        idx, _ = locate(s.resolved.timeline, pos)
-        if idx is not None:
-            s.extension = Extension(idx, pos, len(insert.samples) + insert.silence, self.rate,
-                                    before)
-        return self.status()
-
     # --- ratings ----------------------------------------------------------------------------
 
     def _rateable(self, s: Session) -> Rateable | None:
@@ -340,21 +311,7 @@ class SessionController:
         taps = s.rating.closed(self.monotonic())
         if taps is not None:
             self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo="tap")
-        s.rating.follow(self._answering(s, pos), self._rateable(s))
-
-    def _answering(self, s: Session, pos: int) -> Phase | None:
-        """The answer phase a tap or a rating given at ``pos`` answers: from its question's
-        last sample as heard (as the mic opens), or while it plays (a voice slower than the
-        timeline's estimate, still asking). Taps counted only from the answer phase the timeline
-        placed at the estimate rounded up to whole seconds paused the session when the lifter
-        tapped at once: 1.24 s after espeak-ng's "How well did you feel it? Tap one to five."
-        has ended, the first tap paused, the second resumed (a lifter's play-through, session
-        14)."""
-        tl = s.resolved.timeline
-        _, phase = locate(tl, pos)
-        if phase is not None and phase.phase == "answer":
-            return phase
-        return answer_open(tl, pos, s.heard_ms, QUESTION_TAIL_MS)
+        s.rating.follow(s.answering(pos), self._rateable(s))
 
     def rate_set(self, value: int, question: Question | None = None,
                  spoken: bool = False) -> Rated | Failed:
@@ -367,8 +324,8 @@ class SessionController:
         if target is None:
             a = s.record.current()
             return Failed(nothing_to_rate(a.unit if a is not None else None))
-        answering = self._answering(s, self.position_ms())
-        q = question or asked_now(answering, target) or next(iter(target.questions), None)
+        asked = asked_now(s.answering(self.position_ms()), target)
+        q = question or asked or next(iter(target.questions), None)
         if q is None:
             return Failed(f"{target.exercise} asks no rating (its program has no rate: key); "
                           "give the question: coach rate N --question feel")
@@ -435,11 +392,8 @@ class SessionController:
                              beat_after_last_ms=1000)
 
     def say_now(self, s: Session, words: Spoken) -> bool:
-        """Say ``words`` now from the playing output (the timeline holds while they play); a
-        rest being extended keeps what is left of its extra time after them (said at once, an
-        insert replaces the one playing). False, and nothing said, when none of their clips is
-        made. A rating's read-back dropped the rest of an extension: an extended answer phase
-        (session 14) lost its 30 s with the first tap's rating."""
+        """Say ``words`` now (the timeline holds); an extended rest keeps what is left of its
+        extra time after them (a read-back dropped it). False: no clip of them is made."""
         assert s.output is not None
         pos = self.position_ms()
         idx, _ = locate(s.resolved.timeline, pos)

@@ -11,6 +11,7 @@ from coach.core.navigation import (
     extra_texts,
     last_cue,
     left_seconds,
+    skip_target,
     stop_words,
     time_left_ms,
     time_left_texts,
@@ -63,6 +64,22 @@ def test_extend_works_in_every_part_of_what_how_long_counts_as_a_rest(t_ms: int,
     tl = timeline()
     hold = next(p for p in tl.phases if p.phase == "hold")
     assert not can_extend(tl, hold.t_ms + 5000)
+
+
+@pytest.mark.parametrize("rate", ["feel", "false"])
+@pytest.mark.parametrize("t_ms,to_ms", [
+    (1000, 14000), (8000, 14000),  # the left's announce or reps: to its end
+    (15000, 26000), (20000, 26000),  # its question or answer phase: to "switch sides"
+    (27000, 31000), (31500, 34000),  # "switch sides. right side": to the count-in, its work
+    (36500, 42000), (60000, 72000),  # the right's reps: to the rest; the rest: to set 2
+])
+def test_skip_goes_to_the_next_landmark_of_a_unilateral_set(rate: str, t_ms: int,
+                                                             to_ms: int) -> None:
+    tl = compile_program(parse_program(SPLIT.format(lang="en").replace(
+        "rate: feel", f"rate: {rate}"), "split.yaml"))
+    if rate == "false" and 14000 < t_ms < 26000:
+        to_ms = 31000  # no question: "switch sides. right side" is said at the switch's start
+    assert skip_target(tl, t_ms) == to_ms
 
 
 def test_a_hold_counts_its_own_end() -> None:

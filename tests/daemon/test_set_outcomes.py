@@ -236,16 +236,35 @@ def test_each_side_of_a_unilateral_set_has_its_own_outcome(rig: Rig) -> None:
     assert sides == [(1, "left", "completed"), (1, "right", "partial"), (2, "left", "skipped")]
 
 
-def test_a_skip_from_the_left_side_skips_the_right_and_ends_the_session_partial(
-        rig: Rig) -> None:
+def test_a_skip_from_the_left_side_skips_it_and_the_right_side_still_plays(rig: Rig) -> None:
+    # Until session 14 a skip from the left side (or the switch) went to the set's rest: the
+    # right side was skipped with it, and its rating and the imbalance lost.
     rig.start("split")
     rig.play_s(4.0)  # the lead-in
-    rig.call("skip")  # to the set's rest: neither side was worked
+    rig.call("skip")  # to the left side's end, the switch: the left was not worked
     play_out(rig)
     got = [o[1:4] for o in outcomes(rig)]
-    assert got == [(1, "left", "skipped"), (1, "right", "skipped"), (2, "left", "completed"),
+    assert got == [(1, "left", "skipped"), (1, "right", "completed"), (2, "left", "completed"),
                    (2, "right", "completed")]
     assert rig.history.recent(1)[0].status == "partial"
+
+
+def test_skips_through_a_switch_land_on_the_right_side_and_then_the_rest(rig: Rig) -> None:
+    rig.start("split")
+    s = rig.session
+    tl = s.resolved.timeline
+    switch = next(p for p in tl.phases if p.phase == "switch")
+    right = next(p for p in tl.phases if p.side == "right" and p.phase == "rep")
+    rig.play_to(switch.t_ms / 1000 + 0.5)  # "switch sides. right side" is said
+    st = rig.call("skip")
+    count_in = min(c.t_ms for c in tl.cues if switch.t_ms < c.t_ms < right.t_ms)
+    assert st["position"] == count_in / 1000 and st["side"] == "right", "the right's 3, 2, 1"
+    assert rig.call("skip")["position"] == right.t_ms / 1000, "its work"
+    st = rig.call("skip")  # the right side's work: to the set's rest
+    assert st["phase"] == "rest" and st["position"] == tl.sets[0].work_end_ms / 1000
+    rig.call("stop")
+    got = [o[1:4] for o in outcomes(rig)]
+    assert got[:2] == [(1, "left", "completed"), (1, "right", "skipped")]
 
 
 def test_the_session_keeps_the_time_coached_and_paused(rig: Rig) -> None:
