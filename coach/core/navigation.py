@@ -252,15 +252,23 @@ def stop_words(timeline: Timeline, overrides: Mapping[str, str] | None = None) -
     return Spoken(((phrase_table(timeline.language, overrides or {})["stop_ask"], "end", 0),))
 
 
+def not_now_words(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"not now": a spoken command the session refused (an extend in a set, a repeat with
+    nothing said yet) is answered, not met with silence."""
+    return Spoken(((phrase_table(timeline.language, overrides or {})["not_now"], "end", 0),))
+
+
 def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
                 answers: bool = False) -> list[str]:
     """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo,
-    and with ``answers`` (the daemon listens) the answers to "how long" and "stop" (made with
+    and with ``answers`` (the daemon listens) the answers to "how long", "stop" and a refused
+    spoken command (made with
     the session's clips, so saying them never waits for the voice)."""
     texts = all_resume_texts(timeline, overrides) + list(extend_words(timeline, overrides).texts)
     texts += echo_texts(timeline, overrides)
     if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
-        texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides)]
+        texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides),
+                  *not_now_words(timeline, overrides).texts]
     return list(dict.fromkeys(texts))
 
 

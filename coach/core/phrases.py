@@ -16,7 +16,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
     "sets", "kilos", "pounds", "not_saved", "feel_was", "next_set", "slower_down", "peak_pause",
     "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
-    "numbers", "time_left", "stop_ask",
+    "numbers", "time_left", "stop_ask", "not_now",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -101,6 +101,7 @@ EN: Mapping[str, str] = {
     "not_saved": "not saved",
     "time_left": "{n} seconds left",
     "stop_ask": "stop the session?",
+    "not_now": "not now",
     "numbers": "",
 }
 
@@ -155,6 +156,7 @@ DE: Mapping[str, str] = {
     "not_saved": "nicht gespeichert",
     "time_left": "noch {n} Sekunden",
     "stop_ask": "Training beenden?",
+    "not_now": "jetzt nicht",
     "numbers": "",
 }
 
@@ -208,6 +210,7 @@ ES: Mapping[str, str] = {
     "not_saved": "no se ha guardado",
     "time_left": "quedan {n} segundos",
     "stop_ask": "¿terminar la sesión?",
+    "not_now": "ahora no",
     "numbers": "",
 }
 
@@ -261,6 +264,7 @@ FR: Mapping[str, str] = {
     "not_saved": "pas enregistré",
     "time_left": "encore {n} secondes",
     "stop_ask": "arrêter la séance ?",
+    "not_now": "pas maintenant",
     "numbers": "",
 }
 

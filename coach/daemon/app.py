@@ -50,6 +50,7 @@ from coach.protocol.messages import (
     HowLong,
     Interrupted,
     Listen,
+    NotNow,
     Pause,
     Ping,
     Pong,
@@ -284,8 +285,6 @@ class Daemon:
                     return c.skip()
                 case Back():
                     return c.back()
-                case Extend():
-                    return asked.extend(c)
                 case Rate():
                     return c.rate_set(req.value, req.question, req.spoken)
                 case Listen():
@@ -294,12 +293,8 @@ class Daemon:
                                       "config.yaml (README, \"Answering aloud\")")
                     self.listener.command_window()
                     return replace(self.status(), listening=True)
-                case Repeat():
-                    return asked.repeat(c)
-                case HowLong():
-                    return asked.time_left(c)
-                case AskStop():
-                    return asked.ask_stop(c)
+                case Extend() | Repeat() | HowLong() | AskStop() | NotNow():
+                    return asked.ANSWERS[type(req)](c)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))
                 case _:

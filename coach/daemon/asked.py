@@ -8,6 +8,7 @@ are said into the pause, which goes on after them. Called on the session thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from coach.audio.pipeline import spoken_insert
 from coach.core.navigation import (
@@ -19,6 +20,7 @@ from coach.core.navigation import (
     extend_words,
     extended_rest,
     last_cue,
+    not_now_words,
     stop_words,
     time_left_ms,
     time_left_words,
@@ -27,7 +29,16 @@ from coach.core.timeline import locate
 from coach.daemon.running import Session
 from coach.daemon.session import SessionController
 from coach.daemon.status import Extension
-from coach.protocol.messages import Failed, Status
+from coach.protocol.messages import (
+    AskStop,
+    Extend,
+    Failed,
+    HowLong,
+    NotNow,
+    Repeat,
+    Request,
+    Status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +112,13 @@ def extend(c: SessionController) -> Status | Failed:
     return c.status()
 
 
+def not_now(c: SessionController) -> Status | Failed:
+    """"not now": what a spoken command the session refused hears (the listening thread posts
+    it on the refusal; a remote may too)."""
+    s = _need(c)
+    return _say(c, not_now_words(s.resolved.timeline, s.resolved.program.words))
+
+
 def _say(c: SessionController, words: Spoken) -> Status | Failed:
     """Say ``words`` now (the timeline holds while they play); a rest being extended keeps
     what is left of its extra time after them."""
@@ -141,3 +159,8 @@ def saying_into_pause(c: SessionController) -> bool:
 def _no_clip(words: Spoken) -> Failed:
     return Failed(f"not said: no clip of {' '.join(words.texts)!r} (made with a session when "
                   "the daemon listens: config `listen:`)")
+
+
+# What each asked-for request says (Daemon.handle's dispatch).
+ANSWERS: dict[type[Request], Callable[[SessionController], Status | Failed]] = {
+    Extend: extend, Repeat: repeat, HowLong: time_left, AskStop: ask_stop, NotNow: not_now}

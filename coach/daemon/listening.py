@@ -26,6 +26,7 @@ from coach.protocol.messages import (
     Extend,
     Failed,
     HowLong,
+    NotNow,
     Pause,
     Rate,
     Repeat,
@@ -287,7 +288,12 @@ class Listener:
         if make is None:
             return "nothing to confirm"  # a "yes" with no question asked
         reply = self._handler(make())
-        return reply.error if isinstance(reply, Failed) else "done"
+        if not isinstance(reply, Failed):
+            return "done"
+        # Said, so that a lifter who asked hands-free hears that coach heard and said no (the
+        # log's line says why); silence left them asking again or wondering (session 14).
+        said = self._handler(NotNow())
+        return reply.error + ("" if isinstance(said, Failed) else "; said 'not now'")
 
     def _confirm_stop(self, chunks: Iterator[np.ndarray], recognizer: Recognizer) -> None:
         """The rest of a "stop" window: ``Stop`` on a "yes"; anything else or nothing cancels."""

@@ -21,6 +21,7 @@ from coach.protocol.messages import (
     HowLong,
     JsonObject,
     Listen,
+    NotNow,
     Pause,
     Ping,
     Programs,
@@ -39,7 +40,7 @@ from coach.protocol.messages import (
 # The one table: every input reaches the daemon through it.
 COMMANDS: dict[str, type[Request]] = {
     c.verb: c for c in (Ping, GetStatus, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop,
-                        Reload, Rate, Programs, Listen, Repeat, HowLong, AskStop)
+                        Reload, Rate, Programs, Listen, Repeat, HowLong, AskStop, NotNow)
 }
 
 

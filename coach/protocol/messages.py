@@ -396,6 +396,14 @@ class AskStop(_Request):
 
 
 @dataclass(frozen=True)
+class NotNow(_Request):
+    verb: ClassVar[str] = "not-now"
+    help: ClassVar[str] = "say \"not now\" (what a spoken command the session refused hears)"
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
 class Stop(_Request):
     verb: ClassVar[str] = "stop"
     help: ClassVar[str] = "stop the session"
@@ -455,4 +463,4 @@ class Programs(_Request):
 
 
 Request = (Ping | GetStatus | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop
-           | Reload | Rate | Programs | Listen | Repeat | HowLong | AskStop)
+           | Reload | Rate | Programs | Listen | Repeat | HowLong | AskStop | NotNow)

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.core.navigation import last_cue
+from coach.audio.listen.recognizer import Heard
+from coach.core.navigation import EXTEND_WHERE, last_cue
 from coach.daemon.listening import OWN_WORDS_TAIL_S, Listener
+from coach.protocol.messages import Extend, NotNow, Pause, Reply, Request
 from tests.support.audio import find_clip
 from tests.support.programs import RATED_SPLIT
 from tests.support.rig import Rig
@@ -79,6 +81,28 @@ def test_how_long_in_an_extended_rest_counts_the_extension_and_keeps_it(rig: Rig
     assert 27.0 <= left <= 29.0, left  # the extra rest goes on after the answer
     rig.play_s(left + 0.2)
     assert rig.status()["position"] > 60.0
+    rig.call("stop")
+
+
+def test_a_refused_spoken_command_is_answered_not_now(rig: Rig) -> None:
+    # Found playing the lifter (session 14): "extend" said in a set was refused in the log
+    # only; the lifter heard nothing and could not tell it from not being heard.
+    posted: list[Request] = []
+
+    def handler(req: Request) -> Reply:
+        posted.append(req)
+        return rig.d.handle(req)
+
+    listener = Listener("mic.monitor")
+    listener._handler = handler  # what start() sets; the listening thread calls _command so
+    rig.play_to(8.0)  # the left side's reps: no extend there
+    done = listener._command(Heard("extend", None, "extend", 0.9, 0.5))
+    assert posted == [Extend(), NotNow()]
+    assert done == f"{EXTEND_WHERE}; said 'not now'"
+    said(rig, "not-now", "not now")  # said at once, as the socket's verb does
+    posted.clear()
+    assert listener._command(Heard("pause", None, "pause", 0.9, 0.5)) == "done"
+    assert posted == [Pause()], "a command carried out is not answered"
     rig.call("stop")
 
 
