@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.browser import chromium
 from tests.support.cli import coach
+from tests.support.programs import RATED_SPLIT
 from tests.support.webrig import WEB_DAY, base_url, web_rig
 
 pytestmark = pytest.mark.slow
@@ -122,6 +123,32 @@ window.fetch = (url, init) => real(url, init).then((r) => init && init.method ==
   ? new Promise((ok) => window.held.push(() => ok(r))) : r);
 window.release = () => { const n = window.held.length; window.held.splice(0).forEach((f) => f()); return n; };
 """
+
+
+def test_the_rating_row_names_the_side_that_ended_through_the_switch(tmp_path: Path) -> None:
+    # Found in session 14: a switch's own side is the side coming ("right" after the left side),
+    # and the row said "Rate Split squat, set 1 (right)" there while a tap rated the left; after
+    # the left was rated in its answer phase, the row came back in the switch for "(right)".
+    with web_rig(tmp_path) as (rig, server), chromium() as driver:
+        (rig.programs / "split.yaml").write_text(RATED_SPLIT)
+        rig.call("reload")
+        driver.get(f"{base_url(server)}/?token={server.token}")
+        wait(driver, lambda: text(driver, "exercise") == "No session", "the idle page")
+        rig.start("split")
+        st = rig.play_to(15.0)  # the left's question, in the switch
+        assert (st["phase"], st["side"]) == ("switch", "right")
+        wait(driver, lambda: text(driver, "rate-label") == "Rate Split squat, set 1 (left)",
+             "the left side named")
+        rig.play_to(27.0)  # past its answer phase: the switch again, the left still rateable
+        wait(driver, lambda: text(driver, "phase") == "Switch sides", "the switch")
+        assert text(driver, "rate-label") == "Rate Split squat, set 1 (left)"
+        tap(driver, '[data-rate="4"]')
+        wait(driver, lambda: text(driver, "message") == "Rated 4 (left side)", "the answer")
+        rig.play_to(31.0)
+        time.sleep(0.6)  # two polls of the stream: the row stays hidden for the side rated
+        assert not driver.find_element("id", "rate").is_displayed()
+        rig.call("stop")
+        assert rig.stored_ratings() == [(1, "left", "feel", 4)]
 
 
 def test_a_late_reply_never_draws_over_a_newer_status(tmp_path: Path) -> None:

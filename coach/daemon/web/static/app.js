@@ -27,7 +27,15 @@ function mmss(s) {
   return s >= 60 ? `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` : `${s} s`;
 }
 
-function setKey(st) { return `${st.program}|${st.exercise_index}|${st.set}|${st.side}`; }
+// The side a rating given now goes to: the one that ended last. A side switch's own side is the
+// side coming, so there it is the other one: the page said "Rate Split squat, set 1 (right)"
+// through most of the switch after the left side, and a tap there rated the left (session 14).
+function ratedSide(st) {
+  if (st.phase === "switch" && st.side) return st.side === "left" ? "right" : "left";
+  return st.side;
+}
+
+function setKey(st) { return `${st.program}|${st.exercise_index}|${st.set}|${ratedSide(st)}`; }
 
 function draw(st) {
   status = st; statusAt = performance.now();
@@ -47,7 +55,8 @@ function draw(st) {
   $("resume").hidden = st.state !== "paused" && !(st.state === "idle" && st.interrupted);
   const rating = live && RATE_PHASES.includes(st.phase) && st.set;
   $("rate").hidden = !rating || ratedKey === setKey(st);
-  if (rating) text($("rate-label"), `Rate ${st.exercise}, set ${st.set}` + (st.side ? ` (${st.side})` : ""));
+  const side = ratedSide(st);
+  if (rating) text($("rate-label"), `Rate ${st.exercise}, set ${st.set}` + (side ? ` (${side})` : ""));
   tick();
   window.coachLog.push([Date.now(), st]);
   if (window.coachLog.length > 2000) window.coachLog.splice(0, 1000);
@@ -93,7 +102,10 @@ document.querySelectorAll("[data-rate]").forEach((b) =>
   b.addEventListener("click", async () => {
     const key = status ? setKey(status) : null;
     const data = await post("/api/rate", {value: Number(b.dataset.rate)});
-    if (data.ok) { ratedKey = key; $("rate").hidden = true; say($("message"), `Rated ${data.value}`, true); }
+    if (data.ok) {
+      ratedKey = key; $("rate").hidden = true;
+      say($("message"), `Rated ${data.value}` + (data.side ? ` (${data.side} side)` : ""), true);
+    }
   }));
 
 // --- tabs ---------------------------------------------------------------------------------------
