@@ -64,17 +64,47 @@ def _right_side(timeline: Timeline, start_ms: int, end_ms: int) -> list[int] | N
 
 
 def back_target(timeline: Timeline, pos_ms: int) -> int:
-    """To the start of this set; to the previous set's start within BACK_GRACE_MS of it. (From
-    a unilateral set's right side too: the left side again. Its count-in lies in the switch,
-    which the log counts to the left side: a back there opened a left side's row, tried in
-    session 14.)"""
+    """To the start of this set; to the previous set's start within BACK_GRACE_MS of it. From a
+    unilateral set's right side at work (past BACK_GRACE_MS of it), to that side's work start,
+    where the session says ``side_again_words`` first (back_side); it went to the set's start,
+    the left side again too. (Not to the side's count-in: that lies in the switch, which the
+    log counts to the left side, and a back there opened a left side's row; tried.)"""
     idx, _ = locate(timeline, pos_ms)
     if idx is None:
         return 0
     span = timeline.sets[idx]
+    right = _right_side(timeline, span.start_ms, span.end_ms)
+    if right is not None and right[-1] + BACK_GRACE_MS <= pos_ms < span.work_end_ms:
+        return right[-1]
     if pos_ms - span.start_ms < BACK_GRACE_MS and idx > 0:
         return timeline.sets[idx - 1].start_ms
     return span.start_ms
+
+
+def back_side(timeline: Timeline, pos_ms: int) -> Side | None:
+    """The side whose work a back at ``pos_ms`` starts again (back_target), or None."""
+    idx, _ = locate(timeline, pos_ms)
+    if idx is None:
+        return None
+    span = timeline.sets[idx]
+    right = _right_side(timeline, span.start_ms, span.end_ms)
+    if right is None or back_target(timeline, pos_ms) != right[-1]:
+        return None
+    work = next(p for p in timeline.phases if p.t_ms == right[-1])
+    return work.side
+
+
+def side_again_words(timeline: Timeline, side: Side,
+                     overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"right side", then 3, 2, 1 a second apart: said before a side's work plays again after a
+    back (its own count-in lies in the switch, before where the back lands). Every part is a
+    clip made with the session (the side's word for a read-back, the numbers for a resume)."""
+    lang = timeline.language
+    words = phrase_table(lang, overrides or {})
+    parts: list[tuple[str, Anchor, int]] = [(words[side], "end", 0),
+                                            (say_number(3, lang), "end", RESUME_GAP_MS)]
+    parts += [(say_number(n, lang), "onset", 1000) for n in (2, 1)]
+    return Spoken(tuple(parts))
 
 
 def cue_start_at_or_before(timeline: Timeline, t_ms: int) -> int:

@@ -283,8 +283,6 @@ class Daemon:
                     return c.toggle()
                 case Skip():
                     return c.skip()
-                case Back():
-                    return c.back()
                 case Rate():
                     return c.rate_set(req.value, req.question, req.spoken)
                 case Listen():
@@ -293,7 +291,7 @@ class Daemon:
                                       "config.yaml (README, \"Answering aloud\")")
                     self.listener.command_window()
                     return replace(self.status(), listening=True)
-                case Extend() | Repeat() | HowLong() | AskStop() | NotNow():
+                case Back() | Extend() | Repeat() | HowLong() | AskStop() | NotNow():
                     return asked.ANSWERS[type(req)](c)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))

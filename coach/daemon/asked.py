@@ -1,6 +1,7 @@
 """What the lifter asks aloud in a command window (or a remote on the socket): "repeat" (the last
-cue again), "how long" (the time left, spoken), "stop" (asked back: "stop the session?") and
-"extend" (the rest 30 s longer, also a key, the page's button and Home Assistant's).
+cue again), "how long" (the time left, spoken), "stop" (asked back: "stop the session?"),
+"extend" (the rest 30 s longer) and "back" (to a side's count-in said again); the last two also
+a key's, the page's and Home Assistant's.
 Each is said at once as an insert from the session's clips, the timeline holding meanwhile (as
 a rating's read-back): a planned cue never moves off its sample. In a paused session the words
 are said into the pause, which goes on after them. Called on the session thread."""
@@ -16,11 +17,13 @@ from coach.core.navigation import (
     EXTEND_WHERE,
     MAX_EXTEND_MS,
     Spoken,
+    back_side,
     can_extend,
     extend_words,
     extended_rest,
     last_cue,
     not_now_words,
+    side_again_words,
     stop_words,
     time_left_ms,
     time_left_words,
@@ -31,6 +34,7 @@ from coach.daemon.session import SessionController
 from coach.daemon.status import Extension
 from coach.protocol.messages import (
     AskStop,
+    Back,
     Extend,
     Failed,
     HowLong,
@@ -119,6 +123,21 @@ def not_now(c: SessionController) -> Status | Failed:
     return _say(c, not_now_words(s.resolved.timeline, s.resolved.program.words))
 
 
+def back(c: SessionController) -> Status | Failed:
+    """To the set's start (SessionController.back); from a unilateral set's right side at work,
+    to that side's work start, "right side. 3, 2, 1" said first (navigation.back_side)."""
+    s = _need(c)
+    tl, pos = s.resolved.timeline, c.position_ms()
+    side = back_side(tl, pos)
+    if side is None or s.output is None or s.output.state != "playing" or not s.playing:
+        return c.back()
+    s.output.pause()  # paused, sought (a paused output stays paused), resumed after the words
+    c.back()
+    c.say(s, spoken_insert(side_again_words(tl, side, s.resolved.program.words), s.clips, tl,
+                           c.rate, beat_after_last_ms=1000))
+    return c.status()  # playing (the back's own reply was taken while paused)
+
+
 def _say(c: SessionController, words: Spoken) -> Status | Failed:
     """Say ``words`` now (the timeline holds while they play); a rest being extended keeps
     what is left of its extra time after them."""
@@ -163,4 +182,4 @@ def _no_clip(words: Spoken) -> Failed:
 
 # What each asked-for request says (Daemon.handle's dispatch).
 ANSWERS: dict[type[Request], Callable[[SessionController], Status | Failed]] = {
-    Extend: extend, Repeat: repeat, HowLong: time_left, AskStop: ask_stop, NotNow: not_now}
+    Back: back, Extend: extend, Repeat: repeat, HowLong: time_left, AskStop: ask_stop, NotNow: not_now}

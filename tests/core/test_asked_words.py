@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from coach.core.navigation import (
+    back_side,
+    back_target,
     can_extend,
     extra_texts,
     last_cue,
@@ -80,6 +82,18 @@ def test_skip_goes_to_the_next_landmark_of_a_unilateral_set(rate: str, t_ms: int
     if rate == "false" and 14000 < t_ms < 26000:
         to_ms = 31000  # no question: "switch sides. right side" is said at the switch's start
     assert skip_target(tl, t_ms) == to_ms
+
+
+@pytest.mark.parametrize("t_ms,to_ms,side", [
+    (8000, 0, None), (20000, 0, None), (32000, 0, None),  # left, switch, count-in: the set
+    (36000, 0, None),  # within 3 s of the right's work start: the set, as a set's start is
+    (37500, 34000, "right"), (41000, 34000, "right"),  # the right's reps: its work again
+    (50000, 0, None), (73000, 0, None),  # the rest; set 2's first 3 s: set 1
+])
+def test_back_from_the_right_side_starts_its_work_again(t_ms: int, to_ms: int,
+                                                        side: str | None) -> None:
+    assert back_target(timeline(), t_ms) == to_ms
+    assert back_side(timeline(), t_ms) == side
 
 
 def test_a_hold_counts_its_own_end() -> None:

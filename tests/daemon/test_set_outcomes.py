@@ -19,6 +19,7 @@ from coach.core.progression import describe_progress
 from coach.core.timeline import compile_program
 from coach.report.views import session_json, session_lines, sets_count
 from coach.store.programs import progressed
+from tests.support.audio import find_clip
 from tests.support.cli import coach
 from tests.support.real import ROOT
 from tests.support.rig import Rig, SimClock
@@ -265,6 +266,34 @@ def test_skips_through_a_switch_land_on_the_right_side_and_then_the_rest(rig: Ri
     rig.call("stop")
     got = [o[1:4] for o in outcomes(rig)]
     assert got[:2] == [(1, "left", "completed"), (1, "right", "skipped")]
+
+
+def test_back_from_the_right_side_does_that_side_again_not_the_left(rig: Rig) -> None:
+    # Until session 14 "back" in the right side's work went to the set's start: the left side
+    # again too (a lifter who lost count on the right side redid both). Now to the right's work
+    # start, "right side. 3, 2, 1" said first while the timeline holds; within 3 s of that
+    # start, as before.
+    rig.start("split")
+    rig.clips_made()
+    s = rig.session
+    tl = s.resolved.timeline
+    right = next(p for p in tl.phases if p.side == "right" and p.phase == "rep")
+    rig.play_to(right.t_ms / 1000 + 3.5)
+    n = len(rig.player.heard)
+    st = rig.call("back")
+    assert (st["state"], st["position"], st["side"]) == ("playing", right.t_ms / 1000, "right"), st
+    st = rig.play_s(2.0)
+    assert st["position"] == right.t_ms / 1000, "the words play while the timeline holds"
+    rig.play_s(2.5)
+    heard = rig.player.heard[n:]
+    at = [find_clip(heard, s.clips[t]) for t in ("right side", "3", "2", "1")]
+    assert None not in at and at == sorted(at), at
+    assert at[3] - at[1] == pytest.approx(2 * rig.player.rate, abs=0.05 * rig.player.rate), \
+        "3, 2, 1 a second apart"
+    play_out(rig)
+    got = [o[1:4] for o in outcomes(rig)]
+    assert got == [(1, "left", "completed"), (1, "right", "partial"), (1, "right", "completed"),
+                   (2, "left", "completed"), (2, "right", "completed")], got
 
 
 def test_the_session_keeps_the_time_coached_and_paused(rig: Rig) -> None:
