@@ -288,6 +288,11 @@ def not_now_words(timeline: Timeline, overrides: Mapping[str, str] | None = None
     return Spoken(((phrase_table(timeline.language, overrides or {})["not_now"], "end", 0),))
 
 
+def say_again_words(timeline: Timeline, overrides: Mapping[str, str] | None = None) -> Spoken:
+    """"say again?": a command window heard speech but no command in it (it listens once more)."""
+    return Spoken(((phrase_table(timeline.language, overrides or {})["say_again"], "end", 0),))
+
+
 def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
                 answers: bool = False) -> list[str]:
     """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo,
@@ -298,7 +303,8 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
     texts += echo_texts(timeline, overrides)
     if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
         texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides),
-                  *not_now_words(timeline, overrides).texts]
+                  *not_now_words(timeline, overrides).texts,
+                  *say_again_words(timeline, overrides).texts]
     return list(dict.fromkeys(texts))
 
 

@@ -16,7 +16,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
     "sets", "kilos", "pounds", "not_saved", "feel_was", "next_set", "slower_down", "peak_pause",
     "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
-    "numbers", "time_left", "stop_ask", "not_now",
+    "numbers", "time_left", "stop_ask", "not_now", "say_again",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -102,6 +102,7 @@ EN: Mapping[str, str] = {
     "time_left": "{n} seconds left",
     "stop_ask": "stop the session?",
     "not_now": "not now",
+    "say_again": "say again?",
     "numbers": "",
 }
 
@@ -157,6 +158,7 @@ DE: Mapping[str, str] = {
     "time_left": "noch {n} Sekunden",
     "stop_ask": "Training beenden?",
     "not_now": "jetzt nicht",
+    "say_again": "wie bitte?",
     "numbers": "",
 }
 
@@ -211,6 +213,7 @@ ES: Mapping[str, str] = {
     "time_left": "quedan {n} segundos",
     "stop_ask": "¿terminar la sesión?",
     "not_now": "ahora no",
+    "say_again": "¿cómo?",
     "numbers": "",
 }
 
@@ -265,6 +268,7 @@ FR: Mapping[str, str] = {
     "time_left": "encore {n} secondes",
     "stop_ask": "arrêter la séance ?",
     "not_now": "pas maintenant",
+    "say_again": "pardon ?",
     "numbers": "",
 }
 

@@ -64,6 +64,7 @@ from coach.protocol.messages import (
     Reply,
     Request,
     Resume,
+    SayAgain,
     SetEnded,
     Skip,
     Start,
@@ -291,7 +292,7 @@ class Daemon:
                                       "config.yaml (README, \"Answering aloud\")")
                     self.listener.command_window()
                     return replace(self.status(), listening=True)
-                case Back() | Extend() | Repeat() | HowLong() | AskStop() | NotNow():
+                case Back() | Extend() | Repeat() | HowLong() | AskStop() | NotNow() | SayAgain():
                     return asked.ANSWERS[type(req)](c)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))

@@ -23,6 +23,7 @@ from coach.core.navigation import (
     extended_rest,
     last_cue,
     not_now_words,
+    say_again_words,
     side_again_words,
     stop_words,
     time_left_ms,
@@ -41,6 +42,7 @@ from coach.protocol.messages import (
     NotNow,
     Repeat,
     Request,
+    SayAgain,
     Status,
 )
 
@@ -138,6 +140,12 @@ def back(c: SessionController) -> Status | Failed:
     return c.status()  # playing (the back's own reply was taken while paused)
 
 
+def say_again(c: SessionController) -> Status | Failed:
+    """"say again?": a command window heard speech but no command (the listening thread)."""
+    s = _need(c)
+    return _say(c, say_again_words(s.resolved.timeline, s.resolved.program.words))
+
+
 def _say(c: SessionController, words: Spoken) -> Status | Failed:
     """Say ``words`` now (the timeline holds while they play); a rest being extended keeps
     what is left of its extra time after them."""
@@ -182,4 +190,5 @@ def _no_clip(words: Spoken) -> Failed:
 
 # What each asked-for request says (Daemon.handle's dispatch).
 ANSWERS: dict[type[Request], Callable[[SessionController], Status | Failed]] = {
-    Back: back, Extend: extend, Repeat: repeat, HowLong: time_left, AskStop: ask_stop, NotNow: not_now}
+    Back: back, Extend: extend, Repeat: repeat, HowLong: time_left, AskStop: ask_stop, NotNow: not_now,
+    SayAgain: say_again}

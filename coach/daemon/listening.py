@@ -33,6 +33,7 @@ from coach.protocol.messages import (
     Reply,
     Request,
     Resume,
+    SayAgain,
     Skip,
     Stop,
 )
@@ -76,6 +77,9 @@ COMMAND_S = 4.0
 # never the session.
 CONFIRM_MUTE_S = 1.5
 CONFIRM_S = 4.0
+# A command window that heard speech but no command asks "say again?" (0.6-0.9 s in espeak-ng's
+# voices; not listened to, as "stop the session?") and listens once more for COMMAND_S.
+SAY_AGAIN_MUTE_S = 1.2
 # The coach's own words said while a window is open are not listened to until this long after
 # their last sample is handed to the output: its latency (0.2 s through PulseAudio, DESIGN.md
 # "Ducking") and a tick.
@@ -117,6 +121,7 @@ class Listener:
         self._stop_rating = threading.Event()
         self._closing = threading.Event()
         self._open = threading.Event()
+        self._hearing = threading.Event()  # the open window's audio has begun to come
         self._last: Window | None = None  # the session thread's: the last window handed over
         self._handler: Handler | None = None
         self._thread: threading.Thread | None = None
@@ -135,6 +140,11 @@ class Listener:
     @property
     def listening(self) -> bool:
         return self._open.is_set()
+
+    @property
+    def hearing(self) -> bool:
+        """A window is open and its audio has begun to come (parec takes tenths of a second)."""
+        return self._hearing.is_set()
 
     @property
     def command_pending(self) -> bool:
@@ -242,6 +252,7 @@ class Listener:
                 if not first:
                     first.append(time.monotonic() - chunk.size / RATE)
                     self.captured += 1
+                    self._hearing.set()
                 yield chunk
 
         command = isinstance(w, CommandWindow)
@@ -252,9 +263,15 @@ class Listener:
         def own_words_to() -> float:
             return self._own_words_until - first[0] if first else 0.0
 
+        unheard = [0]  # stretches of speech decoded as no answer
+
+        def no_answer() -> None:
+            unheard[0] += 1
+
         try:
             for heard in answers(timed(), recognizer, "command" if command else "rating",
-                                 COMMAND_S if command else self.seconds, closed, own_words_to):
+                                 COMMAND_S if command else self.seconds, closed, own_words_to,
+                                 no_answer):
                 assert self._handler is not None
                 ended = first[0] + heard.end_s
                 if isinstance(w, CommandWindow):
@@ -270,11 +287,15 @@ class Listener:
                     if heard.command == "stop":
                         self._confirm_stop(timed(), recognizer)
                     break
+            else:
+                if command and unheard[0] and not self._closing.is_set():
+                    self._say_again(timed(), recognizer)
             self._problem = None
         except NoSource as e:
             self._say_problem(f"listen: {e}; ratings by taps and `coach rate` still work")
         finally:
             cap.close()
+            self._hearing.clear()
             self._open.clear()
 
     def _command(self, heard: Heard) -> str:
@@ -295,22 +316,28 @@ class Listener:
         said = self._handler(NotNow())
         return reply.error + ("" if isinstance(said, Failed) else "; said 'not now'")
 
+    def _say_again(self, chunks: Iterator[np.ndarray], recognizer: Recognizer) -> None:
+        """A command window heard speech and no command in it: "say again?", then one more
+        listen (PocketSphinx hears 0.85 of commands in a quiet room: espeak-ng's "skip" was
+        "good", a filler, and the lifter heard nothing and could not tell why; session 14)."""
+        from coach.audio.listen.window import answers
+        assert self._handler is not None
+        if isinstance(self._handler(SayAgain()), Failed):
+            return
+        log.info("listen: heard no command: asked 'say again?'")
+        for heard in answers(_after(chunks, SAY_AGAIN_MUTE_S), recognizer, "command",
+                             COMMAND_S, self._closing.is_set):
+            log.info("listen: heard %r (confidence %.2f) after 'say again?': %s", heard.text,
+                     heard.confidence, self._command(heard))
+            if heard.command == "stop":
+                self._confirm_stop(chunks, recognizer)
+            return
+
     def _confirm_stop(self, chunks: Iterator[np.ndarray], recognizer: Recognizer) -> None:
         """The rest of a "stop" window: ``Stop`` on a "yes"; anything else or nothing cancels."""
         from coach.audio.listen.window import answers
         assert self._handler is not None
-        muted = int(CONFIRM_MUTE_S * RATE)
-
-        def after_question() -> Iterator[np.ndarray]:
-            nonlocal muted
-            for chunk in chunks:
-                if muted >= chunk.size:
-                    muted -= chunk.size
-                    continue
-                yield chunk[muted:]
-                muted = 0
-
-        for heard in answers(after_question(), recognizer, "command", CONFIRM_S,
+        for heard in answers(_after(chunks, CONFIRM_MUTE_S), recognizer, "command", CONFIRM_S,
                              self._closing.is_set):
             if heard.command == "yes":
                 reply = self._handler(Stop())
@@ -325,3 +352,14 @@ class Listener:
         if line != self._problem:
             log.warning("%s", line)
             self._problem = line
+
+
+def _after(chunks: Iterator[np.ndarray], seconds: float) -> Iterator[np.ndarray]:
+    """``chunks`` less their first ``seconds`` (the coach's question, not listened to)."""
+    muted = int(seconds * RATE)
+    for chunk in chunks:
+        if muted >= chunk.size:
+            muted -= chunk.size
+            continue
+        yield chunk[muted:]
+        muted = 0

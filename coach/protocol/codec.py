@@ -31,6 +31,7 @@ from coach.protocol.messages import (
     Reply,
     Request,
     Resume,
+    SayAgain,
     Skip,
     Start,
     Stop,
@@ -40,7 +41,8 @@ from coach.protocol.messages import (
 # The one table: every input reaches the daemon through it.
 COMMANDS: dict[str, type[Request]] = {
     c.verb: c for c in (Ping, GetStatus, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop,
-                        Reload, Rate, Programs, Listen, Repeat, HowLong, AskStop, NotNow)
+                        Reload, Rate, Programs, Listen, Repeat, HowLong, AskStop, NotNow,
+                        SayAgain)
 }
 
 

@@ -404,6 +404,15 @@ class NotNow(_Request):
 
 
 @dataclass(frozen=True)
+class SayAgain(_Request):
+    verb: ClassVar[str] = "say-again"
+    help: ClassVar[str] = ("say \"say again?\" (what a command window that heard no command "
+                           "asks; it listens once more)")
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
 class Stop(_Request):
     verb: ClassVar[str] = "stop"
     help: ClassVar[str] = "stop the session"
@@ -463,4 +472,5 @@ class Programs(_Request):
 
 
 Request = (Ping | GetStatus | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop
-           | Reload | Rate | Programs | Listen | Repeat | HowLong | AskStop | NotNow)
+           | Reload | Rate | Programs | Listen | Repeat | HowLong | AskStop | NotNow
+           | SayAgain)

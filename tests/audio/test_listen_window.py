@@ -112,9 +112,10 @@ def test_the_coachs_own_words_are_never_decoded_and_an_answer_after_them_is(
     # Listener.coach_says: words the coach says while the window is open (a tap's read-back,
     # "how long") are not listened to until they have been heard (``own_words_to``, s).
     chunks = audio(0.5, "four", 1.0, "three", 1.0)
-    r = Scripted(None, "three")
-    assert [h.text for h in answers(chunks, r, "rating", 10.0)] == ["three"]
-    assert r.calls == 2, "unmuted, both stretches are decoded"
+    r, unheard = Scripted(None, "three"), []
+    assert [h.text for h in answers(chunks, r, "rating", 10.0,
+                                    no_answer=lambda: unheard.append(1))] == ["three"]
+    assert r.calls == 2 and unheard == [1], "unmuted, both stretches are decoded, one no answer"
     r = Scripted("three")
     heard = list(answers(chunks, r, "rating", 10.0, own_words_to=lambda: 1.5))
     assert [h.text for h in heard] == ["three"] and r.calls == 1, "'four' began at 0.5 s"

@@ -37,11 +37,12 @@ KEEP_S = 4.0  # audio kept (an answer is at most vad.MAX_SPEECH_S long)
 
 def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listening,
             window_s: float, closed: Callable[[], bool] = lambda: False,
-            own_words_to: Callable[[], float] = lambda: 0.0) -> Iterator[Heard]:
+            own_words_to: Callable[[], float] = lambda: 0.0,
+            no_answer: Callable[[], None] = lambda: None) -> Iterator[Heard]:
     """Each answer heard in ``window_s`` seconds of ``chunks`` (16 kHz mono), ``end_s`` counted
     from the window's start. Speech starting before ``own_words_to()`` (s of the window) is the
     coach's own words (said while the window is open: a tap's read-back, "how long"), never
-    decoded."""
+    decoded. ``no_answer`` is called for each stretch decoded as no answer."""
     gate = vad.Gate()
     buf = np.zeros(0, np.float32)
     base = 0  # the window's sample at buf[0]
@@ -69,7 +70,9 @@ def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listenin
                 continue  # speech may still come back into it
             heard_to = last_end = s.end_s
             heard = early[2]
-            if heard is not None:
+            if heard is None:
+                no_answer()
+            else:
                 yield Heard(heard.text, heard.rating, heard.command, heard.confidence,
                             a / RATE + heard.end_s)
                 heard_to = s.end_s + MUTE_S
