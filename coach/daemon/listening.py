@@ -121,7 +121,8 @@ class Listener:
         self._stop_rating = threading.Event()
         self._closing = threading.Event()
         self._open = threading.Event()
-        self._hearing = threading.Event()  # the open window's audio has begun to come
+        # the open window whose audio has begun to come (parec takes tenths of a second)
+        self._hearing: Window | CommandWindow | None = None
         self._last: Window | None = None  # the session thread's: the last window handed over
         self._handler: Handler | None = None
         self._thread: threading.Thread | None = None
@@ -142,9 +143,9 @@ class Listener:
         return self._open.is_set()
 
     @property
-    def hearing(self) -> bool:
-        """A window is open and its audio has begun to come (parec takes tenths of a second)."""
-        return self._hearing.is_set()
+    def hearing(self) -> Window | CommandWindow | None:
+        """The open window whose audio has begun to come (parec takes tenths of a second)."""
+        return self._hearing
 
     @property
     def command_pending(self) -> bool:
@@ -252,7 +253,7 @@ class Listener:
                 if not first:
                     first.append(time.monotonic() - chunk.size / RATE)
                     self.captured += 1
-                    self._hearing.set()
+                    self._hearing = w
                 yield chunk
 
         command = isinstance(w, CommandWindow)
@@ -295,7 +296,7 @@ class Listener:
             self._say_problem(f"listen: {e}; ratings by taps and `coach rate` still work")
         finally:
             cap.close()
-            self._hearing.clear()
+            self._hearing = None
             self._open.clear()
 
     def _command(self, heard: Heard) -> str:
@@ -322,11 +323,15 @@ class Listener:
         "good", a filler, and the lifter heard nothing and could not tell why; session 14)."""
         from coach.audio.listen.window import answers
         assert self._handler is not None
-        if isinstance(self._handler(SayAgain()), Failed):
+
+        def closed() -> bool:  # a window waiting (an answer phase began, a key held) goes first
+            return self._closing.is_set() or not self._windows.empty()
+
+        if closed() or isinstance(self._handler(SayAgain()), Failed):
             return
         log.info("listen: heard no command: asked 'say again?'")
         for heard in answers(_after(chunks, SAY_AGAIN_MUTE_S), recognizer, "command",
-                             COMMAND_S, self._closing.is_set):
+                             COMMAND_S, closed):
             log.info("listen: heard %r (confidence %.2f) after 'say again?': %s", heard.text,
                      heard.confidence, self._command(heard))
             if heard.command == "stop":

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from coach.daemon.ducking import DuckerFactory
-from coach.daemon.listening import SAY_AGAIN_MUTE_S
+from coach.daemon.listening import SAY_AGAIN_MUTE_S, window_of
 from tests.support.audio import PulseServer, need_pulse, pulse_server
 from tests.support.duck import wait_volume
 from tests.support.listening import listening_session
@@ -61,10 +61,13 @@ def open_window(rig: Rig, t_s: float) -> None:
     listener = rig.d.listener
     assert listener is not None
     rig.play_to(t_s)
-    rig.wait_for(lambda s: s["listening"], "the mic window", timeout=15)
-    # parec's first samples: 0.3 s was enough on a quiet machine; in CI's real-time shards the
-    # right side's "it was a two" went unheard once (session 14), so wait for them
-    rig.wait_for(lambda _: listener.hearing, "the window's audio", timeout=5)
+    phase, _ = rig.d.controller.phase_now()
+    want = window_of(phase)
+    assert want is not None, f"no answer window at {t_s} s"
+    # This window's own first samples (parec's start): 0.3 s was enough on a quiet machine; in
+    # CI's real-time shards the right side's "it was a two" went unheard (session 14): the
+    # left's window, still open when the test jumped to the right's, was what it waited for.
+    rig.wait_for(lambda _: listener.hearing == want, "the window's audio", timeout=15)
     time.sleep(0.1)
 
 

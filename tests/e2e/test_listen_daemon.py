@@ -2,7 +2,7 @@
 in a private PulseAudio, answers spoken into a null-sink mic with paplay, its output captured
 with parec. Answered "four" after the left side and "two" after the right, a unilateral rated
 set lands exactly so in `coach history --json`; and while command windows are open and their
-audio decoded (off-grammar speech played into them), every cue the daemon plays is on its
+audio decoded ("yes" with no question asked played into them), every cue the daemon plays is on its
 sample: the capture equals `coach render` of the program from the first cue on."""
 
 from __future__ import annotations
@@ -59,9 +59,11 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
             cap = pulse.capture()
             d.ok("start", "split")
             d.wait_for(lambda s: s["state"] == "playing", what="playing")
-            # Two command windows over the left side's counts, each decoding speech that is
-            # not a command.
-            for t_s, words in ((5.0, "hello there"), (9.4, "banana")):
+            # Two command windows over the left side's counts, each decoding speech that asks
+            # for nothing: "yes" with no question asked. (Speech that is no command, "hello
+            # there" and "banana" until session 14, is now asked "say again?", an insert that
+            # holds the timeline, and listened to once more, into the left's answer phase.)
+            for t_s, words in ((5.0, "yes"), (9.4, "yes")):
                 d.wait_for(lambda s, t=t_s: s["position"] >= t and not s["listening"],
                            timeout=30, what=f"position {t_s}")
                 assert d.status()["state"] == "playing"
@@ -78,7 +80,7 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
                 d.wait_for(lambda s: not s["listening"], timeout=15, what="the window's end")
             x = cap.stop()
             st = d.status()
-            assert st["state"] == "playing" and st["set"] == 1, st  # no command was heard
+            assert st["state"] == "playing" and st["set"] == 1, st  # "yes" did nothing
             d.ok("stop")
             session = json.loads(d.ok("history", "--json"))[0]
         finally:
@@ -87,8 +89,9 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
     assert got == [(1, "left", {"feel": 4}), (1, "right", {"feel": 2})], session["sets"]
     log = d.text()
     assert "Traceback" not in log
-    # the two answers; the other speech was heard as no command
-    assert log.count("coach.daemon.listening: listen: heard") == 2, log
+    # the two answers, and each "yes" heard as nothing to confirm (no "say again?")
+    assert log.count("coach.daemon.listening: listen: heard") == 4, log
+    assert log.count(": nothing to confirm") == 2 and "asked 'say again?'" not in log, log
 
     # Every cue before the first answer, on its sample: the capture from its first loud sample
     # on is the render from its own (both 16-bit: 1 LSB of rounding apart at most).
