@@ -237,10 +237,7 @@ def test_a_command_window_that_hears_no_command_asks_say_again_and_listens_once_
     caplog.set_level(logging.INFO, logger="coach.daemon.listening")
     with listening_session(tmp_path, source, server.env) as rig:
         rig.play_to(8.0)  # the left side's work: no answer window
-        assert rig.call("listen")["listening"] is True
-        rig.wait_for(lambda s: s["listening"], "the command window", timeout=15)
-        time.sleep(0.3)
-        say_into(server, tmp_path, speech("banana", RATE), "banana")
+        command(rig, server, tmp_path, "banana")
         deadline = time.monotonic() + 10
         while not any("say again" in r.getMessage() for r in caplog.records):
             assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
