@@ -181,3 +181,17 @@ def test_moonshine_takes_no_rating_for_a_number_off_the_scale() -> None:
         assert off_scale(text), text
     for text in ("Five.", "4.", "Nine, five.", "It was a four.", "I'm", ""):
         assert not off_scale(text), text
+
+
+def test_sphinx_hears_zero_as_no_rating() -> None:
+    from coach.audio.voice.piper import PiperSynth, piper_problem
+    need(piper_problem() is None, f"Piper ({piper_problem()})")
+    # "zero" is what a lifter who felt nothing says: Piper's joe was heard as "two" before
+    # "zero" was a filler word (and people were, bench/listen_human.py)
+    synth = PiperSynth(None, "en", 170)
+    x = soxr.resample(synth.synth("zero"), synth.native_rate, RATE).astype(np.float32)
+    r = SphinxRecognizer()
+    assert r.hear(in_window([(1.0, x * (0.3 / np.max(np.abs(x))))], 4.0)) is None
+    two = soxr.resample(synth.synth("two"), synth.native_rate, RATE).astype(np.float32)
+    assert (h := r.hear(in_window([(1.0, two * (0.3 / np.max(np.abs(two))))], 4.0))) is not None
+    assert h.rating == 2
