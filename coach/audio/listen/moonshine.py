@@ -95,8 +95,8 @@ SPELLINGS: dict[str, tuple[str, ...]] = {"four": ("For", "For."), "a four": ("At
 # said that number ("zero": felt nothing; "six"), and no rating is taken, however well a forced
 # answer explains the stretch (nine and "Five." are one phone apart). Real speech
 # (bench/listen_human.py: six men's recorded digits, 8 kHz, 5 rooms): 216 of 1500 windows of
-# "zero", "six".."nine" were taken as ratings, 46 of them written as the number; no right answer
-# of the 1367 taken, nor of the synthetic tuning and check sets' 795, was (BENCHMARKS.md,
+# "zero", "six".."nine" were taken as ratings, 48 fewer with this rule; no right answer of the
+# 1367 taken, nor of the synthetic tuning and check sets' 795, was written so (BENCHMARKS.md,
 # "People, not synthetic voices").
 OFF_SCALE = frozenset({"zero", "six", "seven", "eight", "nine", "ten"})
 
