@@ -293,6 +293,12 @@ def say_again_words(timeline: Timeline, overrides: Mapping[str, str] | None = No
     return Spoken(((phrase_table(timeline.language, overrides or {})["say_again"], "end", 0),))
 
 
+def one_to_five_words(timeline: Timeline, overrides: Mapping[str, str] | None = None
+                      ) -> Spoken:
+    """"one to five?": a rating window heard a number off the scale ("zero", "six")."""
+    return Spoken(((phrase_table(timeline.language, overrides or {})["one_to_five"], "end", 0),))
+
+
 def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
                 answers: bool = False) -> list[str]:
     """Everything the daemon may say outside the timeline: resumes, an extend, a rating's echo,
@@ -304,7 +310,8 @@ def extra_texts(timeline: Timeline, overrides: Mapping[str, str] | None = None,
     if answers:  # 20-30 clips, 5-10 MB of a session's memory: only for a daemon that listens
         texts += [*stop_words(timeline, overrides).texts, *time_left_texts(timeline, overrides),
                   *not_now_words(timeline, overrides).texts,
-                  *say_again_words(timeline, overrides).texts]
+                  *say_again_words(timeline, overrides).texts,
+                  *one_to_five_words(timeline, overrides).texts]
     return list(dict.fromkeys(texts))
 
 

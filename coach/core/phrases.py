@@ -16,7 +16,7 @@ PHRASE_IDS: tuple[str, ...] = (
     "poses", "focus", "done", "resuming", "extended", "rate_feel", "rate_effort", "progressed",
     "sets", "kilos", "pounds", "not_saved", "feel_was", "next_set", "slower_down", "peak_pause",
     "closing_hold", "hold_squeeze", "weaker_first", "back_to_program", "flex", "and", "lagging_first",
-    "numbers", "time_left", "stop_ask", "not_now", "say_again",
+    "numbers", "time_left", "stop_ask", "not_now", "say_again", "one_to_five",
 )
 
 # Fields each template must keep (an override that drops one is a `coach check` error).
@@ -103,6 +103,7 @@ EN: Mapping[str, str] = {
     "stop_ask": "stop the session?",
     "not_now": "not now",
     "say_again": "say again?",
+    "one_to_five": "one to five?",
     "numbers": "",
 }
 
@@ -159,6 +160,7 @@ DE: Mapping[str, str] = {
     "stop_ask": "Training beenden?",
     "not_now": "jetzt nicht",
     "say_again": "wie bitte?",
+    "one_to_five": "eins bis fünf?",
     "numbers": "",
 }
 
@@ -214,6 +216,7 @@ ES: Mapping[str, str] = {
     "stop_ask": "¿terminar la sesión?",
     "not_now": "ahora no",
     "say_again": "¿cómo?",
+    "one_to_five": "¿de uno a cinco?",
     "numbers": "",
 }
 
@@ -269,6 +272,7 @@ FR: Mapping[str, str] = {
     "stop_ask": "arrêter la séance ?",
     "not_now": "pas maintenant",
     "say_again": "pardon ?",
+    "one_to_five": "de un à cinq ?",
     "numbers": "",
 }
 

@@ -51,6 +51,7 @@ from coach.protocol.messages import (
     Interrupted,
     Listen,
     NotNow,
+    OneToFive,
     Pause,
     Ping,
     Pong,
@@ -292,7 +293,8 @@ class Daemon:
                                       "config.yaml (README, \"Answering aloud\")")
                     self.listener.command_window()
                     return replace(self.status(), listening=True)
-                case Back() | Extend() | Repeat() | HowLong() | AskStop() | NotNow() | SayAgain():
+                case (Back() | Extend() | Repeat() | HowLong() | AskStop() | NotNow() | SayAgain()
+                      | OneToFive()):
                     return asked.ANSWERS[type(req)](c)
                 case Stop():
                     return Stopped(not_saved=c.stop("stopped"))

@@ -23,6 +23,7 @@ from coach.core.navigation import (
     extended_rest,
     last_cue,
     not_now_words,
+    one_to_five_words,
     say_again_words,
     side_again_words,
     stop_words,
@@ -40,6 +41,7 @@ from coach.protocol.messages import (
     Failed,
     HowLong,
     NotNow,
+    OneToFive,
     Repeat,
     Request,
     SayAgain,
@@ -146,6 +148,12 @@ def say_again(c: SessionController) -> Status | Failed:
     return _say(c, say_again_words(s.resolved.timeline, s.resolved.program.words))
 
 
+def one_to_five(c: SessionController) -> Status | Failed:
+    """"one to five?": a rating window heard a number off the scale (the listening thread)."""
+    s = _need(c)
+    return _say(c, one_to_five_words(s.resolved.timeline, s.resolved.program.words))
+
+
 def _say(c: SessionController, words: Spoken) -> Status | Failed:
     """Say ``words`` now (the timeline holds while they play); a rest being extended keeps
     what is left of its extra time after them."""
@@ -191,4 +199,4 @@ def _no_clip(words: Spoken) -> Failed:
 # What each asked-for request says (Daemon.handle's dispatch).
 ANSWERS: dict[type[Request], Callable[[SessionController], Status | Failed]] = {
     Back: back, Extend: extend, Repeat: repeat, HowLong: time_left, AskStop: ask_stop, NotNow: not_now,
-    SayAgain: say_again}
+    SayAgain: say_again, OneToFive: one_to_five}

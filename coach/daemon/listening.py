@@ -27,6 +27,7 @@ from coach.protocol.messages import (
     Failed,
     HowLong,
     NotNow,
+    OneToFive,
     Pause,
     Rate,
     Repeat,
@@ -80,6 +81,9 @@ CONFIRM_S = 4.0
 # A command window that heard speech but no command asks "say again?" (0.6-0.9 s in espeak-ng's
 # voices; not listened to, as "stop the session?") and listens once more for COMMAND_S.
 SAY_AGAIN_MUTE_S = 1.2
+# "one to five?" (0.8-1.2 s in espeak-ng's voices) is asked only with this much of a rating
+# window left: its words, their tail (OWN_WORDS_TAIL_S), and time for a number.
+ONE_TO_FIVE_LEFT_S = 2.5
 # The coach's own words said while a window is open are not listened to until this long after
 # their last sample is handed to the output: its latency (0.2 s through PulseAudio, DESIGN.md
 # "Ducking") and a tick.
@@ -269,10 +273,25 @@ class Listener:
         def no_answer() -> None:
             unheard[0] += 1
 
+        asked: list[str] = []  # "one to five?", once a window
+
+        def off_scale(heard: Heard) -> None:
+            # "six", "zero": an answer off the scale, so said back as a question, not met with
+            # silence (the lifter waited for a read-back); the window goes on listening
+            if asked or not first or self.seconds - (time.monotonic() - first[0]) < \
+                    ONE_TO_FIVE_LEFT_S:
+                log.info("listen: heard %r: off the scale; no time left to ask", heard.text)
+                return
+            assert self._handler is not None
+            reply = self._handler(OneToFive())
+            asked.append(heard.text)
+            log.info("listen: heard %r: off the scale; %s", heard.text,
+                     reply.error if isinstance(reply, Failed) else "asked 'one to five?'")
+
         try:
             for heard in answers(timed(), recognizer, "command" if command else "rating",
                                  COMMAND_S if command else self.seconds, closed, own_words_to,
-                                 no_answer):
+                                 no_answer, off_scale):
                 assert self._handler is not None
                 ended = first[0] + heard.end_s
                 if isinstance(w, CommandWindow):

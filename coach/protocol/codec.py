@@ -22,6 +22,7 @@ from coach.protocol.messages import (
     JsonObject,
     Listen,
     NotNow,
+    OneToFive,
     Pause,
     Ping,
     Programs,
@@ -42,7 +43,7 @@ from coach.protocol.messages import (
 COMMANDS: dict[str, type[Request]] = {
     c.verb: c for c in (Ping, GetStatus, Start, Pause, Resume, Toggle, Skip, Back, Extend, Stop,
                         Reload, Rate, Programs, Listen, Repeat, HowLong, AskStop, NotNow,
-                        SayAgain)
+                        SayAgain, OneToFive)
 }
 
 

@@ -413,6 +413,15 @@ class SayAgain(_Request):
 
 
 @dataclass(frozen=True)
+class OneToFive(_Request):
+    verb: ClassVar[str] = "one-to-five"
+    help: ClassVar[str] = ("say \"one to five?\" (what a rating window that heard a number off "
+                           "the scale asks)")
+    needs_session: ClassVar[bool] = True
+    reply: ClassVar[type[Status]] = Status
+
+
+@dataclass(frozen=True)
 class Stop(_Request):
     verb: ClassVar[str] = "stop"
     help: ClassVar[str] = "stop the session"
@@ -473,4 +482,4 @@ class Programs(_Request):
 
 Request = (Ping | GetStatus | Start | Pause | Resume | Toggle | Skip | Back | Extend | Stop
            | Reload | Rate | Programs | Listen | Repeat | HowLong | AskStop | NotNow
-           | SayAgain)
+           | SayAgain | OneToFive)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from coach.audio.listen import vad
-from coach.audio.listen.recognizer import RATE, Heard, Listening
+from coach.audio.listen.recognizer import OFF_SCALE_WORDS, RATE, Heard, Listening
 from coach.audio.listen.window import EARLY_S, END_SILENCE_S, LEAD_S, answers
 from tests.support.speech import speech
 
@@ -37,7 +37,8 @@ class Scripted:
         text = self.says.pop(0) if self.says else None
         if text is None:
             return None
-        return Heard(text, 4, None, 1.0, samples.size / RATE)
+        rating = None if text in OFF_SCALE_WORDS else 4  # "six": a number off the scale
+        return Heard(text, rating, None, 1.0, samples.size / RATE)
 
 
 def audio(*parts: float | str, chunk: int = CHUNK, tight: bool = False) -> list[np.ndarray]:
@@ -119,3 +120,12 @@ def test_the_coachs_own_words_are_never_decoded_and_an_answer_after_them_is(
     r = Scripted("three")
     heard = list(answers(chunks, r, "rating", 10.0, own_words_to=lambda: 1.5))
     assert [h.text for h in heard] == ["three"] and r.calls == 1, "'four' began at 0.5 s"
+
+
+def test_a_number_off_the_scale_is_told_and_an_answer_after_it_is_heard(espeak: None) -> None:
+    # "six" is no rating (the daemon asks "one to five?"); the window goes on, unmuted
+    r, unheard, off = Scripted("six", "four"), [], []
+    heard = list(answers(audio(0.5, "six", 1.0, "four", 1.5), r, "rating", 6.0,
+                         no_answer=lambda: unheard.append(1), off_scale=off.append))
+    assert [h.text for h in heard] == ["four"] and r.calls == 2
+    assert [h.text for h in off] == ["six"] and unheard == []

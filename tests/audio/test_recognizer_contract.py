@@ -172,10 +172,11 @@ def test_moonshine_takes_no_rating_for_a_number_off_the_scale() -> None:
          "moonshine-voice 0.0.73 (pip install -e .[listen])")
     from coach.audio.listen.moonshine import off_scale
     # a lifter who felt nothing says "zero"; the forced "Five." explained this voice's "eight"
-    # (written "8.") well enough for a 5, as the forced answers explain people's "nine"
+    # (written "Eight.") well enough for a 5, as the forced answers explain people's "nine"
     # (bench/listen_human.py)
     eight = in_window([(1.0, espeak_ng("eight", "gmw/en-gb-x-gbcwmd", 170))], 4.0)
-    assert moonshine().hear(eight) is None
+    h = moonshine().hear(eight)
+    assert h is not None and h.off_scale and (h.rating, h.text) == (None, "eight")
     assert (h := moonshine().hear(spoken("five"))) is not None and h.rating == 5
     for text in ("Nine.", "8.", "Zero.", "Six, seven", "10"):
         assert off_scale(text), text
@@ -183,7 +184,7 @@ def test_moonshine_takes_no_rating_for_a_number_off_the_scale() -> None:
         assert not off_scale(text), text
 
 
-def test_sphinx_hears_zero_as_no_rating() -> None:
+def test_sphinx_hears_zero_as_zero_not_two() -> None:
     from coach.audio.voice.piper import PiperSynth, piper_problem
     need(piper_problem() is None, f"Piper ({piper_problem()})")
     # "zero" is what a lifter who felt nothing says: Piper's joe was heard as "two" before
@@ -191,7 +192,19 @@ def test_sphinx_hears_zero_as_no_rating() -> None:
     synth = PiperSynth(None, "en", 170)
     x = soxr.resample(synth.synth("zero"), synth.native_rate, RATE).astype(np.float32)
     r = SphinxRecognizer()
-    assert r.hear(in_window([(1.0, x * (0.3 / np.max(np.abs(x))))], 4.0)) is None
+    h = r.hear(in_window([(1.0, x * (0.3 / np.max(np.abs(x))))], 4.0))
+    assert h is not None and h.off_scale and h.text == "zero"  # no rating: "one to five?"
     two = soxr.resample(synth.synth("two"), synth.native_rate, RATE).astype(np.float32)
     assert (h := r.hear(in_window([(1.0, two * (0.3 / np.max(np.abs(two))))], 4.0))) is not None
     assert h.rating == 2
+
+
+@pytest.mark.parametrize("engine", ["sphinx", "moonshine", "fake"])
+def test_a_number_off_the_scale_is_heard_as_one_and_is_no_rating(engine: str) -> None:
+    # so that coach can ask "one to five?" (a lifter who said "six" heard nothing before)
+    r = {"sphinx": SphinxRecognizer, "moonshine": moonshine,
+         "fake": lambda: FakeRecognizer(says="six")}[engine]()
+    h = r.hear(spoken("six"))
+    assert h is not None and h.off_scale and (h.text, h.rating, h.command) == ("six", None, None)
+    # in a command window it is no command, and nothing more
+    assert r.hear(spoken("six"), "command") is None

@@ -101,6 +101,7 @@ def test_a_refused_spoken_command_is_answered_not_now(rig: Rig) -> None:
     assert done == f"{EXTEND_WHERE}; said 'not now'"
     said(rig, "not-now", "not now")  # said at once, as the socket's verb does
     said(rig, "say-again", "say again?")  # (a command window that heard no command asks it)
+    said(rig, "one-to-five", "one to five?")  # (a rating window that heard "six" asks it)
     posted.clear()
     assert listener._command(Heard("pause", None, "pause", 0.9, 0.5)) == "done"
     assert posted == [Pause()], "a command carried out is not answered"

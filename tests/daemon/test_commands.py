@@ -32,6 +32,7 @@ from coach.protocol.messages import (
     Interrupted,
     Listen,
     NotNow,
+    OneToFive,
     Pause,
     Ping,
     Pong,
@@ -67,7 +68,7 @@ def maybe(s: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 REQUESTS: dict[type, st.SearchStrategy[Any]] = {
     **{cls: st.builds(cls) for cls in (Ping, GetStatus, Pause, Resume, Toggle, Skip, Back, Extend,
                                        Stop, Reload, Programs, Listen, Repeat, HowLong,
-                                       AskStop, NotNow, SayAgain)},
+                                       AskStop, NotNow, SayAgain, OneToFive)},
     Start: st.builds(Start, program=st.text(min_size=1).filter(lambda p: "\x00" not in p),
                      force=st.booleans(), slot=maybe(text)),
     Rate: st.builds(Rate, value=st.sampled_from(RATINGS), question=maybe(st.sampled_from(QUESTIONS))),
@@ -265,4 +266,4 @@ def test_every_verb_says_whether_it_needs_a_session() -> None:
     need = {v for v, cls in COMMANDS.items() if cls.needs_session}
     assert need == {"pause", "resume", "toggle", "skip", "back", "extend", "stop", "rate",
                     "listen", "repeat", "how-long", "ask-stop", "not-now",
-                    "say-again"}
+                    "say-again", "one-to-five"}

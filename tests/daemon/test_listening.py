@@ -251,6 +251,32 @@ def test_a_command_window_that_hears_no_command_asks_say_again_and_listens_once_
     assert len(said) == 1 and said[0].startswith("listen: heard 'pause'"), said
 
 
+def test_a_number_off_the_scale_is_asked_one_to_five_and_the_answer_after_it_lands(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    # "six" (or "zero", a lifter who felt nothing) was met with silence: no read-back, and the
+    # lifter could not tell it from not being heard
+    server, source = mic
+    caplog.set_level(logging.INFO, logger="coach.daemon.listening")
+    with listening_session(tmp_path, source, server.env) as rig:
+        open_window(rig, 18.2)  # the left's answer phase
+        say_into(server, tmp_path, speech("six", RATE), "six")
+        deadline = time.monotonic() + 10
+        while not any("one to five" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+            time.sleep(0.05)
+        assert rig.stored_ratings() == [] and rig.status()["listening"] is True
+        listener = rig.d.listener
+        assert listener is not None and listener.own_words_until > time.monotonic() - 1
+        # the question's own words are not listened to; an answer after them is
+        time.sleep(max(0.1, listener.own_words_until - time.monotonic()))
+        say_into(server, tmp_path, speech("four", RATE), "four")
+        wait_stored(rig, [(1, "left", "feel", 4)])
+        rig.call("stop")
+    asked = [r.getMessage() for r in caplog.records if "off the scale" in r.getMessage()]
+    assert asked == ["listen: heard 'six': off the scale; asked 'one to five?'"], asked
+
+
 @pytest.mark.slow  # a real mic window or more, with its speech
 def test_holding_the_headset_key_opens_a_window_where_pause_pauses(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str]) -> None:

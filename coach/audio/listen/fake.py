@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from coach.audio.listen import vad
-from coach.audio.listen.recognizer import Heard, Listening, meaning
+from coach.audio.listen.recognizer import OFF_SCALE_WORDS, Heard, Listening, meaning
 
 
 class FakeRecognizer:
@@ -19,5 +19,6 @@ class FakeRecognizer:
             return None
         rating, command = meaning(self.says, what)
         if rating is None and command is None:
-            return None
+            off = what == "rating" and self.says in OFF_SCALE_WORDS
+            return Heard(self.says, None, None, 1.0, found.end_s) if off else None
         return Heard(self.says, rating, command, 1.0, found.end_s)

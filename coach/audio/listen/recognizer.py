@@ -22,18 +22,27 @@ Command = Literal["pause", "resume", "skip", "back", "repeat", "extend", "how lo
 COMMANDS: tuple[Command, ...] = ("pause", "resume", "skip", "back", "repeat", "extend",
                                  "how long", "stop", "yes")
 Listening = Literal["rating", "command"]
+# Numbers off the rating scale. A rating window's recogniser that hears one says so (a Heard
+# with neither a rating nor a command), so that coach can ask "one to five?": "zero" is what a
+# lifter who felt nothing says, and silence left them waiting for a read-back.
+OFF_SCALE_WORDS = ("zero", "six", "seven", "eight", "nine", "ten")
 
 
 @dataclass(frozen=True)
 class Heard:
     """An answer: the words, the rating or command they mean, the decoder's confidence (0-1)
-    and when the speech ended, seconds from the start of the audio given."""
+    and when the speech ended, seconds from the start of the audio given. With neither a rating
+    nor a command (a rating window only), a number off the scale: ``text`` is its word."""
 
     text: str
     rating: int | None
     command: Command | None
     confidence: float
     end_s: float
+
+    @property
+    def off_scale(self) -> bool:
+        return self.rating is None and self.command is None
 
 
 def meaning(text: str, what: Listening) -> tuple[int | None, Command | None]:
@@ -52,7 +61,8 @@ def meaning(text: str, what: Listening) -> tuple[int | None, Command | None]:
 
 class Recognizer(Protocol):
     """Hears one window: ``samples``, float32 mono at RATE. None: nothing that is an answer
-    (silence, noise, music, speech that is not in the grammar)."""
+    (silence, noise, music, speech that is not in the grammar); in a rating window, a Heard
+    that is ``off_scale``: a number off the scale ("six"), no answer."""
 
     def hear(self, samples: np.ndarray, what: Listening = "rating") -> Heard | None: ...
 

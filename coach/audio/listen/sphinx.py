@@ -21,6 +21,7 @@ from coach.audio.listen import vad
 from coach.audio.listen.recognizer import (
     COMMANDS,
     NUMBER_WORDS,
+    OFF_SCALE_WORDS,
     RATE,
     Heard,
     Listening,
@@ -139,10 +140,12 @@ class SphinxRecognizer:
             return None
         text = hyp.hypstr
         rating, command = meaning(text, what)
+        confidence = _confidence(d)
         if rating is None and command is None:
+            if what == "rating" and text in OFF_SCALE_WORDS and confidence >= self.min_confidence:
+                return Heard(text, None, None, confidence, found.end_s)  # off the scale
             log.debug("listen: heard %r: no answer", text)
             return None
-        confidence = _confidence(d)
         floor = self.min_confidence if what == "rating" else MIN_CONFIDENCE_COMMAND
         if confidence < floor:
             log.info("listen: heard %r at confidence %.2f: below %.2f, ignored", text,

@@ -38,11 +38,13 @@ KEEP_S = 4.0  # audio kept (an answer is at most vad.MAX_SPEECH_S long)
 def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listening,
             window_s: float, closed: Callable[[], bool] = lambda: False,
             own_words_to: Callable[[], float] = lambda: 0.0,
-            no_answer: Callable[[], None] = lambda: None) -> Iterator[Heard]:
+            no_answer: Callable[[], None] = lambda: None,
+            off_scale: Callable[[Heard], None] = lambda heard: None) -> Iterator[Heard]:
     """Each answer heard in ``window_s`` seconds of ``chunks`` (16 kHz mono), ``end_s`` counted
     from the window's start. Speech starting before ``own_words_to()`` (s of the window) is the
     coach's own words (said while the window is open: a tap's read-back, "how long"), never
-    decoded. ``no_answer`` is called for each stretch decoded as no answer."""
+    decoded. ``no_answer`` is called for each stretch decoded as no answer, ``off_scale`` for
+    each heard as a number off the scale (a rating window's)."""
     gate = vad.Gate()
     buf = np.zeros(0, np.float32)
     base = 0  # the window's sample at buf[0]
@@ -72,6 +74,8 @@ def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listenin
             heard = early[2]
             if heard is None:
                 no_answer()
+            elif heard.off_scale:
+                off_scale(heard)
             else:
                 yield Heard(heard.text, heard.rating, heard.command, heard.confidence,
                             a / RATE + heard.end_s)
