@@ -55,6 +55,9 @@ CHUNK = int(RATE * 0.1)
 CPU = [0.0]  # CPU-s spent hearing (the corpus's making left out)
 BAND = [0]  # --band: the mic's rate, Hz (0: RATE itself)
 DUCK = [0.0]  # --duck: dB the music is lowered by while the mic listens
+# The first number off the scale each window heard (the daemon asks "one to five?", once a
+# window): len(ASKED) counts the windows that would ask it.
+ASKED: list[str] = []
 
 
 def mic_snr(kind: str, snr: float | None) -> float | None:
@@ -80,12 +83,15 @@ def hear(rec: Recognizer, x: np.ndarray, what: Listening = "rating",
             yield x[i:i + CHUNK]
 
     rating, text, at, took = None, "", 0.0, 0.0
+    asked = len(ASKED)
     cpu = time.process_time()
     t0 = time.perf_counter()
-    for h in heard_in(counted(), rec, what, window_s):
+    for h in heard_in(counted(), rec, what, window_s,
+                      off_scale=lambda h: ASKED.append(h.text)):
         rating, text, at, took = h.rating, h.text, fed[0] / RATE, time.perf_counter() - t0
         t0 = time.perf_counter()
     CPU[0] += time.process_time() - cpu
+    del ASKED[asked + 1:]
     return rating, text, at, took
 
 
@@ -202,12 +208,13 @@ def main() -> int:
           + (f"; music ducked {args.duck:g} dB (SNR = the row's + {args.duck:g})"
              if args.duck else ""))
     print("| noise | SNR, dB | exact | no answer | wrong | latency, s (median, max) | of which "
-          "audio waited for | of which processing |")
-    print("|---|---|---|---|---|---|---|---|")
+          "audio waited for | of which processing | \"one to five?\" asked |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind, snrs in (("quiet room", (None,)), ("gym", SNRS), ("music", SNRS)):
         for snr in snrs:
             ok = none = wrong = 0
             lat: list[tuple[float, float]] = []
+            asked = len(ASKED)
             for i, _v in enumerate(voices):
                 for text in answers(i):
                     noise = (NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None
@@ -233,24 +240,26 @@ def main() -> int:
                   f"{np.median([p for _, p in lat]):.2f}, {max(p for _, p in lat):.2f}"
                   if lat else "- | - | -")
             print(f"| {kind} | {'-' if snr is None else snr} | {ok}/{n} ({ok / n:.2f}) | "
-                  f"{none} | {wrong} | {la} |", flush=True)
+                  f"{none} | {wrong} | {la} | {len(ASKED) - asked} |", flush=True)
     print()
-    print("| windows with no answer in them | ratings given |")
-    print("|---|---|")
+    print("| windows with no answer in them | ratings given | \"one to five?\" asked |")
+    print("|---|---|---|")
     for kind, noise_of in NOISES.items():
         ducked = 10 ** (-args.duck / 20) if kind == "music" else 1.0
 
         def lowered(n: int, r: np.random.Generator, noise_of: Any = noise_of,
                     ducked: float = ducked) -> np.ndarray:
             return noise_of(n, r) * ducked
+        asked = len(ASKED)
         given = empty_windows(rec, lowered, args.empty, rng, lambda got, _words: got is not None)
         audio_s += args.empty * WINDOW_S
         if args.detail:
             for words in given:
                 print(f"  {kind} alone: {words!r}")
-        print(f"| {kind} alone, {args.empty} | {len(given)} |", flush=True)
+        print(f"| {kind} alone, {args.empty} | {len(given)} | {len(ASKED) - asked} |", flush=True)
     for kind, snr in (("quiet room", None), ("gym", 10), ("music", 10)):
         false = total = 0
+        asked = len(ASKED)
         for i, _v in enumerate(voices):
             for text in OFF[args.set]:
                 noise = NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None else None
@@ -263,7 +272,7 @@ def main() -> int:
                 if got is not None and args.detail:
                     print(f"  off {kind} {voices[i].label} {text!r}: {words!r}")
         print(f"| off-grammar speech, {kind}{'' if snr is None else f' {snr} dB'}, {total} | "
-              f"{false} ({100 * false / max(total, 1):.1f} %) |", flush=True)
+              f"{false} ({100 * false / max(total, 1):.1f} %) | {len(ASKED) - asked} |", flush=True)
     print(f"\noff-grammar phrases: {', '.join(OFF[args.set])}")
     print("\nThe other languages' numbers, espeak-ng's voice of each, quiet room (the model is "
           "English: what does it make of them?)")

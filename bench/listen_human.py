@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_listen import CPU, arguments, hear  # noqa: E402
+from bench_listen import ASKED, CPU, arguments, hear  # noqa: E402
 from listen_corpus import NOISES, RATE, WINDOW_S, window  # noqa: E402
 
 from coach.audio.listen.engines import recognizer  # noqa: E402
@@ -70,8 +70,9 @@ def main() -> int:
     audio_s = 0.0
     print(f"engine {args.engine}; {len(speakers)} speakers x {args.per} recordings of each digit; "
           f"windows of {WINDOW_S:g} s")
-    print("| noise | SNR, dB | exact | no answer | wrong | off-grammar taken |")
-    print("|---|---|---|---|---|---|")
+    print("| noise | SNR, dB | exact | no answer | wrong | off-grammar taken | \"one to five?\" "
+          "asked: answers, off-grammar |")
+    print("|---|---|---|---|---|---|---|")
     by_speaker: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for kind, snr in CONDITIONS:
         tally: Counter[str] = Counter()
@@ -82,7 +83,9 @@ def main() -> int:
                     noise = NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None else None
                     x, _ = window(clips[s, d, i], noise, snr, float(rng.uniform(0.3, 2.0)), rng)
                     audio_s += WINDOW_S
+                    asked = len(ASKED)
                     got, words, _, _ = hear(rec, x)
+                    tally["asked off" if d in OFF else "asked"] += len(ASKED) > asked
                     cond = f"{kind} {snr or ''}".strip()
                     if d in OFF:
                         tally["off"] += 1
@@ -102,7 +105,7 @@ def main() -> int:
         print(f"| {kind} | {'-' if snr is None else snr} | {tally['exact']}/{n} "
               f"({tally['exact'] / n:.2f}) | {tally['none']} | {tally['wrong']} | {t}/{tally['off']}"
               f"{' (' + ', '.join(f'{k} {v}' for k, v in taken.most_common()) + ')' if t else ''}"
-              " |", flush=True)
+              f" | {tally['asked']}, {tally['asked off']} |", flush=True)
     conds = [f"{k} {s or ''}".strip() for k, s in CONDITIONS]
     print("\nexact answers by speaker, of " f"{len(ANSWERS) * args.per} (off-grammar taken, of "
           f"{len(OFF) * args.per})")

@@ -71,6 +71,14 @@ def open_window(rig: Rig, t_s: float) -> None:
     time.sleep(0.1)
 
 
+def wait_logged(caplog: pytest.LogCaptureFixture, words: str, timeout: float = 10) -> None:
+    """Until a log line holds ``words`` (what the listening thread did)."""
+    deadline = time.monotonic() + timeout
+    while not any(words in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+        time.sleep(0.05)
+
+
 def music(seconds: float, seed: int) -> np.ndarray:
     """Chords changing every 0.25 s with a beat: a stand-in for the gym's music."""
     rng = np.random.default_rng(seed)
@@ -238,10 +246,7 @@ def test_a_command_window_that_hears_no_command_asks_say_again_and_listens_once_
     with listening_session(tmp_path, source, server.env) as rig:
         rig.play_to(8.0)  # the left side's work: no answer window
         command(rig, server, tmp_path, "banana")
-        deadline = time.monotonic() + 10
-        while not any("say again" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
-            time.sleep(0.05)
+        wait_logged(caplog, "say again")
         assert rig.status()["state"] == "playing" and rig.status()["listening"] is True
         time.sleep(SAY_AGAIN_MUTE_S)
         say_into(server, tmp_path, speech("pause", RATE), "pause")
@@ -261,10 +266,7 @@ def test_a_number_off_the_scale_is_asked_one_to_five_and_the_answer_after_it_lan
     with listening_session(tmp_path, source, server.env) as rig:
         open_window(rig, 18.2)  # the left's answer phase
         say_into(server, tmp_path, speech("six", RATE), "six")
-        deadline = time.monotonic() + 10
-        while not any("one to five" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
-            time.sleep(0.05)
+        wait_logged(caplog, "one to five")
         assert rig.stored_ratings() == [] and rig.status()["listening"] is True
         listener = rig.d.listener
         assert listener is not None and listener.own_words_until > time.monotonic() - 1
