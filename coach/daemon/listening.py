@@ -285,7 +285,8 @@ class Listener:
             assert self._handler is not None
             reply = self._handler(OneToFive())
             asked.append(heard.text)
-            log.info("listen: heard %r: off the scale; %s", heard.text,
+            log.info("listen: heard %r %.2f s after its end: off the scale; %s", heard.text,
+                     time.monotonic() - first[0] - heard.end_s,
                      reply.error if isinstance(reply, Failed) else "asked 'one to five?'")
 
         try:

@@ -125,7 +125,10 @@ def test_the_coachs_own_words_are_never_decoded_and_an_answer_after_them_is(
 def test_a_number_off_the_scale_is_told_and_an_answer_after_it_is_heard(espeak: None) -> None:
     # "six" is no rating (the daemon asks "one to five?"); the window goes on, unmuted
     r, unheard, off = Scripted("six", "four"), [], []
-    heard = list(answers(audio(0.5, "six", 1.0, "four", 1.5), r, "rating", 6.0,
+    heard = list(answers(audio(1.5, "six", 1.0, "four", 1.5), r, "rating", 6.0,
                          no_answer=lambda: unheard.append(1), off_scale=off.append))
     assert [h.text for h in heard] == ["four"] and r.calls == 2
     assert [h.text for h in off] == ["six"] and unheard == []
+    # its end counted from the window's start, as an answer's (the daemon logs how late it is)
+    said_end = 1.5 + speech("six", RATE).size / RATE
+    assert said_end - 0.5 <= off[0].end_s <= said_end + 0.5, (off[0].end_s, said_end)

@@ -15,6 +15,7 @@ not after it, and the wait still bridges a pause as long as BRIDGE_S."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -71,14 +72,14 @@ def answers(chunks: Iterable[np.ndarray], recognizer: Recognizer, what: Listenin
             if silence < END_SILENCE_S:
                 continue  # speech may still come back into it
             heard_to = last_end = s.end_s
-            heard = early[2]
-            if heard is None:
+            if early[2] is None:
                 no_answer()
-            elif heard.off_scale:
+                continue
+            heard = replace(early[2], end_s=a / RATE + early[2].end_s)  # the window's time
+            if heard.off_scale:
                 off_scale(heard)
             else:
-                yield Heard(heard.text, heard.rating, heard.command, heard.confidence,
-                            a / RATE + heard.end_s)
+                yield heard
                 heard_to = s.end_s + MUTE_S
         if buf.size > KEEP_S * RATE:
             cut = buf.size - int(KEEP_S * RATE)
