@@ -278,8 +278,10 @@ class Listener:
         def off_scale(heard: Heard) -> None:
             # "six", "zero": an answer off the scale, so said back as a question, not met with
             # silence (the lifter waited for a read-back); the window goes on listening
-            if asked or not first or self.seconds - (time.monotonic() - first[0]) < \
-                    ONE_TO_FIVE_LEFT_S:
+            if asked:
+                log.info("listen: heard %r: off the scale; asked already", heard.text)
+                return
+            if not first or self.seconds - (time.monotonic() - first[0]) < ONE_TO_FIVE_LEFT_S:
                 log.info("listen: heard %r: off the scale; no time left to ask", heard.text)
                 return
             assert self._handler is not None
