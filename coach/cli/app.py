@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from coach import __version__
 from coach.cli.options import add_options
 from coach.core.errors import CoachError
-from coach.core.types import QUESTIONS
+from coach.core.types import LISTEN_ENGINES, QUESTIONS
 from coach.protocol.codec import COMMANDS
 
 # The starting programs of `coach new` (coach/data/new-KIND.yaml, read by coach.cli.authoring).
@@ -128,6 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
          help="install the systemd user unit for the daemon")
 
     verb(sub, "devices", "coach.cli.devices:cmd_devices", help="list audio output devices")
+
+    c = verb(sub, "mic", "coach.cli.mic:cmd_mic",
+             help="check the mic (listen:): hear one window as the daemon would, say what was "
+             "heard, how soon, the voice's and the room's levels, and what to change")
+    c.add_argument("--source", metavar="NAME", help="a PulseAudio/PipeWire source (default: "
+                   "the config's listen: source, else the default source)")
+    c.add_argument("--engine", choices=LISTEN_ENGINES,
+                   help="the recogniser (default: the config's listen: engine)")
+    c.add_argument("--seconds", type=float, default=6.0, metavar="S",
+                   help="how long to listen (default 6, a rating window's length)")
+    c.add_argument("--command", action="store_true",
+                   help="listen for a spoken command instead of a rating")
+    add_options(c, "config")
 
     c = verb(sub, "voices", "coach.cli.voices:cmd_voices",
              help="list espeak-ng voices and Piper models (and what each program FILE would use)")
