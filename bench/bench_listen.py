@@ -45,6 +45,7 @@ from listen_corpus import (  # noqa: E402
     window,
 )
 
+from coach.audio.listen import vad  # noqa: E402
 from coach.audio.listen import window as endpointer  # noqa: E402
 from coach.audio.listen.engines import ENGINES, recognizer  # noqa: E402
 from coach.audio.listen.recognizer import RATING_OF, Listening, Recognizer  # noqa: E402
@@ -182,6 +183,9 @@ def main() -> int:
     ap.add_argument("--early", type=float, default=None, metavar="S",
                     help="when a stretch is decoded, before its end is sure (window.EARLY_S, "
                          f"{endpointer.EARLY_S} s as built): a candidate measured")
+    ap.add_argument("--quiet-dbfs", type=float, default=None, metavar="DB",
+                    help="the gate's floor: frames under it are silence without the model "
+                         f"(vad.QUIET_DBFS, {vad.QUIET_DBFS:g} as built): a candidate measured")
     ap.add_argument("--duck", type=float, default=0.0, metavar="DB",
                     help="the music lowered by DB dB while the mic listens (coach's duck, "
                          "12 by default, when the music plays through its sound server): each "
@@ -193,6 +197,8 @@ def main() -> int:
         endpointer.EARLY_S = args.early
     if args.end_silence is not None:
         endpointer.END_SILENCE_S = args.end_silence
+    if args.quiet_dbfs is not None:
+        vad.QUIET_DBFS = args.quiet_dbfs
     endpointer.EARLY_S = min(endpointer.EARLY_S, endpointer.END_SILENCE_S)  # decoded by then
     voices = SETS[args.set]
     synth = Synth(args.cache)
@@ -202,7 +208,8 @@ def main() -> int:
     rec = recognizer(args.engine)  # loaded, as the daemon loads it before its socket answers
     audio_s = 0.0
     print(f"endpointer silence {endpointer.END_SILENCE_S:g} s (decoded at {endpointer.EARLY_S:g} s); "
-          f"engine {args.engine}; set {args.set}; mic at {args.band or RATE} Hz: {len(voices)} voices "
+          f"gate floor {vad.QUIET_DBFS:g} dBFS; engine {args.engine}; set {args.set}; "
+          f"mic at {args.band or RATE} Hz: {len(voices)} voices "
           f"({'; '.join(v.label for v in voices)}) x 5 "
           f"answers; windows of {WINDOW_S:g} s; {args.empty} empty windows per noise"
           + (f"; music ducked {args.duck:g} dB (SNR = the row's + {args.duck:g})"

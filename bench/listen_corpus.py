@@ -166,12 +166,13 @@ def rms(x: np.ndarray) -> float:
 
 
 def window(clip: np.ndarray | None, noise: np.ndarray | None, snr: float | None,
-           at_s: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """A WINDOW_S window: a quiet room's hiss, the clip at ``at_s``, ``noise`` at ``snr`` dB
-    under the speech's active level (None: none; with no clip, under a 0.1 level); and when
-    the speech ends, s."""
+           at_s: float, rng: np.random.Generator, hiss: float = 0.002
+           ) -> tuple[np.ndarray, float]:
+    """A WINDOW_S window: a quiet room's hiss (RMS ``hiss``: -54 dBFS), the clip at ``at_s``,
+    ``noise`` at ``snr`` dB under the speech's active level (None: none; with no clip, under a
+    0.1 level); and when the speech ends, s."""
     n = int(RATE * WINDOW_S)
-    x = rng.normal(0, 0.002, n).astype(np.float32)
+    x = rng.normal(0, hiss, n).astype(np.float32)
     end = 0.0
     level = 0.1
     if clip is not None:

@@ -38,14 +38,15 @@ CONDITIONS: tuple[tuple[str, float | None], ...] = (
 SEED = 8
 
 
-def clip(path: Path) -> np.ndarray:
-    """A recording at RATE, its peak at 0.3 (as listen_corpus.Synth leaves its clips)."""
+def clip(path: Path, native: bool = False) -> np.ndarray:
+    """A recording at RATE, its peak at 0.3 (as listen_corpus.Synth leaves its clips), or as
+    loud as it was recorded (``native``)."""
     import soxr
     with wave.open(str(path)) as w:
         rate = w.getframerate()
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
     x = soxr.resample(x, rate, RATE).astype(np.float32)
-    return x * (0.3 / (np.max(np.abs(x)) + 1e-9))
+    return x if native else x * (0.3 / (np.max(np.abs(x)) + 1e-9))
 
 
 def main() -> int:
@@ -55,7 +56,13 @@ def main() -> int:
     ap.add_argument("--per", type=int, default=10,
                     help="recordings of each digit a speaker (their first PER; 50 at most)")
     ap.add_argument("--speakers", default=",".join(SPEAKERS))
+    ap.add_argument("--native", action="store_true",
+                    help="each recording as loud as it was recorded (its speaker's mic: theo's "
+                         "speech is at -40 dBFS, jackson's at -17), in a quiet room whose hiss is "
+                         "at -70 dBFS; the quiet room only")
     args = ap.parse_args()
+    conditions = CONDITIONS[:1] if args.native else CONDITIONS
+    hiss = 10 ** (-70 / 20) if args.native else 0.002
     speakers = args.speakers.split(",")
     missing = [s for s in speakers if not (args.fsdd / f"1_{s}_0.wav").exists()]
     if missing:
@@ -63,25 +70,27 @@ def main() -> int:
               "(git clone https://github.com/Jakobovski/free-spoken-digit-dataset)",
               file=sys.stderr)
         return 2
-    clips = {(s, d, i): clip(args.fsdd / f"{d}_{s}_{i}.wav")
+    clips = {(s, d, i): clip(args.fsdd / f"{d}_{s}_{i}.wav", args.native)
              for s in speakers for d in ANSWERS + OFF for i in range(args.per)}
     rec = recognizer(args.engine)
     rng = np.random.default_rng(SEED)
     audio_s = 0.0
     print(f"engine {args.engine}; {len(speakers)} speakers x {args.per} recordings of each digit; "
-          f"windows of {WINDOW_S:g} s")
+          f"windows of {WINDOW_S:g} s" + ("; as loud as recorded, hiss at -70 dBFS"
+                                          if args.native else ""))
     print("| noise | SNR, dB | exact | no answer | wrong | off-grammar taken | \"one to five?\" "
           "asked: answers, off-grammar |")
     print("|---|---|---|---|---|---|---|")
     by_speaker: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for kind, snr in CONDITIONS:
+    for kind, snr in conditions:
         tally: Counter[str] = Counter()
         taken: Counter[str] = Counter()
         for s in speakers:
             for d in ANSWERS + OFF:
                 for i in range(args.per):
                     noise = NOISES[kind](int(RATE * WINDOW_S), rng) if snr is not None else None
-                    x, _ = window(clips[s, d, i], noise, snr, float(rng.uniform(0.3, 2.0)), rng)
+                    x, _ = window(clips[s, d, i], noise, snr, float(rng.uniform(0.3, 2.0)), rng,
+                                  hiss)
                     audio_s += WINDOW_S
                     asked = len(ASKED)
                     got, words, _, _ = hear(rec, x)
@@ -106,7 +115,7 @@ def main() -> int:
               f"({tally['exact'] / n:.2f}) | {tally['none']} | {tally['wrong']} | {t}/{tally['off']}"
               f"{' (' + ', '.join(f'{k} {v}' for k, v in taken.most_common()) + ')' if t else ''}"
               f" | {tally['asked']}, {tally['asked off']} |", flush=True)
-    conds = [f"{k} {s or ''}".strip() for k, s in CONDITIONS]
+    conds = [f"{k} {s or ''}".strip() for k, s in conditions]
     print("\nexact answers by speaker, of " f"{len(ANSWERS) * args.per} (off-grammar taken, of "
           f"{len(OFF) * args.per})")
     print("| speaker | " + " | ".join(conds) + " |")

@@ -24,8 +24,9 @@ WINDOWS = 100  # what the issue names
 FIRST_SEED = 4100
 KINDS = ("quiet room", "gym", "music")
 # A quiet room: its hiss at these dBFS (in_window's is -54), on both sides of the gate's
-# vad.QUIET_DBFS (-50), so that the louder third reaches Silero. Gym noise and music: dB under
-# a 0.1 RMS, as bench_listen.py's empty windows (over the same -54 dBFS hiss).
+# vad.QUIET_DBFS (-50), under which frames are silence whatever Silero says of them. Gym noise
+# and music: dB under a 0.1 RMS, as bench_listen.py's empty windows (over the same -54 dBFS
+# hiss).
 LEVELS = {"quiet room": (-60, -54, -48), "gym": (0, 10, 20), "music": (0, 10, 20)}
 
 

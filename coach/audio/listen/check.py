@@ -14,10 +14,10 @@ from coach.audio.listen import vad
 from coach.audio.listen.recognizer import RATE, Heard, Listening, Recognizer
 from coach.audio.listen.window import answers
 
-# A voice this quiet is a few dB from being lost. espeak-ng's "four", "two" and "it was a three"
-# in a -70 dBFS room, both engines: heard down to a stretch of -38, -40 and -45 dBFS, nothing
-# 3-4 dB under that (the gate: frames under vad.QUIET_DBFS are silence, and Silero marks quieter
-# speech less; bench/bench_mic_level.py, BENCHMARKS.md "How quiet a voice is heard").
+# A voice this quiet is a few dB from being lost. Five espeak-ng voices' answers in a -70 dBFS
+# room, either engine: "four" (its "f" is quiet) heard down to a stretch of -33 to -44 dBFS, the
+# others to a median of -45 (bench/bench_mic_level.py, BENCHMARKS.md "How quiet a voice is
+# heard"); as loud as they were recorded, two of six people's mics gave -33 and -40 dBFS.
 QUIET_VOICE_DBFS = -35.0
 # Nothing found louder than this: if the lifter spoke, the mic is too quiet to tell (a stretch
 # of -38 dBFS has frames up to -34).

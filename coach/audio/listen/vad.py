@@ -3,7 +3,8 @@ package: the model and its ggml runtime inside the wheel, no other dependency).
 
 An answer is one short stretch of 32-ms frames whose speech probability rose over START_P and
 stayed over END_P (gaps under BRIDGE_S bridged), MIN_SPEECH_S-MAX_SPEECH_S long. Frames under
-QUIET_DBFS are silence without asking the model (a quiet room costs no model time).
+QUIET_DBFS are silence; the model hears them all the same, so that a quiet word's first frames
+find it warm.
 
 Why a model and not energy: the energy gate this replaced (a stretch 9 dB above the window's
 quietest fifth) lost a word's quiet ends and split or drowned answers in noise (bench_listen.py,
@@ -79,8 +80,15 @@ class Gate:
         n = x.size // FRAME
         frames = x[:n * FRAME].reshape(n, FRAME)
         for f, level in zip(frames, _frame_db(x), strict=True):
-            self.probs.append(0.0 if level < QUIET_DBFS
-                              else float(self._model.process_samples(f.tolist())))
+            # The model hears every frame, its state running on through the quiet ones, which
+            # are silence all the same. Skipped, they left it cold for a quiet word: "four"
+            # (its "f" under the floor) was lost under a stretch of -25 to -31 dBFS, now under
+            # -33 to -44 (bench_mic_level.py); six people's digits as loud as their mics
+            # recorded them (two at -33 and -40 dBFS): 144 -> 198 of 300 answers heard with
+            # PocketSphinx, 195 -> 245 with Moonshine (BENCHMARKS.md, "How quiet a voice is
+            # heard"). Its cost is music's: every frame, 0.0035 CPU-s per audio second on x86.
+            p = float(self._model.process_samples(f.tolist()))
+            self.probs.append(0.0 if level < QUIET_DBFS else p)
         self._rest = x[n * FRAME:]
 
     @property
