@@ -131,6 +131,7 @@ class Listener:
         self._handler: Handler | None = None
         self._thread: threading.Thread | None = None
         self._problem: str | None = None  # the last capture problem logged (logged once)
+        self._quiet_told = False  # a quiet mic is told once a daemon run: the log, not a flood
         # windows whose audio has begun to come (the listening thread's count; read by tests,
         # which must not speak before a window hears: parec takes tenths of a second to start)
         self.captured = 0
@@ -251,6 +252,8 @@ class Listener:
             return
         self._open.set()
         first: list[float] = []  # when the first audio came (parec takes tenths of a second)
+        command = isinstance(w, CommandWindow)
+        kept: list[np.ndarray] = []  # a rating window's audio, measured if its speech went unheard
 
         def timed() -> Iterator[np.ndarray]:
             for chunk in cap.chunks():
@@ -258,9 +261,9 @@ class Listener:
                     first.append(time.monotonic() - chunk.size / RATE)
                     self.captured += 1
                     self._hearing = w
+                if not command:
+                    kept.append(chunk)
                 yield chunk
-
-        command = isinstance(w, CommandWindow)
 
         def closed() -> bool:
             return self._closing.is_set() or (not command and self._stop_rating.is_set())
@@ -313,6 +316,8 @@ class Listener:
             else:
                 if command and unheard[0] and not self._closing.is_set():
                     self._say_again(timed(), recognizer)
+                elif unheard[0] and not self._quiet_told:
+                    self._tell_if_quiet(kept)
             self._problem = None
         except NoSource as e:
             self._say_problem(f"listen: {e}; ratings by taps and `coach rate` still work")
@@ -320,6 +325,17 @@ class Listener:
             cap.close()
             self._hearing = None
             self._open.clear()
+
+    def _tell_if_quiet(self, kept: list[np.ndarray]) -> None:
+        """A rating window heard speech and no answer in it: if all of it was quiet, say once
+        in the log that the mic may be why (a mic turned low loses answers: `coach mic`)."""
+        from coach.audio.listen.check import QUIET_VOICE_DBFS, quiet_voice
+        level = quiet_voice(np.concatenate(kept)) if kept else None
+        if level is not None:
+            self._quiet_told = True
+            log.warning("listen: speech reached the mic at %.0f dBFS and was no answer; under "
+                        "%.0f dBFS answers are often lost: `coach mic` checks the mic and says "
+                        "how to turn it up", level, QUIET_VOICE_DBFS)
 
     def _command(self, heard: Heard) -> str:
         """Post what a spoken command asks; what came of it, for the log."""

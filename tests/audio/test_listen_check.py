@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.audio.listen.check import check, measure
+from coach.audio.listen.check import QUIET_VOICE_DBFS, check, measure, quiet_voice
 from coach.audio.listen.recognizer import RATE, Recognizer
 from coach.audio.listen.sphinx import SphinxRecognizer
 from coach.audio.listen.window import END_SILENCE_S
@@ -75,3 +75,12 @@ def test_digital_zeros_are_a_silent_source() -> None:
     result = measure(np.zeros(RATE * 2, np.float32))
     assert result.silent and result.stretches == ()
     assert result.room_dbfs == float("-inf") and result.loudest_dbfs == float("-inf")
+
+
+def test_a_window_whose_speech_is_all_quiet_is_told_apart() -> None:
+    banana = espeak_ng("banana")  # a peak of 0.3: a stretch of about -25 dBFS
+    assert quiet_voice(window(banana)) is None
+    level = quiet_voice(window(banana, -16.0))
+    assert level is not None and level < QUIET_VOICE_DBFS
+    assert level == pytest.approx(measure(window(banana)).stretches[0].dbfs - 16, abs=1.5)
+    assert quiet_voice(window(np.zeros(0, np.float32))) is None  # no speech: nothing to tell

@@ -197,6 +197,31 @@ def test_silence_and_music_windows_give_no_rating(
         assert rig.stored_ratings() == []
 
 
+def test_speech_too_quiet_to_be_heard_as_an_answer_is_told_once_in_the_log(
+        tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    # a mic turned low loses answers (BENCHMARKS.md, "How quiet a voice is heard"); a lifter who
+    # never ran `coach mic` finds why in the journal
+    server, source = mic
+    caplog.set_level(logging.INFO, logger="coach.daemon.listening")
+    banana = speech("banana", RATE)
+    with listening_session(tmp_path, source, server.env) as rig:
+        open_window(rig, 18.2)  # loud speech that is no answer: nothing to tell
+        say_into(server, tmp_path, banana * (0.3 / np.max(np.abs(banana))), "banana")
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        open_window(rig, 46.2)  # the same, 15.6 dB down: a stretch of about -41 dBFS
+        say_into(server, tmp_path, banana * (0.05 / np.max(np.abs(banana))), "quiet-banana")
+        rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
+        rig.call("stop")
+        assert rig.stored_ratings() == []
+    told = [r.getMessage() for r in caplog.records if "reached the mic at" in r.getMessage()]
+    assert len(told) == 1 and told[0].endswith(
+        "dBFS and was no answer; under -35 dBFS answers are often lost: `coach mic` checks the "
+        "mic and says how to turn it up"), told
+    level = int(told[0].split(" at ")[1].split(" dBFS")[0])
+    assert -46 <= level <= -36, told
+
+
 def test_a_missing_source_is_one_log_line_and_rate_still_works(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
         caplog: pytest.LogCaptureFixture) -> None:

@@ -129,6 +129,14 @@ def measure(x: np.ndarray, decided: tuple[Decided, ...] = (), no_answer: int = 0
                     float(np.max(frames)) if frames.size else float("-inf"), no_answer)
 
 
+def quiet_voice(x: np.ndarray) -> float | None:
+    """The loudest stretch of speech's level in ``x`` (16 kHz mono, a window's audio) when there
+    is speech and all of it is under QUIET_VOICE_DBFS, else None: how the daemon tells a lifter
+    whose answers went unheard that the mic, not the words, may be why."""
+    levels = [s.dbfs for s in measure(x).stretches]
+    return max(levels) if levels and max(levels) < QUIET_VOICE_DBFS else None
+
+
 def _db(power: float) -> float:
     return 10 * float(np.log10(power)) if power > 0 else float("-inf")
 
