@@ -39,6 +39,11 @@ def cmd_mic(args: argparse.Namespace) -> int:
     if not MIN_SECONDS <= args.seconds <= MAX_SECONDS:
         raise CoachError.at("coach mic", 0, 0, f"--seconds must be {MIN_SECONDS:g}-"
                             f"{MAX_SECONDS:g}, got {args.seconds:g}")
+    try:  # the source first: a missing one is said before the models load
+        fmt = source_format(source)
+    except NoSource as e:
+        print(f"coach: mic: {e}{_sources_here()}", file=sys.stderr)
+        return 2
     try:
         from coach.audio.listen import vad
         from coach.audio.listen.engines import recognizer
@@ -47,11 +52,6 @@ def cmd_mic(args: argparse.Namespace) -> int:
     except ImportError as e:
         print(f"coach: mic: {e.name or e}: not installed (the listen extra: "
               ".venv/bin/pip install -e '.[listen]')", file=sys.stderr)
-        return 2
-    try:
-        fmt = source_format(source)
-    except NoSource as e:
-        print(f"coach: mic: {e}{_sources_here()}", file=sys.stderr)
         return 2
     what: Listening = "command" if args.command else "rating"
     print(f"mic: {fmt.name} ({fmt.rate} Hz, {fmt.channels} ch; heard at 16000 Hz), "

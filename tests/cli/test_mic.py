@@ -3,6 +3,7 @@ in a subprocess, a missing source in one line, and the advice read off a check's
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -102,3 +103,12 @@ def test_a_missing_source_is_one_line_naming_the_sources_there_are(tmp_path: Pat
     assert r.stderr.splitlines() == [
         "coach: mic: no PulseAudio/PipeWire source 'nope' (`pactl list short sources` lists "
         "them); here: coach_sink.monitor, mic.monitor"], r.stderr
+
+
+def test_no_sound_server_is_one_line() -> None:
+    # libpulse adds a second line of its own ("pa_context_connect() failed: ..."); one is said
+    env = {**os.environ, "PULSE_SERVER": "unix:/nonexistent/coach-test"}
+    r = coach("mic", env=env, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        "coach: mic: pactl get-default-source: Connection failure: Connection refused"], r.stderr

@@ -51,7 +51,10 @@ def _pactl(*args: str, env: dict[str, str] | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise NoSource(f"pactl {' '.join(args)}: {e}") from e
     if r.returncode != 0:
-        raise NoSource(f"pactl {' '.join(args)}: {(r.stderr or r.stdout).strip()}")
+        # its first line says it ("Connection failure: Connection refused"); libpulse's own
+        # second line ("pa_context_connect() failed: ...") says it again and breaks the one line
+        said = (r.stderr or r.stdout).strip().splitlines()
+        raise NoSource(f"pactl {' '.join(args)}: {said[0] if said else f'exit {r.returncode}'}")
     return r.stdout
 
 
