@@ -316,7 +316,7 @@ class Listener:
             else:
                 if command and unheard[0] and not self._closing.is_set():
                     self._say_again(timed(), recognizer)
-                elif unheard[0] and not self._quiet_told:
+                elif not command and unheard[0] and not self._quiet_told:
                     self._tell_if_quiet(kept)
             self._problem = None
         except NoSource as e:
