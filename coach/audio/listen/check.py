@@ -142,6 +142,8 @@ def _db(power: float) -> float:
 
 
 def _frames_db(x: np.ndarray) -> np.ndarray:
+    # vad._frame_db's, but digital zeros are -inf here, not -120: "digital silence" is what
+    # a muted source or an idle sink's monitor gives, and coach mic names it
     n = x.size // vad.FRAME
     f = x[:n * vad.FRAME].reshape(n, vad.FRAME).astype(np.float64)
     p = np.mean(f ** 2, axis=1)
