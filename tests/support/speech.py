@@ -23,17 +23,17 @@ def speech(text: str, rate: int = RATE, voice: str | None = None) -> np.ndarray:
     return soxr.resample(synth.synth(text), synth.native_rate, rate).astype(np.float32)
 
 
-def espeak_ng(text: str, voice: str = "en", wpm: int = 170, peak: float | None = 0.3
-              ) -> np.ndarray:
-    """espeak-ng's own command at RATE, scaled to ``peak`` (0.3: bench/listen_corpus.py's
+def espeak_ng(text: str, voice: str = "en", wpm: int = 170, peak: float | None = 0.3,
+              rate: int = RATE) -> np.ndarray:
+    """espeak-ng's own command at ``rate``, scaled to ``peak`` (0.3: bench/listen_corpus.py's
     level; None: as espeak-ng wrote it): the same samples every run (pyttsx3's clips differ from
     one call to the next, and the moonshine tests' clips are near a threshold)."""
     wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
                          capture_output=True, check=True).stdout
     with wave.open(io.BytesIO(wav)) as w:
-        rate = w.getframerate()
+        native = w.getframerate()
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
-    x = soxr.resample(x, rate, RATE).astype(np.float32)
+    x = soxr.resample(x, native, rate).astype(np.float32)
     if peak is None:
         return x
     return (x * (peak / (np.max(np.abs(x)) + 1e-9))).astype(np.float32)
