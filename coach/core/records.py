@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from coach.core.types import SIDES, Measure, Question, SessionStatus, SetStatus, Side
+from coach.core.types import SIDES, Echo, Measure, Question, RatedHow, SessionStatus, SetStatus, Side
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,28 @@ class RatingRecord:
     question: Question
     value: int  # RATING_MIN-RATING_MAX (1-5)
     rated_at: datetime
+    by: RatedBy | None = None  # None: rated before schema 7 (not recorded)
+
+
+@dataclass(frozen=True)
+class RatedBy:
+    """How a rating was given: ``how``, and for one said into the mic the words the
+    recogniser heard ("it was a four") and its confidence (0-1)."""
+
+    how: RatedHow
+    heard: str | None = None
+    confidence: float | None = None
+
+    @property
+    def echo(self) -> Echo | None:
+        """How it is read back: taps name the set first, a heard answer the number first; a
+        rating sent on the socket is not read back."""
+        if self.how == "taps":
+            return "tap"
+        return "heard" if self.how == "voice" else None
+
+
+TAPPED, SENT = RatedBy("taps"), RatedBy("sent")
 
 
 @dataclass(frozen=True)

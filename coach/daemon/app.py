@@ -29,7 +29,7 @@ from coach.core.errors import CoachError
 from coach.core.navigation import extra_texts
 from coach.core.program import VoiceSettings
 from coach.core.progression import describe_progress
-from coach.core.records import InterruptedSession
+from coach.core.records import SENT, InterruptedSession, RatedBy
 from coach.core.timeline import compile_program
 from coach.core.types import ListenEngine
 from coach.daemon import asked
@@ -286,7 +286,8 @@ class Daemon:
                 case Skip():
                     return c.skip()
                 case Rate():
-                    return c.rate_set(req.value, req.question, req.spoken)
+                    by = SENT if req.heard is None else RatedBy("voice", req.heard, req.confidence)
+                    return c.rate_set(req.value, req.question, by)
                 case Listen():
                     if self.listener is None:
                         return Failed("listening is off: set `listen: {source: NAME}` in "

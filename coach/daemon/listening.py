@@ -304,7 +304,8 @@ class Listener:
                     done = self._command(heard)
                 else:
                     assert heard.rating is not None
-                    reply = self._handler(Rate(heard.rating, w.question, spoken=True))
+                    reply = self._handler(Rate(heard.rating, w.question, heard.text,
+                                                    round(heard.confidence, 3)))
                     done = (reply.error if isinstance(reply, Failed)
                             else f"rated {heard.rating}")
                 log.info("listen: heard %r (confidence %.2f) %.2f s after its end: %s",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from coach.core.outcome import Outcome, Unit, outcome, unit_at, units
 from coach.core.program import Program
+from coach.core.records import RatedBy
 from coach.core.remedy import Change, playing
 from coach.core.timeline import Timeline
 from coach.core.types import Question, SessionEnd, SessionState, SessionStatus
@@ -291,18 +292,20 @@ class SessionRecord:
 
     # --- ratings ------------------------------------------------------------------------------
 
-    def rate(self, target: Rateable, question: Question, value: int) -> Saved | NotSaved:
-        """Store a rating; what it replaced, or why it was not stored (the seam where a
-        history that is off is said)."""
-        log.info("rating: %s set %d%s %s = %d", target.exercise, target.set_no,
-                 f" {target.side}" if target.side else "", question, value)
+    def rate(self, target: Rateable, question: Question, value: int,
+             by: RatedBy) -> Saved | NotSaved:
+        """Store a rating and how it was given; what it replaced, or why it was not stored
+        (the seam where a history that is off is said)."""
+        log.info("rating: %s set %d%s %s = %d (%s)", target.exercise, target.set_no,
+                 f" {target.side}" if target.side else "", question, value,
+                 f"heard {by.heard!r}" if by.heard is not None else by.how)
         if self.history is None or not self.session_id:
             return NotSaved("history is off")
         was = self.history.rating(self.session_id, target.exercise_index, target.set_no,
                                   target.side, question)
         if self.history.rate(self.session_id, target.set_row, target.exercise,
                              target.exercise_index, target.set_no, target.side, question,
-                             value, self.wall()):
+                             value, self.wall(), by):
             for u in self.units:
                 if (u.exercise_index, u.set, u.side) == (target.exercise_index, target.set_no,
                                                          target.side):

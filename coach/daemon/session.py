@@ -26,8 +26,9 @@ from coach.core.navigation import (
     resume_words,
     skip_target,
 )
+from coach.core.records import SENT, TAPPED, RatedBy
 from coach.core.timeline import Phase, answer_open, locate
-from coach.core.types import RATING_MAX, Echo, Question, SessionEnd, SessionState
+from coach.core.types import RATING_MAX, Question, SessionEnd, SessionState
 from coach.daemon.clips import ClipJob, ClipPreparer, ClipReady, JobDone
 from coach.daemon.ducking import DuckerFactory, duck_plan
 from coach.daemon.prepare import can_start, clip_order, late_clips
@@ -310,13 +311,12 @@ class SessionController:
         """Open a tap window when an answer phase plays; close one 2 s after its last tap."""
         taps = s.rating.closed(self.monotonic())
         if taps is not None:
-            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo="tap")
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), TAPPED)
         s.rating.follow(s.answering(pos), self._rateable(s))
 
     def rate_set(self, value: int, question: Question | None = None,
-                 spoken: bool = False) -> Rated | Failed:
-        """A rating from the socket (not read back) or ``spoken`` (heard by the mic: read
-        back like taps, "four", from the session's clips)."""
+                 by: RatedBy = SENT) -> Rated | Failed:
+        """A rating sent on the socket (not read back) or heard by the mic (read back: "four")."""
         s = self._need()
         if s.playing:
             self._track(s, self.position_ms())  # a side that ended since the last tick
@@ -330,15 +330,15 @@ class SessionController:
             return Failed(f"{target.exercise} asks no rating (its program has no rate: key); "
                           "give the question: coach rate N --question feel")
         s.rating.answered(target, q)
-        saved = self._record(s, target, q, value, echo="heard" if spoken else None)
+        saved = self._record(s, target, q, value, by)
         if isinstance(saved, NotSaved):
             return Failed(f"not saved: {saved.reason}")
         return Rated(target.exercise, target.set_no, target.side, q, value, saved.was)
 
     def _record(self, s: Session, target: Rateable, question: Question, value: int,
-                echo: Echo | None) -> Saved | NotSaved:
-        saved = s.record.rate(target, question, value)
-        if echo and s.output is not None and s.output.state == "playing":
+                by: RatedBy, say: bool = True) -> Saved | NotSaved:
+        saved = s.record.rate(target, question, value, by)
+        if say and (echo := by.echo) and s.output is not None and s.output.state == "playing":
             # "Split squat, set 1 of 2. left side. four" ("four. left side" when heard; "not
             # saved" when it was not): said at once, in the rest (the rest lasts that much
             # longer), from clips prepared with the session.
@@ -464,7 +464,7 @@ class SessionController:
         """A new set or side began: the last one's rating window closed (its taps rate it)."""
         taps = s.rating.next_unit()
         if taps is not None:
-            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), echo=None)
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), TAPPED, False)
 
     def _account(self, s: Session) -> None:
         """The time coached and paused: looked at before and after every change of state."""

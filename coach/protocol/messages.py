@@ -447,8 +447,9 @@ class Rate(_Request):
                                          "... 5 nothing left)"))
     question: Question | None = field(default=None, metadata=cli(
         choices=QUESTIONS, help="default: the first question the set asks"))
-    # Said aloud (the mic heard it, coach/daemon/listening.py): read back like a tap rating.
-    spoken: bool = False
+    # Said aloud: the words the mic heard ("it was a four") and its confidence; read back.
+    heard: str | None = None
+    confidence: float | None = None
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Self:
@@ -459,17 +460,25 @@ class Rate(_Request):
         if question is not None and question not in QUESTIONS:
             raise CommandError(f"rate: question must be one of {', '.join(QUESTIONS)}, "
                                f"got {question!r}")
-        spoken = obj.get("spoken", False)
-        if not isinstance(spoken, bool):
-            raise CommandError(f"rate: spoken must be true or false, got {spoken!r}")
-        return cls(value=value, question=question, spoken=spoken)
+        heard, confidence = obj.get("heard"), obj.get("confidence")
+        if heard is not None and (not isinstance(heard, str) or not heard.strip()):
+            raise CommandError(f"rate: heard must be the words heard, got {heard!r}")
+        if confidence is not None and (heard is None or isinstance(confidence, bool)
+                                       or not isinstance(confidence, int | float)
+                                       or not 0 <= confidence <= 1):
+            raise CommandError("rate: confidence must be 0-1, with heard, got "
+                               f"{confidence!r}")
+        return cls(value=value, question=question, heard=heard,
+                   confidence=None if confidence is None else float(confidence))
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"value": self.value}
         if self.question is not None:
             out["question"] = self.question
-        if self.spoken:
-            out["spoken"] = True
+        if self.heard is not None:
+            out["heard"] = self.heard
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
         return out
 
 

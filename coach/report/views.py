@@ -29,7 +29,9 @@ def _ratings_of(row: SetRecord, ratings: list[RatingRecord]) -> list[RatingRecor
 def set_entries(session: SessionRecord) -> list[dict[str, Any]]:
     """The session's sets as `coach history --json` lists them (contract): each with
     ``exercise``, ``set``, ``side``, ``status`` and ``ratings`` (question → value, {} when
-    unrated), plus the sets row's own keys (``set_no``, ``started_at``...). One sets row covers
+    unrated), ``given`` (question → how: taps, voice or sent; none before schema 7) and
+    ``heard`` (question → the words the mic heard and their confidence, for one said), plus
+    the sets row's own keys (``set_no``, ``started_at``...). One sets row covers
     both sides of a unilateral set (side "both"): it is listed twice, left then right, each with
     that side's ratings and the row's status. A rating with no side on such a row (the set as a
     whole) shows on both."""
@@ -41,8 +43,11 @@ def set_entries(session: SessionRecord) -> list[dict[str, Any]]:
         sides: tuple[str | None, ...] = SIDES if row.side == "both" else (row.side,)
         for side in sides:
             entry = dict(base, side=side)
-            entry["ratings"] = {r.question: r.value for r in mine
-                                if r.side == side or r.side is None}
+            rated = [r for r in mine if r.side == side or r.side is None]
+            entry["ratings"] = {r.question: r.value for r in rated}
+            entry["given"] = {r.question: r.by.how for r in rated if r.by is not None}
+            entry["heard"] = {r.question: {"words": r.by.heard, "confidence": r.by.confidence}
+                              for r in rated if r.by is not None and r.by.heard is not None}
             out.append(entry)
     return out
 
@@ -86,11 +91,14 @@ def outcome_text(row: SetRecord) -> str:
 
 def ratings_text(entries: list[dict[str, Any]]) -> str:
     """"left feel 4 · right feel 2" for a unilateral row's entries, "feel 4 effort 2" for a
-    bilateral one; "" when unrated."""
+    bilateral one, "feel 4 (heard 'it was a four')" for one said into the mic; "" when
+    unrated."""
     parts = []
     for e in entries:
         if e["ratings"]:
-            values = " ".join(f"{q} {e['ratings'][q]}" for q in QUESTIONS if q in e["ratings"])
+            values = " ".join(f"{q} {e['ratings'][q]}" + (
+                f" (heard {e['heard'][q]['words']!r})" if q in e.get("heard", {}) else "")
+                for q in QUESTIONS if q in e["ratings"])
             parts.append(f"{e['side']} {values}" if e["side"] else values)
     return " · ".join(parts)
 

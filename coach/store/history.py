@@ -16,6 +16,7 @@ from coach.core.records import (
     ExerciseSummary,
     ExerciseUsed,
     InterruptedSession,
+    RatedBy,
     RatingRecord,
     SessionRecord,
     SetRecord,
@@ -24,6 +25,7 @@ from coach.core.records import (
 from coach.core.types import (
     MEASURES,
     QUESTIONS,
+    RATED_HOW,
     RATING_MAX,
     RATING_MIN,
     SESSION_STATUSES,
@@ -215,21 +217,28 @@ class History(HistoryFile):
         question: Question,
         value: int,
         now: datetime,
+        by: RatedBy | None = None,
     ) -> int:
-        """Record the lifter's rating of a set (one side of a unilateral set); returns the
-        rating's id (0 when it could not be written). A rating of the same set, side and question
-        replaces the earlier one (a correction). Raises ValueError for a question, side or
-        value outside the schema: the caller checks what a user said before it gets here."""
+        """Record the lifter's rating of a set (one side of a unilateral set), and how it was
+        given (``by``; None: not known); returns the rating's id (0 when it could not be
+        written). A rating of the same set, side and question replaces the earlier one (a
+        correction), how it was given with it. Raises ValueError for a question, side, value
+        or way outside the schema: the caller checks what a user said before it gets here."""
         check_rating(question, side, value)
+        if by is not None and by.how not in RATED_HOW:
+            raise ValueError(f"bad rating way {by.how!r}")
         # One statement: the upsert is atomic, and written again it changes nothing.
         if self._write((
             "INSERT INTO ratings(session_id, set_id, exercise, exercise_index, set_no, side, "
-            "question, value, rated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "question, value, rated_at, given, heard, confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(session_id, exercise_index, set_no, coalesce(side, ''), question) "
             "DO UPDATE SET value=excluded.value, rated_at=excluded.rated_at, "
-            "set_id=excluded.set_id, exercise=excluded.exercise",
+            "set_id=excluded.set_id, exercise=excluded.exercise, given=excluded.given, "
+            "heard=excluded.heard, confidence=excluded.confidence",
             (session_id, set_id or None, exercise, exercise_index, set_no, side, question,
-             value, _ts(now)),
+             value, _ts(now), by.how if by else None, by.heard if by else None,
+             by.confidence if by else None),
         )) is None:
             return 0
         rows = self._read(
@@ -387,11 +396,14 @@ def _set_record(row: tuple) -> SetRecord:
 
 
 _RATING_COLS = (
-    "id, session_id, set_id, exercise, exercise_index, set_no, side, question, value, rated_at"
+    "id, session_id, set_id, exercise, exercise_index, set_no, side, question, value, rated_at, "
+    "given, heard, confidence"
 )
 
 
 def _rating_record(row: tuple) -> RatingRecord:
-    (rid, session_id, set_id, exercise, idx, set_no, side, question, value, rated_at) = row
+    (rid, session_id, set_id, exercise, idx, set_no, side, question, value, rated_at, given,
+     heard, confidence) = row
     return RatingRecord(rid, session_id, set_id, exercise, idx, set_no, side, question, value,
-                        _dt_req(rated_at))
+                        _dt_req(rated_at),
+                        RatedBy(given, heard, confidence) if given is not None else None)

@@ -9,7 +9,7 @@ import sqlite3
 from functools import cache
 from pathlib import Path
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Migrations, index i takes the schema from version i to i+1. Append, never edit a shipped one.
 MIGRATIONS = [
@@ -152,6 +152,15 @@ MIGRATIONS = [
     ALTER TABLE sets ADD COLUMN tempo TEXT;
     ALTER TABLE sets ADD COLUMN hold_ms INTEGER;
     ALTER TABLE sets ADD COLUMN adapted TEXT;
+    """,
+    # 6 -> 7 (issue "the coach hears you"): how each rating was given, counted taps, said into
+    # the mic or sent on the socket, and for one said the words the recogniser heard and its
+    # confidence: a near-rhyme taken for a number ("that was hard" as "it was a four") is
+    # then a rating the log says it heard. NULL before.
+    """
+    ALTER TABLE ratings ADD COLUMN given TEXT CHECK (given IN ('taps', 'voice', 'sent'));
+    ALTER TABLE ratings ADD COLUMN heard TEXT;
+    ALTER TABLE ratings ADD COLUMN confidence REAL;
     """,
 ]
 

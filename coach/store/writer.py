@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from coach.core.records import RatedBy
 from coach.core.types import Measure, Question, SessionStatus, SetStatus
 from coach.store.history import History, check_rating, check_session_end, check_set_end
 
@@ -233,11 +234,11 @@ class HistoryWriter:
 
     def rate(self, session_id: int, set_id: int | None, exercise: str, exercise_index: int,
              set_no: int, side: str | None, question: Question, value: int,
-             now: datetime) -> bool:
+             now: datetime, by: RatedBy | None = None) -> bool:
         """True when the rating is in the database (False: held, see ``reason``)."""
         check_rating(question, side, value)
         return self._do("rate", (session_id, set_id, exercise, exercise_index, set_no, side,
-                                 question, value, now), ids=(0, 1), waited_for=True) > 0
+                                 question, value, now, by), ids=(0, 1), waited_for=True) > 0
 
     def rating(self, session_id: int, exercise_index: int, set_no: int, side: str | None,
                question: Question) -> int | None:

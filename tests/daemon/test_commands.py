@@ -154,6 +154,10 @@ def test_requests_on_the_wire() -> None:
         "cmd": "start", "program": "row", "force": True, "slot": "2024-05-01T07:00:00+00:00"}
     assert request_json(Rate(3)) == {"cmd": "rate", "value": 3}
     assert request_json(Rate(4, "effort")) == {"cmd": "rate", "value": 4, "question": "effort"}
+    said = Rate(4, None, "it was a four", 0.91)
+    assert request_json(said) == {"cmd": "rate", "value": 4, "heard": "it was a four",
+                                  "confidence": 0.91}
+    assert parse_request(request_json(said)) == said
 
 
 def test_replies_on_the_wire() -> None:
@@ -218,6 +222,12 @@ def test_status_keeps_its_keys_null_or_absent_as_before() -> None:
      "rate: question must be one of feel, effort, got 'mood'"),
     ({"cmd": "rate", "value": 3, "question": 1},
      "rate: question must be one of feel, effort, got 1"),
+    ({"cmd": "rate", "value": 3, "heard": ""}, "rate: heard must be the words heard, got ''"),
+    ({"cmd": "rate", "value": 3, "heard": 4}, "rate: heard must be the words heard, got 4"),
+    ({"cmd": "rate", "value": 3, "heard": "four", "confidence": 2},
+     "rate: confidence must be 0-1, with heard, got 2"),
+    ({"cmd": "rate", "value": 3, "confidence": 0.5},
+     "rate: confidence must be 0-1, with heard, got 0.5"),
 ])
 def test_a_wrong_request_says_what_is_wrong(obj: Any, message: str) -> None:
     with pytest.raises(CommandError) as e:

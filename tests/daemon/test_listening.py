@@ -120,6 +120,10 @@ def test_four_after_the_left_side_corrected_and_two_after_the_right_land_so(
         rig.wait_for(lambda s: not s["listening"], "the window to close", timeout=10)
         rig.call("stop")
         assert rig.stored_ratings() == [(1, "left", "feel", 4), (1, "right", "feel", 2)]
+        # kept as said, with the words heard (the correction's replace the first answer's)
+        [session] = rig.history.recent(1)
+        assert sorted((r.side, r.by.how, r.by.heard) for r in session.ratings if r.by) == [
+            ("left", "voice", "a four"), ("right", "voice", "it was a two")]
 
 
 def test_the_mic_opens_when_the_question_has_been_heard_not_at_its_rounded_answer_phase(

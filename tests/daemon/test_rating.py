@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from coach.core.records import SENT, TAPPED, RatedBy
 from tests.support.rig import Rig
 
 RATED = """\
@@ -69,6 +70,8 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
         assert r == {"ok": True, "exercise": "Split squat", "set": 2, "side": "left",
                      "question": "feel", "value": 3}
         assert not rated.call("rate", value=6)["ok"]
+        rated.play_to((right2.t_ms + 500) / 1000)  # set 2, right: said (what the mic posts)
+        assert rated.call("rate", value=5, heard="it was a five", confidence=0.8)["ok"]
         rated.call("stop")
     finally:
         keys.close()
@@ -76,8 +79,11 @@ def test_taps_after_each_side_and_coach_rate_are_stored_per_side(rated: Rig) -> 
         pins.close()
     assert rated.call("rate", value=3) == {"ok": False, "error": "no session is running"}
     [session] = rated.history.recent(1)
-    got = sorted((x.set_no, x.side, x.question, x.value) for x in session.ratings)
-    assert got == [(1, "left", "feel", 4), (1, "right", "feel", 2), (2, "left", "feel", 3)]
+    got = sorted((x.set_no, x.side, x.question, x.value, x.by) for x in session.ratings)
+    # how each was given, kept with it (schema 7): the key's and the button's taps alike
+    assert got == [(1, "left", "feel", 4, TAPPED), (1, "right", "feel", 2, TAPPED),
+                   (2, "left", "feel", 3, SENT),
+                   (2, "right", "feel", 5, RatedBy("voice", "it was a five", 0.8))]
 
 
 def test_outside_a_window_the_play_key_still_pauses(rated: Rig) -> None:

@@ -223,7 +223,7 @@ def test_an_answer_heard_by_the_mic_is_read_back_number_first(rig: Rig) -> None:
     rig.play_to(19.0)  # the left's answer phase
     rig.clips_made()  # the echo's words are made last, and left out until they are (CI, once)
     n = len(rig.player.heard)
-    assert isinstance(rig.d.handle(Rate(4, "feel", spoken=True)), Rated)
+    assert isinstance(rig.d.handle(Rate(4, "feel", heard="four")), Rated)
     rig.play_s(4.0)
     assert rig.stored_ratings() == [(1, "left", "feel", 4)]
     s = rig.d.controller.session

@@ -87,6 +87,10 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
             d.stop()
     got = [(s["set"], s["side"], s["ratings"]) for s in session["sets"] if s["ratings"]]
     assert got == [(1, "left", {"feel": 4}), (1, "right", {"feel": 2})], session["sets"]
+    # each kept as said into the mic, with the words the engine heard
+    said = [(s["given"], s["heard"]) for s in session["sets"] if s["ratings"]]
+    assert [g for g, _ in said] == [{"feel": "voice"}] * 2, said
+    assert all(h["feel"]["words"] and 0 <= h["feel"]["confidence"] <= 1 for _, h in said), said
     log = d.text()
     assert "Traceback" not in log
     # the two answers, and each "yes" heard as nothing to confirm (no "say again?")

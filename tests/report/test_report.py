@@ -16,6 +16,7 @@ from matplotlib.image import imread
 from coach.cli import main
 from coach.core.imbalance import imbalance
 from coach.core.program import load_program
+from coach.core.records import SENT, TAPPED, RatedBy
 from coach.core.timeline import compile_program
 from coach.report import plots, views
 from coach.store.history import History
@@ -80,6 +81,35 @@ def test_history_text_shows_ratings_per_side(data_home: Path, capsys) -> None:
     out = capsys.readouterr().out.splitlines()
     assert "    Bulgarian split squat set 1 of 2: completed  left feel 4 · right feel 2" in out
     assert "    Wall sit set 1 of 1: skipped" in out
+
+
+def test_history_says_how_each_rating_was_given_and_what_the_mic_heard(
+        data_home: Path, capsys) -> None:
+    # A near-rhyme the mic took for a number ("that was hard" as "it was a four") is then a
+    # rating the log says it heard, with the words: the lifter can see it and correct it.
+    h = History(data_home)
+    s = h.start_session("Legs", "/p/legs.yaml", T0)
+    for side, value, by in (("left", 4, RatedBy("voice", "it was a four", 0.62)),
+                            ("right", 2, TAPPED)):
+        x = h.start_set(s, BSS, 0, 1, 1, side, 0, T0)
+        h.end_set(x, "completed", T0)
+        h.rate(s, x, BSS, 0, 1, side, "feel", value, T0, by)
+        h.rate(s, x, BSS, 0, 1, side, "effort", 3, T0, SENT)
+    h.end_session(s, "completed", T0)
+    h.close()
+    assert main(["history", "--json"]) == 0
+    [session] = json.loads(capsys.readouterr().out)
+    got = [(x["side"], x["ratings"], x["given"], x["heard"]) for x in session["sets"]]
+    assert got == [
+        ("left", {"feel": 4, "effort": 3}, {"feel": "voice", "effort": "sent"},
+         {"feel": {"words": "it was a four", "confidence": 0.62}}),
+        ("right", {"feel": 2, "effort": 3}, {"feel": "taps", "effort": "sent"}, {}),
+    ]
+    assert main(["history"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert (f"    {BSS} set 1 of 1 (left): completed  left feel 4 (heard 'it was a four') "
+            "effort 3" in out), out
+    assert f"    {BSS} set 1 of 1 (right): completed  right feel 2 effort 3" in out, out
 
 
 def test_imbalance_finds_the_lagging_side(data_home: Path, capsys) -> None:
