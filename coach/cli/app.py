@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from coach import __version__
 from coach.cli.options import add_options
 from coach.core.errors import CoachError
-from coach.core.types import LISTEN_ENGINES, QUESTIONS
+from coach.core.types import LISTEN_ENGINES, QUESTIONS, SIDES
 from coach.protocol.codec import COMMANDS
 
 # The starting programs of `coach new` (coach/data/new-KIND.yaml, read by coach.cli.authoring).
@@ -118,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", metavar="FILE",
                    help="draw ratings and reps/hold over time, a panel per exercise "
                    "(.png or .svg)")
+
+    c = verb(sub, "rerate", "coach.cli.rerate:cmd_rerate",
+             help="change or take back a rating of a finished session (one the mic misheard, "
+             "a tap too many)")
+    c.add_argument("exercise", metavar="EXERCISE", help="its name as `coach history` says it "
+                   "(any case; its first letters will do)")
+    c.add_argument("set", type=int, metavar="SET", help="the set's number")
+    c.add_argument("value", metavar="VALUE", help="1-5, or none: unrated")
+    c.add_argument("--side", choices=SIDES, help="left or right (a unilateral exercise)")
+    c.add_argument("--question", choices=QUESTIONS, help="default: the one the set was rated "
+                   "for, else feel")
+    c.add_argument("--session", type=int, metavar="ID", help="the session's id (`coach history "
+                   "--json`; default: the last one that is over)")
 
     c = verb(sub, "web", "coach.cli.web:cmd_web",
              help="the phone page's address with its token, and a QR code of it to scan")

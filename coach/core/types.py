@@ -27,9 +27,10 @@ RATINGS: tuple[int, ...] = tuple(range(RATING_MIN, RATING_MAX + 1))
 # of 2. left side. four") or an answer heard by the mic (the number first: "four. left side").
 Echo = Literal["tap", "heard"]
 # How a rating was given, as the history keeps it (schema 7): counted taps of a headset key or
-# the GPIO button in an answer window, said into the mic (with the words heard), or sent on
-# the socket (`coach rate`, the phone page, MQTT). A misheard "that was hard" is then a
-# rating the log says it heard, not one the lifter is taken to have given.
+# the GPIO button in an answer window, said into the mic (with the words heard), or sent by
+# hand (`coach rate`, the phone page, MQTT; `coach rerate` after the session). A misheard
+# "that was hard" is then a rating the log says it heard, not one the lifter is taken to have
+# given.
 RatedHow = Literal["taps", "voice", "sent"]
 RATED_HOW: tuple[RatedHow, ...] = get_args(RatedHow)
 

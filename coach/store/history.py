@@ -248,6 +248,16 @@ class History(HistoryFile):
         )
         return int(rows[0][0]) if rows else 0
 
+    def unrate(self, session_id: int, exercise_index: int, set_no: int, side: str | None,
+               question: Question) -> bool:
+        """Take a rating back (`coach rerate ... none`: the set is then unrated, as if nothing
+        had been said); True when written, whether or not there was one."""
+        return self._write((
+            "DELETE FROM ratings WHERE session_id=? AND exercise_index=? AND set_no=? "
+            "AND coalesce(side, '')=? AND question=?",
+            (session_id, exercise_index, set_no, side or "", question),
+        )) is not None
+
     def rating(self, session_id: int, exercise_index: int, set_no: int, side: str | None,
                question: Question) -> int | None:
         """The value a set (side) has for ``question`` in this session, None when unrated."""
