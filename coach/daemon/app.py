@@ -151,6 +151,7 @@ class Daemon:
         self.controller.on_set_ended = self._set_ended
         if listener is not None:
             self.controller.on_said = listener.coach_says
+            self.problem_sources.append(listener.problem)
         self._last_scan = -RESCAN_S
         self._last_wall = clock()
         self._last_mono = monotonic()

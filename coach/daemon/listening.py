@@ -88,6 +88,10 @@ ONE_TO_FIVE_LEFT_S = 2.5
 # their last sample is handed to the output: its latency (0.2 s through PulseAudio, DESIGN.md
 # "Ducking") and a tick.
 OWN_WORDS_TAIL_S = 0.4
+# While the source is missing, the listening thread looks for it this often (one `pactl list
+# short sources`, ~10 ms), so that status's problem goes when the headset is back, not at the
+# next window that happens to open.
+RECHECK_S = 15.0
 
 
 def window_of(phase: Phase | None) -> Window | None:
@@ -227,11 +231,36 @@ class Listener:
 
     # --- the listening thread -------------------------------------------------------------
 
+    def problem(self) -> str | None:
+        """The mic's problem (status's `problems`): its source missing, or no sound server;
+        None when the last look at it found it."""
+        return self._problem
+
+    def _look(self) -> None:
+        """Whether the source is there (at the start, and every RECHECK_S while it is not)."""
+        from coach.audio.listen.capture import NoSource, source_format
+        try:
+            source_format(self.source, self.env)
+        except NoSource as e:
+            self._say_problem(f"listen: {e}; ratings by taps and `coach rate` still work")
+            return
+        if self._problem is not None:
+            log.info("listen: source %s is there again", self.source)
+            self._problem = None
+
     def _run(self) -> None:
         self.load()  # done already by the daemon (run_daemon); here for a Listener started alone
         recognizer = self._loaded
         assert recognizer is not None
-        while (w := self._windows.get()) is not None and not self._closing.is_set():
+        self._look()
+        while not self._closing.is_set():
+            try:
+                w = self._windows.get(timeout=RECHECK_S if self._problem else None)
+            except queue.Empty:
+                self._look()
+                continue
+            if w is None or self._closing.is_set():
+                break
             if isinstance(w, Window) and self._stop_rating.is_set():
                 continue  # its phase ended (or a command was asked for) before it could open
             try:

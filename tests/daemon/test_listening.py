@@ -226,23 +226,33 @@ def test_speech_too_quiet_to_be_heard_as_an_answer_is_told_once_in_the_log(
     assert -46 <= level <= -36, told
 
 
-def test_a_missing_source_is_one_log_line_and_rate_still_works(
+def test_a_missing_source_is_one_log_line_and_a_status_problem_till_it_is_back(
         tmp_path: Path, espeak: None, mic: tuple[PulseServer, str],
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     server, _ = mic
     caplog.set_level(logging.INFO, logger="coach.daemon.listening")
+    monkeypatch.setattr("coach.daemon.listening.RECHECK_S", 0.3)  # 15 s in the daemon
+    line = ("listen: no PulseAudio/PipeWire source 'nope.monitor' (`pactl list short sources` "
+            "lists them); ratings by taps and `coach rate` still work")
     with listening_session(tmp_path, "nope.monitor", server.env) as rig:
+        # said at the start (the daemon's status, the page, MQTT), not at the first window
+        rig.wait_for(lambda st: line in st["problems"], "the mic's problem", timeout=10)
         rig.play_to(18.2)
         time.sleep(1.0)
         rig.play_to(46.2)
         time.sleep(1.0)
         assert rig.status()["listening"] is False
         assert rig.call("rate", value=3)["ok"]
+        assert line in rig.status()["problems"]
+        # the headset plugged back in (a source of that name): the problem goes by itself
+        r = server.pactl("load-module", "module-null-sink", "sink_name=nope")
+        assert r.returncode == 0, r.stderr
+        rig.wait_for(lambda st: line not in st["problems"], "the problem gone", timeout=10)
         rig.call("stop")
         assert rig.stored_ratings() == [(1, "right", "feel", 3)]
     problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert problems == ["listen: no PulseAudio/PipeWire source 'nope.monitor' (`pactl list "
-                        "short sources` lists them); ratings by taps and `coach rate` still work"]
+    assert problems == [line]  # once: at the start, the two windows and each look say no more
+    assert "listen: source nope.monitor is there again" in caplog.messages
 
 
 def pause_by_voice(rig: Rig, server: PulseServer, tmp: Path, window: str) -> None:
