@@ -16,6 +16,7 @@ from coach.audio.listen.capture import Capture, NoSource, source_format
 from coach.audio.listen.check import (
     CLIP,
     LOW_SNR_DB,
+    MUSIC_SNR_DB,
     QUIET_VOICE_DBFS,
     QUIET_WINDOW_DBFS,
     Decided,
@@ -122,6 +123,9 @@ def report(result: MicCheck, rate: int, engine: ListenEngine) -> list[str]:
     if snrs and max(snrs) < LOW_SNR_DB:
         advice.append(f"the room is loud against your voice (under {LOW_SNR_DB:.0f} dB): "
                       "fewer answers are heard there; a mic nearer the mouth helps")
+    if snrs and max(snrs) < MUSIC_SNR_DB and engine == "pocketsphinx":
+        advice.append(f"the room is {max(snrs):.0f} dB under your voice: if that is music, "
+                      "`listen: {engine: moonshine}` hears more answers over it")
     if rate < 16000:
         advice.append(f"{rate} Hz: a call-quality mic (a Bluetooth headset's call profile); "
                       + ("`listen: {engine: moonshine}` hears more answers at this rate"

@@ -48,6 +48,10 @@ def test_each_problem_a_lifter_can_fix_is_named_with_its_fix() -> None:
         "your voice clips: turn the mic down")
     assert advice(a_check(stretches=(Stretch(1.0, 1.4, -22.0, 6.0, 0.4),)))[0].startswith(
         "the room is loud against your voice (under 10 dB)")
+    loud = a_check(stretches=(Stretch(1.0, 1.4, -22.0, 15.0, 0.4),))
+    assert advice(loud) == ["the room is 15 dB under your voice: if that is music, "
+                            "`listen: {engine: moonshine}` hears more answers over it"]
+    assert advice(loud, engine="moonshine") == []
     assert advice(a_check(), rate=8000)[0].startswith(
         "8000 Hz: a call-quality mic (a Bluetooth headset's call profile); `listen: {engine: "
         "moonshine}` hears more")
