@@ -4,12 +4,11 @@ the new columns NULL."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 from coach.store.history import History
-from coach.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from tests.support.history import migrated
 
 NOW = datetime(2026, 12, 6, 7, 0)
 
@@ -27,21 +26,10 @@ def test_a_set_keeps_what_it_played(tmp_path: Path) -> None:
 
 
 def test_a_schema_5_history_migrates_keeping_its_sets(tmp_path: Path) -> None:
-    db = tmp_path / "h.sqlite3"
-    conn = sqlite3.connect(db, isolation_level=None)
-    for sql in MIGRATIONS[:5]:
-        conn.executescript(sql)
-    conn.execute("INSERT INTO sessions(id, program, program_path, started_at, status) "
-                 "VALUES (1, 'Row day', '/p', '2026-12-01T07:00:00', 'completed')")
-    conn.execute("INSERT INTO sets(id, session_id, exercise, exercise_index, set_no, sets, "
-                 "started_at, status, start_ms, load, done, planned, unit) VALUES (1, 1, 'Row', "
-                 "0, 1, 1, '2026-12-01T07:00:00', 'completed', 0, '24kg', 8, 8, 'reps')")
-    conn.execute("PRAGMA user_version = 5")
-    conn.close()
-    with History(db) as h:
-        assert h.enabled, h.disabled_reason
-        (rec,) = h.recent(1)
+    rec = migrated(tmp_path / "h.sqlite3", 5,
+                   "INSERT INTO sets(id, session_id, exercise, exercise_index, set_no, sets, "
+                   "started_at, status, start_ms, load, done, planned, unit) VALUES (1, 1, 'Row', "
+                   "0, 1, 1, '2026-12-01T07:00:00', 'completed', 0, '24kg', 8, 8, 'reps')")
     (s,) = rec.sets
     assert (s.load, s.done, s.planned, s.unit, s.status) == ("24kg", 8, 8, "reps", "completed")
     assert (s.tempo, s.hold, s.adapted) == (None, None, None)
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

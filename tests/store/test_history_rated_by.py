@@ -4,7 +4,6 @@ value. A schema-6 history migrates in place, its ratings kept with the new colum
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from coach.core.records import SENT, TAPPED, RatedBy
 from coach.store.history import History
-from coach.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from tests.support.history import migrated
 
 NOW = datetime(2026, 12, 8, 7, 0)
 
@@ -43,19 +42,8 @@ def test_a_way_outside_the_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_schema_6_history_migrates_keeping_its_ratings(tmp_path: Path) -> None:
-    db = tmp_path / "h.sqlite3"
-    conn = sqlite3.connect(db, isolation_level=None)
-    for sql in MIGRATIONS[:6]:
-        conn.executescript(sql)
-    conn.execute("INSERT INTO sessions(id, program, program_path, started_at, status) "
-                 "VALUES (1, 'Row day', '/p', '2026-12-01T07:00:00', 'completed')")
-    conn.execute("INSERT INTO ratings(session_id, exercise, exercise_index, set_no, question, "
-                 "value, rated_at) VALUES (1, 'Row', 0, 1, 'feel', 4, '2026-12-01T07:01:00')")
-    conn.execute("PRAGMA user_version = 6")
-    conn.close()
-    with History(db) as h:
-        assert h.enabled, h.disabled_reason
-        (rec,) = h.recent(1)
+    rec = migrated(tmp_path / "h.sqlite3", 6,
+                   "INSERT INTO ratings(session_id, exercise, exercise_index, set_no, question, "
+                   "value, rated_at) VALUES (1, 'Row', 0, 1, 'feel', 4, '2026-12-01T07:01:00')")
     (r,) = rec.ratings
     assert (r.exercise, r.question, r.value, r.by) == ("Row", "feel", 4, None)
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
