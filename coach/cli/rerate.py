@@ -41,18 +41,19 @@ def rating_value(text: str) -> int | None:
 def pick_session(sessions: list[SessionRecord], session_id: int | None) -> SessionRecord:
     """The session asked for (``sessions`` newest first), else the newest one that is over."""
     if session_id is not None:
-        for s in sessions:
-            if s.id == session_id:
-                if s.status == "running":
-                    raise _error(f"session {s.id} ({s.program}) is still running: `coach rate "
-                                 "N` rates the set just done")
-                return s
-        raise _error(f"no session {session_id} in the history (`coach history --json` lists "
-                     "each one's id)")
-    for s in sessions:
-        if s.status != "running":
-            return s
-    raise _error("no finished session in the history yet")
+        asked = [s for s in sessions if s.id == session_id]
+        if not asked:
+            raise _error(f"no session {session_id} in the history (`coach history --json` "
+                         "lists each one's id)")
+    else:  # the newest that is over; the running one only to say so when it is the only one
+        asked = [s for s in sessions if s.status != "running"][:1] or sessions[:1]
+        if not asked:
+            raise _error("no session in the history yet")
+    s = asked[0]
+    if s.status == "running":
+        raise _error(f"session {s.id} ({s.program}) is still running: `coach rate N` rates the "
+                     "set just done")
+    return s
 
 
 def find_set(session: SessionRecord, exercise: str, set_no: int,

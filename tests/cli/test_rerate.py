@@ -127,8 +127,13 @@ def test_a_mistake_is_one_line_and_changes_nothing(
     assert ratings(sid) == before
 
 
-def test_an_empty_history_is_one_line(data_home: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_history_or_only_a_running_session_is_one_line(
+        data_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rerate", "row", "1", "2"]) == 2
-    assert capsys.readouterr().err == \
-        "coach rerate: error: no finished session in the history yet\n"
+    assert capsys.readouterr().err == "coach rerate: error: no session in the history yet\n"
+    with History() as h:
+        running = session(h, T0, "running")
+    assert main(["rerate", "row", "1", "2"]) == 2
+    assert capsys.readouterr().err == (
+        f"coach rerate: error: session {running} (Legs) is still running: `coach rate N` rates "
+        "the set just done\n")
