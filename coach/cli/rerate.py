@@ -64,7 +64,7 @@ def find_set(session: SessionRecord, exercise: str, set_no: int,
     want = exercise.strip().casefold()
     found = [n for n in names if n.casefold() == want] or \
         [n for n in names if n.casefold().startswith(want)]
-    where = f"session {session.id} ({session.program}, {session.started_at:%Y-%m-%d %H:%M})"
+    where = f"session {session.id} ({_named(session)})"
     if len(found) != 1:
         which = "is in no set of" if not found else f"could be {', '.join(found)} in"
         raise _error(f"{exercise!r} {which} {where}; its exercises: {', '.join(names)}")
@@ -88,6 +88,11 @@ def find_set(session: SessionRecord, exercise: str, set_no: int,
     if row is None:
         raise _error(f"{name} set {set_no} has no {side} side in {where}")
     return RerateTarget(name, row.exercise_index, set_no, side, row.id)
+
+
+def _named(s: SessionRecord) -> str:
+    """"Legs, 2026-12-01 08:00": its program and start, in local time as `coach history` says."""
+    return f"{s.program}, {s.started_at.astimezone():%Y-%m-%d %H:%M}"
 
 
 def _rating_of(session: SessionRecord, t: RerateTarget, question: Question) -> RatingRecord | None:
@@ -125,5 +130,5 @@ def cmd_rerate(args: argparse.Namespace) -> int:
     side = f" ({t.side})" if t.side else ""
     print(f"{t.exercise} set {t.set_no}{side} {question}: {_said(was)} -> "
           f"{'unrated' if value is None else value}  (session {session.id}, "
-          f"{session.program}, {session.started_at:%Y-%m-%d %H:%M})")
+          f"{_named(session)})")
     return 0

@@ -5,6 +5,9 @@ and each user mistake one line with exit 2."""
 from __future__ import annotations
 
 import json
+import os
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,11 +22,23 @@ HEARD = RatedBy("voice", "it was a four", 0.62)
 
 
 @pytest.fixture
-def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     db = tmp_path / "data" / "coach" / "history.sqlite3"
     db.parent.mkdir(parents=True)
-    return db
+    # a session's start is said in local time, as `coach history` says it (07:00 UTC is 08:00
+    # in Berlin); the process's zone put back after (time.tzset, not only the variable)
+    was = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    try:
+        yield db
+    finally:
+        if was is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = was
+        time.tzset()
 
 
 def session(h: History, at: datetime, status: str = "completed") -> int:
@@ -58,7 +73,7 @@ def test_a_misheard_rating_is_changed_and_history_no_longer_says_it_was_heard(
     assert main(["rerate", "split squat", "1", "2", "--side", "left"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Split squat set 1 (left) feel: 4 (heard 'it was a four') -> 2  "
-                          f"(session {sid}, Legs, 2026-12-01 07:00)"), out
+                          f"(session {sid}, Legs, 2026-12-01 08:00)"), out
     assert ratings(sid) == [("Row", 1, None, "effort", 3, "taps"),
                             ("Split squat", 1, "left", "feel", 2, "sent"),
                             ("Split squat", 1, "right", "feel", 2, "taps")]
@@ -90,7 +105,7 @@ def test_the_last_finished_session_by_default_and_another_by_its_id(
         last = session(h, T0 + timedelta(days=2), "stopped")
         running = session(h, T0 + timedelta(days=4), "running")
     assert main(["rerate", "row", "1", "2"]) == 0
-    assert f"(session {last}, Legs, 2026-12-03 07:00)" in capsys.readouterr().out
+    assert f"(session {last}, Legs, 2026-12-03 08:00)" in capsys.readouterr().out
     assert main(["rerate", "row", "1", "4", "--session", str(first)]) == 0
     assert [r[4] for r in ratings(first) if r[0] == "Row"] == [4]
     assert [r[4] for r in ratings(last) if r[0] == "Row"] == [2]
@@ -102,14 +117,14 @@ def test_the_last_finished_session_by_default_and_another_by_its_id(
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["squat", "1", "2"], "'squat' is in no set of session 1 (Legs, 2026-12-01 07:00); its "
+    (["squat", "1", "2"], "'squat' is in no set of session 1 (Legs, 2026-12-01 08:00); its "
      "exercises: Split squat, Row"),
     (["split squat", "3", "2", "--side", "left"],
-     "Split squat has no set 3 in session 1 (Legs, 2026-12-01 07:00) (its sets there: 1, 2)"),
+     "Split squat has no set 3 in session 1 (Legs, 2026-12-01 08:00) (its sets there: 1, 2)"),
     (["split squat", "1", "2"], "Split squat is done per side: give --side left or --side right"),
     (["row", "1", "2", "--side", "left"], "Row is not done per side: leave --side out"),
     (["split squat", "2", "2", "--side", "right"],
-     "Split squat set 2 has no right side in session 1 (Legs, 2026-12-01 07:00)"),
+     "Split squat set 2 has no right side in session 1 (Legs, 2026-12-01 08:00)"),
     (["row", "1", "6"], "VALUE must be 1-5 or none, got '6'"),
     (["row", "0", "2"], "SET must be at least 1, got 0"),
     (["row", "1", "2", "--session", "9"],
