@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--side", choices=SIDES, help="left or right (a unilateral exercise)")
     c.add_argument("--question", choices=QUESTIONS, help="default: the one the set was rated "
                    "for, else feel")
-    c.add_argument("--session", type=int, metavar="ID", help="the session's id (`coach history "
-                   "--json`; default: the last one that is over)")
+    c.add_argument("--session", type=int, metavar="N", help="the session's number (#N in "
+                   "`coach history`; default: the last one that is over)")
 
     c = verb(sub, "web", "coach.cli.web:cmd_web",
              help="the phone page's address with its token, and a QR code of it to scan")

@@ -73,7 +73,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         else:
             length = fmt_duration(s.position_ms)
         paused = f" (paused {fmt_duration(s.paused_ms)})" if s.paused_ms else ""
-        print(f"{when}  {s.program}  {s.status}  {done}/{planned} sets  {length}{paused}")
+        # "#12": the number `coach rerate --session` takes
+        print(f"{when}  {s.program}  {s.status}  {done}/{planned} sets  {length}{paused}  "
+              f"#{s.id}")
         if s.program_path not in programs:
             programs[s.program_path] = read_quietly(s.program_path)
         for line in views.session_lines(s, programs[s.program_path]):

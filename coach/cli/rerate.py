@@ -43,8 +43,8 @@ def pick_session(sessions: list[SessionRecord], session_id: int | None) -> Sessi
     if session_id is not None:
         asked = [s for s in sessions if s.id == session_id]
         if not asked:
-            raise _error(f"no session {session_id} in the history (`coach history --json` "
-                         "lists each one's id)")
+            raise _error(f"no session {session_id} in the history (`coach history` shows each "
+                         "one's #N)")
     else:  # the newest that is over; the running one only to say so when it is the only one
         asked = [s for s in sessions if s.status != "running"][:1] or sessions[:1]
         if not asked:

@@ -128,7 +128,7 @@ def test_the_last_finished_session_by_default_and_another_by_its_id(
     (["row", "1", "6"], "VALUE must be 1-5 or none, got '6'"),
     (["row", "0", "2"], "SET must be at least 1, got 0"),
     (["row", "1", "2", "--session", "9"],
-     "no session 9 in the history (`coach history --json` lists each one's id)"),
+     "no session 9 in the history (`coach history` shows each one's #N)"),
 ])
 def test_a_mistake_is_one_line_and_changes_nothing(
         data_home: Path, capsys: pytest.CaptureFixture[str], argv: list[str],

@@ -234,8 +234,8 @@ def test_coach_history_shows_an_old_session_with_its_wall_clock_length(tmp_path:
     assert out.returncode == 0, out.stderr
     heads = [ln.split("  ", 1)[1] for ln in out.stdout.splitlines() if not ln.startswith(" ")]
     # Lengths before schema 5 are the wall clock's span ("~"): pauses were not kept apart.
-    assert heads == ["Legs  running  0/2 sets  1:30",
-                     "Legs  interrupted  1/2 sets  ~20:00",
-                     "Row day  stopped  0/1 sets  ~5:00",
-                     "Legs  partial  2/3 sets  ~13:00",
-                     "Legs  completed  3/3 sets  ~40:00"]
+    assert heads == ["Legs  running  0/2 sets  1:30  #5",
+                     "Legs  interrupted  1/2 sets  ~20:00  #4",
+                     "Row day  stopped  0/1 sets  ~5:00  #3",
+                     "Legs  partial  2/3 sets  ~13:00  #2",
+                     "Legs  completed  3/3 sets  ~40:00  #1"]
