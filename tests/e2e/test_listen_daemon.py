@@ -83,8 +83,14 @@ def test_spoken_ratings_land_in_history_and_cues_stay_on_their_samples(
             assert st["state"] == "playing" and st["set"] == 1, st  # "yes" did nothing
             d.ok("stop")
             session = json.loads(d.ok("history", "--json"))[0]
+            # a misheard one fixed after the session, the daemon holding the history open
+            fixed = d.ok("rerate", "split", "1", "3", "--side", "right")
+            after = json.loads(d.ok("history", "--json"))[0]["sets"]
         finally:
             d.stop()
+    assert fixed.startswith("Split squat set 1 (right) feel: 2 (heard "), fixed
+    assert [(s["side"], s["ratings"], s["given"]) for s in after if s["ratings"]] == [
+        ("left", {"feel": 4}, {"feel": "voice"}), ("right", {"feel": 3}, {"feel": "sent"})]
     got = [(s["set"], s["side"], s["ratings"]) for s in session["sets"] if s["ratings"]]
     assert got == [(1, "left", {"feel": 4}), (1, "right", {"feel": 2})], session["sets"]
     # each kept as said into the mic, with the words the engine heard
