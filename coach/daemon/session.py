@@ -464,7 +464,7 @@ class SessionController:
         """A new set or side began: the last one's rating window closed (its taps rate it)."""
         taps = s.rating.next_unit()
         if taps is not None:
-            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), TAPPED, False)
+            self._record(s, taps.target, taps.question, min(taps.count, RATING_MAX), TAPPED, say=False)
 
     def _account(self, s: Session) -> None:
         """The time coached and paused: looked at before and after every change of state."""
