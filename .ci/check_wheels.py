@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Which of coach's runtime dependencies (and the piper extra's) have a wheel for Raspberry Pi
+"""Which of coach's runtime dependencies (and the piper and listen extras') have a wheel for Raspberry Pi
 OS 64-bit (aarch64) and 32-bit (armv7l), CPython 3.11 (Debian 12 "bookworm")?
 
 Reads the dependencies from pyproject.toml, so it stays in step with them, and asks PyPI the
 ordinary way: `pip download --only-binary=:all: --platform ... --python-version 3.11 --no-deps`
-per package and platform. For the piper extra it also checks what those packages require
-(one level, from the 64-bit wheel's metadata: onnxruntime is where Piper's speed comes from).
+per package and platform. For the piper and listen extras it also checks what those packages
+require (one level, from the 64-bit wheel's metadata: onnxruntime is where Piper's and
+Moonshine's speed comes from).
 Needs the network, so it is NOT part of the test suite; run it by hand and quote its output:
 
     .venv/bin/python .ci/check_wheels.py            # PyPI only
@@ -39,6 +40,7 @@ def requirements() -> list[tuple[str, str]]:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     out = [(r, "runtime") for r in meta["dependencies"]]
     out += [(r, "piper extra") for r in meta["optional-dependencies"]["piper"]]
+    out += [(r, "listen extra") for r in meta["optional-dependencies"]["listen"]]
     return out
 
 
@@ -96,7 +98,7 @@ def main() -> int:
                 cells.append(wheel.name if wheel else "NO WHEEL")
                 if wheel is None:
                     missing[target].append(key)
-                if wheel is not None and target.startswith("64") and why == "piper extra":
+                if wheel is not None and target.startswith("64") and why.endswith(" extra"):
                     queue += [(r, f"needed by {key}") for r in requires_of(wheel)]
             print(f"{req:<32} {why:<22} " + "  ".join(f"{c:<40}" for c in cells), flush=True)
     for target in TARGETS:
