@@ -67,6 +67,19 @@ def test_a_shard_process_runs_its_shard_only(suite: pytest.Pytester,
     result.assert_outcomes(passed=6, deselected=8)
 
 
+def test_the_first_shard_names_the_tests_the_durations_file_lacks(
+        suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    durations = suite.path / "durations.json"
+    durations.write_text(json.dumps(SECONDS))
+    monkeypatch.setattr(shard, "DURATIONS", durations)
+    first = suite.runpytest_inprocess("-p", "tests.support.shard", "--shard=1/3")
+    first.stdout.fnmatch_lines(["shard: 1 test not in durations.json, dealt as the median "
+                                "(test_scenario.py::test_b...): `COACH_SAVE_DURATIONS=1 "
+                                "./test.sh` records them"])
+    second = suite.runpytest_inprocess("-p", "tests.support.shard", "--shard=2/3")
+    assert "not in durations.json" not in second.stdout.str()
+
+
 def test_a_bad_shard_is_a_usage_error(suite: pytest.Pytester) -> None:
     result = suite.runpytest_inprocess("-p", "tests.support.shard", "--shard=4/3")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
